@@ -1,0 +1,44 @@
+#include "ledger/canonical.h"
+
+#include <kj/exception.h>
+
+#include <cstring>
+
+namespace shiplog {
+
+Result<CanonicalMessage> CanonicalMessage::Parse(std::string_view bytes, size_t max_bytes) {
+  if (bytes.size() > max_bytes) {
+    return Status::InvalidArgument("the message is " + std::to_string(bytes.size()) +
+                                   " bytes; the limit is " + std::to_string(max_bytes));
+  }
+  if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) {
+    return Status::InvalidArgument("the bytes are not whole Cap'n Proto words");
+  }
+  CanonicalMessage out;
+  out.state_ = std::make_unique<State>();
+  State& s = *out.state_;
+  s.words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(s.words.begin(), bytes.data(), bytes.size());
+  s.segment = s.words.asPtr();
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = s.words.size() * 2 + 64;  // no amplification past 2x
+  options.nestingLimit = 16;
+  bool canonical = false;
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
+    s.reader = std::make_unique<capnp::SegmentArrayMessageReader>(kj::arrayPtr(&s.segment, 1),
+                                                                  options);
+    canonical = s.reader->isCanonical();
+  })) {
+    return Status::InvalidArgument("the bytes do not decode: " +
+                                   std::string(e->getDescription().cStr()));
+  }
+  if (!canonical) return Status::InvalidArgument("the bytes are not in canonical Cap'n Proto form");
+  return out;
+}
+
+std::string_view CanonicalMessage::bytes() const {
+  auto b = state_->words.asBytes();
+  return std::string_view(reinterpret_cast<const char*>(b.begin()), b.size());
+}
+
+}  // namespace shiplog

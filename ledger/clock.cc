@@ -1,0 +1,178 @@
+#include "ledger/clock.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace shiplog {
+
+Micros SystemClock::NowMicros() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+
+// Days from 1970-01-01 to the civil date (proleptic Gregorian), after H. Hinnant's algorithm.
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool ReadDigits(const std::string& s, size_t& pos, size_t count, int& out) {
+  if (pos + count > s.size()) return false;
+  out = 0;
+  for (size_t i = 0; i < count; ++i) {
+    char c = s[pos + i];
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + (c - '0');
+  }
+  pos += count;
+  return true;
+}
+
+bool Expect(const std::string& s, size_t& pos, char c) {
+  if (pos >= s.size() || (s[pos] != c && !(c == 'T' && (s[pos] == 't' || s[pos] == ' ')))) {
+    return false;
+  }
+  ++pos;
+  return true;
+}
+
+}  // namespace
+
+Result<Micros> ParseTime(const std::string& text) {
+  auto bad = [&] {
+    return Status::InvalidArgument("'" + text +
+                                   "' is not an RFC 3339 time like 2026-11-24T10:00:00Z");
+  };
+  size_t pos = 0;
+  int year, month, day, hour, minute, second;
+  if (!ReadDigits(text, pos, 4, year) || !Expect(text, pos, '-') ||
+      !ReadDigits(text, pos, 2, month) || !Expect(text, pos, '-') ||
+      !ReadDigits(text, pos, 2, day) || !Expect(text, pos, 'T') ||
+      !ReadDigits(text, pos, 2, hour) || !Expect(text, pos, ':') ||
+      !ReadDigits(text, pos, 2, minute) || !Expect(text, pos, ':') ||
+      !ReadDigits(text, pos, 2, second)) {
+    return bad();
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+    return bad();
+  }
+  Micros fraction = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    int digits = 0;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (digits < 6) fraction = fraction * 10 + (text[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return bad();
+    for (int i = digits; i < 6; ++i) fraction *= 10;
+  }
+  int64_t offset_minutes = 0;
+  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
+    ++pos;
+  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    int sign = text[pos] == '-' ? -1 : 1;
+    ++pos;
+    int oh, om;
+    if (!ReadDigits(text, pos, 2, oh) || !Expect(text, pos, ':') || !ReadDigits(text, pos, 2, om)) {
+      return bad();
+    }
+    offset_minutes = sign * (oh * 60 + om);
+  } else {
+    return bad();
+  }
+  if (pos != text.size()) return bad();
+  int64_t days = DaysFromCivil(year, month, day);
+  int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  return seconds * kMicrosPerSecond + fraction;
+}
+
+std::string FormatTime(Micros t) {
+  int64_t seconds = t / kMicrosPerSecond;
+  int64_t micros = t % kMicrosPerSecond;
+  if (micros < 0) {
+    micros += kMicrosPerSecond;
+    seconds -= 1;
+  }
+  std::time_t tt = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out = buf;
+  if (micros != 0) {
+    char frac[16];
+    std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(micros));
+    out += frac;
+  }
+  return out + "Z";
+}
+
+Result<Micros> ParseDuration(const std::string& text) {
+  auto bad = [&] {
+    return Status::InvalidArgument("'" + text +
+                                   "' is not a duration like 15m, 1h30m, 90s, 500ms or 2d");
+  };
+  if (text.empty()) return bad();
+  Micros total = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t start = pos;
+    int64_t value = 0;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      value = value * 10 + (text[pos] - '0');
+      if (value > 1'000'000'000) return bad();
+      ++pos;
+    }
+    if (pos == start) return bad();
+    size_t unit_start = pos;
+    while (pos < text.size() && text[pos] >= 'a' && text[pos] <= 'z') ++pos;
+    std::string unit = text.substr(unit_start, pos - unit_start);
+    Micros scale;
+    if (unit == "ms") scale = 1000;
+    else if (unit == "s") scale = kMicrosPerSecond;
+    else if (unit == "m") scale = kMicrosPerMinute;
+    else if (unit == "h") scale = 60 * kMicrosPerMinute;
+    else if (unit == "d") scale = 24 * 60 * kMicrosPerMinute;
+    else return bad();
+    total += value * scale;
+  }
+  return total;
+}
+
+std::string FormatDuration(Micros d) {
+  if (d < 0) return "-" + FormatDuration(-d);
+  std::string out;
+  int64_t days = d / (24 * 60 * kMicrosPerMinute);
+  d %= 24 * 60 * kMicrosPerMinute;
+  int64_t hours = d / (60 * kMicrosPerMinute);
+  d %= 60 * kMicrosPerMinute;
+  int64_t minutes = d / kMicrosPerMinute;
+  d %= kMicrosPerMinute;
+  if (days) out += std::to_string(days) + "d";
+  if (hours) out += std::to_string(hours) + "h";
+  if (minutes) out += std::to_string(minutes) + "m";
+  if (d || out.empty()) {
+    int64_t seconds = d / kMicrosPerSecond, micros = d % kMicrosPerSecond;
+    out += std::to_string(seconds);
+    if (micros) {
+      char frac[16];
+      std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(micros));
+      std::string f = frac;
+      while (f.back() == '0') f.pop_back();
+      out += f;
+    }
+    out += "s";
+  }
+  return out;
+}
+
+}  // namespace shiplog

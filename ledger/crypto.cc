@@ -1,0 +1,159 @@
+#include "ledger/crypto.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <sodium.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace shiplog {
+
+void InitCrypto() {
+  // sodium_init is idempotent and thread-safe; failure means no secure randomness at all.
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+}
+
+SigningKey SigningKey::Generate() {
+  InitCrypto();
+  SigningKey key;
+  uint8_t public_key[kPublicKeySize];
+  crypto_sign_ed25519_keypair(public_key, key.secret_.data());
+  return key;
+}
+
+Result<SigningKey> SigningKey::FromSeed(std::string_view seed) {
+  if (seed.size() != kSeedSize) {
+    return Status::InvalidArgument("an Ed25519 secret key is 32 bytes, got " +
+                                   std::to_string(seed.size()));
+  }
+  InitCrypto();
+  SigningKey key;
+  uint8_t public_key[kPublicKeySize];
+  crypto_sign_ed25519_seed_keypair(public_key, key.secret_.data(),
+                                   reinterpret_cast<const uint8_t*>(seed.data()));
+  return key;
+}
+
+SigningKey::SigningKey(SigningKey&& other) noexcept : secret_(other.secret_) {
+  sodium_memzero(other.secret_.data(), other.secret_.size());
+}
+
+SigningKey& SigningKey::operator=(SigningKey&& other) noexcept {
+  if (this != &other) {
+    secret_ = other.secret_;
+    sodium_memzero(other.secret_.data(), other.secret_.size());
+  }
+  return *this;
+}
+
+SigningKey::~SigningKey() { sodium_memzero(secret_.data(), secret_.size()); }
+
+std::string SigningKey::PublicKey() const {
+  return std::string(reinterpret_cast<const char*>(secret_.data()) + kSeedSize, kPublicKeySize);
+}
+
+std::string SigningKey::Seed() const {
+  return std::string(reinterpret_cast<const char*>(secret_.data()), kSeedSize);
+}
+
+std::string SigningKey::Sign(std::string_view message) const {
+  std::string signature(kSignatureSize, '\0');
+  crypto_sign_ed25519_detached(reinterpret_cast<uint8_t*>(signature.data()), nullptr,
+                               reinterpret_cast<const uint8_t*>(message.data()), message.size(),
+                               secret_.data());
+  return signature;
+}
+
+bool VerifySignature(std::string_view public_key, std::string_view message,
+                     std::string_view signature) {
+  if (public_key.size() != kPublicKeySize || signature.size() != kSignatureSize) return false;
+  return crypto_sign_ed25519_verify_detached(
+             reinterpret_cast<const uint8_t*>(signature.data()),
+             reinterpret_cast<const uint8_t*>(message.data()), message.size(),
+             reinterpret_cast<const uint8_t*>(public_key.data())) == 0;
+}
+
+Sha256Digest Sha256(std::string_view data) {
+  Sha256Digest digest;
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
+  return digest;
+}
+
+Sha256Digest Sha256WithPrefix(uint8_t prefix, std::string_view data) {
+  Sha256Digest digest;
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, &prefix, 1);
+  SHA256_Update(&ctx, data.data(), data.size());
+  SHA256_Final(digest.data(), &ctx);
+  return digest;
+}
+
+std::string HexEncode(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 0xf]);
+  }
+  return out;
+}
+
+namespace {
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+Result<std::string> HexDecode(std::string_view hex) {
+  if (hex.size() % 2 != 0) return Status::InvalidArgument("hex text has an odd length");
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = HexValue(hex[i]), lo = HexValue(hex[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return Status::InvalidArgument("not a hex digit at position " +
+                                     std::to_string(hi < 0 ? i : i + 1));
+    }
+    out.push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return out;
+}
+
+std::string Base64Encode(std::string_view bytes) {
+  InitCrypto();
+  std::string out(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const uint8_t*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+Result<std::string> Base64Decode(std::string_view text) {
+  InitCrypto();
+  std::string out(text.size() / 4 * 3 + 3, '\0');
+  size_t length = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<uint8_t*>(out.data()), out.size(), text.data(),
+                        text.size(), nullptr, &length, &end,
+                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != text.data() + text.size()) {
+    return Status::InvalidArgument("not valid base64 (standard alphabet, with padding)");
+  }
+  out.resize(length);
+  return out;
+}
+
+std::string RandomId() {
+  InitCrypto();
+  uint8_t bytes[16];
+  randombytes_buf(bytes, sizeof bytes);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+}  // namespace shiplog

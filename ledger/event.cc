@@ -1,0 +1,642 @@
+// Event: canonical bytes, validation against the schema, and the JSON mapping by reflection.
+#include "ledger/event.h"
+
+#include <capnp/dynamic.h>
+#include <capnp/schema.h>
+#include <kj/exception.h>
+
+#include <cmath>
+#include <map>
+
+#include "ledger/canonical.h"
+#include "ledger/clock.h"
+
+namespace shiplog {
+namespace {
+
+// Annotation ids from schemas/event.capnp.
+constexpr uint64_t kKindAnnotation = 0xe2f3e255bec9c20eull;
+constexpr uint64_t kRequiredAnnotation = 0x8754f2ffa5f04998ull;
+constexpr uint64_t kTimeAnnotation = 0xd554840beac30842ull;
+constexpr uint64_t kHexAnnotation = 0xe0f1c7a4a2b6d3c1ull;
+constexpr uint64_t kJsonMapAnnotation = 0xc6f4b8a9d1e2f3a5ull;
+constexpr uint64_t kDeploymentScopedAnnotation = 0xb5a4c3d2e1f0a9b8ull;
+
+constexpr size_t kMaxNameBytes = 256;
+
+using capnp::DynamicStruct;
+using capnp::StructSchema;
+using nlohmann::json;
+
+bool HasAnnotation(StructSchema::Field field, uint64_t id) {
+  for (auto a : field.getProto().getAnnotations()) {
+    if (a.getId() == id) return true;
+  }
+  return false;
+}
+
+std::string KindOf(StructSchema::Field member) {
+  for (auto a : member.getProto().getAnnotations()) {
+    if (a.getId() == kKindAnnotation) return a.getValue().getText();
+  }
+  return member.getProto().getName();
+}
+
+// "backupId" -> "backup_id"; "blueGreen" -> "blue-green" with separator '-'.
+std::string FromCamel(kj::StringPtr name, char separator) {
+  std::string out;
+  for (char c : name) {
+    if (c >= 'A' && c <= 'Z') {
+      out.push_back(separator);
+      out.push_back(static_cast<char>(c - 'A' + 'a'));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string JsonName(StructSchema::Field field) { return FromCamel(field.getProto().getName(), '_'); }
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+StructSchema EventSchema() { return capnp::Schema::from<schema::Event>(); }
+StructSchema BodySchema() {
+  return EventSchema().getFieldByName("body").getType().asStruct();
+}
+
+// The body member for each kind name, built once from the schema.
+const std::map<std::string, StructSchema::Field>& KindTable() {
+  static const auto* table = [] {
+    auto* t = new std::map<std::string, StructSchema::Field>();
+    for (auto member : BodySchema().getUnionFields()) t->emplace(KindOf(member), member);
+    return t;
+  }();
+  return *table;
+}
+
+// ---- JSON -> builder ----
+
+class JsonReader {
+ public:
+  Status Fill(DynamicStruct::Builder target, const json& object, const std::string& where,
+              const std::vector<std::string>& skip);
+
+ private:
+  Status SetField(DynamicStruct::Builder target, StructSchema::Field field, const json& value,
+                  const std::string& where);
+  Status SetList(DynamicStruct::Builder target, StructSchema::Field field, const json& value,
+                 const std::string& where);
+  Result<capnp::DynamicEnum> ParseEnum(capnp::EnumSchema schema, const json& value,
+                                       const std::string& where);
+};
+
+Status TypeError(const std::string& where, const char* expected) {
+  return Status::InvalidArgument("field '" + where + "' must be " + expected);
+}
+
+Status JsonReader::Fill(DynamicStruct::Builder target, const json& object,
+                        const std::string& where, const std::vector<std::string>& skip) {
+  if (!object.is_object()) return TypeError(where.empty() ? "event" : where, "a JSON object");
+  StructSchema schema = target.getSchema();
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    if (std::find(skip.begin(), skip.end(), it.key()) != skip.end()) continue;
+    std::string path = where.empty() ? it.key() : where + "." + it.key();
+    bool found = false;
+    for (auto field : schema.getNonUnionFields()) {
+      if (JsonName(field) != it.key()) continue;
+      found = true;
+      SHIPLOG_RETURN_IF_ERROR(SetField(target, field, it.value(), path));
+    }
+    if (!found) {
+      std::string known;
+      for (auto field : schema.getNonUnionFields()) {
+        known += (known.empty() ? "" : ", ") + JsonName(field);
+      }
+      return Status::InvalidArgument("unknown field '" + path + "' (known here: " + known + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+Status JsonReader::SetField(DynamicStruct::Builder target, StructSchema::Field field,
+                            const json& value, const std::string& where) {
+  using W = capnp::schema::Type::Which;
+  if (value.is_null()) return Status::Ok();
+  capnp::Type type = field.getType();
+  switch (type.which()) {
+    case W::TEXT: {
+      if (!value.is_string()) return TypeError(where, "a string");
+      const auto& s = value.get_ref<const std::string&>();
+      if (!s.empty()) target.set(field, capnp::Text::Reader(s.c_str(), s.size()));
+      return Status::Ok();
+    }
+    case W::DATA: {
+      if (!value.is_string()) return TypeError(where, "a string");
+      auto raw = HasAnnotation(field, kHexAnnotation) ? HexDecode(value.get<std::string>())
+                                                      : Base64Decode(value.get<std::string>());
+      if (!raw.ok()) return raw.status().Prefixed("field '" + where + "'");
+      if (!raw->empty()) {
+        target.set(field, capnp::Data::Reader(reinterpret_cast<const kj::byte*>(raw->data()),
+                                              raw->size()));
+      }
+      return Status::Ok();
+    }
+    case W::BOOL:
+      if (!value.is_boolean()) return TypeError(where, "true or false");
+      target.set(field, value.get<bool>());
+      return Status::Ok();
+    case W::INT64:
+      if (HasAnnotation(field, kTimeAnnotation)) {
+        if (!value.is_string()) return TypeError(where, "an RFC 3339 time string");
+        auto t = ParseTime(value.get<std::string>());
+        if (!t.ok()) return t.status().Prefixed("field '" + where + "'");
+        target.set(field, *t);
+        return Status::Ok();
+      }
+      if (!value.is_number_integer()) return TypeError(where, "an integer");
+      target.set(field, value.get<int64_t>());
+      return Status::Ok();
+    case W::UINT8:
+    case W::UINT16:
+    case W::UINT32:
+    case W::UINT64: {
+      uint64_t max = type.which() == W::UINT8    ? 0xff
+                     : type.which() == W::UINT16 ? 0xffff
+                     : type.which() == W::UINT32 ? 0xffffffffull
+                                                 : ~0ull;
+      if (!value.is_number_unsigned() || value.get<uint64_t>() > max) {
+        return Status::InvalidArgument("field '" + where + "' must be a whole number from 0 to " +
+                                       std::to_string(max));
+      }
+      target.set(field, value.get<uint64_t>());
+      return Status::Ok();
+    }
+    case W::FLOAT64:
+      if (!value.is_number()) return TypeError(where, "a number");
+      target.set(field, value.get<double>());
+      return Status::Ok();
+    case W::ENUM: {
+      SHIPLOG_ASSIGN_OR_RETURN(auto e, ParseEnum(type.asEnum(), value, where));
+      target.set(field, e);
+      return Status::Ok();
+    }
+    case W::STRUCT:
+      return Fill(target.init(field).as<DynamicStruct>(), value, where, {});
+    case W::LIST:
+      return SetList(target, field, value, where);
+    default:
+      return Status::Internal("field '" + where + "' has a type the JSON mapping does not cover");
+  }
+}
+
+Status JsonReader::SetList(DynamicStruct::Builder target, StructSchema::Field field,
+                           const json& value, const std::string& where) {
+  capnp::Type element = field.getType().asList().getElementType();
+  if (HasAnnotation(field, kJsonMapAnnotation)) {
+    // {"name": number, ...} -> List({name, value})
+    if (!value.is_object()) return TypeError(where, "a JSON object of names to numbers");
+    if (value.empty()) return Status::Ok();
+    auto list = target.init(field, value.size()).as<capnp::DynamicList>();
+    uint32_t i = 0;
+    for (auto it = value.begin(); it != value.end(); ++it, ++i) {
+      if (!it.value().is_number()) return TypeError(where + "." + it.key(), "a number");
+      auto item = list[i].as<DynamicStruct>();
+      item.set("name", capnp::Text::Reader(it.key().c_str(), it.key().size()));
+      item.set("value", it.value().get<double>());
+    }
+    return Status::Ok();
+  }
+  if (!value.is_array()) return TypeError(where, "a JSON array");
+  if (value.empty()) return Status::Ok();
+  if (element.which() != capnp::schema::Type::TEXT) {
+    return Status::Internal("field '" + where + "': only lists of text map to JSON arrays");
+  }
+  auto list = target.init(field, value.size()).as<capnp::DynamicList>();
+  for (uint32_t i = 0; i < value.size(); ++i) {
+    if (!value[i].is_string()) return TypeError(where + "[" + std::to_string(i) + "]", "a string");
+    const auto& s = value[i].get_ref<const std::string&>();
+    list.set(i, capnp::Text::Reader(s.c_str(), s.size()));
+  }
+  return Status::Ok();
+}
+
+Result<capnp::DynamicEnum> JsonReader::ParseEnum(capnp::EnumSchema schema, const json& value,
+                                                 const std::string& where) {
+  std::string names;
+  for (auto e : schema.getEnumerants()) {
+    std::string name = FromCamel(e.getProto().getName(), '-');
+    if (value.is_string() && Lower(value.get<std::string>()) == name) return capnp::DynamicEnum(e);
+    if (name != "unspecified") names += (names.empty() ? "" : ", ") + name;
+  }
+  return Status::InvalidArgument("field '" + where + "' must be one of: " + names);
+}
+
+// ---- reader -> JSON ----
+
+json ValueToJson(const DynamicStruct::Reader& parent, StructSchema::Field field);
+
+json StructToJson(const DynamicStruct::Reader& s) {
+  json out = json::object();
+  for (auto field : s.getSchema().getNonUnionFields()) {
+    if (!s.has(field, capnp::HasMode::NON_DEFAULT)) continue;
+    out[JsonName(field)] = ValueToJson(s, field);
+  }
+  return out;
+}
+
+json ValueToJson(const DynamicStruct::Reader& parent, StructSchema::Field field) {
+  using W = capnp::schema::Type::Which;
+  auto value = parent.get(field);
+  capnp::Type type = field.getType();
+  switch (type.which()) {
+    case W::TEXT: return std::string(value.as<capnp::Text>().cStr());
+    case W::DATA: {
+      auto d = value.as<capnp::Data>();
+      std::string_view raw(reinterpret_cast<const char*>(d.begin()), d.size());
+      return HasAnnotation(field, kHexAnnotation) ? HexEncode(raw) : Base64Encode(raw);
+    }
+    case W::BOOL: return value.as<bool>();
+    case W::INT64:
+      if (HasAnnotation(field, kTimeAnnotation)) return FormatTime(value.as<int64_t>());
+      return value.as<int64_t>();
+    case W::UINT8:
+    case W::UINT16:
+    case W::UINT32:
+    case W::UINT64: return value.as<uint64_t>();
+    case W::FLOAT64: return value.as<double>();
+    case W::ENUM: {
+      KJ_IF_MAYBE(e, value.as<capnp::DynamicEnum>().getEnumerant()) {
+        return FromCamel(e->getProto().getName(), '-');
+      }
+      return value.as<capnp::DynamicEnum>().getRaw();
+    }
+    case W::STRUCT: return StructToJson(value.as<DynamicStruct>());
+    case W::LIST: {
+      auto list = value.as<capnp::DynamicList>();
+      if (HasAnnotation(field, kJsonMapAnnotation)) {
+        json out = json::object();
+        for (auto item : list) {
+          auto s = item.as<DynamicStruct>();
+          out[std::string(s.get("name").as<capnp::Text>().cStr())] = s.get("value").as<double>();
+        }
+        return out;
+      }
+      json out = json::array();
+      for (auto item : list) out.push_back(std::string(item.as<capnp::Text>().cStr()));
+      return out;
+    }
+    default: return nullptr;
+  }
+}
+
+// ---- validation ----
+
+bool IsIdentifier(kj::StringPtr s) {
+  if (s.size() == 0 || s.size() > kMaxNameBytes) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-' || c == ':' || c == '@' || c == '/' || c == '+';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool IsUnspecified(const capnp::DynamicValue::Reader& v) {
+  KJ_IF_MAYBE(e, v.as<capnp::DynamicEnum>().getEnumerant()) {
+    return e->getProto().getName() == "unspecified";
+  }
+  return true;  // a number the schema does not know
+}
+
+Status CheckRequired(const DynamicStruct::Reader& s, const std::string& kind) {
+  using W = capnp::schema::Type::Which;
+  for (auto field : s.getSchema().getNonUnionFields()) {
+    auto which = field.getType().which();
+    if (which == W::ENUM) {
+      auto v = s.get(field);
+      if (v.as<capnp::DynamicEnum>().getEnumerant() == nullptr) {
+        return Status::InvalidArgument("event kind '" + kind + "': field '" + JsonName(field) +
+                                       "' has a value the schema does not know");
+      }
+      if (HasAnnotation(field, kRequiredAnnotation) && IsUnspecified(v)) {
+        return Status::InvalidArgument("event kind '" + kind + "' needs field '" +
+                                       JsonName(field) + "'");
+      }
+      continue;
+    }
+    if (!HasAnnotation(field, kRequiredAnnotation)) continue;
+    bool present = true;
+    if (which == W::TEXT) present = s.get(field).as<capnp::Text>().size() > 0;
+    else if (which == W::DATA) present = s.get(field).as<capnp::Data>().size() > 0;
+    else if (which == W::LIST) present = s.get(field).as<capnp::DynamicList>().size() > 0;
+    if (!present) {
+      return Status::InvalidArgument("event kind '" + kind + "' needs field '" + JsonName(field) +
+                                     "'");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckKeySize(capnp::Data::Reader key, const char* field, size_t size) {
+  if (key.size() != size) {
+    return Status::InvalidArgument("field '" + std::string(field) + "' must be " +
+                                   std::to_string(size) + " bytes, got " +
+                                   std::to_string(key.size()));
+  }
+  return Status::Ok();
+}
+
+// What the schema alone cannot say about one kind's fields.
+Status CheckKindRules(schema::Event::Body::Reader body) {
+  using B = schema::Event::Body;
+  switch (body.which()) {
+    case B::GATE_RESULT:
+      for (auto m : body.getGateResult().getMetrics()) {
+        if (m.getName().size() == 0) return Status::InvalidArgument("a gate metric has no name");
+        if (!std::isfinite(m.getValue())) {
+          return Status::InvalidArgument("gate metric '" + std::string(m.getName().cStr()) +
+                                         "' is not a finite number");
+        }
+      }
+      return Status::Ok();
+    case B::TRAFFIC_SHIFTED:
+      if (body.getTrafficShifted().getWeight() > 100) {
+        return Status::InvalidArgument("field 'weight' is a percentage: 0 to 100");
+      }
+      return Status::Ok();
+    case B::MAINTENANCE_WINDOW: {
+      auto w = body.getMaintenanceWindow();
+      if (w.getFrom() >= w.getTo()) {
+        return Status::InvalidArgument("maintenance window: 'from' must be before 'to'");
+      }
+      return Status::Ok();
+    }
+    case B::KEY_ENROLLED: {
+      auto k = body.getKeyEnrolled();
+      if (!IsIdentifier(k.getName())) {
+        return Status::InvalidArgument("field 'name' must be 1-256 letters, digits or ._-:@/+");
+      }
+      for (auto role : k.getRoles()) {
+        if (!IsIdentifier(role)) {
+          return Status::InvalidArgument("role '" + std::string(role.cStr()) +
+                                         "' must be 1-256 letters, digits or ._-:@/+");
+        }
+      }
+      return CheckKeySize(k.getPublicKey(), "public_key", kPublicKeySize);
+    }
+    case B::KEY_REVOKED:
+      return CheckKeySize(body.getKeyRevoked().getPublicKey(), "public_key", kPublicKeySize);
+    case B::POLICY_ACTIVATED:
+      return CheckKeySize(body.getPolicyActivated().getSha256(), "sha256", kSha256Size);
+    case B::LEDGER_GENESIS: {
+      auto g = body.getLedgerGenesis();
+      SHIPLOG_RETURN_IF_ERROR(CheckKeySize(g.getLedgerKey(), "ledger_key", kPublicKeySize));
+      return CheckKeySize(g.getAdminKey(), "admin_key", kPublicKeySize);
+    }
+    default:
+      return Status::Ok();
+  }
+}
+
+}  // namespace
+
+Status ValidateEvent(schema::Event::Reader event) {
+  DynamicStruct::Reader dyn = event;
+  auto body = dyn.get("body").as<DynamicStruct>();
+  StructSchema::Field member;
+  KJ_IF_MAYBE(m, body.which()) { member = *m; }
+  else return Status::InvalidArgument("the event has a kind this version does not know");
+  std::string kind = KindOf(member);
+  if (!IsIdentifier(event.getId())) {
+    return Status::InvalidArgument("field 'id' must be 1-256 letters, digits or ._-:@/+");
+  }
+  if (!IsIdentifier(event.getActor())) {
+    return Status::InvalidArgument("field 'actor' must be 1-256 letters, digits or ._-:@/+");
+  }
+  bool scoped = HasAnnotation(member, kDeploymentScopedAnnotation);
+  if (scoped && !IsIdentifier(event.getDeployment())) {
+    return Status::InvalidArgument(
+        "event kind '" + kind +
+        "' needs field 'deployment' (1-256 letters, digits or ._-:@/+)");
+  }
+  if (!scoped && event.hasDeployment()) {
+    return Status::InvalidArgument("event kind '" + kind +
+                                   "' is not about one deployment: remove field 'deployment'");
+  }
+  if (member.getType().isStruct()) {
+    SHIPLOG_RETURN_IF_ERROR(CheckRequired(body.get(member).as<DynamicStruct>(), kind));
+  }
+  return CheckKindRules(event.getBody());
+}
+
+std::vector<std::string> EventKindNames() {
+  std::vector<std::string> names;
+  for (auto member : BodySchema().getUnionFields()) names.push_back(KindOf(member));
+  return names;
+}
+
+// ---- Event ----
+
+struct Event::Impl {
+  CanonicalMessage message;
+  schema::Event::Reader root;
+  std::string kind;
+};
+
+Event::Event(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Event::~Event() = default;
+Event::Event(Event&&) noexcept = default;
+Event& Event::operator=(Event&&) noexcept = default;
+Event::Event(const Event& other) : Event(std::move(FromCanonical(other.bytes()).value())) {}
+Event& Event::operator=(const Event& other) {
+  if (this != &other) *this = Event(other);
+  return *this;
+}
+
+Result<Event> Event::FromCanonical(std::string_view bytes) {
+  auto message = CanonicalMessage::Parse(bytes, kMaxEventBytes);
+  if (!message.ok()) return message.status().Prefixed("event");
+  auto impl = std::make_unique<Impl>(Impl{std::move(message).value(), {}, {}});
+  Status status;
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
+    impl->root = impl->message.Root<schema::Event>();
+    status = ValidateEvent(impl->root);
+    if (!status.ok()) return;
+    KJ_IF_MAYBE(m, DynamicStruct::Reader(impl->root).get("body").as<DynamicStruct>().which()) {
+      impl->kind = KindOf(*m);
+    }
+  })) {
+    return Status::InvalidArgument("the event bytes do not decode: " +
+                                   std::string(e->getDescription().cStr()));
+  }
+  SHIPLOG_RETURN_IF_ERROR(status);
+  return Event(std::move(impl));
+}
+
+Result<Event> Event::FromBuilder(schema::Event::Reader event) {
+  std::string bytes;
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] { bytes = CanonicalBytes(event); })) {
+    return Status::InvalidArgument("cannot canonicalize the event: " +
+                                   std::string(e->getDescription().cStr()));
+  }
+  return FromCanonical(bytes);
+}
+
+Result<Event> Event::FromJson(const json& object) {
+  if (!object.is_object()) return Status::InvalidArgument("an event must be a JSON object");
+  auto kind_it = object.find("kind");
+  if (kind_it == object.end() || !kind_it->is_string()) {
+    return Status::InvalidArgument("the event has no \"kind\" (a string such as \"step.started\")");
+  }
+  const std::string kind = kind_it->get<std::string>();
+  auto member = KindTable().find(kind);
+  if (member == KindTable().end()) {
+    std::string known;
+    for (const auto& [name, _] : KindTable()) known += (known.empty() ? "" : ", ") + name;
+    return Status::InvalidArgument("unknown event kind '" + kind + "' (known: " + known + ")");
+  }
+  capnp::MallocMessageBuilder message;
+  auto root = message.initRoot<schema::Event>();
+  Status status;
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
+    DynamicStruct::Builder dyn = root;
+    JsonReader reader;
+    // Top-level fields belong to Event; the rest to the kind's body struct.
+    json top = json::object(), rest = json::object();
+    for (auto it = object.begin(); it != object.end(); ++it) {
+      if (it.key() == "kind") continue;
+      bool is_top = EventSchema().findFieldByName(it.key()) != nullptr && it.key() != "body";
+      (is_top ? top : rest)[it.key()] = it.value();
+    }
+    status = reader.Fill(dyn, top, "", {});
+    if (!status.ok()) return;
+    auto body = dyn.get("body").as<DynamicStruct>();
+    if (member->second.getType().isStruct()) {
+      status = reader.Fill(body.init(member->second).as<DynamicStruct>(), rest, "", {});
+      if (!status.ok()) status = status.Prefixed("event kind '" + kind + "'");
+    }
+  })) {
+    return Status::InvalidArgument("cannot build the event: " +
+                                   std::string(e->getDescription().cStr()));
+  }
+  SHIPLOG_RETURN_IF_ERROR(status);
+  return FromBuilder(root.asReader());
+}
+
+std::string_view Event::bytes() const { return impl_->message.bytes(); }
+
+schema::Event::Reader Event::reader() const { return impl_->root; }
+std::string_view Event::kind() const { return impl_->kind; }
+std::string_view Event::id() const {
+  auto t = impl_->root.getId();
+  return {t.cStr(), t.size()};
+}
+std::string_view Event::actor() const {
+  auto t = impl_->root.getActor();
+  return {t.cStr(), t.size()};
+}
+std::string_view Event::deployment() const {
+  auto t = impl_->root.getDeployment();
+  return {t.cStr(), t.size()};
+}
+
+json Event::ToJson() const {
+  json out = json::object();
+  out["kind"] = impl_->kind;
+  out["id"] = std::string(id());
+  out["actor"] = std::string(actor());
+  if (!deployment().empty()) out["deployment"] = std::string(deployment());
+  DynamicStruct::Reader body = DynamicStruct::Reader(impl_->root).get("body").as<DynamicStruct>();
+  KJ_IF_MAYBE(member, body.which()) {
+    if (member->getType().isStruct()) out.update(StructToJson(body.get(*member).as<DynamicStruct>()));
+  }
+  return out;
+}
+
+// ---- SignedEvent ----
+
+SignedEvent SignedEvent::Sign(const Event& event, const SigningKey& key) {
+  SignedEvent out;
+  out.scheme = std::string(kSchemeEd25519Capnp);
+  out.payload = std::string(event.bytes());
+  out.public_key = key.PublicKey();
+  out.signature = key.Sign(out.payload);
+  return out;
+}
+
+Status SignedEvent::VerifySignature() const {
+  if (scheme != kSchemeEd25519Capnp) {
+    return Status::InvalidArgument("unknown signature scheme '" + scheme + "' (this ledger takes " +
+                                   std::string(kSchemeEd25519Capnp) + ")");
+  }
+  if (public_key.size() != kPublicKeySize) {
+    return Status::InvalidArgument("the public key must be 32 bytes");
+  }
+  if (signature.size() != kSignatureSize) {
+    return Status::BadSignature("the signature must be 64 bytes");
+  }
+  if (!shiplog::VerifySignature(public_key, payload, signature)) {
+    return Status::BadSignature("the signature does not verify for key " + HexEncode(public_key));
+  }
+  return Status::Ok();
+}
+
+json SignedEvent::ToJson() const {
+  return {{"scheme", scheme},
+          {"payload", Base64Encode(payload)},
+          {"public_key", HexEncode(public_key)},
+          {"signature", Base64Encode(signature)}};
+}
+
+bool SignedEvent::LooksLikeEnvelope(const json& j) {
+  return j.is_object() && j.contains("payload") && j.contains("signature");
+}
+
+Result<SignedEvent> SignedEvent::FromJson(const json& j) {
+  if (!LooksLikeEnvelope(j)) {
+    return Status::InvalidArgument("a signed event needs \"payload\" and \"signature\"");
+  }
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    if (k != "scheme" && k != "payload" && k != "public_key" && k != "signature") {
+      return Status::InvalidArgument("unknown field '" + k + "' in the signed event envelope");
+    }
+    if (!it.value().is_string()) {
+      return Status::InvalidArgument("envelope field '" + k + "' must be a string");
+    }
+  }
+  if (!j.contains("scheme") || !j.contains("public_key")) {
+    return Status::InvalidArgument("a signed event needs \"scheme\" and \"public_key\"");
+  }
+  SignedEvent out;
+  out.scheme = j["scheme"].get<std::string>();
+  auto payload = Base64Decode(j["payload"].get<std::string>());
+  if (!payload.ok()) return payload.status().Prefixed("envelope field 'payload'");
+  auto key = HexDecode(j["public_key"].get<std::string>());
+  if (!key.ok()) return key.status().Prefixed("envelope field 'public_key'");
+  auto signature = Base64Decode(j["signature"].get<std::string>());
+  if (!signature.ok()) return signature.status().Prefixed("envelope field 'signature'");
+  out.payload = std::move(payload).value();
+  out.public_key = std::move(key).value();
+  out.signature = std::move(signature).value();
+  return out;
+}
+
+Result<json> ParseJsonText(std::string_view text, size_t max_bytes) {
+  if (text.size() > max_bytes) {
+    return Status::InvalidArgument("the input is " + std::to_string(text.size()) +
+                                   " bytes; the limit is " + std::to_string(max_bytes));
+  }
+  try {
+    return json::parse(text.begin(), text.end());
+  } catch (const json::parse_error& e) {
+    return Status::InvalidArgument("malformed JSON at byte " + std::to_string(e.byte) + ": " +
+                                   e.what());
+  }
+}
+
+}  // namespace shiplog

@@ -1,0 +1,104 @@
+// Event and SignedEvent: an agent's event in its one canonical byte form, and the same event with
+// the signature that vouches for it.
+//
+// Events come in as JSON (from agents and the CLI) or as canonical Cap'n Proto bytes (from a
+// signed envelope). Either way they are checked against schemas/event.capnp before anything else
+// looks at them: every field its kind needs is there ($required), deployment-scoped kinds name a
+// deployment, sizes are within limits, numbers are in range. The JSON mapping is derived from the
+// schema by reflection, so a new kind or field needs no code here:
+//   - field names are the snake_case of the schema's (backupId -> "backup_id");
+//   - "kind" picks the member of Event.body by its $kind name ("step.started");
+//   - enums are kebab-case names ("blue-green"), read case-insensitively ("READY");
+//   - $time fields are RFC 3339 strings, $hex Data fields hex, other Data base64;
+//   - $jsonMap lists of {name, value} are one JSON object;
+//   - a field the schema does not have is an error, never silently dropped.
+#pragma once
+
+#include <capnp/message.h>
+#include <kj/array.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "ledger/crypto.h"
+#include "ledger/status.h"
+#include "schemas/event.capnp.h"
+
+namespace shiplog {
+
+// Upper bound on an event's canonical size and on its JSON text. Sized for a policy file inside a
+// policy.activated event; a deploy event is a few hundred bytes.
+constexpr size_t kMaxEventBytes = 256 * 1024;
+
+// The signature scheme of SignedEvent: Ed25519 over canonicalize(Event). See event.capnp.
+constexpr std::string_view kSchemeEd25519Capnp = "shiplog-ed25519-capnp-v1";
+
+// A checked event that owns its canonical bytes. Cheap to move; copying copies the bytes.
+class Event {
+ public:
+  // Parses canonical bytes (untrusted) with read limits and validates them.
+  static Result<Event> FromCanonical(std::string_view bytes);
+  // Builds the event from its JSON form and validates it.
+  static Result<Event> FromJson(const nlohmann::json& json);
+  // Builds the event from a message the caller filled in (the ledger's own events).
+  static Result<Event> FromBuilder(schema::Event::Reader event);
+
+  Event(Event&&) noexcept;
+  Event& operator=(Event&&) noexcept;
+  Event(const Event& other);
+  Event& operator=(const Event& other);
+  ~Event();
+
+  // The canonical bytes: what is signed.
+  std::string_view bytes() const;
+  schema::Event::Reader reader() const;
+
+  // The $kind name of the body's member ("step.started").
+  std::string_view kind() const;
+  std::string_view id() const;
+  std::string_view actor() const;
+  std::string_view deployment() const;
+
+  // The JSON form; FromJson(ToJson()) gives back the same bytes.
+  nlohmann::json ToJson() const;
+
+ private:
+  struct Impl;
+  explicit Event(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Every event kind's outside name, in schema order.
+std::vector<std::string> EventKindNames();
+
+// Checks an event against the schema's rules (see above). Used on every decode.
+Status ValidateEvent(schema::Event::Reader event);
+
+// An event and its signature, as an agent submits it and as the ledger keeps it.
+struct SignedEvent {
+  std::string scheme;      // kSchemeEd25519Capnp
+  std::string payload;     // the signed bytes: canonical Event
+  std::string public_key;  // 32 raw bytes
+  std::string signature;   // 64 raw bytes
+
+  // Signs `event` with `key` under kSchemeEd25519Capnp.
+  static SignedEvent Sign(const Event& event, const SigningKey& key);
+
+  // Checks the scheme, sizes and the signature itself; says nothing of whether the key is
+  // enrolled (that is the ledger's question).
+  Status VerifySignature() const;
+
+  // The envelope's JSON form: {"scheme", "payload" (base64), "public_key" (hex),
+  // "signature" (base64)}; FromJson refuses anything else.
+  nlohmann::json ToJson() const;
+  static Result<SignedEvent> FromJson(const nlohmann::json& json);
+  // True when `json` has the shape of an envelope rather than a bare event.
+  static bool LooksLikeEnvelope(const nlohmann::json& json);
+};
+
+// Parses JSON text with a size limit, naming the position of a syntax error.
+Result<nlohmann::json> ParseJsonText(std::string_view text, size_t max_bytes = kMaxEventBytes);
+
+}  // namespace shiplog

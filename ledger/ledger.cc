@@ -1,0 +1,563 @@
+// The ledger: checks, sequences and durably stores signed events.
+//
+// Index key grammar (Store index keyspace); identifiers never contain NUL (event.cc validates
+// them), so NUL ends a name unambiguously:
+//   "i/" actor NUL id            -> EncodeSeq(seq)   idempotency: one record per (actor, id)
+//   "d/" deployment NUL seq8     -> ""               a deployment's records
+//   "a/" actor NUL seq8          -> ""               an actor's records
+//   "k/" kind NUL seq8           -> ""               a kind's records
+// Meta keys:
+//   "record_count"     EncodeSeq(n): the count after the last commit (tail truncation shows)
+//   "manual_clock_now" decimal microseconds: a manual clock's time
+#include "ledger/ledger.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "ledger/canonical.h"
+#include "ledger/key_file.h"
+#include "schemas/record.capnp.h"
+
+namespace shiplog {
+namespace {
+
+constexpr size_t kMaxRecordBytes = kMaxEventBytes + 1024;
+constexpr char kRecordCountKey[] = "record_count";
+constexpr char kManualClockKey[] = "manual_clock_now";
+
+std::string Bytes(capnp::Data::Reader d) {
+  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
+}
+capnp::Data::Reader DataOf(std::string_view s) {
+  return capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size());
+}
+capnp::Text::Reader TextOf(std::string_view s) { return capnp::Text::Reader(s.data(), s.size()); }
+
+std::string IdKey(std::string_view actor, std::string_view id) {
+  return "i/" + std::string(actor) + '\0' + std::string(id);
+}
+std::string NamePrefix(char space, std::string_view name) {
+  return std::string(1, space) + "/" + std::string(name) + '\0';
+}
+
+// The record and index entries for one event at `seq`.
+void AddToBatch(StoreBatch& batch, const StoredRecord& record) {
+  capnp::MallocMessageBuilder message;
+  auto r = message.initRoot<schema::Record>();
+  r.setEntry(DataOf(record.entry));
+  r.setLeafHash(DataOf(record.leaf_hash));
+  batch.records.push_back(CanonicalBytes(r.asReader()));
+  const Event& e = record.event;
+  std::string seq = EncodeSeq(record.seq);
+  batch.index_puts.emplace_back(IdKey(e.actor(), e.id()), seq);
+  if (!e.deployment().empty()) batch.index_puts.emplace_back(NamePrefix('d', e.deployment()) + seq, "");
+  batch.index_puts.emplace_back(NamePrefix('a', e.actor()) + seq, "");
+  batch.index_puts.emplace_back(NamePrefix('k', e.kind()) + seq, "");
+}
+
+// Builds the stored form of an event appended at `seq` and `time`.
+StoredRecord MakeRecord(uint64_t seq, Micros time, bool manual, SignedEvent signed_event,
+                        Event event) {
+  capnp::MallocMessageBuilder message;
+  auto entry = message.initRoot<schema::Entry>();
+  entry.setSeq(seq);
+  entry.setLedgerTime(time);
+  entry.setManualClock(manual);
+  auto se = entry.initEvent();
+  se.setScheme(TextOf(signed_event.scheme));
+  se.setPayload(DataOf(signed_event.payload));
+  se.setPublicKey(DataOf(signed_event.public_key));
+  se.setSignature(DataOf(signed_event.signature));
+  StoredRecord record{seq, time, manual, std::move(signed_event), std::move(event), {}, {}};
+  record.entry = CanonicalBytes(entry.asReader());
+  record.leaf_hash = std::string(AsBytes(Sha256WithPrefix(0x00, record.entry)));
+  return record;
+}
+
+// Decodes and checks one stored record: canonical forms, the leaf hash, the sequence number it
+// is stored under, and the event inside. Signatures are checked by Verify(), not on every read.
+Result<StoredRecord> DecodeRecord(uint64_t seq, std::string_view value) {
+  auto fail = [seq](const std::string& what) {
+    return Status::Corrupt("record " + std::to_string(seq) + ": " + what);
+  };
+  auto message = CanonicalMessage::Parse(value, kMaxRecordBytes);
+  if (!message.ok()) return fail(message.status().message());
+  std::string entry_bytes, leaf_hash, problem;
+  uint64_t stored_seq = 0;
+  Micros time = 0;
+  bool manual = false;
+  SignedEvent signed_event;
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
+    auto record = message->Root<schema::Record>();
+    entry_bytes = Bytes(record.getEntry());
+    leaf_hash = Bytes(record.getLeafHash());
+    auto entry_message = CanonicalMessage::Parse(entry_bytes, kMaxRecordBytes);
+    if (!entry_message.ok()) {
+      problem = "entry: " + entry_message.status().message();
+      return;
+    }
+    auto entry = entry_message->Root<schema::Entry>();
+    stored_seq = entry.getSeq();
+    time = entry.getLedgerTime();
+    manual = entry.getManualClock();
+    auto se = entry.getEvent();
+    signed_event.scheme = se.getScheme();
+    signed_event.payload = Bytes(se.getPayload());
+    signed_event.public_key = Bytes(se.getPublicKey());
+    signed_event.signature = Bytes(se.getSignature());
+  })) {
+    return fail(std::string("does not decode: ") + e->getDescription().cStr());
+  }
+  if (!problem.empty()) return fail(problem);
+  if (leaf_hash != AsBytes(Sha256WithPrefix(0x00, entry_bytes))) {
+    return fail("the leaf hash does not match the entry's bytes");
+  }
+  if (stored_seq != seq) return fail("it holds sequence number " + std::to_string(stored_seq));
+  auto event = Event::FromCanonical(signed_event.payload);
+  if (!event.ok()) return fail(event.status().message());
+  return StoredRecord{seq,        time, manual, std::move(signed_event), std::move(event).value(),
+                      std::move(entry_bytes), std::move(leaf_hash)};
+}
+
+Result<Micros> ParseMicros(const std::string& text) {
+  try {
+    size_t used = 0;
+    long long v = std::stoll(text, &used);
+    if (used == text.size()) return static_cast<Micros>(v);
+  } catch (const std::exception&) {
+  }
+  return Status::Corrupt("the stored manual clock '" + text + "' is not a number");
+}
+
+}  // namespace
+
+// ---- JSON forms ----
+
+nlohmann::json StoredRecord::ToJson() const {
+  nlohmann::json j = {{"seq", seq},
+                      {"ledger_time", FormatTime(ledger_time)},
+                      {"leaf_hash", HexEncode(leaf_hash)},
+                      {"event", event.ToJson()},
+                      {"public_key", HexEncode(signed_event.public_key)},
+                      {"signature", Base64Encode(signed_event.signature)}};
+  if (manual_clock) j["manual_clock"] = true;
+  return j;
+}
+
+nlohmann::json Receipt::ToJson() const {
+  nlohmann::json j = {{"seq", seq},
+                      {"ledger_time", FormatTime(ledger_time)},
+                      {"leaf_hash", HexEncode(leaf_hash)},
+                      {"event_id", event_id},
+                      {"actor", actor},
+                      {"manual_clock", manual_clock},
+                      {"ledger_key", HexEncode(ledger_key)},
+                      {"payload_hash", HexEncode(payload_hash)},
+                      {"receipt", Base64Encode(bytes)},
+                      {"signature", Base64Encode(signature)}};
+  if (duplicate) j["duplicate"] = true;
+  return j;
+}
+
+Result<Receipt> Receipt::FromJson(const nlohmann::json& j) {
+  if (!j.is_object() || !j.contains("receipt") || !j.contains("signature") ||
+      !j["receipt"].is_string() || !j["signature"].is_string()) {
+    return Status::InvalidArgument("a receipt needs \"receipt\" and \"signature\" (base64)");
+  }
+  Receipt out;
+  SHIPLOG_ASSIGN_OR_RETURN(out.bytes, Base64Decode(j["receipt"].get<std::string>()));
+  SHIPLOG_ASSIGN_OR_RETURN(out.signature, Base64Decode(j["signature"].get<std::string>()));
+  auto message = CanonicalMessage::Parse(out.bytes, 4096);
+  if (!message.ok()) return message.status().Prefixed("receipt");
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
+    auto r = message->Root<schema::Receipt>();
+    out.seq = r.getSeq();
+    out.ledger_time = r.getLedgerTime();
+    out.leaf_hash = Bytes(r.getLeafHash());
+    out.event_id = r.getEventId();
+    out.actor = r.getActor();
+    out.manual_clock = r.getManualClock();
+    out.ledger_key = Bytes(r.getLedgerKey());
+    out.payload_hash = Bytes(r.getPayloadHash());
+  })) {
+    return Status::InvalidArgument(std::string("receipt does not decode: ") +
+                                   e->getDescription().cStr());
+  }
+  out.duplicate = j.value("duplicate", false);
+  // The readable fields must say what the signed bytes say.
+  nlohmann::json expected = out.ToJson();
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (expected.contains(it.key()) && expected[it.key()] != it.value()) {
+      return Status::InvalidArgument("receipt field '" + it.key() +
+                                     "' does not match the signed receipt bytes");
+    }
+  }
+  return out;
+}
+
+Status Receipt::Verify(std::string_view ledger_public_key) const {
+  if (ledger_key != ledger_public_key) {
+    return Status::BadSignature("the receipt names ledger key " + HexEncode(ledger_key) +
+                                ", not " + HexEncode(ledger_public_key));
+  }
+  if (!VerifySignature(ledger_public_key, bytes, signature)) {
+    return Status::BadSignature("the receipt's signature does not verify");
+  }
+  return Status::Ok();
+}
+
+nlohmann::json VerifyReport::ToJson() const {
+  nlohmann::json j = {{"ok", ok}, {"records", records}, {"manual_clock", manual_clock}};
+  if (first_bad_seq) j["first_bad_seq"] = *first_bad_seq;
+  if (!problem.empty()) j["problem"] = problem;
+  return j;
+}
+
+// ---- creating and opening ----
+
+Status Ledger::WriteGenesis(Store& store, const SigningKey& ledger_key, const InitOptions& options,
+                            Clock* clock) {
+  SHIPLOG_ASSIGN_OR_RETURN(uint64_t count, store.RecordCount());
+  if (count != 0) return Status::InvalidArgument("the store already holds a ledger");
+  if (options.admin_public_key.size() != kPublicKeySize) {
+    return Status::InvalidArgument("the admin public key must be 32 bytes");
+  }
+  std::string origin = options.origin.empty()
+                           ? "shiplog/" + HexEncode(ledger_key.PublicKey()).substr(0, 16)
+                           : options.origin;
+  capnp::MallocMessageBuilder message;
+  auto event = message.initRoot<schema::Event>();
+  event.setId("genesis");
+  event.setActor(TextOf(kLedgerActor));
+  auto genesis = event.initBody().initLedgerGenesis();
+  genesis.setLedgerKey(DataOf(ledger_key.PublicKey()));
+  genesis.setAdminName(TextOf(options.admin_name));
+  genesis.setAdminKey(DataOf(options.admin_public_key));
+  genesis.setManualClock(options.manual_clock);
+  genesis.setFormatVersion(1);
+  genesis.setOrigin(TextOf(origin));
+  SHIPLOG_ASSIGN_OR_RETURN(Event built, Event::FromBuilder(event.asReader()));
+
+  Micros time = options.manual_clock && options.manual_clock_start != 0
+                    ? options.manual_clock_start
+                    : clock->NowMicros();
+  SignedEvent signed_event = SignedEvent::Sign(built, ledger_key);
+  StoreBatch batch;
+  batch.first_seq = 0;
+  AddToBatch(batch, MakeRecord(0, time, options.manual_clock, std::move(signed_event),
+                               std::move(built)));
+  batch.meta_puts.emplace_back(kRecordCountKey, EncodeSeq(1));
+  if (options.manual_clock) batch.meta_puts.emplace_back(kManualClockKey, std::to_string(time));
+  return store.Commit(batch);
+}
+
+Status Ledger::Init(const std::string& dir, const InitOptions& options, Clock* clock) {
+  struct stat st;
+  if (::stat((dir + "/db").c_str(), &st) == 0) {
+    return Status::InvalidArgument(dir + " already holds a ledger");
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Status::InvalidArgument("cannot create " + dir + ": " + std::strerror(errno));
+  }
+  SigningKey ledger_key = SigningKey::Generate();
+  SHIPLOG_RETURN_IF_ERROR(WriteNewKeyFile(dir + "/ledger.key", ledger_key));
+  SHIPLOG_ASSIGN_OR_RETURN(auto store, OpenRocksStore(dir + "/db", /*create=*/true));
+  return WriteGenesis(*store, ledger_key, options, clock);
+}
+
+Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, Clock* clock) {
+  struct stat st;
+  if (::stat((dir + "/db").c_str(), &st) != 0) {
+    return Status::NotFound("no ledger in " + dir + " (create one with `shiplog init --data " +
+                            dir + "`)");
+  }
+  SHIPLOG_ASSIGN_OR_RETURN(SigningKey key, ReadKeyFile(dir + "/ledger.key"));
+  SHIPLOG_ASSIGN_OR_RETURN(auto store, OpenRocksStore(dir + "/db", /*create=*/false));
+  return Open(std::move(store), std::move(key), clock);
+}
+
+Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<Store> store, SigningKey ledger_key,
+                                             Clock* clock) {
+  std::unique_ptr<Ledger> ledger(new Ledger(std::move(store), std::move(ledger_key), clock));
+  SHIPLOG_RETURN_IF_ERROR(ledger->Load());
+  return ledger;
+}
+
+Ledger::Ledger(std::unique_ptr<Store> store, SigningKey ledger_key, Clock* clock)
+    : store_(std::move(store)), ledger_key_(std::move(ledger_key)), clock_(clock) {}
+
+Ledger::~Ledger() = default;
+
+Status Ledger::Load() {
+  SHIPLOG_ASSIGN_OR_RETURN(size_, store_->RecordCount());
+  if (size_ == 0) return Status::Corrupt("the ledger has no genesis record");
+  SHIPLOG_ASSIGN_OR_RETURN(StoredRecord genesis, Read(0));
+  if (genesis.event.kind() != "ledger.genesis") {
+    return Status::Corrupt("record 0 is not a ledger.genesis");
+  }
+  auto g = genesis.event.reader().getBody().getLedgerGenesis();
+  if (Bytes(g.getLedgerKey()) != ledger_key_.PublicKey() ||
+      genesis.signed_event.public_key != ledger_key_.PublicKey()) {
+    return Status::Corrupt("the ledger key does not match the one in the genesis record");
+  }
+  SHIPLOG_RETURN_IF_ERROR(genesis.signed_event.VerifySignature().Prefixed("genesis record"));
+  manual_clock_ = g.getManualClock();
+  origin_ = g.getOrigin();
+  SHIPLOG_ASSIGN_OR_RETURN(StoredRecord last, Read(size_ - 1));
+  last_time_ = last.ledger_time;
+  if (manual_clock_) {
+    SHIPLOG_ASSIGN_OR_RETURN(auto stored, store_->GetMeta(kManualClockKey));
+    if (!stored) return Status::Corrupt("a manual-clock ledger without its clock setting");
+    SHIPLOG_ASSIGN_OR_RETURN(manual_now_, ParseMicros(*stored));
+  }
+  // The registry is a fold of the key events, found through the kind index.
+  std::vector<uint64_t> seqs;
+  for (const char* kind : {"ledger.genesis", "key.enrolled", "key.revoked"}) {
+    SHIPLOG_RETURN_IF_ERROR(store_->ScanIndex(NamePrefix('k', kind), "",
+                                              [&](std::string_view key, std::string_view) {
+                                                seqs.push_back(DecodeSeq(key.substr(key.size() - 8)));
+                                                return true;
+                                              }));
+  }
+  std::sort(seqs.begin(), seqs.end());
+  for (uint64_t seq : seqs) {
+    SHIPLOG_ASSIGN_OR_RETURN(StoredRecord record, Read(seq));
+    registry_.Apply(record.event, seq);
+  }
+  return Status::Ok();
+}
+
+// ---- appending ----
+
+Micros Ledger::NextLedgerTime() const {
+  Micros now = manual_clock_ ? manual_now_ : clock_->NowMicros();
+  return std::max(now, last_time_);
+}
+
+Result<std::optional<Receipt>> Ledger::FindDuplicate(const Event& event,
+                                                     const SignedEvent& signed_event) const {
+  SHIPLOG_ASSIGN_OR_RETURN(auto seq, store_->GetIndex(IdKey(event.actor(), event.id())));
+  if (!seq) return std::optional<Receipt>();
+  if (seq->size() != 8) return Status::Corrupt("an id index entry is not a sequence number");
+  SHIPLOG_ASSIGN_OR_RETURN(StoredRecord first, Read(DecodeSeq(*seq)));
+  if (first.signed_event.payload != signed_event.payload) {
+    return Status::Conflict("'" + std::string(event.actor()) + "' already used event id '" +
+                            std::string(event.id()) + "' for a different event (sequence " +
+                            std::to_string(first.seq) + ")");
+  }
+  SHIPLOG_ASSIGN_OR_RETURN(Receipt receipt, MakeReceipt(first));
+  receipt.duplicate = true;
+  return std::optional<Receipt>(std::move(receipt));
+}
+
+Result<Receipt> Ledger::Append(const SignedEvent& signed_event) {
+  SHIPLOG_RETURN_IF_ERROR(signed_event.VerifySignature());
+  SHIPLOG_ASSIGN_OR_RETURN(Event event, Event::FromCanonical(signed_event.payload));
+
+  std::lock_guard<std::mutex> lock(mu_);
+  SHIPLOG_ASSIGN_OR_RETURN(auto duplicate, FindDuplicate(event, signed_event));
+  if (duplicate) return std::move(*duplicate);
+  SHIPLOG_RETURN_IF_ERROR(registry_.Authorize(event, signed_event.public_key));
+
+  const uint64_t seq = size_;
+  StoredRecord record = MakeRecord(seq, NextLedgerTime(), manual_clock_, signed_event, event);
+  StoreBatch batch;
+  batch.first_seq = seq;
+  AddToBatch(batch, record);
+  batch.meta_puts.emplace_back(kRecordCountKey, EncodeSeq(seq + 1));
+  SHIPLOG_RETURN_IF_ERROR(store_->Commit(batch));
+
+  size_ = seq + 1;
+  last_time_ = record.ledger_time;
+  registry_.Apply(record.event, seq);
+  return MakeReceipt(record);
+}
+
+Result<Receipt> Ledger::MakeReceipt(const StoredRecord& record) const {
+  capnp::MallocMessageBuilder message;
+  auto r = message.initRoot<schema::Receipt>();
+  r.setSeq(record.seq);
+  r.setLedgerTime(record.ledger_time);
+  r.setLeafHash(DataOf(record.leaf_hash));
+  r.setEventId(TextOf(record.event.id()));
+  r.setActor(TextOf(record.event.actor()));
+  r.setManualClock(record.manual_clock);
+  std::string ledger_key = ledger_key_.PublicKey();
+  r.setLedgerKey(DataOf(ledger_key));
+  std::string payload_hash(AsBytes(Sha256(record.signed_event.payload)));
+  r.setPayloadHash(DataOf(payload_hash));
+  Receipt out;
+  out.seq = record.seq;
+  out.ledger_time = record.ledger_time;
+  out.leaf_hash = record.leaf_hash;
+  out.event_id = record.event.id();
+  out.actor = record.event.actor();
+  out.manual_clock = record.manual_clock;
+  out.ledger_key = ledger_key;
+  out.payload_hash = payload_hash;
+  out.bytes = CanonicalBytes(r.asReader());
+  out.signature = ledger_key_.Sign(out.bytes);
+  return out;
+}
+
+// ---- reading ----
+
+uint64_t Ledger::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return size_;
+}
+
+std::string Ledger::public_key() const { return ledger_key_.PublicKey(); }
+
+KeyRegistry Ledger::keys() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return registry_;
+}
+
+Result<StoredRecord> Ledger::Read(uint64_t seq) const {
+  SHIPLOG_ASSIGN_OR_RETURN(auto value, store_->GetRecord(seq));
+  if (!value) return Status::NotFound("no record " + std::to_string(seq));
+  return DecodeRecord(seq, *value);
+}
+
+Status Ledger::Scan(uint64_t from, const RecordVisitor& visit) const {
+  Status status;
+  SHIPLOG_RETURN_IF_ERROR(store_->ScanRecords(from, [&](uint64_t seq, std::string_view value) {
+    auto record = DecodeRecord(seq, value);
+    if (!record.ok()) {
+      status = record.status();
+      return false;
+    }
+    return visit(*record);
+  }));
+  return status;
+}
+
+Status Ledger::Query(const QueryFilter& filter, const RecordVisitor& visit) const {
+  auto matches = [&](const StoredRecord& r) {
+    const uint64_t last = filter.to_seq.value_or(UINT64_MAX);
+    return r.seq >= filter.from_seq && r.seq <= last &&
+           (filter.deployment.empty() || r.event.deployment() == filter.deployment) &&
+           (filter.actor.empty() || r.event.actor() == filter.actor) &&
+           (filter.kind.empty() || r.event.kind() == filter.kind);
+  };
+  std::string prefix;
+  if (!filter.deployment.empty()) prefix = NamePrefix('d', filter.deployment);
+  else if (!filter.actor.empty()) prefix = NamePrefix('a', filter.actor);
+  else if (!filter.kind.empty()) prefix = NamePrefix('k', filter.kind);
+  if (prefix.empty()) {
+    return Scan(filter.from_seq, [&](const StoredRecord& r) {
+      if (filter.to_seq && r.seq > *filter.to_seq) return false;
+      return !matches(r) || visit(r);
+    });
+  }
+  Status status;
+  SHIPLOG_RETURN_IF_ERROR(store_->ScanIndex(
+      prefix, prefix + EncodeSeq(filter.from_seq), [&](std::string_view key, std::string_view) {
+        uint64_t seq = DecodeSeq(key.substr(key.size() - 8));
+        if (filter.to_seq && seq > *filter.to_seq) return false;
+        auto record = Read(seq);
+        if (!record.ok()) {
+          status = record.status();
+          return false;
+        }
+        return !matches(*record) || visit(*record);
+      }));
+  return status;
+}
+
+// ---- time ----
+
+Micros Ledger::Now() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return NextLedgerTime();
+}
+
+Status Ledger::AdvanceClock(Micros by) {
+  if (by < 0) return Status::InvalidArgument("the clock only moves forward");
+  Micros to;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    to = manual_now_ + by;
+  }
+  return SetClock(to);
+}
+
+Status Ledger::SetClock(Micros to) {
+  if (!manual_clock_) {
+    return Status::InvalidArgument(
+        "this ledger runs on the system clock; only a ledger made with `init --manual-clock` "
+        "takes its time from `shiplog clock`");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (to < last_time_) {
+    return Status::InvalidArgument("cannot set the clock to " + FormatTime(to) +
+                                   ": the last record is at " + FormatTime(last_time_) +
+                                   " and ledger time never goes backwards");
+  }
+  SHIPLOG_RETURN_IF_ERROR(store_->PutMeta(kManualClockKey, std::to_string(to)));
+  manual_now_ = to;
+  return Status::Ok();
+}
+
+// ---- verification ----
+
+Result<VerifyReport> Ledger::Verify() const {
+  VerifyReport report;
+  report.manual_clock = manual_clock_;
+  KeyRegistry registry;
+  uint64_t expected = 0;
+  Micros last_time = 0;
+  auto bad = [&](uint64_t seq, std::string problem) {
+    report.ok = false;
+    report.first_bad_seq = seq;
+    report.problem = std::move(problem);
+    return false;
+  };
+  auto check = [&](uint64_t seq, std::string_view value) {
+    if (seq != expected) return bad(expected, "record " + std::to_string(expected) + " is missing");
+    auto decoded = DecodeRecord(seq, value);
+    if (!decoded.ok()) return bad(seq, decoded.status().message());
+    const StoredRecord& r = *decoded;
+    std::string at = "record " + std::to_string(seq) + ": ";
+    Status sig = r.signed_event.VerifySignature();
+    if (!sig.ok()) return bad(seq, at + sig.message());
+    if (seq == 0) {
+      if (r.event.kind() != "ledger.genesis" || r.signed_event.public_key != public_key()) {
+        return bad(0, "record 0 is not a genesis signed by this ledger's key");
+      }
+    } else {
+      Status auth = registry.Authorize(r.event, r.signed_event.public_key);
+      if (!auth.ok()) return bad(seq, at + auth.message());
+    }
+    if (r.ledger_time < last_time) return bad(seq, at + "ledger time went backwards");
+    if (r.manual_clock != manual_clock_) return bad(seq, at + "its clock kind differs from the genesis");
+    auto id_seq = store_->GetIndex(IdKey(r.event.actor(), r.event.id()));
+    if (!id_seq.ok() || !*id_seq || **id_seq != EncodeSeq(seq)) {
+      return bad(seq, at + "the event-id index does not point at it");
+    }
+    registry.Apply(r.event, seq);
+    last_time = r.ledger_time;
+    ++expected;
+    return true;
+  };
+  SHIPLOG_RETURN_IF_ERROR(store_->ScanRecords(0, check));
+  report.records = expected;
+  if (report.ok) {
+    SHIPLOG_ASSIGN_OR_RETURN(auto count, store_->GetMeta(kRecordCountKey));
+    if (!count || count->size() != 8 || DecodeSeq(*count) != expected) {
+      uint64_t want = count && count->size() == 8 ? DecodeSeq(*count) : 0;
+      report.ok = false;
+      report.first_bad_seq = expected;
+      report.problem = "the ledger recorded " + std::to_string(want) +
+                       " records but holds " + std::to_string(expected) +
+                       ": records are missing from the end";
+    }
+  }
+  return report;
+}
+
+}  // namespace shiplog

@@ -1,0 +1,176 @@
+// Ledger: the signed, append-only log of deployment events.
+//
+// A ledger lives in a directory: db/ (the RocksDB store), ledger.key (its own Ed25519 key, 0600)
+// and ledger.pub. Record 0 is the genesis, signed by the ledger key, which enrols the first admin.
+//
+// An append checks, in this order, and stores nothing unless all pass: the envelope's scheme and
+// signature; the event's canonical form and fields; the key is enrolled and not revoked; the
+// actor is the key's name; the kind is one the key may emit (admin kinds need the admin role).
+// Then the sequencer assigns the next sequence number and ledger time, and the record, its index
+// entries and any key-registry change are committed in one atomic, fsynced write before the
+// receipt is returned. The same signed event appended twice is stored once: the second append
+// returns the first receipt.
+//
+// Thread safety: all methods may be called from any thread; appends are serialized by one mutex
+// (the sequencer).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/clock.h"
+#include "ledger/crypto.h"
+#include "ledger/event.h"
+#include "ledger/key_registry.h"
+#include "ledger/status.h"
+#include "ledger/store.h"
+
+namespace shiplog {
+
+struct InitOptions {
+  std::string admin_name = "admin";
+  std::string admin_public_key;  // 32 raw bytes
+  bool manual_clock = false;     // a drill ledger: time moves only by AdvanceClock/SetClock
+  Micros manual_clock_start = 0; // its first time; the system time when 0
+  std::string origin;            // the log's name; "shiplog/<ledger key prefix>" when empty
+};
+
+// A stored record, decoded and checked (canonical form, leaf hash, signature scheme).
+struct StoredRecord {
+  uint64_t seq = 0;
+  Micros ledger_time = 0;
+  bool manual_clock = false;
+  SignedEvent signed_event;
+  Event event;
+  std::string entry;       // canonicalize(Entry): the Merkle leaf input
+  std::string leaf_hash;   // SHA-256(0x00 || entry), 32 raw bytes
+
+  // {"seq", "ledger_time", "leaf_hash", "event": {...}, "public_key", "signature"}
+  nlohmann::json ToJson() const;
+};
+
+// The ledger's signed answer to an accepted append.
+struct Receipt {
+  uint64_t seq = 0;
+  Micros ledger_time = 0;
+  std::string leaf_hash;     // 32 raw bytes
+  std::string event_id;
+  std::string actor;
+  bool manual_clock = false;
+  std::string ledger_key;    // 32 raw bytes
+  std::string payload_hash;  // SHA-256 of the signed event bytes
+  std::string bytes;         // canonicalize(schema::Receipt): what the signature covers
+  std::string signature;     // Ed25519 by the ledger key over `bytes`
+  bool duplicate = false;    // this append was a repeat; the receipt is the first one's
+
+  nlohmann::json ToJson() const;
+  // Parses a receipt's JSON and checks that its fields match its signed bytes.
+  static Result<Receipt> FromJson(const nlohmann::json& json);
+  // Checks the signature against `ledger_public_key` (32 raw bytes).
+  Status Verify(std::string_view ledger_public_key) const;
+};
+
+// The answer of Verify(): either every record checked, or the first one that did not.
+struct VerifyReport {
+  bool ok = true;
+  uint64_t records = 0;               // how many records were checked
+  bool manual_clock = false;          // from the genesis
+  std::optional<uint64_t> first_bad_seq;
+  std::string problem;                // what was wrong with it
+
+  nlohmann::json ToJson() const;
+};
+
+// What Query() selects; empty fields match everything.
+struct QueryFilter {
+  std::string deployment;
+  std::string actor;
+  std::string kind;
+  uint64_t from_seq = 0;
+  std::optional<uint64_t> to_seq;     // inclusive
+};
+
+class Ledger {
+ public:
+  // Creates a new ledger in `dir` (which must not hold one): the ledger key, the store and the
+  // genesis record. `clock` gives the genesis time unless the ledger is manual.
+  static Status Init(const std::string& dir, const InitOptions& options, Clock* clock);
+
+  // Opens the ledger in `dir`. `clock` must outlive the ledger; a manual-clock ledger never reads
+  // it.
+  static Result<std::unique_ptr<Ledger>> Open(const std::string& dir, Clock* clock);
+
+  // Opens a ledger over any store (tests, other backends). The store must already hold a genesis
+  // signed by `ledger_key`.
+  static Result<std::unique_ptr<Ledger>> Open(std::unique_ptr<Store> store, SigningKey ledger_key,
+                                              Clock* clock);
+
+  // Writes the genesis of a new ledger into an empty store.
+  static Status WriteGenesis(Store& store, const SigningKey& ledger_key, const InitOptions& options,
+                             Clock* clock);
+
+  ~Ledger();
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  // Checks and appends one signed event; durable when it returns OK.
+  Result<Receipt> Append(const SignedEvent& signed_event);
+
+  // The number of records, genesis included.
+  uint64_t size() const;
+  // The ledger's Ed25519 public key, 32 raw bytes.
+  std::string public_key() const;
+  bool manual_clock() const { return manual_clock_; }
+  std::string origin() const { return origin_; }
+
+  Result<StoredRecord> Read(uint64_t seq) const;
+
+  // Visits records in order from `from`; stops when `visit` returns false.
+  using RecordVisitor = std::function<bool(const StoredRecord&)>;
+  Status Scan(uint64_t from, const RecordVisitor& visit) const;
+
+  // Visits the records that match `filter`, in sequence order, using an index where the filter
+  // names a deployment, actor or kind.
+  Status Query(const QueryFilter& filter, const RecordVisitor& visit) const;
+
+  // The key registry as of the latest record.
+  KeyRegistry keys() const;
+
+  // Ledger time now: the manual clock's time, or the injected clock's, never before the last
+  // record's time.
+  Micros Now() const;
+  // Move a manual clock. Fails for a real-time ledger, and for a time before the last record.
+  Status AdvanceClock(Micros by);
+  Status SetClock(Micros to);
+
+  // Re-checks every record: stored under its own sequence number with no gaps, canonical, leaf
+  // hash, signature, the key enrolled and not revoked at that point, actor and admin authority,
+  // ledger time never decreasing, and the genesis first. Names the first bad record.
+  Result<VerifyReport> Verify() const;
+
+ private:
+  Ledger(std::unique_ptr<Store> store, SigningKey ledger_key, Clock* clock);
+  Status Load();
+  Result<Receipt> MakeReceipt(const StoredRecord& record) const;
+  Result<std::optional<Receipt>> FindDuplicate(const Event& event, const SignedEvent& signed_event) const;
+  Micros NextLedgerTime() const;  // REQUIRES: mu_ held
+
+  std::unique_ptr<Store> store_;
+  SigningKey ledger_key_;
+  Clock* clock_;
+  bool manual_clock_ = false;
+  std::string origin_;
+
+  mutable std::mutex mu_;
+  uint64_t size_ = 0;              // GUARDED_BY(mu_)
+  Micros last_time_ = 0;           // GUARDED_BY(mu_): the last record's ledger time
+  Micros manual_now_ = 0;          // GUARDED_BY(mu_): a manual clock's time
+  KeyRegistry registry_;           // GUARDED_BY(mu_)
+};
+
+}  // namespace shiplog

@@ -1,0 +1,70 @@
+// Store: the narrow storage interface under the ledger.
+//
+// Three keyspaces: records (by sequence number), index entries (ordered byte-string keys the
+// ledger maintains for lookups) and meta (small settings such as a manual clock's time). No
+// storage engine's types appear here, so another backend (a PostgreSQL-wire database) is another
+// implementation of this class that passes the same conformance tests.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ledger/status.h"
+
+namespace shiplog {
+
+// Everything one append writes, committed atomically and durably, or not at all.
+struct StoreBatch {
+  uint64_t first_seq = 0;            // must equal the store's record count at commit time
+  std::vector<std::string> records;  // the values for first_seq, first_seq + 1, ...
+  std::vector<std::pair<std::string, std::string>> index_puts;
+  std::vector<std::pair<std::string, std::string>> meta_puts;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Writes the batch atomically and makes it durable (fsync) before returning OK. Fails with
+  // kConflict, writing nothing, when batch.first_seq is not the current record count.
+  virtual Status Commit(const StoreBatch& batch) = 0;
+
+  // One more than the highest stored sequence number (0 when empty).
+  virtual Result<uint64_t> RecordCount() = 0;
+
+  // nullopt when no record has that number.
+  virtual Result<std::optional<std::string>> GetRecord(uint64_t seq) = 0;
+
+  // Visits records in sequence order from `from` until `visit` returns false or they run out.
+  // Reports the sequence number each record is stored under, so callers can see gaps.
+  using RecordVisitor = std::function<bool(uint64_t seq, std::string_view value)>;
+  virtual Status ScanRecords(uint64_t from, const RecordVisitor& visit) = 0;
+
+  virtual Result<std::optional<std::string>> GetIndex(std::string_view key) = 0;
+
+  // Visits index entries whose key starts with `prefix`, in key order, from `start` (a key with
+  // that prefix; empty for the first) until `visit` returns false.
+  using IndexVisitor = std::function<bool(std::string_view key, std::string_view value)>;
+  virtual Status ScanIndex(std::string_view prefix, std::string_view start,
+                           const IndexVisitor& visit) = 0;
+
+  virtual Result<std::optional<std::string>> GetMeta(std::string_view key) = 0;
+  // Durable before it returns.
+  virtual Status PutMeta(std::string_view key, std::string_view value) = 0;
+};
+
+// Opens (creating when `create` is set) a RocksDB store in `path`. Fails with a clear message when
+// another process holds the database open.
+Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, bool create);
+
+// The 8-byte big-endian form of a sequence number: sorts in numeric order.
+std::string EncodeSeq(uint64_t seq);
+uint64_t DecodeSeq(std::string_view bytes);  // REQUIRES: bytes.size() == 8
+
+}  // namespace shiplog

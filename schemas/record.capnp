@@ -1,0 +1,64 @@
+# What the ledger stores and what it answers with.
+#
+# Storage layout (ledger/rocks_store.cc): the "records" column family maps the 8-byte big-endian
+# sequence number to one Record message (a flat single-segment array of words). A Record holds the
+# canonical bytes of an Entry, which is the Merkle-tree leaf:
+#
+#   leaf input = canonicalize(Entry)            -- the exact bytes in Record.entry
+#   leaf hash  = SHA-256(0x00 || leaf input)    -- RFC 6962 section 2.1 leaf hash
+#
+# Everything the ledger adds (sequence number, ledger time) sits inside the Entry beside the
+# agent's signed bytes, so the leaf hash commits to both. Readers re-check the leaf hash and
+# canonical form of every record they decode: bytes from our own database are still untrusted.
+#
+# Never renumber a field.
+
+@0xd2c7e8f1a3b4c5d6;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("shiplog::schema");
+
+# An event as its signer sent it. Keeps the exact signed bytes and the scheme's name, so a second
+# scheme (DSSE envelopes) can be added without changing the record format.
+struct SignedEvent {
+  scheme @0 :Text;
+  # "shiplog-ed25519-capnp-v1": payload is canonicalize(Event) (event.capnp) and signature is
+  # pure Ed25519 (RFC 8032) over exactly those bytes.
+
+  payload @1 :Data;     # the exact bytes that were signed
+  publicKey @2 :Data;   # the signer's Ed25519 public key, 32 bytes
+  signature @3 :Data;   # 64 bytes
+}
+
+# The Merkle leaf: one appended event and what the ledger added to it.
+struct Entry {
+  seq @0 :UInt64;          # 0 for the genesis, then +1 for each record, no gaps
+  ledgerTime @1 :Int64;    # microseconds since the Unix epoch, assigned on append, never decreasing
+  event @2 :SignedEvent;
+  manualClock @3 :Bool;    # the ledger's time was set by hand (a drill ledger), as in its genesis
+}
+
+# The value stored under a sequence number.
+struct Record {
+  entry @0 :Data;      # canonicalize(Entry): the leaf input
+  leafHash @1 :Data;   # SHA-256(0x00 || entry), 32 bytes
+}
+
+# The ledger's answer to an accepted append. Other systems check it offline with the ledger's
+# public key: signature = Ed25519(ledger secret key, canonicalize(Receipt)).
+struct Receipt {
+  seq @0 :UInt64;          # where the event is in the log
+  ledgerTime @1 :Int64;    # microseconds since the Unix epoch
+  leafHash @2 :Data;       # the record's leaf hash
+  eventId @3 :Text;        # Event.id
+  actor @4 :Text;          # Event.actor
+  manualClock @5 :Bool;    # the ledger runs on a manual clock: its times are not real
+  ledgerKey @6 :Data;      # the ledger's Ed25519 public key, 32 bytes
+  payloadHash @7 :Data;    # SHA-256 of the signed event bytes (SignedEvent.payload)
+}
+
+# A receipt and the ledger's signature over its canonical bytes.
+struct SignedReceipt {
+  receipt @0 :Data;        # canonicalize(Receipt)
+  signature @1 :Data;      # Ed25519 by the ledger key, 64 bytes
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what shiplog needs to build and test, from Debian's packages, and only what is missing.
+# Runs apt-get non-interactively, through sudo when not root.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git python3
+  librocksdb-dev capnproto libcapnp-dev libsodium-dev libssl-dev
+  libboost-dev libspdlog-dev nlohmann-json3-dev libcli11-dev
+  libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "setup: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

@@ -1,0 +1,82 @@
+#include "tools/shiplog/cli.h"
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+namespace shiplog::cli {
+
+int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk: return kExitOk;
+    case StatusCode::kInternal: return kExitInternal;
+    case StatusCode::kDenied: return kExitDenied;
+    case StatusCode::kCorrupt: return kExitVerifyFailed;
+    default: return kExitBadInput;
+  }
+}
+
+int Fail(const Status& status) {
+  std::cerr << "shiplog: " << status.message() << " [" << StatusCodeName(status.code()) << "]\n";
+  return ExitCodeFor(status);
+}
+
+void PrintJson(const nlohmann::json& json) {
+  std::cout << json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+Result<std::string> ReadInput(const std::string& path, size_t max_bytes) {
+  std::string text;
+  if (path == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Status::NotFound("cannot read " + path);
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    text = buf.str();
+  }
+  if (text.size() > max_bytes) {
+    return Status::InvalidArgument((path == "-" ? std::string("stdin") : path) + " is " +
+                                   std::to_string(text.size()) + " bytes; the limit is " +
+                                   std::to_string(max_bytes));
+  }
+  return text;
+}
+
+void AddDataOption(CLI::App* command, std::string& dir) {
+  command->add_option("--data", dir, "The ledger's directory")->required();
+}
+
+}  // namespace shiplog::cli
+
+namespace shiplog::cli {
+
+Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& dir, Context& context) {
+  return Ledger::Open(dir, &context.clock);
+}
+
+Result<std::string> EnrolledName(const Ledger& ledger, const SigningKey& key) {
+  KeyRegistry keys = ledger.keys();
+  const KeyInfo* info = keys.Find(key.PublicKey());
+  if (info == nullptr) {
+    return Status::UnknownKey("key " + HexEncode(key.PublicKey()) + " is not enrolled in this ledger");
+  }
+  return info->name;
+}
+
+Result<SignedEvent> SignEventJson(nlohmann::json event, const SigningKey& key) {
+  if (event.is_object() && !event.contains("id")) event["id"] = RandomId();
+  SHIPLOG_ASSIGN_OR_RETURN(Event built, Event::FromJson(event));
+  return SignedEvent::Sign(built, key);
+}
+
+int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event) {
+  auto receipt = ledger.Append(signed_event);
+  if (!receipt.ok()) return Fail(receipt.status());
+  PrintJson(receipt->ToJson());
+  return kExitOk;
+}
+
+}  // namespace shiplog::cli

@@ -1,0 +1,72 @@
+// Shared pieces of the `shiplog` command: how results become output and exit codes, and how each
+// group of subcommands is registered.
+//
+// Contract (DESIGN.md): machine output is JSON on stdout (one object, or JSON lines for streams);
+// errors go to stderr as "shiplog: <message>"; exit codes are 0 ok, 1 internal error, 2 bad input,
+// 3 denied by policy, 4 verification failed.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "ledger/clock.h"
+#include "ledger/ledger.h"
+#include "ledger/status.h"
+
+namespace shiplog::cli {
+
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitInternal = 1,
+  kExitBadInput = 2,
+  kExitDenied = 3,
+  kExitVerifyFailed = 4,
+};
+
+int ExitCodeFor(const Status& status);
+
+// Prints "shiplog: <message>" to stderr and returns the status's exit code.
+int Fail(const Status& status);
+
+// One JSON object on one line of stdout.
+void PrintJson(const nlohmann::json& json);
+
+// What every subcommand is handed: the one real clock, wired here and nowhere else.
+struct Context {
+  SystemClock clock;
+};
+
+// A subcommand's work, run after the command line parsed; returns the exit code.
+using Action = std::function<int()>;
+
+// Reads a file, or stdin for "-", refusing more than `max_bytes`.
+Result<std::string> ReadInput(const std::string& path, size_t max_bytes);
+
+// Adds --data DIR (required) to `command`, bound to `dir`.
+void AddDataOption(CLI::App* command, std::string& dir);
+
+// Each registers its subcommands; the chosen one's work is stored into `action`.
+void AddLedgerCommands(CLI::App& app, Context& context, Action& action);  // init verify clock
+void AddKeyCommands(CLI::App& app, Context& context, Action& action);     // keygen enroll revoke
+void AddEventCommands(CLI::App& app, Context& context, Action& action);   // sign append query
+
+}  // namespace shiplog::cli
+
+namespace shiplog::cli {
+
+// Opens the ledger in `dir` with the context's clock.
+Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& dir, Context& context);
+
+// The name `key` is enrolled under in `ledger` (the actor its events must carry).
+Result<std::string> EnrolledName(const Ledger& ledger, const SigningKey& key);
+
+// Signs an event given as JSON with `key`, filling "id" with a fresh one when it is absent.
+Result<SignedEvent> SignEventJson(nlohmann::json event, const SigningKey& key);
+
+// Appends and prints the receipt; returns the exit code.
+int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event);
+
+}  // namespace shiplog::cli

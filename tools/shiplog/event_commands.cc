@@ -1,0 +1,122 @@
+// shiplog sign | append | query
+#include "ledger/key_file.h"
+#include "tools/shiplog/cli.h"
+
+namespace shiplog::cli {
+namespace {
+
+Result<nlohmann::json> ReadJsonInput(const std::string& path) {
+  SHIPLOG_ASSIGN_OR_RETURN(std::string text, ReadInput(path, kMaxEventBytes * 2));
+  return ParseJsonText(text, kMaxEventBytes * 2);
+}
+
+struct SignArgs {
+  std::string key;
+  std::string input = "-";
+};
+
+int RunSign(const SignArgs& args) {
+  auto key = ReadKeyFile(args.key);
+  if (!key.ok()) return Fail(key.status());
+  auto json = ReadJsonInput(args.input);
+  if (!json.ok()) return Fail(json.status());
+  auto signed_event = SignEventJson(*json, *key);
+  if (!signed_event.ok()) return Fail(signed_event.status());
+  PrintJson(signed_event->ToJson());
+  return kExitOk;
+}
+
+struct AppendArgs {
+  std::string dir;
+  std::string key;
+  std::string input = "-";
+};
+
+// A signed envelope is appended as it is; a bare event is signed with --key first, taking the
+// key's enrolled name as actor when the event names none.
+int RunAppend(const AppendArgs& args, Context& context) {
+  auto json = ReadJsonInput(args.input);
+  if (!json.ok()) return Fail(json.status());
+  auto ledger = OpenLedger(args.dir, context);
+  if (!ledger.ok()) return Fail(ledger.status());
+  if (SignedEvent::LooksLikeEnvelope(*json)) {
+    if (!args.key.empty()) {
+      return Fail(Status::InvalidArgument("the input is already signed; drop --key"));
+    }
+    auto signed_event = SignedEvent::FromJson(*json);
+    if (!signed_event.ok()) return Fail(signed_event.status());
+    return AppendAndPrint(**ledger, *signed_event);
+  }
+  if (args.key.empty()) {
+    return Fail(Status::InvalidArgument("the event is not signed: give --key FILE to sign it"));
+  }
+  auto key = ReadKeyFile(args.key);
+  if (!key.ok()) return Fail(key.status());
+  if (json->is_object() && !json->contains("actor")) {
+    auto name = EnrolledName(**ledger, *key);
+    if (!name.ok()) return Fail(name.status());
+    (*json)["actor"] = *name;
+  }
+  auto signed_event = SignEventJson(*json, *key);
+  if (!signed_event.ok()) return Fail(signed_event.status());
+  return AppendAndPrint(**ledger, *signed_event);
+}
+
+struct QueryArgs {
+  std::string dir;
+  QueryFilter filter;
+  bool count = false;
+};
+
+int RunQuery(const QueryArgs& args, Context& context) {
+  auto ledger = OpenLedger(args.dir, context);
+  if (!ledger.ok()) return Fail(ledger.status());
+  uint64_t count = 0;
+  Status status = (*ledger)->Query(args.filter, [&](const StoredRecord& record) {
+    ++count;
+    if (!args.count) PrintJson(record.ToJson());
+    return true;
+  });
+  if (!status.ok()) return Fail(status);
+  if (args.count) PrintJson({{"count", count}});
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddEventCommands(CLI::App& app, Context& context, Action& action) {
+  auto sign_args = std::make_shared<SignArgs>();
+  auto* sign = app.add_subcommand(
+      "sign", "Sign an event (JSON) for submission; prints the signed envelope");
+  sign->add_option("--key", sign_args->key, "The agent's key file")->required();
+  sign->add_option("event", sign_args->input, "The event's JSON file, or - for stdin")
+      ->capture_default_str();
+  sign->callback([&action, sign_args] { action = [sign_args] { return RunSign(*sign_args); }; });
+
+  auto append_args = std::make_shared<AppendArgs>();
+  auto* append = app.add_subcommand(
+      "append", "Append an event: a signed envelope, or a bare event signed here with --key; "
+                "prints the receipt");
+  AddDataOption(append, append_args->dir);
+  append->add_option("--key", append_args->key, "Sign a bare event with this key file");
+  append->add_option("event", append_args->input, "The event's JSON file, or - for stdin")
+      ->capture_default_str();
+  append->callback([&action, &context, append_args] {
+    action = [&context, append_args] { return RunAppend(*append_args, context); };
+  });
+
+  auto query_args = std::make_shared<QueryArgs>();
+  auto* query = app.add_subcommand("query", "Print matching records as JSON lines, in order");
+  AddDataOption(query, query_args->dir);
+  query->add_option("--deployment", query_args->filter.deployment, "Only this deployment");
+  query->add_option("--actor", query_args->filter.actor, "Only this agent's events");
+  query->add_option("--kind", query_args->filter.kind, "Only this kind (e.g. step.started)");
+  query->add_option("--from-seq", query_args->filter.from_seq, "First sequence number");
+  query->add_option("--to-seq", query_args->filter.to_seq, "Last sequence number (inclusive)");
+  query->add_flag("--count", query_args->count, "Print only {\"count\": N}");
+  query->callback([&action, &context, query_args] {
+    action = [&context, query_args] { return RunQuery(*query_args, context); };
+  });
+}
+
+}  // namespace shiplog::cli

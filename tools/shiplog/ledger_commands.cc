@@ -1,0 +1,168 @@
+// shiplog init | verify | clock
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "ledger/key_file.h"
+#include "tools/shiplog/cli.h"
+
+namespace shiplog::cli {
+namespace {
+
+struct InitArgs {
+  std::string dir;
+  std::string admin_key;
+  std::string admin_name = "admin";
+  bool manual_clock = false;
+  std::string clock_start;
+  std::string origin;
+};
+
+// The admin's public key: from an existing key or public-key file, or a new key pair written to
+// `path` when nothing is there yet.
+Result<std::string> AdminPublicKey(const std::string& path, bool* created) {
+  struct stat st;
+  *created = ::stat(path.c_str(), &st) != 0;
+  if (!*created) return ReadPublicKey(path);
+  SigningKey key = SigningKey::Generate();
+  SHIPLOG_RETURN_IF_ERROR(WriteNewKeyFile(path, key));
+  return key.PublicKey();
+}
+
+int RunInit(const InitArgs& args, Context& context) {
+  if (::mkdir(args.dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Fail(Status::InvalidArgument("cannot create " + args.dir + ": " + std::strerror(errno)));
+  }
+  struct stat st;
+  if (::stat((args.dir + "/db").c_str(), &st) == 0) {
+    return Fail(Status::InvalidArgument(args.dir + " already holds a ledger"));
+  }
+  InitOptions options;
+  options.admin_name = args.admin_name;
+  options.manual_clock = args.manual_clock;
+  options.origin = args.origin;
+  if (!args.clock_start.empty()) {
+    if (!args.manual_clock) {
+      return Fail(Status::InvalidArgument("--clock-start needs --manual-clock"));
+    }
+    auto start = ParseTime(args.clock_start);
+    if (!start.ok()) return Fail(start.status().Prefixed("--clock-start"));
+    options.manual_clock_start = *start;
+  }
+  std::string admin_key = args.admin_key.empty() ? args.dir + "/admin.key" : args.admin_key;
+  bool created = false;
+  auto admin_public = AdminPublicKey(admin_key, &created);
+  if (!admin_public.ok()) return Fail(admin_public.status().Prefixed("admin key"));
+  options.admin_public_key = *admin_public;
+  Status status = Ledger::Init(args.dir, options, &context.clock);
+  if (!status.ok()) return Fail(status);
+  auto ledger = Ledger::Open(args.dir, &context.clock);
+  if (!ledger.ok()) return Fail(ledger.status());
+  PrintJson({{"data", args.dir},
+             {"ledger_key", HexEncode((*ledger)->public_key())},
+             {"origin", (*ledger)->origin()},
+             {"admin", args.admin_name},
+             {"admin_public_key", HexEncode(*admin_public)},
+             {"admin_key_file", created ? nlohmann::json(admin_key) : nlohmann::json(nullptr)},
+             {"manual_clock", args.manual_clock},
+             {"ledger_time", FormatTime((*ledger)->Now())}});
+  return kExitOk;
+}
+
+int RunVerify(const std::string& dir, Context& context) {
+  auto ledger = Ledger::Open(dir, &context.clock);
+  if (!ledger.ok()) return Fail(ledger.status());
+  auto report = (*ledger)->Verify();
+  if (!report.ok()) return Fail(report.status());
+  PrintJson(report->ToJson());
+  if (report->manual_clock) {
+    std::cerr << "shiplog: note: this ledger runs on a manual clock (a drill or test ledger); "
+                 "its times are not real\n";
+  }
+  if (!report->ok) {
+    std::cerr << "shiplog: verification failed at record " << *report->first_bad_seq << ": "
+              << report->problem << "\n";
+    return kExitVerifyFailed;
+  }
+  return kExitOk;
+}
+
+struct ClockArgs {
+  std::string dir;
+  std::string value;
+};
+
+int RunClock(const ClockArgs& args, Context& context, const std::string& mode) {
+  auto ledger = Ledger::Open(args.dir, &context.clock);
+  if (!ledger.ok()) return Fail(ledger.status());
+  Status status;
+  if (mode == "advance") {
+    auto by = ParseDuration(args.value);
+    if (!by.ok()) return Fail(by.status());
+    status = (*ledger)->AdvanceClock(*by);
+  } else if (mode == "set") {
+    auto to = ParseTime(args.value);
+    if (!to.ok()) return Fail(to.status());
+    status = (*ledger)->SetClock(*to);
+  }
+  if (!status.ok()) return Fail(status);
+  PrintJson({{"ledger_time", FormatTime((*ledger)->Now())},
+             {"manual_clock", (*ledger)->manual_clock()}});
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddLedgerCommands(CLI::App& app, Context& context, Action& action) {
+  auto init_args = std::make_shared<InitArgs>();
+  auto* init = app.add_subcommand(
+      "init", "Create a ledger: its signing key (DIR/ledger.key, 0600), store and genesis record");
+  AddDataOption(init, init_args->dir);
+  init->add_option("--admin-key", init_args->admin_key,
+                   "The first admin's key: an existing key or .pub file, or where to write a new "
+                   "key pair (default DIR/admin.key)");
+  init->add_option("--admin-name", init_args->admin_name, "The first admin's name")
+      ->capture_default_str();
+  init->add_flag("--manual-clock", init_args->manual_clock,
+                 "A drill or test ledger: time moves only by `shiplog clock`");
+  init->add_option("--clock-start", init_args->clock_start,
+                   "With --manual-clock: the first time (RFC 3339)");
+  init->add_option("--origin", init_args->origin, "A name for this log");
+  init->callback([&action, &context, init_args] {
+    action = [&context, init_args] { return RunInit(*init_args, context); };
+  });
+
+  auto verify_dir = std::make_shared<std::string>();
+  auto* verify = app.add_subcommand(
+      "verify", "Re-check every record: signatures, keys, sequence, hashes; exit 4 on the first bad one");
+  AddDataOption(verify, *verify_dir);
+  verify->callback([&action, &context, verify_dir] {
+    action = [&context, verify_dir] { return RunVerify(*verify_dir, context); };
+  });
+
+  auto* clock = app.add_subcommand(
+      "clock", "Move the time of a ledger made with --manual-clock, or show ledger time");
+  clock->require_subcommand(1);
+  auto clock_args = std::make_shared<ClockArgs>();
+  struct Mode {
+    const char* name;
+    const char* help;
+    const char* value_help;
+  };
+  for (Mode mode : {Mode{"advance", "Move the manual clock forward", "A duration: 15m, 1h30m, 90s"},
+                    Mode{"set", "Set the manual clock (never before the last record)",
+                         "An RFC 3339 time"},
+                    Mode{"show", "Print ledger time now", nullptr}}) {
+    auto* sub = clock->add_subcommand(mode.name, mode.help);
+    AddDataOption(sub, clock_args->dir);
+    if (mode.value_help) sub->add_option("value", clock_args->value, mode.value_help)->required();
+    std::string name = mode.name;
+    sub->callback([&action, &context, clock_args, name] {
+      action = [&context, clock_args, name] { return RunClock(*clock_args, context, name); };
+    });
+  }
+}
+
+}  // namespace shiplog::cli

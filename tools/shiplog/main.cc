@@ -1,0 +1,39 @@
+// shiplog: the deployment audit ledger's command.
+#include <kj/exception.h>
+
+#include <iostream>
+
+#include "ledger/crypto.h"
+#include "tools/shiplog/cli.h"
+
+int main(int argc, char** argv) {
+  using namespace shiplog::cli;
+  shiplog::InitCrypto();
+  CLI::App app{
+      "shiplog: a signed, append-only audit ledger of deployments.\n"
+      "Output is JSON on stdout; exit codes: 0 ok, 1 internal error, 2 bad input, "
+      "3 denied by policy, 4 verification failed."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "shiplog 0.1.0");
+  Context context;
+  Action action;
+  AddLedgerCommands(app, context, action);
+  AddKeyCommands(app, context, action);
+  AddEventCommands(app, context, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitBadInput;
+  }
+  try {
+    return action ? action() : kExitBadInput;
+  } catch (const std::exception& e) {
+    // A bug or a broken resource: exceptions do not cross module boundaries on purpose.
+    std::cerr << "shiplog: internal error: " << e.what() << "\n";
+    return kExitInternal;
+  } catch (const kj::Exception& e) {
+    std::cerr << "shiplog: internal error: " << e.getDescription().cStr() << "\n";
+    return kExitInternal;
+  }
+}

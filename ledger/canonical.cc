@@ -33,6 +33,11 @@ Result<CanonicalMessage> CanonicalMessage::Parse(std::string_view bytes, size_t 
                                    std::string(e->getDescription().cStr()));
   }
   if (!canonical) return Status::InvalidArgument("the bytes are not in canonical Cap'n Proto form");
+  // A canonical message is laid out in preorder with no shared or overlapping objects, so reading
+  // it cannot amplify: the reader that callers use may read it any number of times.
+  options.traversalLimitInWords = kj::maxValue;
+  s.reader = std::make_unique<capnp::SegmentArrayMessageReader>(kj::arrayPtr(&s.segment, 1),
+                                                                options);
   return out;
 }
 

@@ -29,6 +29,7 @@ class CanonicalMessage {
   // not decode within the read limits, or are not in canonical form.
   static Result<CanonicalMessage> Parse(std::string_view bytes, size_t max_bytes);
 
+  // May be read any number of times.
   // REQUIRES: the bytes were parsed as this type's message. Reading a malformed field throws
   // kj::Exception; callers that read untrusted fields catch it at their boundary.
   template <typename T>

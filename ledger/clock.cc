@@ -60,7 +60,10 @@ Result<Micros> ParseTime(const std::string& text) {
       !ReadDigits(text, pos, 2, second)) {
     return bad();
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+  static constexpr int kDaysInMonth[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (month < 1 || month > 12 || day < 1 || day > kDaysInMonth[month - 1] ||
+      (month == 2 && day == 29 && !leap) || hour > 23 || minute > 59 || second > 59) {
     return bad();
   }
   Micros fraction = 0;
@@ -133,6 +136,20 @@ Result<Micros> ParseDuration(const std::string& text) {
       ++pos;
     }
     if (pos == start) return bad();
+    // An optional decimal fraction ("0.5s", "1.5h"), kept to the microsecond.
+    int64_t fraction = 0, fraction_scale = 1;
+    if (pos < text.size() && text[pos] == '.') {
+      ++pos;
+      size_t digits_start = pos;
+      while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+        if (fraction_scale < 1'000'000'000) {
+          fraction = fraction * 10 + (text[pos] - '0');
+          fraction_scale *= 10;
+        }
+        ++pos;
+      }
+      if (pos == digits_start) return bad();
+    }
     size_t unit_start = pos;
     while (pos < text.size() && text[pos] >= 'a' && text[pos] <= 'z') ++pos;
     std::string unit = text.substr(unit_start, pos - unit_start);
@@ -143,7 +160,7 @@ Result<Micros> ParseDuration(const std::string& text) {
     else if (unit == "h") scale = 60 * kMicrosPerMinute;
     else if (unit == "d") scale = 24 * 60 * kMicrosPerMinute;
     else return bad();
-    total += value * scale;
+    total += value * scale + fraction * scale / fraction_scale;
   }
   return total;
 }

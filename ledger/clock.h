@@ -46,10 +46,12 @@ Result<Micros> ParseTime(const std::string& text);
 // RFC 3339 in UTC with microseconds only when they are not zero.
 std::string FormatTime(Micros t);
 
-// "15m", "1h30m", "90s", "2d", "500ms": a non-negative duration.
+// "15m", "1h30m", "90s", "2d", "500ms", "0.5s": a non-negative duration. Units d, h, m, s, ms; each
+// number may have a decimal fraction. Reads back everything FormatDuration prints.
 Result<Micros> ParseDuration(const std::string& text);
 
-// "14m12s" (largest units first, seconds with a fraction only when needed).
+// "14m12s": days, hours, minutes, then seconds with a decimal fraction only when needed
+// ("0.5s"); "0s" for zero.
 std::string FormatDuration(Micros d);
 
 }  // namespace shiplog

@@ -1,7 +1,6 @@
 #include "ledger/crypto.h"
 
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <sodium.h>
 
 #include <cstring>
@@ -74,20 +73,44 @@ bool VerifySignature(std::string_view public_key, std::string_view message,
              reinterpret_cast<const uint8_t*>(public_key.data())) == 0;
 }
 
-Sha256Digest Sha256(std::string_view data) {
-  Sha256Digest digest;
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
-  return digest;
+namespace {
+
+// One digest context per thread, reused: allocating one per hash costs more than hashing a record.
+class Sha256Context {
+ public:
+  Sha256Context() : ctx_(EVP_MD_CTX_new()) {}
+  ~Sha256Context() { EVP_MD_CTX_free(ctx_); }
+  Sha256Context(const Sha256Context&) = delete;
+  Sha256Context& operator=(const Sha256Context&) = delete;
+
+  Sha256Digest Hash(std::string_view prefix, std::string_view data) {
+    Sha256Digest digest;
+    unsigned int size = 0;
+    if (EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1 ||
+        EVP_DigestUpdate(ctx_, prefix.data(), prefix.size()) != 1 ||
+        EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx_, digest.data(), &size) != 1 || size != kSha256Size) {
+      throw std::runtime_error("OpenSSL SHA-256 failed");
+    }
+    return digest;
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+Sha256Context& ThreadSha256() {
+  thread_local Sha256Context context;
+  return context;
 }
 
+}  // namespace
+
+Sha256Digest Sha256(std::string_view data) { return ThreadSha256().Hash({}, data); }
+
 Sha256Digest Sha256WithPrefix(uint8_t prefix, std::string_view data) {
-  Sha256Digest digest;
-  SHA256_CTX ctx;
-  SHA256_Init(&ctx);
-  SHA256_Update(&ctx, &prefix, 1);
-  SHA256_Update(&ctx, data.data(), data.size());
-  SHA256_Final(digest.data(), &ctx);
-  return digest;
+  char p = static_cast<char>(prefix);
+  return ThreadSha256().Hash(std::string_view(&p, 1), data);
 }
 
 std::string HexEncode(std::string_view bytes) {

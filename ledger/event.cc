@@ -119,6 +119,12 @@ Status JsonReader::Fill(DynamicStruct::Builder target, const json& object,
       return Status::InvalidArgument("unknown field '" + path + "' (known here: " + known + ")");
     }
   }
+  // Numbers and booleans have no "empty" in the binary form, so presence is checked here.
+  for (auto field : schema.getNonUnionFields()) {
+    if (HasAnnotation(field, kRequiredAnnotation) && !object.contains(JsonName(field))) {
+      return Status::InvalidArgument("missing field '" + JsonName(field) + "'");
+    }
+  }
   return Status::Ok();
 }
 
@@ -168,7 +174,9 @@ Status JsonReader::SetField(DynamicStruct::Builder target, StructSchema::Field f
                      : type.which() == W::UINT16 ? 0xffff
                      : type.which() == W::UINT32 ? 0xffffffffull
                                                  : ~0ull;
-      if (!value.is_number_unsigned() || value.get<uint64_t>() > max) {
+      if (!value.is_number_integer() ||
+          (value.is_number_unsigned() ? value.get<uint64_t>() > max : value.get<int64_t>() < 0 ||
+                                                                       static_cast<uint64_t>(value.get<int64_t>()) > max)) {
         return Status::InvalidArgument("field '" + where + "' must be a whole number from 0 to " +
                                        std::to_string(max));
       }
@@ -242,7 +250,10 @@ json ValueToJson(const DynamicStruct::Reader& parent, StructSchema::Field field)
 json StructToJson(const DynamicStruct::Reader& s) {
   json out = json::object();
   for (auto field : s.getSchema().getNonUnionFields()) {
-    if (!s.has(field, capnp::HasMode::NON_DEFAULT)) continue;
+    // Required fields always appear, even at their zero value (a traffic weight of 0).
+    if (!s.has(field, capnp::HasMode::NON_DEFAULT) && !HasAnnotation(field, kRequiredAnnotation)) {
+      continue;
+    }
     out[JsonName(field)] = ValueToJson(s, field);
   }
   return out;
@@ -303,6 +314,63 @@ bool IsIdentifier(kj::StringPtr s) {
     if (!ok) return false;
   }
   return true;
+}
+
+// Well-formed UTF-8 with no NUL: text that JSON can carry and C strings cannot cut short.
+bool IsCleanUtf8(kj::StringPtr s) {
+  static constexpr uint32_t kSmallest[] = {0, 0x80, 0x800, 0x10000};  // no overlong forms
+  const auto* p = reinterpret_cast<const unsigned char*>(s.begin());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    size_t extra;
+    uint32_t code;
+    if ((c & 0xe0) == 0xc0) extra = 1, code = c & 0x1f;
+    else if ((c & 0xf0) == 0xe0) extra = 2, code = c & 0x0f;
+    else if ((c & 0xf8) == 0xf0) extra = 3, code = c & 0x07;
+    else return false;
+    if (static_cast<size_t>(end - p) <= extra) return false;
+    for (size_t i = 1; i <= extra; ++i) {
+      if ((p[i] & 0xc0) != 0x80) return false;
+      code = code << 6 | (p[i] & 0x3f);
+    }
+    if (code < kSmallest[extra] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
+      return false;
+    }
+    p += extra + 1;
+  }
+  return true;
+}
+
+// Every text field, at any depth, is clean UTF-8.
+Status CheckText(const DynamicStruct::Reader& s) {
+  using W = capnp::schema::Type::Which;
+  for (auto field : s.getSchema().getNonUnionFields()) {
+    capnp::Type type = field.getType();
+    auto bad = [&] {
+      return Status::InvalidArgument("field '" + JsonName(field) + "' is not valid UTF-8 text");
+    };
+    if (type.which() == W::TEXT && !IsCleanUtf8(s.get(field).as<capnp::Text>())) return bad();
+    if (type.which() == W::STRUCT && s.has(field)) {
+      SHIPLOG_RETURN_IF_ERROR(CheckText(s.get(field).as<DynamicStruct>()));
+    }
+    if (type.which() == W::LIST) {
+      for (auto item : s.get(field).as<capnp::DynamicList>()) {
+        if (item.getType() == capnp::DynamicValue::TEXT && !IsCleanUtf8(item.as<capnp::Text>())) {
+          return bad();
+        }
+        if (item.getType() == capnp::DynamicValue::STRUCT) {
+          SHIPLOG_RETURN_IF_ERROR(CheckText(item.as<DynamicStruct>()));
+        }
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 bool IsUnspecified(const capnp::DynamicValue::Reader& v) {
@@ -429,6 +497,8 @@ Status ValidateEvent(schema::Event::Reader event) {
   }
   if (member.getType().isStruct()) {
     SHIPLOG_RETURN_IF_ERROR(CheckRequired(body.get(member).as<DynamicStruct>(), kind));
+    SHIPLOG_RETURN_IF_ERROR(
+        CheckText(body.get(member).as<DynamicStruct>()).Prefixed("event kind '" + kind + "'"));
   }
   return CheckKindRules(event.getBody());
 }
@@ -636,6 +706,8 @@ Result<json> ParseJsonText(std::string_view text, size_t max_bytes) {
   } catch (const json::parse_error& e) {
     return Status::InvalidArgument("malformed JSON at byte " + std::to_string(e.byte) + ": " +
                                    e.what());
+  } catch (const json::exception& e) {  // a number out of range, ...
+    return Status::InvalidArgument(std::string("malformed JSON: ") + e.what());
   }
 }
 

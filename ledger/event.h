@@ -6,12 +6,19 @@
 // looks at them: every field its kind needs is there ($required), deployment-scoped kinds name a
 // deployment, sizes are within limits, numbers are in range. The JSON mapping is derived from the
 // schema by reflection, so a new kind or field needs no code here:
+//   - one flat object: "kind", "id", "actor", "deployment" and the kind's own fields side by side
+//     ({"kind": "step.started", "id": "...", "actor": "rutger", "deployment": "d", "step": "x"});
 //   - field names are the snake_case of the schema's (backupId -> "backup_id");
 //   - "kind" picks the member of Event.body by its $kind name ("step.started");
 //   - enums are kebab-case names ("blue-green"), read case-insensitively ("READY");
 //   - $time fields are RFC 3339 strings, $hex Data fields hex, other Data base64;
 //   - $jsonMap lists of {name, value} are one JSON object;
-//   - a field the schema does not have is an error, never silently dropped.
+//   - a field the schema does not have is an error, never silently dropped;
+//   - empty strings and empty lists are the same as absent.
+// Names (id, actor, deployment, an enrolled name, roles) are 1-256 characters of letters, digits
+// and ._-:@/+ so they can key indexes and never hide control characters. Kinds not marked
+// $deploymentScoped must not carry a deployment. A maintenance window's "from" is before its "to";
+// a traffic weight is 0..100; gate metrics are finite.
 #pragma once
 
 #include <capnp/message.h>
@@ -21,6 +28,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ledger/crypto.h"
 #include "ledger/status.h"
@@ -53,6 +61,7 @@ class Event {
 
   // The canonical bytes: what is signed.
   std::string_view bytes() const;
+  // Valid while this Event lives; may be read any number of times.
   schema::Event::Reader reader() const;
 
   // The $kind name of the body's member ("step.started").

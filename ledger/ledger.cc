@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cerrno>
 #include <cstring>
 
@@ -186,7 +187,7 @@ Result<Receipt> Receipt::FromJson(const nlohmann::json& j) {
     return Status::InvalidArgument(std::string("receipt does not decode: ") +
                                    e->getDescription().cStr());
   }
-  out.duplicate = j.value("duplicate", false);
+  out.duplicate = j.contains("duplicate") && j["duplicate"] == true;
   // The readable fields must say what the signed bytes say.
   nlohmann::json expected = out.ToJson();
   for (auto it = j.begin(); it != j.end(); ++it) {
@@ -259,9 +260,10 @@ Status Ledger::Init(const std::string& dir, const InitOptions& options, Clock* c
   if (::stat((dir + "/db").c_str(), &st) == 0) {
     return Status::InvalidArgument(dir + " already holds a ledger");
   }
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Status::InvalidArgument("cannot create " + dir + ": " + std::strerror(errno));
-  }
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) return Status::InvalidArgument("cannot create " + dir + ": " + error.message());
+  ::chmod(dir.c_str(), 0700);
   SigningKey ledger_key = SigningKey::Generate();
   SHIPLOG_RETURN_IF_ERROR(WriteNewKeyFile(dir + "/ledger.key", ledger_key));
   SHIPLOG_ASSIGN_OR_RETURN(auto store, OpenRocksStore(dir + "/db", /*create=*/true));

@@ -1,7 +1,7 @@
 // Ledger: the signed, append-only log of deployment events.
 //
 // A ledger lives in a directory: db/ (the RocksDB store), ledger.key (its own Ed25519 key, 0600)
-// and ledger.pub. Record 0 is the genesis, signed by the ledger key, which enrols the first admin.
+// and ledger.key.pub (the public key auditors check receipts with). Record 0 is the genesis, signed by the ledger key, which enrols the first admin.
 //
 // An append checks, in this order, and stores nothing unless all pass: the envelope's scheme and
 // signature; the event's canonical form and fields; the key is enrolled and not revoked; the
@@ -36,7 +36,7 @@ struct InitOptions {
   std::string admin_name = "admin";
   std::string admin_public_key;  // 32 raw bytes
   bool manual_clock = false;     // a drill ledger: time moves only by AdvanceClock/SetClock
-  Micros manual_clock_start = 0; // its first time; the system time when 0
+  Micros manual_clock_start = 0; // its first time; when 0, the time of the Clock given to Init
   std::string origin;            // the log's name; "shiplog/<ledger key prefix>" when empty
 };
 
@@ -97,12 +97,13 @@ struct QueryFilter {
 
 class Ledger {
  public:
-  // Creates a new ledger in `dir` (which must not hold one): the ledger key, the store and the
-  // genesis record. `clock` gives the genesis time unless the ledger is manual.
+  // Creates a new ledger in `dir` (made with its parents when missing; it must not hold a ledger):
+  // the ledger key, the store and the genesis record. `clock` gives the genesis time unless the ledger is manual.
   static Status Init(const std::string& dir, const InitOptions& options, Clock* clock);
 
   // Opens the ledger in `dir`. `clock` must outlive the ledger; a manual-clock ledger never reads
-  // it.
+  // it. Fails with kCorrupt, naming the record, when the genesis, the last record or a key record
+  // does not check out: those are read to open.
   static Result<std::unique_ptr<Ledger>> Open(const std::string& dir, Clock* clock);
 
   // Opens a ledger over any store (tests, other backends). The store must already hold a genesis

@@ -1,6 +1,6 @@
 # The event: what an agent signs.
 #
-# An agent writes an event as JSON (see ledger/event_json.h for the mapping: field names are the
+# An agent writes an event as JSON (see ledger/event.h for the mapping: field names are the
 # snake_case of the names below, the union member is chosen by "kind"). shiplog turns it into the
 # Event struct below and signs its canonical Cap'n Proto form:
 #

@@ -73,6 +73,12 @@ int RunInit(const InitArgs& args, Context& context) {
 
 int RunVerify(const std::string& dir, Context& context) {
   auto ledger = Ledger::Open(dir, &context.clock);
+  if (!ledger.ok() && ledger.status().code() == StatusCode::kCorrupt) {
+    // Damage in the records read to open (genesis, last record, key records) is a failed
+    // verification too.
+    PrintJson({{"ok", false}, {"problem", ledger.status().message()}});
+    return Fail(ledger.status());
+  }
   if (!ledger.ok()) return Fail(ledger.status());
   auto report = (*ledger)->Verify();
   if (!report.ok()) return Fail(report.status());

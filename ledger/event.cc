@@ -463,8 +463,13 @@ Status CheckKindRules(schema::Event::Body::Reader body) {
     case B::LEDGER_GENESIS: {
       auto g = body.getLedgerGenesis();
       SHIPLOG_RETURN_IF_ERROR(CheckKeySize(g.getLedgerKey(), "ledger_key", kPublicKeySize));
+      if (g.hasPolicy()) {
+        SHIPLOG_RETURN_IF_ERROR(CheckKeySize(g.getPolicySha256(), "policy_sha256", kSha256Size));
+      }
       return CheckKeySize(g.getAdminKey(), "admin_key", kPublicKeySize);
     }
+    case B::POLICY_DENIED:
+      return CheckKeySize(body.getPolicyDenied().getPublicKey(), "public_key", kPublicKeySize);
     default:
       return Status::Ok();
   }

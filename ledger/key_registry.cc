@@ -29,8 +29,9 @@ const KeyInfo* KeyRegistry::Find(std::string_view public_key) const {
 Status KeyRegistry::Authorize(const Event& event, std::string_view public_key) const {
   using B = schema::Event::Body;
   auto body = event.reader().getBody();
-  if (body.which() == B::LEDGER_GENESIS) {
-    return Status::Forbidden("a ledger.genesis event is written only by `shiplog init`");
+  if (body.which() == B::LEDGER_GENESIS || body.which() == B::POLICY_DENIED) {
+    return Status::Forbidden("a " + std::string(event.kind()) +
+                             " event is written only by the ledger itself");
   }
   const KeyInfo* key = Find(public_key);
   if (key == nullptr) {

@@ -6,6 +6,7 @@
 //   "d/" deployment NUL seq8     -> ""               a deployment's records
 //   "a/" actor NUL seq8          -> ""               an actor's records
 //   "k/" kind NUL seq8           -> ""               a kind's records
+//   "v/" seq8                    -> decision JSON    the gate's decision on that record
 // Meta keys:
 //   "record_count"     EncodeSeq(n): the count after the last commit (tail truncation shows)
 //   "manual_clock_now" decimal microseconds: a manual clock's time
@@ -160,6 +161,10 @@ nlohmann::json Receipt::ToJson() const {
                       {"receipt", Base64Encode(bytes)},
                       {"signature", Base64Encode(signature)}};
   if (duplicate) j["duplicate"] = true;
+  if (denied) j["denied"] = true;
+  if (!decision.empty()) {
+    j["decision"] = nlohmann::json::parse(decision, nullptr, /*allow_exceptions=*/false);
+  }
   return j;
 }
 
@@ -183,6 +188,8 @@ Result<Receipt> Receipt::FromJson(const nlohmann::json& j) {
     out.manual_clock = r.getManualClock();
     out.ledger_key = Bytes(r.getLedgerKey());
     out.payload_hash = Bytes(r.getPayloadHash());
+    out.decision = r.getDecision();
+    out.denied = r.getDenied();
   })) {
     return Status::InvalidArgument(std::string("receipt does not decode: ") +
                                    e->getDescription().cStr());
@@ -240,6 +247,10 @@ Status Ledger::WriteGenesis(Store& store, const SigningKey& ledger_key, const In
   genesis.setManualClock(options.manual_clock);
   genesis.setFormatVersion(1);
   genesis.setOrigin(TextOf(origin));
+  if (!options.policy.empty()) {
+    genesis.setPolicy(TextOf(options.policy));
+    genesis.setPolicySha256(DataOf(std::string(AsBytes(Sha256(options.policy)))));
+  }
   SHIPLOG_ASSIGN_OR_RETURN(Event built, Event::FromBuilder(event.asReader()));
 
   Micros time = options.manual_clock && options.manual_clock_start != 0
@@ -270,7 +281,8 @@ Status Ledger::Init(const std::string& dir, const InitOptions& options, Clock* c
   return WriteGenesis(*store, ledger_key, options, clock);
 }
 
-Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, Clock* clock) {
+Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, Clock* clock,
+                                             AppendGate* gate) {
   struct stat st;
   if (::stat((dir + "/db").c_str(), &st) != 0) {
     return Status::NotFound("no ledger in " + dir + " (create one with `shiplog init --data " +
@@ -278,18 +290,37 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, Clock* cloc
   }
   SHIPLOG_ASSIGN_OR_RETURN(SigningKey key, ReadKeyFile(dir + "/ledger.key"));
   SHIPLOG_ASSIGN_OR_RETURN(auto store, OpenRocksStore(dir + "/db", /*create=*/false));
-  return Open(std::move(store), std::move(key), clock);
+  return Open(std::move(store), std::move(key), clock, gate);
 }
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<Store> store, SigningKey ledger_key,
-                                             Clock* clock) {
-  std::unique_ptr<Ledger> ledger(new Ledger(std::move(store), std::move(ledger_key), clock));
+                                             Clock* clock, AppendGate* gate) {
+  std::unique_ptr<Ledger> ledger(new Ledger(std::move(store), std::move(ledger_key), clock, gate));
   SHIPLOG_RETURN_IF_ERROR(ledger->Load());
+  if (gate) SHIPLOG_RETURN_IF_ERROR(ledger->ReplayIntoGate());
   return ledger;
 }
 
-Ledger::Ledger(std::unique_ptr<Store> store, SigningKey ledger_key, Clock* clock)
-    : store_(std::move(store)), ledger_key_(std::move(ledger_key)), clock_(clock) {}
+Ledger::Ledger(std::unique_ptr<Store> store, SigningKey ledger_key, Clock* clock,
+               AppendGate* gate)
+    : store_(std::move(store)), ledger_key_(std::move(ledger_key)), clock_(clock), gate_(gate) {}
+
+KeyInfo Ledger::LedgerSigner() const {
+  return KeyInfo{ledger_key_.PublicKey(), std::string(kLedgerActor), {}, 0, std::nullopt};
+}
+
+// The gate's state is the fold of the whole log; each record is folded with its signer as the
+// registry stood when it was appended.
+Status Ledger::ReplayIntoGate() {
+  KeyRegistry registry;
+  const KeyInfo ledger_signer = LedgerSigner();
+  return Scan(0, [&](const StoredRecord& r) {
+    const KeyInfo* signer = registry.Find(r.signed_event.public_key);
+    gate_->Appended(r.seq, r.ledger_time, r.event, signer ? *signer : ledger_signer);
+    registry.Apply(r.event, r.seq);
+    return true;
+  });
+}
 
 Ledger::~Ledger() = default;
 
@@ -350,7 +381,8 @@ Result<std::optional<Receipt>> Ledger::FindDuplicate(const Event& event,
                             std::string(event.id()) + "' for a different event (sequence " +
                             std::to_string(first.seq) + ")");
   }
-  SHIPLOG_ASSIGN_OR_RETURN(Receipt receipt, MakeReceipt(first));
+  SHIPLOG_ASSIGN_OR_RETURN(auto decision, store_->GetIndex("v/" + EncodeSeq(first.seq)));
+  SHIPLOG_ASSIGN_OR_RETURN(Receipt receipt, MakeReceipt(first, decision.value_or(""), false));
   receipt.duplicate = true;
   return std::optional<Receipt>(std::move(receipt));
 }
@@ -363,22 +395,63 @@ Result<Receipt> Ledger::Append(const SignedEvent& signed_event) {
   SHIPLOG_ASSIGN_OR_RETURN(auto duplicate, FindDuplicate(event, signed_event));
   if (duplicate) return std::move(*duplicate);
   SHIPLOG_RETURN_IF_ERROR(registry_.Authorize(event, signed_event.public_key));
+  const KeyInfo signer = *registry_.Find(signed_event.public_key);
 
+  AppendGate::Verdict verdict;
+  if (gate_) verdict = gate_->Admit(event, signer, NextLedgerTime());
+  SHIPLOG_RETURN_IF_ERROR(verdict.status);
+  if (verdict.denied) {
+    SHIPLOG_ASSIGN_OR_RETURN(Event denial, DenialEvent(event, signed_event, verdict.decision));
+    SignedEvent signed_denial = SignedEvent::Sign(denial, ledger_key_);
+    SHIPLOG_ASSIGN_OR_RETURN(
+        StoredRecord record,
+        Commit(std::move(signed_denial), std::move(denial), LedgerSigner(), verdict.decision));
+    return MakeReceipt(record, verdict.decision, /*denied=*/true);
+  }
+  SHIPLOG_ASSIGN_OR_RETURN(StoredRecord record,
+                           Commit(signed_event, std::move(event), signer, verdict.decision));
+  return MakeReceipt(record, verdict.decision, /*denied=*/false);
+}
+
+Result<StoredRecord> Ledger::Commit(SignedEvent signed_event, Event event, const KeyInfo& signer,
+                                    const std::string& decision) {
   const uint64_t seq = size_;
-  StoredRecord record = MakeRecord(seq, NextLedgerTime(), manual_clock_, signed_event, event);
+  StoredRecord record =
+      MakeRecord(seq, NextLedgerTime(), manual_clock_, std::move(signed_event), std::move(event));
   StoreBatch batch;
   batch.first_seq = seq;
   AddToBatch(batch, record);
+  if (!decision.empty()) batch.index_puts.emplace_back("v/" + EncodeSeq(seq), decision);
   batch.meta_puts.emplace_back(kRecordCountKey, EncodeSeq(seq + 1));
   SHIPLOG_RETURN_IF_ERROR(store_->Commit(batch));
 
   size_ = seq + 1;
   last_time_ = record.ledger_time;
   registry_.Apply(record.event, seq);
-  return MakeReceipt(record);
+  if (gate_) gate_->Appended(seq, record.ledger_time, record.event, signer);
+  return record;
 }
 
-Result<Receipt> Ledger::MakeReceipt(const StoredRecord& record) const {
+Result<Event> Ledger::DenialEvent(const Event& denied, const SignedEvent& signed_event,
+                                  const std::string& decision) const {
+  capnp::MallocMessageBuilder message;
+  auto event = message.initRoot<schema::Event>();
+  // The denial's id names the attempt; the intent's own (actor, id) stays free for a retry.
+  std::string id = "denied:" + HexEncode(AsBytes(Sha256(signed_event.payload))).substr(0, 32) +
+                   ":" + std::to_string(size_);
+  event.setId(TextOf(id));
+  event.setActor(TextOf(kLedgerActor));
+  event.setDeployment(TextOf(denied.deployment()));
+  auto body = event.initBody().initPolicyDenied();
+  body.setPayload(DataOf(signed_event.payload));
+  body.setPublicKey(DataOf(signed_event.public_key));
+  body.setSignature(DataOf(signed_event.signature));
+  body.setDecision(TextOf(decision));
+  return Event::FromBuilder(event.asReader());
+}
+
+Result<Receipt> Ledger::MakeReceipt(const StoredRecord& record, const std::string& decision,
+                                    bool denied) const {
   capnp::MallocMessageBuilder message;
   auto r = message.initRoot<schema::Receipt>();
   r.setSeq(record.seq);
@@ -391,6 +464,8 @@ Result<Receipt> Ledger::MakeReceipt(const StoredRecord& record) const {
   r.setLedgerKey(DataOf(ledger_key));
   std::string payload_hash(AsBytes(Sha256(record.signed_event.payload)));
   r.setPayloadHash(DataOf(payload_hash));
+  if (!decision.empty()) r.setDecision(TextOf(decision));
+  r.setDenied(denied);
   Receipt out;
   out.seq = record.seq;
   out.ledger_time = record.ledger_time;
@@ -400,6 +475,8 @@ Result<Receipt> Ledger::MakeReceipt(const StoredRecord& record) const {
   out.manual_clock = record.manual_clock;
   out.ledger_key = ledger_key;
   out.payload_hash = payload_hash;
+  out.decision = decision;
+  out.denied = denied;
   out.bytes = CanonicalBytes(r.asReader());
   out.signature = ledger_key_.Sign(out.bytes);
   return out;
@@ -530,6 +607,10 @@ Result<VerifyReport> Ledger::Verify() const {
     if (seq == 0) {
       if (r.event.kind() != "ledger.genesis" || r.signed_event.public_key != public_key()) {
         return bad(0, "record 0 is not a genesis signed by this ledger's key");
+      }
+    } else if (r.event.kind() == "policy.denied") {
+      if (r.signed_event.public_key != public_key() || r.event.actor() != kLedgerActor) {
+        return bad(seq, at + "a policy.denied record not signed by this ledger");
       }
     } else {
       Status auth = registry.Authorize(r.event, r.signed_event.public_key);

@@ -26,6 +26,7 @@
 #include "ledger/clock.h"
 #include "ledger/crypto.h"
 #include "ledger/event.h"
+#include "ledger/gate.h"
 #include "ledger/key_registry.h"
 #include "ledger/status.h"
 #include "ledger/store.h"
@@ -38,6 +39,7 @@ struct InitOptions {
   bool manual_clock = false;     // a drill ledger: time moves only by AdvanceClock/SetClock
   Micros manual_clock_start = 0; // its first time; when 0, the time of the Clock given to Init
   std::string origin;            // the log's name; "shiplog/<ledger key prefix>" when empty
+  std::string policy;            // the policy file in force from the start (kept in the genesis)
 };
 
 // A stored record, decoded and checked (canonical form, leaf hash, signature scheme).
@@ -64,6 +66,8 @@ struct Receipt {
   bool manual_clock = false;
   std::string ledger_key;    // 32 raw bytes
   std::string payload_hash;  // SHA-256 of the signed event bytes
+  std::string decision;      // the policy's decision as JSON, when the event was judged
+  bool denied = false;       // a denied intent: seq is its policy.denied record
   std::string bytes;         // canonicalize(schema::Receipt): what the signature covers
   std::string signature;     // Ed25519 by the ledger key over `bytes`
   bool duplicate = false;    // this append was a repeat; the receipt is the first one's
@@ -104,12 +108,15 @@ class Ledger {
   // Opens the ledger in `dir`. `clock` must outlive the ledger; a manual-clock ledger never reads
   // it. Fails with kCorrupt, naming the record, when the genesis, the last record or a key record
   // does not check out: those are read to open.
-  static Result<std::unique_ptr<Ledger>> Open(const std::string& dir, Clock* clock);
+  static Result<std::unique_ptr<Ledger>> Open(const std::string& dir, Clock* clock,
+                                              AppendGate* gate = nullptr);
 
   // Opens a ledger over any store (tests, other backends). The store must already hold a genesis
   // signed by `ledger_key`.
+  // With a `gate`, every record is folded into it on open, and every append asks it first; the
+  // gate must outlive the ledger.
   static Result<std::unique_ptr<Ledger>> Open(std::unique_ptr<Store> store, SigningKey ledger_key,
-                                              Clock* clock);
+                                              Clock* clock, AppendGate* gate = nullptr);
 
   // Writes the genesis of a new ledger into an empty store.
   static Status WriteGenesis(Store& store, const SigningKey& ledger_key, const InitOptions& options,
@@ -119,7 +126,9 @@ class Ledger {
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;
 
-  // Checks and appends one signed event; durable when it returns OK.
+  // Checks and appends one signed event; durable when it returns OK. An intent the gate denies is
+  // recorded as a policy.denied record instead, and the receipt for that record comes back with
+  // denied = true and the decision.
   Result<Receipt> Append(const SignedEvent& signed_event);
 
   // The number of records, genesis included.
@@ -155,15 +164,26 @@ class Ledger {
   Result<VerifyReport> Verify() const;
 
  private:
-  Ledger(std::unique_ptr<Store> store, SigningKey ledger_key, Clock* clock);
+  Ledger(std::unique_ptr<Store> store, SigningKey ledger_key, Clock* clock, AppendGate* gate);
   Status Load();
-  Result<Receipt> MakeReceipt(const StoredRecord& record) const;
+  Status ReplayIntoGate();
+  // Stores one record at the next sequence number and folds it into the registry and the gate.
+  // REQUIRES: mu_ held.
+  Result<StoredRecord> Commit(SignedEvent signed_event, Event event, const KeyInfo& signer,
+                              const std::string& decision);
+  // The policy.denied record for a denied intent, signed by the ledger.
+  Result<Event> DenialEvent(const Event& denied, const SignedEvent& signed_event,
+                            const std::string& decision) const;
+  KeyInfo LedgerSigner() const;
+  Result<Receipt> MakeReceipt(const StoredRecord& record, const std::string& decision,
+                              bool denied) const;
   Result<std::optional<Receipt>> FindDuplicate(const Event& event, const SignedEvent& signed_event) const;
   Micros NextLedgerTime() const;  // REQUIRES: mu_ held
 
   std::unique_ptr<Store> store_;
   SigningKey ledger_key_;
   Clock* clock_;
+  AppendGate* gate_;
   bool manual_clock_ = false;
   std::string origin_;
 

@@ -71,6 +71,7 @@ struct Event {
     keyRevoked @18 :KeyRevoked $kind("key.revoked");
     policyActivated @19 :PolicyActivated $kind("policy.activated");
     ledgerGenesis @20 :LedgerGenesis $kind("ledger.genesis");
+    policyDenied @21 :PolicyDenied $kind("policy.denied") $deploymentScoped;
   }
 }
 
@@ -253,4 +254,18 @@ struct LedgerGenesis {
   # system clock. Every receipt and `verify` repeat this, so a drill is never taken for real.
   formatVersion @4 :UInt32;            # 1
   origin @5 :Text;                     # a name for this log, unique to it (checkpoints use it)
+  policy @6 :Text;
+  # The policy file in force from the start (the default pack unless `init --policy` named
+  # another), until an admin's policy.activated replaces it. The ledger stores it; the policy
+  # engine reads it.
+  policySha256 @7 :Data $hex;          # SHA-256 of policy's UTF-8 bytes
+}
+
+# An intent the policy denied, recorded by the ledger so auditors see every attempt. The denied
+# event itself is kept as it was signed; it is not a fact of the deployment.
+struct PolicyDenied {
+  payload @0 :Data $required;       # the denied event's signed bytes (canonical Event)
+  publicKey @1 :Data $hex $required;
+  signature @2 :Data $required;
+  decision @3 :Text $required;      # the decision as JSON: every failing rule with its reason
 }

@@ -55,6 +55,10 @@ struct Receipt {
   manualClock @5 :Bool;    # the ledger runs on a manual clock: its times are not real
   ledgerKey @6 :Data;      # the ledger's Ed25519 public key, 32 bytes
   payloadHash @7 :Data;    # SHA-256 of the signed event bytes (SignedEvent.payload)
+  decision @8 :Text;       # the policy's decision on the event, as JSON, when it judged one
+  denied @9 :Bool;
+  # The event was an intent the policy denied: `seq` is the policy.denied record that keeps the
+  # attempt, not the event itself.
 }
 
 # A receipt and the ledger's signature over its canonical bytes.

@@ -11,12 +11,12 @@ fi
 build/bin/shiplog verify --data "$data"
 cat <<MSG
 
-shiplog's ledger is ready in $data (verified above). Next:
-  build/bin/shiplog keygen --out rutger.key
-  build/bin/shiplog enroll --data $data --admin-key $data/admin.key --name rutger \\
-      --roles production --public-key rutger.key.pub
-  echo '{"kind":"step.started","deployment":"checkout-1","step":"production"}' \\
-      | build/bin/shiplog append --data $data --key rutger.key -
-  build/bin/shiplog query --data $data --deployment checkout-1
-Every command has --help. The admin key is $data/admin.key: keep it somewhere safe.
+shiplog's ledger is ready in $data (verified above), under the default policy. Next:
+  build/bin/shiplog keygen --out leon.key
+  build/bin/shiplog enroll --data $data --admin-key $data/admin.key --name leon \\
+      --roles coordinator --public-key leon.key.pub
+  build/bin/shiplog policy show                  # the rules every intent is judged by
+  build/bin/shiplog query --data $data           # the log, as JSON lines
+The README walks through a deployment. Every command has --help.
+The admin key is $data/admin.key: keep it somewhere safe.
 MSG

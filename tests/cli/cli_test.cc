@@ -51,9 +51,10 @@ class CliTest : public ::testing::Test {
 
   uint64_t Count() { return RunJson({"query", "--data", data(), "--count"})["count"]; }
 
-  static std::string StepStarted(const std::string& actor, const std::string& id = "") {
-    json e = {{"kind", "step.started"}, {"deployment", "checkout-1"}, {"step", "production"},
-              {"actor", actor}};
+  // A fact the default policy accepts from a holder of the ci role.
+  static std::string GateResult(const std::string& actor, const std::string& id = "") {
+    json e = {{"kind", "gate.result"}, {"deployment", "checkout-1"}, {"gate", "tests"},
+              {"outcome", "pass"}, {"actor", actor}};
     if (!id.empty()) e["id"] = id;
     return e.dump();
   }
@@ -112,9 +113,9 @@ TEST_F(CliTest, KeygenWritesPrivateKeyAndRefusesToOverwrite) {
 
 TEST_F(CliTest, KeyFileReadableByOthersIsRefused) {
   InitManual();
-  std::string key = Enroll("rutger", "production");
+  std::string key = Enroll("rutger", "ci");
   ::chmod(key.c_str(), 0644);
-  ProcessResult r = Run({"append", "--data", data(), "--key", key, "-"}, StepStarted("rutger"));
+  ProcessResult r = Run({"append", "--data", data(), "--key", key, "-"}, GateResult("rutger"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("chmod 600"));
   EXPECT_EQ(Count(), 2u);  // genesis and the enrolment only
@@ -122,9 +123,9 @@ TEST_F(CliTest, KeyFileReadableByOthersIsRefused) {
 
 TEST_F(CliTest, AppendSignQueryVerifyOnAManualClockLedger) {
   InitManual();
-  std::string key = Enroll("rutger", "production,staging");
+  std::string key = Enroll("rutger", "ci");
 
-  json first = RunJson({"append", "--data", data(), "--key", key, "-"}, StepStarted("rutger"));
+  json first = RunJson({"append", "--data", data(), "--key", key, "-"}, GateResult("rutger"));
   EXPECT_EQ(first["seq"], 2);
   EXPECT_EQ(first["manual_clock"], true);
   EXPECT_EQ(first["ledger_time"], "2026-11-24T10:00:00Z");
@@ -134,7 +135,7 @@ TEST_F(CliTest, AppendSignQueryVerifyOnAManualClockLedger) {
                               json({{"kind", "step.reported"},
                                     {"deployment", "checkout-1"},
                                     {"actor", "rutger"},
-                                    {"step", "production"},
+                                    {"step", "build"},
                                     {"status", "READY"}})
                                   .dump());
   EXPECT_EQ(signed_event["scheme"], "shiplog-ed25519-capnp-v1");
@@ -156,12 +157,13 @@ TEST_F(CliTest, AppendSignQueryVerifyOnAManualClockLedger) {
   std::vector<json> records;
   for (std::string line; std::getline(lines, line);) records.push_back(json::parse(line));
   ASSERT_EQ(records.size(), 2u);
-  EXPECT_EQ(records[0]["event"]["kind"], "step.started");
+  EXPECT_EQ(records[0]["event"]["kind"], "gate.result");
   EXPECT_EQ(records[1]["event"]["status"], "ready");
   EXPECT_EQ(records[1]["seq"], 3);
 
   EXPECT_EQ(RunJson({"query", "--data", data(), "--kind", "key.enrolled", "--count"})["count"], 1);
   EXPECT_EQ(RunJson({"query", "--data", data(), "--actor", "rutger", "--count"})["count"], 2);
+  EXPECT_EQ(RunJson({"query", "--data", data(), "--kind", "gate.result", "--count"})["count"], 1);
   EXPECT_EQ(RunJson({"query", "--data", data(), "--from-seq", "1", "--to-seq", "2", "--count"})
                 ["count"], 2);
 
@@ -176,9 +178,9 @@ TEST_F(CliTest, AppendSignQueryVerifyOnAManualClockLedger) {
 
 TEST_F(CliTest, ClockCommandsGuardTime) {
   InitManual();
-  std::string key = Enroll("rutger", "production");
+  std::string key = Enroll("rutger", "ci");
   RunJson({"clock", "set", "2026-11-24T12:00:00Z", "--data", data()});
-  RunJson({"append", "--data", data(), "--key", key, "-"}, StepStarted("rutger"));
+  RunJson({"append", "--data", data(), "--key", key, "-"}, GateResult("rutger"));
   ProcessResult back = Run({"clock", "set", "2026-11-24T11:00:00Z", "--data", data()});
   EXPECT_EQ(back.exit_code, 2);
   EXPECT_THAT(back.err, HasSubstr("never goes backwards"));
@@ -200,7 +202,7 @@ struct BadInput {
 
 TEST_F(CliTest, BadEventsExitTwoNameTheProblemAndStoreNothing) {
   InitManual();
-  std::string key = Enroll("rutger", "production");
+  std::string key = Enroll("rutger", "ci");
   const uint64_t before = Count();
   std::string oversized =
       json({{"kind", "step.started"}, {"deployment", "d"}, {"step", std::string(300000, 'x')}})
@@ -216,7 +218,7 @@ TEST_F(CliTest, BadEventsExitTwoNameTheProblemAndStoreNothing) {
            {"wrong type", R"({"kind":"traffic.shifted","deployment":"d","weight":"five"})",
             "'weight'"},
            {"oversized", oversized, "limit"},
-           {"someone else's name", StepStarted("leon"), "enrolled for 'rutger'"},
+           {"someone else's name", GateResult("leon"), "enrolled for 'rutger'"},
        }) {
     ProcessResult r = Run({"append", "--data", data(), "--key", key, "-"}, bad.input);
     EXPECT_EQ(r.exit_code, 2) << bad.name << ": " << r.err;
@@ -227,11 +229,11 @@ TEST_F(CliTest, BadEventsExitTwoNameTheProblemAndStoreNothing) {
 
 TEST_F(CliTest, SignaturesAndKeysAreChecked) {
   InitManual();
-  std::string rutger = Enroll("rutger", "production");
+  std::string rutger = Enroll("rutger", "ci");
   std::string stranger = Keygen("stranger");
   const uint64_t before = Count();
 
-  json envelope = RunJson({"sign", "--key", rutger, "-"}, StepStarted("rutger", "e1"));
+  json envelope = RunJson({"sign", "--key", rutger, "-"}, GateResult("rutger", "e1"));
   std::string sig = envelope["signature"];
   sig[0] = sig[0] == 'A' ? 'B' : 'A';
   envelope["signature"] = sig;
@@ -240,7 +242,7 @@ TEST_F(CliTest, SignaturesAndKeysAreChecked) {
   EXPECT_THAT(bad_sig.err, HasSubstr("signature does not verify"));
 
   ProcessResult unknown =
-      Run({"append", "--data", data(), "--key", stranger, "-"}, StepStarted("stranger"));
+      Run({"append", "--data", data(), "--key", stranger, "-"}, GateResult("stranger"));
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_THAT(unknown.err, HasSubstr("not enrolled"));
 
@@ -252,11 +254,11 @@ TEST_F(CliTest, SignaturesAndKeysAreChecked) {
   EXPECT_EQ(Count(), before);
 
   // A revoked key's later events are refused; its earlier ones stay valid.
-  RunJson({"append", "--data", data(), "--key", rutger, "-"}, StepStarted("rutger", "before"));
+  RunJson({"append", "--data", data(), "--key", rutger, "-"}, GateResult("rutger", "before"));
   RunJson({"revoke", "--data", data(), "--admin-key", data() + "/admin.key", "--public-key",
            rutger + ".pub", "--reason", "laptop lost"});
   ProcessResult revoked =
-      Run({"append", "--data", data(), "--key", rutger, "-"}, StepStarted("rutger", "after"));
+      Run({"append", "--data", data(), "--key", rutger, "-"}, GateResult("rutger", "after"));
   EXPECT_EQ(revoked.exit_code, 2);
   EXPECT_THAT(revoked.err, HasSubstr("revoked"));
   EXPECT_EQ(RunJson({"verify", "--data", data()})["ok"], true);
@@ -264,10 +266,10 @@ TEST_F(CliTest, SignaturesAndKeysAreChecked) {
 
 TEST_F(CliTest, ConflictingEventIdIsRefused) {
   InitManual();
-  std::string key = Enroll("rutger", "production");
-  RunJson({"append", "--data", data(), "--key", key, "-"}, StepStarted("rutger", "same-id"));
-  json other = json::parse(StepStarted("rutger", "same-id"));
-  other["step"] = "staging";
+  std::string key = Enroll("rutger", "ci");
+  RunJson({"append", "--data", data(), "--key", key, "-"}, GateResult("rutger", "same-id"));
+  json other = json::parse(GateResult("rutger", "same-id"));
+  other["gate"] = "lint";
   ProcessResult r = Run({"append", "--data", data(), "--key", key, "-"}, other.dump());
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("already used event id 'same-id'"));
@@ -294,9 +296,9 @@ void TamperWithRecord(const std::string& db_path, uint64_t seq) {
 
 TEST_F(CliTest, VerifyExitsFourAndNamesTheTamperedRecord) {
   InitManual();
-  std::string key = Enroll("rutger", "production");
+  std::string key = Enroll("rutger", "ci");
   for (int i = 0; i < 3; ++i) {
-    RunJson({"append", "--data", data(), "--key", key, "-"}, StepStarted("rutger"));
+    RunJson({"append", "--data", data(), "--key", key, "-"}, GateResult("rutger"));
   }
   TamperWithRecord(data() + "/db", 3);
   ProcessResult r = Run({"verify", "--data", data()});

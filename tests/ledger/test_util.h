@@ -284,6 +284,11 @@ inline std::vector<json> AllKindExamples() {
                  {"manual_clock", false},
                  {"format_version", 1},
                  {"origin", "shiplog/test"}}),
+      EventJson("policy.denied", "shiplog", kDeployment,
+                {{"payload", shiplog::Base64Encode("canonical bytes of the denied event")},
+                 {"public_key", shiplog::HexEncode(key_a)},
+                 {"signature", shiplog::Base64Encode(std::string(64, '\x01'))},
+                 {"decision", R"({"allowed":false,"reasons":[{"rule":"R10"}]})"}}),
   };
 }
 

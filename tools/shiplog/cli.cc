@@ -53,8 +53,9 @@ void AddDataOption(CLI::App* command, std::string& dir) {
 
 namespace shiplog::cli {
 
-Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& dir, Context& context) {
-  return Ledger::Open(dir, &context.clock);
+Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& dir, Context& context,
+                                           bool enforce) {
+  return Ledger::Open(dir, &context.clock, enforce ? &context.gate : nullptr);
 }
 
 Result<std::string> EnrolledName(const Ledger& ledger, const SigningKey& key) {
@@ -75,8 +76,39 @@ Result<SignedEvent> SignEventJson(nlohmann::json event, const SigningKey& key) {
 int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event) {
   auto receipt = ledger.Append(signed_event);
   if (!receipt.ok()) return Fail(receipt.status());
-  PrintJson(receipt->ToJson());
-  return kExitOk;
+  nlohmann::json out = receipt->ToJson();
+  if (!receipt->denied) {
+    PrintJson(out);
+    return kExitOk;
+  }
+  // The decision first, for the agent that must not act; the denial's receipt for its records.
+  nlohmann::json decision = out["decision"];
+  out.erase("decision");
+  decision["denial_receipt"] = out;
+  PrintJson(decision);
+  std::string rules;
+  for (const auto& reason : decision["reasons"]) {
+    rules += (rules.empty() ? "" : ", ") + reason.value("rule", "") + " " + reason.value("name", "");
+  }
+  std::cerr << "shiplog: denied by policy: " << rules << " (recorded as seq " << receipt->seq
+            << ")\n";
+  return kExitDenied;
+}
+
+}  // namespace shiplog::cli
+
+namespace shiplog::cli {
+
+Result<std::string> ReadPolicyFile(const std::string& path) {
+  if (path.empty()) return policy::DefaultPolicyText();
+  SHIPLOG_ASSIGN_OR_RETURN(std::string text, ReadInput(path, kMaxEventBytes));
+  policy::ParseResult parsed = policy::ParsePolicy(text, path);
+  for (const auto& error : parsed.errors) std::cerr << error.ToString() << "\n";
+  if (!parsed.errors.empty()) {
+    return Status::InvalidArgument(path + " has " + std::to_string(parsed.errors.size()) +
+                                   " error(s); see above");
+  }
+  return text;
 }
 
 }  // namespace shiplog::cli

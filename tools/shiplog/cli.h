@@ -15,6 +15,7 @@
 #include "ledger/clock.h"
 #include "ledger/ledger.h"
 #include "ledger/status.h"
+#include "policy/policy_gate.h"
 
 namespace shiplog::cli {
 
@@ -34,9 +35,11 @@ int Fail(const Status& status);
 // One JSON object on one line of stdout.
 void PrintJson(const nlohmann::json& json);
 
-// What every subcommand is handed: the one real clock, wired here and nowhere else.
+// What every subcommand is handed: the one real clock, wired here and nowhere else, and the
+// policy engine that judges appends.
 struct Context {
   SystemClock clock;
+  policy::PolicyGate gate;
 };
 
 // A subcommand's work, run after the command line parsed; returns the exit code.
@@ -52,13 +55,16 @@ void AddDataOption(CLI::App* command, std::string& dir);
 void AddLedgerCommands(CLI::App& app, Context& context, Action& action);  // init verify clock
 void AddKeyCommands(CLI::App& app, Context& context, Action& action);     // keygen enroll revoke
 void AddEventCommands(CLI::App& app, Context& context, Action& action);   // sign append query
+void AddPolicyCommands(CLI::App& app, Context& context, Action& action);  // policy lint|show
 
 }  // namespace shiplog::cli
 
 namespace shiplog::cli {
 
-// Opens the ledger in `dir` with the context's clock.
-Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& dir, Context& context);
+// Opens the ledger in `dir` with the context's clock. With `enforce`, the context's policy gate
+// folds the whole log and judges every append (commands that only read skip that work).
+Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& dir, Context& context,
+                                           bool enforce);
 
 // The name `key` is enrolled under in `ledger` (the actor its events must carry).
 Result<std::string> EnrolledName(const Ledger& ledger, const SigningKey& key);
@@ -66,7 +72,15 @@ Result<std::string> EnrolledName(const Ledger& ledger, const SigningKey& key);
 // Signs an event given as JSON with `key`, filling "id" with a fresh one when it is absent.
 Result<SignedEvent> SignEventJson(nlohmann::json event, const SigningKey& key);
 
-// Appends and prints the receipt; returns the exit code.
+// Appends and prints the receipt; a denied intent prints the decision and exits 3.
 int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event);
+
+}  // namespace shiplog::cli
+
+namespace shiplog::cli {
+
+// The text of a policy file that lints clean (errors go to stderr as FILE:LINE:COL: message);
+// the default pack for an empty `path`.
+Result<std::string> ReadPolicyFile(const std::string& path);
 
 }  // namespace shiplog::cli

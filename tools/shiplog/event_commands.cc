@@ -37,7 +37,7 @@ struct AppendArgs {
 int RunAppend(const AppendArgs& args, Context& context) {
   auto json = ReadJsonInput(args.input);
   if (!json.ok()) return Fail(json.status());
-  auto ledger = OpenLedger(args.dir, context);
+  auto ledger = OpenLedger(args.dir, context, /*enforce=*/true);
   if (!ledger.ok()) return Fail(ledger.status());
   if (SignedEvent::LooksLikeEnvelope(*json)) {
     if (!args.key.empty()) {
@@ -69,7 +69,7 @@ struct QueryArgs {
 };
 
 int RunQuery(const QueryArgs& args, Context& context) {
-  auto ledger = OpenLedger(args.dir, context);
+  auto ledger = OpenLedger(args.dir, context, /*enforce=*/false);
   if (!ledger.ok()) return Fail(ledger.status());
   uint64_t count = 0;
   Status status = (*ledger)->Query(args.filter, [&](const StoredRecord& record) {
@@ -80,6 +80,66 @@ int RunQuery(const QueryArgs& args, Context& context) {
   if (!status.ok()) return Fail(status);
   if (args.count) PrintJson({{"count", count}});
   return kExitOk;
+}
+
+struct CheckArgs {
+  std::string dir;
+  std::string deployment;
+  std::string actor;
+  std::string step;
+  std::string image;
+  std::optional<unsigned> weight;
+  bool complete = false;
+  std::string input;
+};
+
+// The intent to check, from the options or from an event file.
+Result<Event> CheckedIntent(const CheckArgs& args) {
+  nlohmann::json event;
+  if (!args.input.empty()) {
+    SHIPLOG_ASSIGN_OR_RETURN(event, ReadJsonInput(args.input));
+  } else if (!args.step.empty()) {
+    event = {{"kind", "step.started"}, {"step", args.step}};
+    if (!args.image.empty()) event["image"] = args.image;
+  } else if (args.weight) {
+    event = {{"kind", "traffic.shifted"}, {"weight", *args.weight}};
+  } else if (args.complete) {
+    event = {{"kind", "deploy.completed"}};
+  } else {
+    return Status::InvalidArgument("say what to check: --step, --weight, --complete or EVENT.json");
+  }
+  if (!event.is_object()) return Status::InvalidArgument("an event must be a JSON object");
+  if (!args.deployment.empty()) event["deployment"] = args.deployment;
+  if (!args.actor.empty()) event["actor"] = args.actor;
+  if (!event.contains("id")) event["id"] = "check";
+  return Event::FromJson(event);
+}
+
+// The roles of every live key enrolled under `name`.
+Result<std::vector<std::string>> RolesOf(const Ledger& ledger, std::string_view name) {
+  std::vector<std::string> roles;
+  bool found = false;
+  const KeyRegistry registry = ledger.keys();
+  for (const auto& [key, info] : registry.keys()) {
+    if (info.name != name || !info.active()) continue;
+    found = true;
+    roles.insert(roles.end(), info.roles.begin(), info.roles.end());
+  }
+  if (!found) return Status::UnknownKey("no live key is enrolled for '" + std::string(name) + "'");
+  return roles;
+}
+
+int RunCheck(const CheckArgs& args, Context& context) {
+  auto intent = CheckedIntent(args);
+  if (!intent.ok()) return Fail(intent.status());
+  auto ledger = OpenLedger(args.dir, context, /*enforce=*/true);
+  if (!ledger.ok()) return Fail(ledger.status());
+  auto roles = RolesOf(**ledger, intent->actor());
+  if (!roles.ok()) return Fail(roles.status());
+  auto decision = context.gate.Check(*intent, *roles, (*ledger)->Now());
+  if (!decision.ok()) return Fail(decision.status());
+  PrintJson(decision->ToJson());
+  return decision->allowed ? kExitOk : kExitDenied;
 }
 
 }  // namespace
@@ -114,6 +174,22 @@ void AddEventCommands(CLI::App& app, Context& context, Action& action) {
   query->add_option("--from-seq", query_args->filter.from_seq, "First sequence number");
   query->add_option("--to-seq", query_args->filter.to_seq, "Last sequence number (inclusive)");
   query->add_flag("--count", query_args->count, "Print only {\"count\": N}");
+  auto check_args = std::make_shared<CheckArgs>();
+  auto* check = app.add_subcommand(
+      "check", "The policy's decision on an intent, as if it were appended now; records nothing. "
+               "Exit 0 allowed, 3 denied");
+  AddDataOption(check, check_args->dir);
+  check->add_option("--deployment", check_args->deployment, "The deployment");
+  check->add_option("--actor", check_args->actor, "Who would act (an enrolled name)");
+  check->add_option("--step", check_args->step, "Check starting this step");
+  check->add_option("--image", check_args->image, "With --step: the image it would apply");
+  check->add_option("--weight", check_args->weight, "Check shifting canary traffic to N%");
+  check->add_flag("--complete", check_args->complete, "Check completing the deployment");
+  check->add_option("event", check_args->input, "Or: any intent as JSON (a file, or - for stdin)");
+  check->callback([&action, &context, check_args] {
+    action = [&context, check_args] { return RunCheck(*check_args, context); };
+  });
+
   query->callback([&action, &context, query_args] {
     action = [&context, query_args] { return RunQuery(*query_args, context); };
   });

@@ -28,7 +28,7 @@ struct AdminArgs {
 int AppendAsAdmin(const AdminArgs& args, Context& context, nlohmann::json event) {
   auto key = ReadKeyFile(args.admin_key);
   if (!key.ok()) return Fail(key.status());
-  auto ledger = OpenLedger(args.dir, context);
+  auto ledger = OpenLedger(args.dir, context, /*enforce=*/true);
   if (!ledger.ok()) return Fail(ledger.status());
   auto name = EnrolledName(**ledger, *key);
   if (!name.ok()) return Fail(name.status());

@@ -13,6 +13,7 @@ namespace {
 
 struct InitArgs {
   std::string dir;
+  std::string policy_file;
   std::string admin_key;
   std::string admin_name = "admin";
   bool manual_clock = false;
@@ -40,6 +41,9 @@ int RunInit(const InitArgs& args, Context& context) {
     return Fail(Status::InvalidArgument(args.dir + " already holds a ledger"));
   }
   InitOptions options;
+  auto policy = ReadPolicyFile(args.policy_file);
+  if (!policy.ok()) return Fail(policy.status());
+  options.policy = *policy;
   options.admin_name = args.admin_name;
   options.manual_clock = args.manual_clock;
   options.origin = args.origin;
@@ -67,6 +71,7 @@ int RunInit(const InitArgs& args, Context& context) {
              {"admin_public_key", HexEncode(*admin_public)},
              {"admin_key_file", created ? nlohmann::json(admin_key) : nlohmann::json(nullptr)},
              {"manual_clock", args.manual_clock},
+             {"policy_sha256", HexEncode(AsBytes(Sha256(options.policy)))},
              {"ledger_time", FormatTime((*ledger)->Now())}});
   return kExitOk;
 }
@@ -136,6 +141,8 @@ void AddLedgerCommands(CLI::App& app, Context& context, Action& action) {
   init->add_option("--clock-start", init_args->clock_start,
                    "With --manual-clock: the first time (RFC 3339)");
   init->add_option("--origin", init_args->origin, "A name for this log");
+  init->add_option("--policy", init_args->policy_file,
+                   "The policy in force from the start (default: the default pack)");
   init->callback([&action, &context, init_args] {
     action = [&context, init_args] { return RunInit(*init_args, context); };
   });

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   AddLedgerCommands(app, context, action);
   AddKeyCommands(app, context, action);
   AddEventCommands(app, context, action);
+  AddPolicyCommands(app, context, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

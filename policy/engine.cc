@@ -1,0 +1,624 @@
+// The fold and the decisions. See engine.h for the contract and policy.h for the rule forms.
+#include "policy/engine.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace shiplog::policy {
+namespace {
+
+using json = nlohmann::json;
+
+bool IsAdminOrLedgerKind(const std::string& kind) {
+  return kind.rfind("key.", 0) == 0 || kind == "policy.activated" || kind == "ledger.genesis";
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// A field by dotted path ("changes.db_migration"); nullptr when absent.
+const json* FieldAt(const json& fields, const std::string& path) {
+  const json* at = &fields;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t dot = path.find('.', start);
+    std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!at->is_object()) return nullptr;
+    auto it = at->find(key);
+    if (it == at->end()) return nullptr;
+    at = &*it;
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return at;
+}
+
+std::string ScalarText(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  return v.dump();
+}
+
+// Event JSON leaves zero values out, so an absent field equals its zero value.
+bool IsZeroText(const std::string& s) {
+  return s.empty() || s == "false" || s == "0" || s == "none" || s == "unspecified";
+}
+
+bool Test(const json* value, const ValueTest& test) {
+  switch (test.op) {
+    case ValueTest::Op::kPresent:
+      return value && !(value->is_string() && value->get<std::string>().empty()) &&
+             !(value->is_array() && value->empty()) && !(value->is_boolean() && !*value);
+    case ValueTest::Op::kEquals:
+    case ValueTest::Op::kOneOf: {
+      std::string actual = value ? Lower(ScalarText(*value)) : "";
+      for (const auto& want : test.values) {
+        if (value ? actual == Lower(want) : IsZeroText(Lower(want))) return true;
+      }
+      return false;
+    }
+    default: {
+      double n = value && value->is_number() ? value->get<double>() : 0;
+      if (value && !value->is_number()) return false;
+      switch (test.op) {
+        case ValueTest::Op::kLess: return n < test.number;
+        case ValueTest::Op::kLessOrEqual: return n <= test.number;
+        case ValueTest::Op::kGreater: return n > test.number;
+        default: return n >= test.number;
+      }
+    }
+  }
+}
+
+bool Matches(const json& fields, const FieldTests& tests) {
+  for (const auto& [path, test] : tests) {
+    if (!Test(FieldAt(fields, path), test)) return false;
+  }
+  return true;
+}
+
+std::string DescribeTest(const ValueTest& t) {
+  switch (t.op) {
+    case ValueTest::Op::kEquals: return "=" + (t.values.empty() ? "" : t.values[0]);
+    case ValueTest::Op::kOneOf: {
+      std::string s;
+      for (const auto& v : t.values) s += (s.empty() ? "" : "|") + v;
+      return "=" + s;
+    }
+    case ValueTest::Op::kPresent: return " present";
+    case ValueTest::Op::kLess: return " < " + json(t.number).dump();
+    case ValueTest::Op::kLessOrEqual: return " <= " + json(t.number).dump();
+    case ValueTest::Op::kGreater: return " > " + json(t.number).dump();
+    case ValueTest::Op::kGreaterOrEqual: return " >= " + json(t.number).dump();
+  }
+  return "";
+}
+
+std::string Describe(const FieldTests& tests) {
+  std::string s;
+  for (const auto& [path, test] : tests) s += (s.empty() ? "" : " ") + path + DescribeTest(test);
+  return s;
+}
+
+std::string Describe(const EventMatch& m) {
+  return m.where.empty() ? m.kind : m.kind + " " + Describe(m.where);
+}
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// "staging has been READY for 14m12s" for step reports, else "<match> (seq N) is 14m12s old".
+std::string DescribeAge(const EventMatch& m, const Fact& f, Micros age) {
+  auto step = m.where.find("step"), status = m.where.find("status");
+  if (m.kind == "step.reported" && step != m.where.end() && status != m.where.end() &&
+      !step->second.values.empty() && !status->second.values.empty()) {
+    return step->second.values[0] + " has been " + Upper(status->second.values[0]) + " for " +
+           FormatDuration(age) + " (seq " + std::to_string(f.seq) + ")";
+  }
+  return Describe(m) + " (seq " + std::to_string(f.seq) + ") is " + FormatDuration(age) + " old";
+}
+
+bool IsPinnedDigest(const std::string& image) {
+  size_t at = image.find("@sha256:");
+  if (at == 0 || at == std::string::npos || image.size() != at + 8 + 64) return false;
+  return std::all_of(image.begin() + at + 8, image.end(),
+                     [](char c) { return std::isdigit(c) || (c >= 'a' && c <= 'f'); });
+}
+
+// The result of one requirement.
+struct Outcome {
+  bool applied = true;  // false when its `if:` did not match
+  bool ok = true;
+  std::string message;
+  std::vector<uint64_t> considered;
+  std::vector<uint64_t> satisfied_by;
+};
+
+Outcome Fail(std::string message, std::vector<uint64_t> considered = {}) {
+  Outcome o;
+  o.ok = false;
+  o.message = std::move(message);
+  o.considered = std::move(considered);
+  return o;
+}
+
+Outcome Pass(std::vector<uint64_t> by = {}) {
+  Outcome o;
+  o.satisfied_by = std::move(by);
+  return o;
+}
+
+// What one decision looks at.
+struct Intent {
+  const Event& event;
+  const json fields;
+  const std::string image;
+  const DeploymentState* deployment;  // null when the deployment has no events yet
+  Micros now;
+};
+
+}  // namespace
+
+// ---- plain data ----
+
+bool Fact::HasRole(const std::string& role) const {
+  return std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+const char* StepStatusName(StepStatus status) {
+  switch (status) {
+    case StepStatus::kNotStarted: return "not started";
+    case StepStatus::kStarted: return "started";
+    case StepStatus::kReady: return "READY";
+    case StepStatus::kBlocked: return "BLOCKED";
+    case StepStatus::kFailed: return "FAILED";
+  }
+  return "?";
+}
+
+std::string DeploymentState::app() const {
+  return request ? request->fields.value("app", "") : "";
+}
+
+std::string DeploymentState::environment() const {
+  return request ? request->fields.value("environment", "") : "";
+}
+
+std::vector<std::string> DeploymentState::planned_steps(const Policy& policy) const {
+  std::vector<std::string> planned;
+  const json* listed = request ? FieldAt(request->fields, "planned_steps") : nullptr;
+  for (const ChainStep& s : policy.chain) {
+    bool in_plan = !listed || !listed->is_array() || listed->empty() ||
+                   std::find(listed->begin(), listed->end(), s.step) != listed->end();
+    if (in_plan) planned.push_back(s.step);
+  }
+  return planned;
+}
+
+json Decision::ToJson() const {
+  json reasons_json = json::array(), evidence_json = json::array();
+  for (const Reason& r : reasons) {
+    reasons_json.push_back({{"rule", r.rule}, {"name", r.name}, {"message", r.message},
+                            {"considered", r.considered}});
+  }
+  for (const Evidence& e : evidence) {
+    json item = {{"rule", e.rule}, {"name", e.name}, {"events", e.events}};
+    if (e.waiver) {
+      item["waiver"] = {{"seq", e.waiver->seq}, {"by", e.waiver->actor},
+                        {"reason", e.waiver->reason}};
+    }
+    evidence_json.push_back(item);
+  }
+  return {{"allowed", allowed}, {"policy_sha256", policy_sha256}, {"reasons", reasons_json},
+          {"evidence", evidence_json}};
+}
+
+// ---- the engine ----
+
+Engine::Engine(Policy policy) : policy_(std::move(policy)) {}
+
+bool Engine::IsIntent(const Event& event) {
+  const std::string_view kind = event.kind();
+  return kind == "deploy.requested" || kind == "step.started" || kind == "traffic.shifted" ||
+         kind == "deploy.completed";
+}
+
+const DeploymentState* Engine::FindDeployment(const std::string& id) const {
+  auto it = deployments_.find(id);
+  return it == deployments_.end() ? nullptr : &it->second;
+}
+
+std::string Engine::EffectiveImage(const Event& event, const DeploymentState* d) const {
+  json fields = event.ToJson();
+  std::string own = fields.value("image", "");
+  if (!own.empty()) return own;
+  if (d && event.kind() == "step.reported") {
+    auto step = d->steps.find(fields.value("step", ""));
+    if (step != d->steps.end() && !step->second.image.empty()) return step->second.image;
+  }
+  bool about_the_artifact = event.kind() == "step.started" || event.kind() == "step.reported" ||
+                            event.kind() == "traffic.shifted" || event.kind() == "deploy.completed";
+  return about_the_artifact && d && d->request ? d->request->image : "";
+}
+
+Fact Engine::MakeFact(uint64_t seq, Micros time, const Event& event,
+                      const std::vector<std::string>& roles) const {
+  Fact f;
+  f.seq = seq;
+  f.time = time;
+  f.kind = std::string(event.kind());
+  f.actor = std::string(event.actor());
+  f.roles = roles;
+  f.fields = event.ToJson();
+  f.image = EffectiveImage(event, FindDeployment(std::string(event.deployment())));
+  return f;
+}
+
+Status Engine::CheckAuthority(const Event& event, const std::vector<std::string>& roles) const {
+  const std::string kind(event.kind());
+  if (IsAdminOrLedgerKind(kind)) return Status::Ok();
+  bool may_emit = std::any_of(roles.begin(), roles.end(),
+                              [&](const std::string& r) { return policy_.RoleMayEmit(r, kind); });
+  if (!may_emit) {
+    std::string allowed;
+    for (const auto& [role, kinds] : policy_.roles) {
+      if (policy_.RoleMayEmit(role, kind)) allowed += (allowed.empty() ? "" : ", ") + role;
+    }
+    return Status::Forbidden("'" + std::string(event.actor()) + "' holds no role that may emit " +
+                             kind + " (roles that may: " + (allowed.empty() ? "none" : allowed) +
+                             ")");
+  }
+  json fields = event.ToJson();
+  if (kind == "step.started" || kind == "step.reported") {
+    const std::string step = fields.value("step", "");
+    const ChainStep* chain_step = policy_.FindStep(step);
+    if (!chain_step) {
+      return Status::InvalidArgument("step '" + step + "' is not in the policy's chain");
+    }
+    if (std::find(roles.begin(), roles.end(), chain_step->owner) == roles.end()) {
+      const Rule* owner = policy_.FindRule("owner");
+      return Status::Forbidden((owner ? owner->id + " " + owner->name + ": " : "") + "step '" +
+                               step + "' is owned by role '" + chain_step->owner + "', which '" +
+                               std::string(event.actor()) + "' does not hold");
+    }
+  }
+  if (kind == "waiver.granted") {
+    bool holder = std::any_of(roles.begin(), roles.end(), [&](const std::string& r) {
+      return std::find(policy_.waiver_roles.begin(), policy_.waiver_roles.end(), r) !=
+             policy_.waiver_roles.end();
+    });
+    if (!holder) {
+      return Status::Forbidden("'" + std::string(event.actor()) + "' holds no waiver role");
+    }
+    const Rule* rule = policy_.FindRule(fields.value("rule", ""));
+    if (!rule) {
+      return Status::InvalidArgument("waiver names rule '" + fields.value("rule", "") +
+                                     "', which the policy does not have");
+    }
+    if (std::find(policy_.never_waived.begin(), policy_.never_waived.end(), rule->id) !=
+        policy_.never_waived.end()) {
+      return Status::Forbidden(rule->id + " " + rule->name + " may never be waived");
+    }
+  }
+  return Status::Ok();
+}
+
+// ---- the fold ----
+
+void Engine::Apply(uint64_t seq, Micros time, const Event& event,
+                   const std::vector<std::string>& roles) {
+  const std::string kind(event.kind());
+  Fact fact = MakeFact(seq, time, event, roles);
+  const json& f = fact.fields;
+  if (kind == "incident.opened") {
+    environment_.open_incidents[f.value("environment", "")][f.value("incident", "")] = seq;
+    return;
+  }
+  if (kind == "incident.resolved") {
+    environment_.open_incidents[f.value("environment", "")].erase(f.value("incident", ""));
+    return;
+  }
+  if (kind == "maintenance.window") {
+    Micros from = ParseTime(f.value("from", "")).value(), to = ParseTime(f.value("to", "")).value();
+    environment_.windows[f.value("environment", "")].push_back({seq, from, to});
+    return;
+  }
+  if (event.deployment().empty()) return;
+
+  DeploymentState& d = deployments_[std::string(event.deployment())];
+  d.id = std::string(event.deployment());
+  auto finish = [&](DeploymentState::Status status) {
+    d.status = status;
+    auto key = std::make_pair(d.app(), d.environment());
+    auto it = environment_.in_progress.find(key);
+    if (it != environment_.in_progress.end() && it->second == d.id) environment_.in_progress.erase(it);
+  };
+  if (kind == "deploy.requested") {
+    d.request = fact;
+    d.status = DeploymentState::Status::kRequested;
+    environment_.in_progress[{d.app(), d.environment()}] = d.id;
+  } else if (kind == "step.started") {
+    StepState& s = d.steps[f.value("step", "")];
+    if (s.status == StepStatus::kNotStarted || s.status == StepStatus::kReady) {
+      s.status = StepStatus::kStarted;
+    }
+    s.started_seq = seq;
+    s.image = fact.image;
+  } else if (kind == "step.reported") {
+    const std::string step = f.value("step", "");
+    StepState& s = d.steps[step];
+    const std::string status = f.value("status", "");
+    s.report_seq = seq;
+    if (status == "ready") {
+      s.status = StepStatus::kReady;
+      s.ready_since = time;
+      if (d.halted_step == step) d.halted_step.reset();
+    } else {
+      s.status = status == "blocked" ? StepStatus::kBlocked : StepStatus::kFailed;
+      if (!d.halted_step) d.halted_step = step;
+    }
+  } else if (kind == "traffic.shifted") {
+    d.canary_weight = f.value("weight", 0u);
+    d.canary_phase_start = time;
+    d.canary_phase_seq = seq;
+  } else if (kind == "waiver.granted") {
+    const Rule* rule = policy_.FindRule(f.value("rule", ""));
+    if (rule) d.waivers[rule->id] = {seq, fact.actor, f.value("reason", "")};
+  } else if (kind == "deploy.completed") {
+    finish(DeploymentState::Status::kCompleted);
+  } else if (kind == "rollback.completed") {
+    finish(DeploymentState::Status::kRolledBack);
+  }
+  d.by_kind[kind].push_back(d.facts.size());
+  d.facts.push_back(std::move(fact));
+}
+
+// ---- the requirements ----
+
+namespace {
+
+// Facts of the deployment matching `m`, oldest first.
+std::vector<const Fact*> FindFacts(const DeploymentState* d, const EventMatch& m) {
+  std::vector<const Fact*> found;
+  if (!d) return found;
+  auto it = d->by_kind.find(m.kind);
+  if (it == d->by_kind.end()) return found;
+  for (size_t i : it->second) {
+    if (Matches(d->facts[i].fields, m.where)) found.push_back(&d->facts[i]);
+  }
+  return found;
+}
+
+const Fact* FirstLater(const DeploymentState* d, const std::vector<EventMatch>& matches,
+                       uint64_t after) {
+  const Fact* first = nullptr;
+  for (const EventMatch& m : matches) {
+    for (const Fact* f : FindFacts(d, m)) {
+      if (f->seq > after && (!first || f->seq < first->seq)) first = f;
+    }
+  }
+  return first;
+}
+
+Outcome EventRequirement(const Requirement& r, const Intent& in) {
+  std::vector<const Fact*> candidates;
+  std::vector<uint64_t> considered;
+  for (const Fact* f : FindFacts(in.deployment, r.event)) {
+    considered.push_back(f->seq);
+    if (!r.by_role.empty() && !f->HasRole(r.by_role)) continue;
+    if (r.same_image && (f->image.empty() || f->image != in.image)) continue;
+    candidates.push_back(f);
+  }
+  if (candidates.empty()) {
+    std::string what = "no " + Describe(r.event);
+    if (!r.by_role.empty()) what += " by a holder of role " + r.by_role;
+    if (r.same_image) what += " for image " + (in.image.empty() ? "(none)" : in.image);
+    if (!considered.empty()) what += " (" + std::to_string(considered.size()) + " others considered)";
+    return Fail(what, considered);
+  }
+  const Fact& latest = *candidates.back();
+  if (const Fact* later = FirstLater(in.deployment, r.unless_later, latest.seq)) {
+    return Fail(Describe(r.event) + " at seq " + std::to_string(latest.seq) +
+                    " was followed by " + later->kind + " " +
+                    later->fields.value("status", later->fields.value("outcome", "")) +
+                    " at seq " + std::to_string(later->seq),
+                {latest.seq, later->seq});
+  }
+  Micros age = in.now - latest.time;
+  if (age < r.older_than) {
+    return Fail(DescribeAge(r.event, latest, age) + "; the policy needs " +
+                    FormatDuration(r.older_than),
+                {latest.seq});
+  }
+  return Pass({latest.seq});
+}
+
+Outcome CanaryRequirement(const Requirement& r, const Intent& in) {
+  const DeploymentState& d = *in.deployment;
+  const uint32_t want = in.fields.value("weight", 0u), now_at = d.canary_weight;
+  if (want <= now_at) return Pass();  // holding or lowering traffic is always allowed
+  size_t next = 0;
+  while (next < r.phases.size() && r.phases[next].weight <= now_at) ++next;
+  if (next == r.phases.size() || r.phases[next].weight != want) {
+    std::string expected = next == r.phases.size() ? "no higher weight"
+                                                    : std::to_string(r.phases[next].weight) + "%";
+    return Fail("canary traffic goes from " + std::to_string(now_at) + "% to " + expected +
+                    " next, not " + std::to_string(want) + "%",
+                {d.canary_phase_seq});
+  }
+  if (next == 0) return Pass();
+  const CanaryPhase& current = r.phases[next - 1];
+  const Micros held = in.now - d.canary_phase_start;
+  if (held < current.hold) {
+    return Fail("the " + std::to_string(now_at) + "% phase has held for " + FormatDuration(held) +
+                    "; the policy needs " + FormatDuration(current.hold),
+                {d.canary_phase_seq});
+  }
+  for (const Fact* f : FindFacts(&d, r.analysis)) {
+    if (f->seq > d.canary_phase_seq && Matches(f->fields.value("metrics", json::object()),
+                                               r.analysis_metrics)) {
+      return Pass({d.canary_phase_seq, f->seq});
+    }
+  }
+  return Fail("no passing analysis (" + Describe(r.analysis) +
+                  (r.analysis_metrics.empty() ? "" : ", " + Describe(r.analysis_metrics)) +
+                  ") since the " + std::to_string(now_at) + "% phase began at seq " +
+                  std::to_string(d.canary_phase_seq),
+              {d.canary_phase_seq});
+}
+
+Outcome Builtin(const std::string& name, const Policy& policy, const EnvironmentState& env,
+                const Intent& in) {
+  const DeploymentState* d = in.deployment;
+  const std::string step = in.fields.value("step", "");
+  if (name == "owner") return Pass();  // an authority check: Engine::CheckAuthority
+  if (name == "one-at-a-time") {
+    if (d && d->request) {
+      return Fail("deployment " + d->id + " was already requested at seq " +
+                      std::to_string(d->request->seq),
+                  {d->request->seq});
+    }
+    auto it = env.in_progress.find({in.fields.value("app", ""), in.fields.value("environment", "")});
+    if (it == env.in_progress.end()) return Pass();
+    return Fail("deployment " + it->second + " of " + it->first.first + " to " + it->first.second +
+                " is neither completed nor rolled back");
+  }
+  if (name == "halt") {
+    if (!d || !d->halted_step || *d->halted_step == step) return Pass();
+    const StepState& h = d->steps.at(*d->halted_step);
+    return Fail("the chain is halted: " + *d->halted_step + " reported " +
+                    StepStatusName(h.status) + " at seq " + std::to_string(h.report_seq) +
+                    "; its owner must report READY before another step starts",
+                {h.report_seq});
+  }
+  // chain-order
+  std::vector<std::string> planned = d->planned_steps(policy);
+  auto at = std::find(planned.begin(), planned.end(), step);
+  if (at == planned.end()) return Fail("step " + step + " is not planned for this deployment");
+  std::vector<uint64_t> ready;
+  for (auto it = planned.begin(); it != at; ++it) {
+    auto s = d->steps.find(*it);
+    if (s == d->steps.end() || s->second.status != StepStatus::kReady) {
+      StepStatus status = s == d->steps.end() ? StepStatus::kNotStarted : s->second.status;
+      return Fail(*it + " comes before " + step + " and is " + StepStatusName(status) +
+                      ", not READY",
+                  s == d->steps.end() ? std::vector<uint64_t>{} : std::vector<uint64_t>{s->second.report_seq});
+    }
+    ready.push_back(s->second.report_seq);
+  }
+  return Pass(ready);
+}
+
+Outcome Evaluate(const Requirement& r, const Policy& policy, const EnvironmentState& env,
+                 const Intent& in) {
+  const json no_request = json::object();
+  const json& request =
+      in.deployment && in.deployment->request ? in.deployment->request->fields
+      : in.event.kind() == "deploy.requested" ? in.fields
+                                               : no_request;
+  if (!r.when_request.empty() && !Matches(request, r.when_request)) {
+    Outcome skipped;
+    skipped.applied = false;
+    return skipped;
+  }
+  switch (r.type) {
+    case Requirement::Type::kBuiltin: return Builtin(r.builtin, policy, env, in);
+    case Requirement::Type::kEvent: return EventRequirement(r, in);
+    case Requirement::Type::kRequest:
+      if (Matches(request, r.request)) return Pass();
+      return Fail("the deployment's request does not have " + Describe(r.request));
+    case Requirement::Type::kAnyOf: {
+      std::string failures;
+      for (const Requirement& option : r.any_of) {
+        Outcome o = Evaluate(option, policy, env, in);
+        if (o.applied && o.ok) return o;
+        if (o.applied) failures += (failures.empty() ? "" : "; and ") + o.message;
+      }
+      return Fail("none of the alternatives holds: " + failures);
+    }
+    case Requirement::Type::kNoOpenIncident: {
+      auto it = env.open_incidents.find(r.environment);
+      if (it == env.open_incidents.end() || it->second.empty()) return Pass();
+      return Fail("incident " + it->second.begin()->first + " is open in " + r.environment +
+                      " (seq " + std::to_string(it->second.begin()->second) + ")",
+                  {it->second.begin()->second});
+    }
+    case Requirement::Type::kOpenMaintenanceWindow: {
+      auto it = env.windows.find(r.environment);
+      if (it != env.windows.end()) {
+        for (const MaintenanceWindow& w : it->second) {
+          if (w.from <= in.now && in.now < w.to) return Pass({w.seq});
+        }
+      }
+      return Fail("no maintenance window is open for " + r.environment + " at " +
+                  FormatTime(in.now));
+    }
+    case Requirement::Type::kImagePinned:
+      if (IsPinnedDigest(in.image)) return Pass();
+      return Fail("image '" + in.image + "' is not pinned by digest (repo@sha256:<64 hex>)");
+    case Requirement::Type::kCanary: return CanaryRequirement(r, in);
+  }
+  return Fail("unknown requirement");
+}
+
+bool RuleApplies(const Rule& rule, const std::string& kind, const std::string& step) {
+  if (std::find(rule.on_kinds.begin(), rule.on_kinds.end(), kind) == rule.on_kinds.end()) {
+    return false;
+  }
+  return rule.on_steps.empty() ||
+         std::find(rule.on_steps.begin(), rule.on_steps.end(), step) != rule.on_steps.end();
+}
+
+}  // namespace
+
+Decision Engine::Decide(const Event& event, const std::vector<std::string>& roles,
+                        Micros now) const {
+  Decision decision;
+  decision.policy_sha256 = policy_.sha256_hex;
+  if (!IsIntent(event)) return decision;
+  const DeploymentState* d = FindDeployment(std::string(event.deployment()));
+  const std::string kind(event.kind());
+  if (kind != "deploy.requested" && (!d || !d->request)) {
+    decision.allowed = false;
+    decision.reasons.push_back({"deployment", "requested",
+                                "deployment " + std::string(event.deployment()) +
+                                    " has no deploy.requested; nothing happens before it",
+                                {}});
+    return decision;
+  }
+  const Intent intent{event, event.ToJson(), EffectiveImage(event, d), d, now};
+  const std::string step = intent.fields.value("step", "");
+  for (const Rule& rule : policy_.rules) {
+    if (!RuleApplies(rule, kind, step)) continue;
+    Evidence evidence{rule.id, rule.name, {}, std::nullopt};
+    std::optional<Reason> failure;
+    bool applied = false;
+    for (const Requirement& r : rule.require) {
+      Outcome o = Evaluate(r, policy_, environment_, intent);
+      if (!o.applied) continue;
+      applied = true;
+      evidence.events.insert(evidence.events.end(), o.satisfied_by.begin(), o.satisfied_by.end());
+      if (!o.ok && !failure) failure = Reason{rule.id, rule.name, o.message, o.considered};
+    }
+    if (!applied) continue;
+    if (failure) {
+      auto waiver = d ? d->waivers.find(rule.id) : decltype(d->waivers.end()){};
+      if (d && waiver != d->waivers.end()) {
+        evidence.waiver = waiver->second;
+      } else {
+        decision.allowed = false;
+        decision.reasons.push_back(*failure);
+        continue;
+      }
+    }
+    decision.evidence.push_back(std::move(evidence));
+  }
+  if (!decision.allowed) decision.evidence.clear();
+  return decision;
+}
+
+}  // namespace shiplog::policy

@@ -1,0 +1,152 @@
+// The policy engine: folds a ledger's events into deployment and environment state, and decides
+// whether an intent may be appended.
+//
+// Pure: events, a policy and a time in; state and decisions out. Nothing here reads a clock, the
+// disk or the ledger; the ledger calls it inside its sequencer, replay calls it on history, and
+// `shiplog policy test` calls it on scripted timelines. The same inputs always give the same
+// state and the same decision.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ledger/clock.h"
+#include "ledger/event.h"
+#include "policy/policy.h"
+
+namespace shiplog::policy {
+
+// One appended event as the rules see it: flat JSON fields, who signed it in which roles, when.
+struct Fact {
+  uint64_t seq = 0;
+  Micros time = 0;
+  std::string kind;
+  std::string actor;
+  std::vector<std::string> roles;  // the signer's roles when it was appended
+  nlohmann::json fields;           // Event::ToJson()
+  std::string image;               // the artifact it concerns (see Engine::EffectiveImage)
+
+  bool HasRole(const std::string& role) const;
+};
+
+enum class StepStatus { kNotStarted, kStarted, kReady, kBlocked, kFailed };
+const char* StepStatusName(StepStatus status);
+
+struct StepState {
+  StepStatus status = StepStatus::kNotStarted;
+  uint64_t started_seq = 0;
+  uint64_t report_seq = 0;   // the latest report
+  Micros ready_since = 0;    // when the latest READY came in
+  std::string image;         // the artifact the step was started with
+};
+
+struct Waiver {
+  uint64_t seq = 0;
+  std::string actor;
+  std::string reason;
+};
+
+// Everything the rules know about one deployment.
+struct DeploymentState {
+  enum class Status { kRequested, kCompleted, kRolledBack };
+  std::string id;
+  std::optional<Fact> request;            // its deploy.requested
+  Status status = Status::kRequested;
+  std::vector<Fact> facts;                // every recorded event of the deployment, in order
+  std::map<std::string, std::vector<size_t>> by_kind;  // kind -> indexes into facts
+  std::map<std::string, StepState> steps;
+  std::optional<std::string> halted_step;  // BLOCKED or FAILED, not READY since (R2)
+  uint32_t canary_weight = 0;
+  Micros canary_phase_start = 0;
+  uint64_t canary_phase_seq = 0;
+  std::map<std::string, Waiver> waivers;   // rule id -> the waiver lifting it
+
+  std::string app() const;
+  std::string environment() const;
+  std::vector<std::string> planned_steps(const Policy& policy) const;
+};
+
+struct MaintenanceWindow {
+  uint64_t seq = 0;
+  Micros from = 0;
+  Micros to = 0;
+};
+
+// What spans deployments: incidents, maintenance windows, deployments in progress.
+struct EnvironmentState {
+  std::map<std::string, std::map<std::string, uint64_t>> open_incidents;  // env -> id -> seq
+  std::map<std::string, std::vector<MaintenanceWindow>> windows;          // env -> windows
+  std::map<std::pair<std::string, std::string>, std::string> in_progress; // (app, env) -> deployment
+};
+
+// Why a rule failed, in words a person acts on, with the events that were looked at.
+struct Reason {
+  std::string rule;     // "R10"
+  std::string name;     // "staging-soak"
+  std::string message;  // "staging has been READY for 14m12s; the policy needs 15m"
+  std::vector<uint64_t> considered;
+};
+
+// What satisfied a rule: the events, or the waiver that lifted it.
+struct Evidence {
+  std::string rule;
+  std::string name;
+  std::vector<uint64_t> events;
+  std::optional<Waiver> waiver;
+};
+
+struct Decision {
+  bool allowed = true;
+  std::vector<Reason> reasons;     // one per failing rule; empty when allowed
+  std::vector<Evidence> evidence;  // for an allow: every rule that applied
+  std::string policy_sha256;
+
+  nlohmann::json ToJson() const;
+};
+
+// The state of a whole ledger under one policy.
+class Engine {
+ public:
+  explicit Engine(Policy policy);
+
+  const Policy& policy() const { return policy_; }
+
+  // Makes `policy` the one later decisions are made under (a policy.activated); the folded state
+  // stays, since it is a record of what happened, not of what a policy thought of it.
+  void SetPolicy(Policy policy) { policy_ = std::move(policy); }
+
+  // Authority, checked before anything is recorded: the signer holds a role that may emit the
+  // kind, a step is started or reported by its owner (R3), a waiver comes from a waiver role and
+  // names a rule that may be waived. Admin and ledger kinds are the ledger's business. Returns
+  // kForbidden or kInvalidArgument.
+  Status CheckAuthority(const Event& event, const std::vector<std::string>& roles) const;
+
+  // True for the kinds the policy judges before they are recorded (intents).
+  static bool IsIntent(const Event& event);
+
+  // The decision for `event` if it were appended now. Facts are always allowed.
+  Decision Decide(const Event& event, const std::vector<std::string>& roles, Micros now) const;
+
+  // Folds one appended event into the state. O(1) amortised.
+  void Apply(uint64_t seq, Micros time, const Event& event, const std::vector<std::string>& roles);
+
+  const DeploymentState* FindDeployment(const std::string& id) const;
+  const EnvironmentState& environment() const { return environment_; }
+
+ private:
+  Fact MakeFact(uint64_t seq, Micros time, const Event& event,
+                const std::vector<std::string>& roles) const;
+  std::string EffectiveImage(const Event& event, const DeploymentState* deployment) const;
+
+  Policy policy_;
+  std::map<std::string, DeploymentState> deployments_;
+  EnvironmentState environment_;
+};
+
+}  // namespace shiplog::policy

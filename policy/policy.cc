@@ -1,0 +1,38 @@
+// The Policy value's small helpers. Parsing is in policy_parser.cc.
+#include "policy/policy.h"
+
+#include <algorithm>
+
+namespace shiplog::policy {
+
+std::string SourceLocation::ToString() const {
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+std::string PolicyError::ToString() const { return where.ToString() + ": " + message; }
+
+const Rule* Policy::FindRule(const std::string& id_or_name) const {
+  // Ids first: a rule named like another rule's id must not shadow it.
+  for (const Rule& rule : rules) {
+    if (rule.id == id_or_name) return &rule;
+  }
+  for (const Rule& rule : rules) {
+    if (rule.name == id_or_name) return &rule;
+  }
+  return nullptr;
+}
+
+const ChainStep* Policy::FindStep(const std::string& step) const {
+  for (const ChainStep& s : chain) {
+    if (s.step == step) return &s;
+  }
+  return nullptr;
+}
+
+bool Policy::RoleMayEmit(const std::string& role, const std::string& kind) const {
+  auto it = roles.find(role);
+  if (it == roles.end()) return false;
+  return std::find(it->second.begin(), it->second.end(), kind) != it->second.end();
+}
+
+}  // namespace shiplog::policy

@@ -1,0 +1,174 @@
+// Policy: a deploy team's rules as data, parsed from a policy file (YAML).
+//
+// The file format, by example, is policy/default.yaml (the default pack, R1-R17). Its grammar:
+//
+//   shiplog_policy: 1                  the format version (required)
+//   name: TEXT                         (required)
+//   description: TEXT                  (optional)
+//   roles: {ROLE: [KIND, ...], ...}    event kinds each role may emit; KIND is an event kind name
+//                                      (ledger/event.h EventKindNames()) or a prefix glob "rollback.*"
+//   chain: [{step: STEP, owner: ROLE}, ...]      the steps in order; owners are declared roles
+//   waivers: {roles: [ROLE, ...], never: [RULE_ID, ...]}
+//   rules: [RULE, ...]
+//
+//   RULE:
+//     id: R<digits> or another identifier (unique)      name: kebab-case slug (unique)
+//     why: TEXT                                          (optional: the rule in a sentence)
+//     on: {kind: KIND | [KIND...], step: STEP | [STEP...]}   the events it judges; step only for
+//                                                            step kinds; STEP must be in the chain
+//     require: [REQUIREMENT, ...]       all must hold for an allow
+//
+//   REQUIREMENT: exactly one of the forms below, with an optional
+//     if: {REQUEST_FIELD: VALUE_TEST, ...}     applies only when the deployment's request matches
+//   forms:
+//     builtin: chain-order | halt | owner | one-at-a-time
+//     event: KIND                      an event of this kind exists in the deployment with
+//       where: {FIELD: VALUE_TEST, ...}      these field values (FIELD is the event's JSON name)
+//       by_role: ROLE                        emitted by a holder of ROLE
+//       same_image: true                     whose image is the intent's image
+//       older_than: DURATION                 at least this long ago in ledger time
+//       unless_later: [{event: KIND, where: {...}}, ...]   and none of these came after it
+//     request: {REQUEST_FIELD: VALUE_TEST, ...}     the deployment's deploy.requested matches
+//     any_of: [REQUIREMENT, ...]       at least one holds
+//     no_open_incident: ENVIRONMENT
+//     open_maintenance_window: ENVIRONMENT
+//     image_pinned: true               the intent's image is "repo@sha256:<64 hex>"
+//     canary: {phases: [{weight: N, hold: DURATION}, ...],
+//              analysis: {event: KIND, where: {...}, metrics: {NAME: {lt|le|gt|ge: NUMBER}}}}
+//
+//   VALUE_TEST: a scalar (equal, case-insensitive for enum names), a list of scalars (one of),
+//     "present" (non-empty), or {lt|le|gt|ge|eq: NUMBER}.
+//   REQUEST_FIELD: a deploy.requested field, nested with dots ("changes.db_migration").
+//   DURATION: "15m", "1h30m", "90s" (ledger/clock.h ParseDuration).
+//
+// Unknown keys, unknown kinds, steps, roles and rule ids are errors, never ignored: a typo must
+// not silently weaken a gate.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/clock.h"
+#include "ledger/status.h"
+
+namespace shiplog::policy {
+
+// Where a thing was written, for messages: "policy.yaml:12:7".
+struct SourceLocation {
+  std::string file;
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based
+
+  std::string ToString() const;
+};
+
+// One error found while reading a policy file.
+struct PolicyError {
+  SourceLocation where;
+  std::string message;  // what was expected or wrong: "expected a duration like 15m, got '15'"
+
+  std::string ToString() const;  // "policy.yaml:12:7: expected ..."
+};
+
+// A test of one field's value.
+struct ValueTest {
+  enum class Op { kEquals, kOneOf, kPresent, kLess, kLessOrEqual, kGreater, kGreaterOrEqual };
+  Op op = Op::kEquals;
+  std::vector<std::string> values;  // kEquals (one), kOneOf (several); scalars as text
+  double number = 0;                // the comparisons; {eq: N} is kEquals with N's text ("5")
+};
+
+// FIELD -> test; FIELD is a JSON name, dotted for nested fields.
+using FieldTests = std::map<std::string, ValueTest>;
+
+// "an event of KIND matching WHERE": used by requirements and by unless_later.
+struct EventMatch {
+  std::string kind;
+  FieldTests where;
+};
+
+struct CanaryPhase {
+  uint32_t weight = 0;
+  Micros hold = 0;  // 0 for the last phase
+};
+
+struct Requirement {
+  enum class Type {
+    kBuiltin,
+    kEvent,
+    kRequest,
+    kAnyOf,
+    kNoOpenIncident,
+    kOpenMaintenanceWindow,
+    kImagePinned,
+    kCanary,
+  };
+  Type type = Type::kBuiltin;
+  SourceLocation where;
+
+  FieldTests when_request;  // the `if:`; empty means always
+
+  std::string builtin;      // kBuiltin: chain-order | halt | owner | one-at-a-time
+
+  EventMatch event;         // kEvent
+  std::string by_role;
+  bool same_image = false;
+  Micros older_than = 0;
+  std::vector<EventMatch> unless_later;
+
+  FieldTests request;                 // kRequest
+  std::vector<Requirement> any_of;    // kAnyOf
+  std::string environment;            // kNoOpenIncident, kOpenMaintenanceWindow
+
+  std::vector<CanaryPhase> phases;     // kCanary
+  EventMatch analysis;
+  FieldTests analysis_metrics;
+};
+
+struct Rule {
+  std::string id;    // "R10"
+  std::string name;  // "staging-soak"
+  std::string why;
+  std::vector<std::string> on_kinds;
+  std::vector<std::string> on_steps;  // empty: every step
+  std::vector<Requirement> require;
+  SourceLocation where;
+};
+
+struct ChainStep {
+  std::string step;
+  std::string owner;
+};
+
+// A parsed, checked policy. Plain data: the engine interprets it.
+struct Policy {
+  std::string name;
+  std::string description;
+  std::map<std::string, std::vector<std::string>> roles;  // role -> kinds (globs expanded)
+  std::vector<ChainStep> chain;
+  std::vector<std::string> waiver_roles;
+  std::vector<std::string> never_waived;  // rule ids
+  std::vector<Rule> rules;
+  std::string source;      // the file's text
+  std::string sha256_hex;  // SHA-256 of `source`: decisions name the policy by it
+
+  const Rule* FindRule(const std::string& id_or_name) const;
+  const ChainStep* FindStep(const std::string& step) const;
+  bool RoleMayEmit(const std::string& role, const std::string& kind) const;
+};
+
+// Parses and checks a policy file's text. On failure returns every error found (not only the
+// first), each with file:line:column; `file` is used in those locations.
+struct ParseResult {
+  std::optional<Policy> policy;
+  std::vector<PolicyError> errors;
+};
+ParseResult ParsePolicy(const std::string& text, const std::string& file);
+
+// The default pack (policy/default.yaml, compiled in).
+const std::string& DefaultPolicyText();
+
+}  // namespace shiplog::policy

@@ -1,0 +1,1077 @@
+// ParsePolicy: a policy file's YAML into a checked Policy, or every error found in it.
+//
+// Two parts: what the event schema says a field path may be (by Cap'n Proto reflection on
+// schemas/event.capnp, so a new kind or field needs no change here), and a walk over the YAML that
+// checks every key and every reference against the grammar in policy.h. Errors are collected,
+// never thrown, and reported in file order.
+#include <capnp/schema.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <variant>
+
+#include "ledger/crypto.h"
+#include "ledger/event.h"
+#include "policy/policy.h"
+
+namespace shiplog::policy {
+namespace {
+
+// A policy travels inside a policy.activated event, which must stay under kMaxEventBytes.
+constexpr size_t kMaxPolicyBytes = 128 * 1024;
+// Bounds on the walk, so aliases (&a / *a) cannot make a small file cost a lot.
+constexpr int kMaxAnyOfDepth = 8;
+constexpr int kMaxRequirements = 10000;
+
+constexpr uint64_t kKindAnnotation = 0xe2f3e255bec9c20eull;     // schemas/event.capnp $kind
+constexpr uint64_t kJsonMapAnnotation = 0xc6f4b8a9d1e2f3a5ull;  // $jsonMap
+
+const char* const kBuiltins[] = {"chain-order", "halt", "owner", "one-at-a-time"};
+const char* const kForms[] = {
+    "builtin",      "event", "request", "any_of", "no_open_incident", "open_maintenance_window",
+    "image_pinned", "canary"};
+const char* const kEventModifiers[] = {"where", "by_role", "same_image", "older_than",
+                                       "unless_later"};
+const char* const kEnvelopeFields[] = {"id", "actor", "deployment"};
+
+using capnp::StructSchema;
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+template <size_t N>
+std::vector<std::string> List(const char* const (&items)[N]) {
+  return std::vector<std::string>(items, items + N);
+}
+
+bool Contains(const std::vector<std::string>& items, const std::string& item) {
+  return std::find(items.begin(), items.end(), item) != items.end();
+}
+
+// ---- the event schema ----
+
+// "backupId" -> "backup_id" (field names); "blueGreen" -> "blue-green" (enum names).
+std::string FromCamel(kj::StringPtr name, char separator) {
+  std::string out;
+  for (char c : name) {
+    if (c >= 'A' && c <= 'Z') {
+      out.push_back(separator);
+      out.push_back(static_cast<char>(c - 'A' + 'a'));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+bool HasAnnotation(StructSchema::Field field, uint64_t id) {
+  for (auto a : field.getProto().getAnnotations()) {
+    if (a.getId() == id) return true;
+  }
+  return false;
+}
+
+// Each kind's body struct, by its outside name.
+const std::map<std::string, StructSchema>& KindStructs() {
+  static const auto* const table = [] {
+    auto* t = new std::map<std::string, StructSchema>();
+    auto body = capnp::Schema::from<schema::Event>().getFieldByName("body").getType().asStruct();
+    for (auto member : body.getUnionFields()) {
+      for (auto a : member.getProto().getAnnotations()) {
+        if (a.getId() == kKindAnnotation) {
+          t->emplace(a.getValue().getText(), member.getType().asStruct());
+        }
+      }
+    }
+    return t;
+  }();
+  return *table;
+}
+
+// What a field path leads to, as far as a value test cares.
+struct FieldShape {
+  enum class Type { kText, kBool, kNumber, kEnum, kList, kStruct, kAny };
+  Type type = Type::kText;
+  std::vector<std::string> enum_names;  // kEnum: kebab-case, without "unspecified"
+};
+
+FieldShape ShapeOf(capnp::Type type) {
+  FieldShape shape;
+  switch (type.which()) {
+    case capnp::schema::Type::BOOL:
+      shape.type = FieldShape::Type::kBool;
+      break;
+    case capnp::schema::Type::INT8:
+    case capnp::schema::Type::INT16:
+    case capnp::schema::Type::INT32:
+    case capnp::schema::Type::INT64:
+    case capnp::schema::Type::UINT8:
+    case capnp::schema::Type::UINT16:
+    case capnp::schema::Type::UINT32:
+    case capnp::schema::Type::UINT64:
+    case capnp::schema::Type::FLOAT32:
+    case capnp::schema::Type::FLOAT64:
+      shape.type = FieldShape::Type::kNumber;
+      break;
+    case capnp::schema::Type::ENUM:
+      shape.type = FieldShape::Type::kEnum;
+      for (auto e : type.asEnum().getEnumerants()) {
+        std::string name = FromCamel(e.getProto().getName(), '-');
+        if (name != "unspecified") shape.enum_names.push_back(name);
+      }
+      break;
+    case capnp::schema::Type::LIST:
+      shape.type = FieldShape::Type::kList;
+      break;
+    case capnp::schema::Type::STRUCT:
+      shape.type = FieldShape::Type::kStruct;
+      break;
+    default:
+      shape.type = FieldShape::Type::kText;
+      break;
+  }
+  return shape;
+}
+
+std::vector<std::string> FieldNames(StructSchema s) {
+  std::vector<std::string> names;
+  for (auto f : s.getFields()) names.push_back(FromCamel(f.getProto().getName(), '_'));
+  return names;
+}
+
+std::vector<std::string> SplitDots(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t dot; (dot = path.find('.', start)) != std::string::npos; start = dot + 1) {
+    parts.push_back(path.substr(start, dot - start));
+  }
+  parts.push_back(path.substr(start));
+  return parts;
+}
+
+// The shape at `path` (JSON names, dotted) in the event `what` whose body is `s`, or a message
+// saying which part is unknown. The envelope's id/actor/deployment exist for every kind.
+std::variant<FieldShape, std::string> ResolveField(StructSchema s, const std::string& path,
+                                                   const std::string& what) {
+  std::vector<std::string> parts = SplitDots(path);
+  if (parts.size() == 1 && Contains(List(kEnvelopeFields), path)) return FieldShape{};
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::optional<StructSchema::Field> found;
+    for (auto field : s.getFields()) {
+      if (FromCamel(field.getProto().getName(), '_') == parts[i]) found = field;
+    }
+    if (!found) {
+      std::string in = i == 0 ? what : what + " field '" + parts[i - 1] + "'";
+      return "unknown field '" + parts[i] + "' in " + in +
+             " (known: " + (i == 0 ? Join(List(kEnvelopeFields)) + ", " : std::string()) +
+             Join(FieldNames(s)) + ")";
+    }
+    bool last = i + 1 == parts.size();
+    FieldShape shape = ShapeOf(found->getType());
+    if (last) return shape;
+    if (HasAnnotation(*found, kJsonMapAnnotation) && i + 2 == parts.size()) {
+      return FieldShape{FieldShape::Type::kAny, {}};  // a named entry of a {name: value} map
+    }
+    if (shape.type != FieldShape::Type::kStruct) {
+      return "field '" + parts[i] + "' in " + what + " has no fields inside";
+    }
+    s = found->getType().asStruct();
+  }
+  return FieldShape{};
+}
+
+bool KindHasField(const std::string& kind, const std::string& field) {
+  auto it = KindStructs().find(kind);
+  return it != KindStructs().end() && Contains(FieldNames(it->second), field);
+}
+
+std::vector<std::string> KindsWithField(const std::string& field) {
+  std::vector<std::string> kinds;
+  for (const auto& kind : EventKindNames()) {
+    if (KindHasField(kind, field)) kinds.push_back(kind);
+  }
+  return kinds;
+}
+
+// ---- scalars ----
+
+// Role, step and environment names: what event.h allows for names, so they can be enrolled.
+bool IsName(const std::string& s) {
+  if (s.empty() || s.size() > 256) return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        std::string("._-:@/+").find(c) == std::string::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// "staging-soak": lowercase words joined by single dashes.
+bool IsSlug(const std::string& s) {
+  if (s.empty() || s.front() == '-' || s.back() == '-' || s.find("--") != std::string::npos) {
+    return false;
+  }
+  for (char c : s) {
+    if (!(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') && c != '-') return false;
+  }
+  return true;
+}
+
+// A field path: JSON names joined by dots ("changes.db_migration").
+bool IsFieldPath(const std::string& s) {
+  for (const auto& part : SplitDots(s)) {
+    if (part.empty()) return false;
+    for (char c : part) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+    }
+  }
+  return true;
+}
+
+std::optional<double> ParseNumber(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+// "5" for 5.0, so an equality test reads like the event's JSON number.
+std::string NumberText(double n, const std::string& written) {
+  if (n == std::floor(n) && std::fabs(n) < 1e15) return std::to_string(static_cast<int64_t>(n));
+  return written;
+}
+
+// ---- the walk ----
+
+struct Entry {
+  std::string key;
+  YAML::Node key_node;
+  YAML::Node value;
+};
+using Entries = std::map<std::string, Entry>;
+
+class Parser {
+ public:
+  explicit Parser(std::string file) : file_(std::move(file)) {}
+
+  ParseResult Parse(const std::string& text);
+
+ private:
+  // -- errors and shapes --
+  SourceLocation Where(const YAML::Node& node) const;
+  SourceLocation Where(const YAML::Mark& mark) const;
+  void Error(const YAML::Node& at, std::string message);
+  void Error(const SourceLocation& at, std::string message);
+  std::vector<std::pair<YAML::Node, YAML::Node>> Items(const YAML::Node& map);
+  Entries Fields(const YAML::Node& node, const std::string& what,
+                 const std::vector<std::string>& allowed);
+  std::vector<YAML::Node> Sequence(const YAML::Node& node, const std::string& what);
+  std::vector<YAML::Node> ScalarOrSequence(const YAML::Node& node, const std::string& what);
+  std::optional<std::string> Scalar(const YAML::Node& node, const std::string& what);
+  std::optional<std::string> Name(const YAML::Node& node, const std::string& what);
+  std::optional<bool> Bool(const YAML::Node& node, const std::string& what);
+
+  // -- references --
+  std::optional<std::string> Kind(const YAML::Node& node);
+  std::vector<std::string> KindOrGlob(const YAML::Node& node);
+  std::optional<std::string> Role(const YAML::Node& node);
+  std::optional<std::string> Step(const YAML::Node& node);
+  std::optional<Micros> Duration(const YAML::Node& node);
+
+  // -- value tests --
+  std::optional<ValueTest> Test(const YAML::Node& node);
+  std::optional<ValueTest> Comparison(const YAML::Node& node);
+  void CheckTest(const YAML::Node& at, const std::string& field, const FieldShape& shape,
+                 const ValueTest& test);
+  FieldTests Tests(const YAML::Node& node, const std::string& what, StructSchema s,
+                   const std::string& where_name);
+  FieldTests Where(const YAML::Node& node, const std::string& kind);
+  FieldTests Request(const YAML::Node& node);
+  EventMatch Match(const Entries& fields, const YAML::Node& at);
+
+  // -- the sections --
+  void Top(const YAML::Node& root);
+  void Version(const Entries& top, const YAML::Node& root);
+  void Roles(const YAML::Node& node);
+  void Chain(const YAML::Node& node);
+  void Waivers(const YAML::Node& node);
+  void Rules(const YAML::Node& node);
+  std::optional<Rule> ParseRule(const YAML::Node& node);
+  std::string RuleId(const YAML::Node& node);
+  std::string RuleName(const YAML::Node& node);
+  void Require(const YAML::Node& node, Rule* rule);
+  void On(const YAML::Node& node, Rule* rule);
+  std::optional<Requirement> ParseRequirement(const YAML::Node& node, int depth);
+  std::optional<std::string> FormOf(const Entries& fields, const YAML::Node& node);
+  void Form(const std::string& form, const Entries& fields, int depth, Requirement* r);
+  void EventForm(const Entries& fields, Requirement* r);
+  void Canary(const YAML::Node& node, Requirement* r);
+  void Phases(const YAML::Node& node, Requirement* r);
+  std::optional<CanaryPhase> Phase(const YAML::Node& node, uint32_t previous, bool last);
+  void Analysis(const YAML::Node& node, Requirement* r);
+
+  std::string file_;
+  std::vector<PolicyError> errors_;
+  Policy policy_;
+  // Values written as nothing ("name:") and their key's place: yaml-cpp marks such a value at
+  // the next token, often on the next line, which would point the reader at the wrong line.
+  std::vector<std::pair<YAML::Node, YAML::Mark>> empty_values_;
+  std::map<std::string, SourceLocation> rule_ids_;
+  std::map<std::string, SourceLocation> rule_names_;
+  int requirements_ = 0;
+};
+
+SourceLocation Parser::Where(const YAML::Mark& mark) const {
+  if (mark.is_null()) return {file_, 1, 1};
+  return {file_, mark.line + 1, mark.column + 1};
+}
+
+SourceLocation Parser::Where(const YAML::Node& node) const {
+  if (node.IsNull()) {
+    for (const auto& [value, key_mark] : empty_values_) {
+      if (value.is(node)) return Where(key_mark);
+    }
+  }
+  return Where(node.Mark());
+}
+
+// A mapping's (key, value) pairs, noting where empty values were written.
+std::vector<std::pair<YAML::Node, YAML::Node>> Parser::Items(const YAML::Node& map) {
+  std::vector<std::pair<YAML::Node, YAML::Node>> items;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (it->second.IsNull()) empty_values_.emplace_back(it->second, it->first.Mark());
+    items.emplace_back(it->first, it->second);
+  }
+  return items;
+}
+
+void Parser::Error(const SourceLocation& at, std::string message) {
+  errors_.push_back({at, std::move(message)});
+}
+
+void Parser::Error(const YAML::Node& at, std::string message) {
+  Error(Where(at), std::move(message));
+}
+
+std::string Describe(const YAML::Node& node) {
+  if (node.IsSequence()) return "a list";
+  if (node.IsMap()) return "a mapping";
+  if (node.IsScalar()) return "'" + node.Scalar() + "'";
+  return "nothing";
+}
+
+// The keys of a mapping, each checked against `allowed`; unknown and repeated keys are errors.
+Entries Parser::Fields(const YAML::Node& node, const std::string& what,
+                       const std::vector<std::string>& allowed) {
+  Entries entries;
+  if (!node.IsMap()) {
+    Error(node,
+          "expected " + what + " as a mapping (with " + Join(allowed) + "), got " + Describe(node));
+    return entries;
+  }
+  for (const auto& [key, value] : Items(node)) {
+    std::string name = key.IsScalar() ? key.Scalar() : "";
+    if (!Contains(allowed, name)) {
+      Error(key,
+            "unknown key '" + name + "' in " + what + " (expected one of: " + Join(allowed) + ")");
+    } else if (entries.count(name) != 0) {
+      Error(key, "duplicate key '" + name + "' in " + what + " (first at line " +
+                     std::to_string(Where(entries[name].key_node).line) + ")");
+    } else {
+      entries[name] = Entry{name, key, value};
+    }
+  }
+  return entries;
+}
+
+const Entry* Find(const Entries& entries, const std::string& key) {
+  auto it = entries.find(key);
+  return it == entries.end() ? nullptr : &it->second;
+}
+
+std::vector<YAML::Node> Parser::Sequence(const YAML::Node& node, const std::string& what) {
+  std::vector<YAML::Node> items;
+  if (!node.IsSequence()) {
+    Error(node, "expected " + what + " as a list, got " + Describe(node));
+    return items;
+  }
+  for (auto it = node.begin(); it != node.end(); ++it) items.push_back(*it);
+  return items;
+}
+
+std::vector<YAML::Node> Parser::ScalarOrSequence(const YAML::Node& node, const std::string& what) {
+  if (node.IsScalar()) return {node};
+  return Sequence(node, what);
+}
+
+std::optional<std::string> Parser::Scalar(const YAML::Node& node, const std::string& what) {
+  if (!node.IsScalar() || node.Scalar().empty()) {
+    Error(node, "expected " + what + ", got " + Describe(node));
+    return std::nullopt;
+  }
+  return node.Scalar();
+}
+
+std::optional<std::string> Parser::Name(const YAML::Node& node, const std::string& what) {
+  auto text = Scalar(node, what);
+  if (text && !IsName(*text)) {
+    Error(node, "expected " + what + " (letters, digits and ._-:@/+), got '" + *text + "'");
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<bool> Parser::Bool(const YAML::Node& node, const std::string& what) {
+  std::string text = node.IsScalar() ? Lower(node.Scalar()) : "";
+  if (text == "true") return true;
+  if (text == "false") return false;
+  Error(node, "expected true or false for " + what + ", got " + Describe(node));
+  return std::nullopt;
+}
+
+std::optional<std::string> Parser::Kind(const YAML::Node& node) {
+  auto kind = Scalar(node, "an event kind");
+  if (!kind) return std::nullopt;
+  if (KindStructs().count(*kind) == 0) {
+    Error(node, "unknown event kind '" + *kind + "' (known: " + Join(EventKindNames()) + ")");
+    return std::nullopt;
+  }
+  return kind;
+}
+
+// A kind, or a prefix glob ("rollback.*") expanded to the kinds it matches.
+std::vector<std::string> Parser::KindOrGlob(const YAML::Node& node) {
+  if (!node.IsScalar() || node.Scalar().empty() || node.Scalar().back() != '*') {
+    auto kind = Kind(node);
+    return kind ? std::vector<std::string>{*kind} : std::vector<std::string>{};
+  }
+  std::string prefix = node.Scalar().substr(0, node.Scalar().size() - 1);
+  std::vector<std::string> kinds;
+  for (const auto& kind : EventKindNames()) {
+    if (kind.compare(0, prefix.size(), prefix) == 0) kinds.push_back(kind);
+  }
+  if (kinds.empty() || prefix.find('*') != std::string::npos) {
+    Error(node, "the glob '" + node.Scalar() +
+                    "' matches no event kind (known: " + Join(EventKindNames()) + ")");
+  }
+  return kinds;
+}
+
+std::optional<std::string> Parser::Role(const YAML::Node& node) {
+  auto role = Scalar(node, "a role");
+  if (role && policy_.roles.count(*role) == 0) {
+    Error(node, "role '" + *role + "' is not declared under roles");
+    return std::nullopt;
+  }
+  return role;
+}
+
+std::optional<std::string> Parser::Step(const YAML::Node& node) {
+  auto step = Scalar(node, "a step of the chain");
+  if (step && policy_.FindStep(*step) == nullptr) {
+    std::vector<std::string> steps;
+    for (const auto& s : policy_.chain) steps.push_back(s.step);
+    Error(node, "step '" + *step + "' is not in the chain (" + Join(steps) + ")");
+    return std::nullopt;
+  }
+  return step;
+}
+
+std::optional<Micros> Parser::Duration(const YAML::Node& node) {
+  Result<Micros> d = node.IsScalar() ? ParseDuration(node.Scalar())
+                                     : Result<Micros>(Status::InvalidArgument("not a scalar"));
+  if (!d.ok()) {
+    Error(node, "expected a duration like 15m, 1h30m, 90s, got " + Describe(node));
+    return std::nullopt;
+  }
+  return *d;
+}
+
+// ---- value tests ----
+
+std::optional<ValueTest> Parser::Comparison(const YAML::Node& node) {
+  static const std::map<std::string, ValueTest::Op> kOps = {{"lt", ValueTest::Op::kLess},
+                                                            {"le", ValueTest::Op::kLessOrEqual},
+                                                            {"gt", ValueTest::Op::kGreater},
+                                                            {"ge", ValueTest::Op::kGreaterOrEqual},
+                                                            {"eq", ValueTest::Op::kEquals}};
+  const std::string expected = "a comparison {lt|le|gt|ge|eq: NUMBER}";
+  Entries fields = Fields(node, expected, {"lt", "le", "gt", "ge", "eq"});
+  // Fields() has reported a non-mapping and unknown operators already.
+  if (fields.size() > 1) {
+    Error(node,
+          "expected " + expected + " with one operator, got " + std::to_string(fields.size()));
+  } else if (node.IsMap() && node.size() == 0) {
+    Error(node, "expected " + expected + ", got an empty mapping");
+  }
+  if (fields.size() != 1) return std::nullopt;
+  const Entry& entry = fields.begin()->second;
+  auto number = entry.value.IsScalar() ? ParseNumber(entry.value.Scalar()) : std::nullopt;
+  if (!number) {
+    Error(entry.value, "expected a number after '" + entry.key + "', got " + Describe(entry.value));
+    return std::nullopt;
+  }
+  ValueTest test;
+  test.op = kOps.at(entry.key);
+  test.number = *number;
+  // eq is an equality test on the number's text, the way the engine compares scalars.
+  if (test.op == ValueTest::Op::kEquals) test.values = {NumberText(*number, entry.value.Scalar())};
+  return test;
+}
+
+std::optional<ValueTest> Parser::Test(const YAML::Node& node) {
+  ValueTest test;
+  if (node.IsMap()) return Comparison(node);
+  if (node.IsScalar() && !node.Scalar().empty()) {
+    test.op = node.Scalar() == "present" ? ValueTest::Op::kPresent : ValueTest::Op::kEquals;
+    if (test.op == ValueTest::Op::kEquals) test.values = {node.Scalar()};
+    return test;
+  }
+  if (node.IsSequence() && node.size() > 0) {
+    test.op = ValueTest::Op::kOneOf;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      auto value = Scalar(*it, "a value (one of a list of scalars)");
+      if (!value) return std::nullopt;
+      test.values.push_back(*value);
+    }
+    return test;
+  }
+  Error(node,
+        "expected a value test: a scalar, a list of scalars, present, or {lt|le|gt|ge|eq: "
+        "NUMBER}, got " +
+            Describe(node));
+  return std::nullopt;
+}
+
+// Values the field can never hold are typos that would make a test silently never match.
+void Parser::CheckTest(const YAML::Node& at, const std::string& field, const FieldShape& shape,
+                       const ValueTest& test) {
+  using Type = FieldShape::Type;
+  bool comparison = test.op != ValueTest::Op::kEquals && test.op != ValueTest::Op::kOneOf &&
+                    test.op != ValueTest::Op::kPresent;
+  if (test.op == ValueTest::Op::kPresent) return;
+  if (comparison || (test.op == ValueTest::Op::kEquals && at.IsMap())) {
+    if (shape.type != Type::kNumber && shape.type != Type::kAny) {
+      Error(at,
+            "field '" + field + "' is not a number; compare it with a value, not lt/le/gt/ge/eq");
+    }
+    return;
+  }
+  for (const auto& value : test.values) {
+    std::string problem;
+    if (shape.type == Type::kEnum && !Contains(shape.enum_names, Lower(value))) {
+      problem = "expected one of: " + Join(shape.enum_names);
+    } else if (shape.type == Type::kBool && Lower(value) != "true" && Lower(value) != "false") {
+      problem = "expected true or false";
+    } else if (shape.type == Type::kNumber && !ParseNumber(value)) {
+      problem = "expected a number";
+    } else if (shape.type == Type::kList || shape.type == Type::kStruct) {
+      problem = "a list or group of fields can only be tested with present";
+    }
+    if (!problem.empty()) {
+      Error(at, "unknown value '" + value + "' for field '" + field + "' (" + problem + ")");
+      return;
+    }
+  }
+}
+
+FieldTests Parser::Tests(const YAML::Node& node, const std::string& what, StructSchema s,
+                         const std::string& where_name) {
+  FieldTests tests;
+  if (!node.IsMap()) {
+    Error(node,
+          "expected " + what + " as a mapping {FIELD: VALUE_TEST, ...}, got " + Describe(node));
+    return tests;
+  }
+  for (const auto& [key, value] : Items(node)) {
+    std::string field = key.IsScalar() ? key.Scalar() : "";
+    if (!IsFieldPath(field)) {
+      Error(key, "expected a field name in " + what +
+                     " (a JSON name, dotted for nested fields), got " + Describe(key));
+      continue;
+    }
+    auto shape = ResolveField(s, field, where_name);
+    if (auto* problem = std::get_if<std::string>(&shape)) {
+      Error(key, *problem);
+      continue;
+    }
+    if (tests.count(field) != 0) {
+      Error(key, "duplicate field '" + field + "' in " + what);
+      continue;
+    }
+    auto test = Test(value);
+    if (!test) continue;
+    CheckTest(value, field, std::get<FieldShape>(shape), *test);
+    tests[field] = *test;
+  }
+  return tests;
+}
+
+FieldTests Parser::Where(const YAML::Node& node, const std::string& kind) {
+  return Tests(node, "where", KindStructs().at(kind), kind);
+}
+
+FieldTests Parser::Request(const YAML::Node& node) {
+  return Tests(node, "a request test", KindStructs().at("deploy.requested"), "deploy.requested");
+}
+
+// {event: KIND, where: {...}}: the kind is read first, then where is checked against it.
+EventMatch Parser::Match(const Entries& fields, const YAML::Node& at) {
+  EventMatch match;
+  const Entry* event = Find(fields, "event");
+  const Entry* where = Find(fields, "where");
+  if (event == nullptr) {
+    Error(at, "missing 'event' (the event kind to look for)");
+    return match;
+  }
+  auto kind = Kind(event->value);
+  if (!kind) return match;
+  match.kind = *kind;
+  if (where != nullptr) match.where = Where(where->value, *kind);
+  return match;
+}
+
+// ---- the sections ----
+
+ParseResult Parser::Parse(const std::string& text) {
+  if (text.size() > kMaxPolicyBytes) {
+    Error(SourceLocation{file_, 1, 1}, "the policy is " + std::to_string(text.size()) +
+                                           " bytes; the limit is " +
+                                           std::to_string(kMaxPolicyBytes));
+  } else {
+    try {
+      Top(YAML::Load(text));
+    } catch (const YAML::ParserException& e) {
+      Error(Where(e.mark), "YAML syntax error: " + e.msg);
+    } catch (const YAML::Exception& e) {
+      Error(Where(e.mark), "cannot read the policy: " + e.msg);
+    }
+  }
+  ParseResult result;
+  std::stable_sort(errors_.begin(), errors_.end(), [](const PolicyError& a, const PolicyError& b) {
+    return std::make_pair(a.where.line, a.where.column) <
+           std::make_pair(b.where.line, b.where.column);
+  });
+  result.errors = std::move(errors_);
+  if (result.errors.empty()) {
+    policy_.source = text;
+    policy_.sha256_hex = HexEncode(AsBytes(Sha256(text)));
+    result.policy = std::move(policy_);
+  }
+  return result;
+}
+
+void Parser::Top(const YAML::Node& root) {
+  const std::vector<std::string> keys = {"shiplog_policy", "name",    "description", "roles",
+                                         "chain",          "waivers", "rules"};
+  if (!root.IsMap()) {
+    Error(root, "expected a policy: a mapping with " + Join(keys) + ", got " + Describe(root));
+    return;
+  }
+  Entries top = Fields(root, "the policy", keys);
+  Version(top, root);
+  if (const Entry* name = Find(top, "name")) {
+    if (auto text = Scalar(name->value, "the policy's name")) policy_.name = *text;
+  } else {
+    Error(root, "missing 'name' (the policy's name)");
+  }
+  if (const Entry* d = Find(top, "description")) {
+    if (auto text = Scalar(d->value, "a description")) policy_.description = *text;
+  }
+  // Declarations before references: roles, then the chain, then rules, then waivers.
+  if (const Entry* e = Find(top, "roles")) Roles(e->value);
+  if (const Entry* e = Find(top, "chain")) Chain(e->value);
+  if (const Entry* e = Find(top, "rules")) Rules(e->value);
+  if (const Entry* e = Find(top, "waivers")) Waivers(e->value);
+}
+
+void Parser::Version(const Entries& top, const YAML::Node& root) {
+  const Entry* version = Find(top, "shiplog_policy");
+  if (version == nullptr) {
+    Error(root, "missing 'shiplog_policy: 1' (the policy format version)");
+  } else if (!version->value.IsScalar() || version->value.Scalar() != "1") {
+    Error(version->value,
+          "expected shiplog_policy: 1 (the only format version this shiplog "
+          "reads), got " +
+              Describe(version->value));
+  }
+}
+
+void Parser::Roles(const YAML::Node& node) {
+  if (!node.IsMap()) {
+    Error(node, "expected roles as a mapping {ROLE: [KIND, ...], ...}, got " + Describe(node));
+    return;
+  }
+  for (const auto& [key, value] : Items(node)) {
+    auto role = Name(key, "a role name");
+    if (!role) continue;
+    if (policy_.roles.count(*role) != 0) {
+      Error(key, "duplicate role '" + *role + "'");
+      continue;
+    }
+    std::vector<std::string>& kinds = policy_.roles[*role];
+    for (const YAML::Node& item : Sequence(value, "the event kinds of role '" + *role + "'")) {
+      for (const auto& kind : KindOrGlob(item)) {
+        if (!Contains(kinds, kind)) kinds.push_back(kind);
+      }
+    }
+  }
+}
+
+void Parser::Chain(const YAML::Node& node) {
+  for (const YAML::Node& item : Sequence(node, "the chain")) {
+    Entries fields = Fields(item, "a chain step", {"step", "owner"});
+    const Entry* step = Find(fields, "step");
+    const Entry* owner = Find(fields, "owner");
+    if (item.IsMap() && (step == nullptr || owner == nullptr)) {
+      Error(item, "a chain step needs both 'step' and 'owner'");
+    }
+    if (step == nullptr || owner == nullptr) continue;
+    auto name = Name(step->value, "a step name");
+    auto role = Role(owner->value);
+    if (!name) continue;
+    if (policy_.FindStep(*name) != nullptr) {
+      Error(step->value, "duplicate step '" + *name + "' in the chain");
+      continue;
+    }
+    // Kept even with a bad owner, so rules naming the step are not reported as well.
+    policy_.chain.push_back({*name, role.value_or("")});
+  }
+}
+
+void Parser::Waivers(const YAML::Node& node) {
+  Entries fields = Fields(node, "waivers", {"roles", "never"});
+  if (const Entry* roles = Find(fields, "roles")) {
+    for (const YAML::Node& item : Sequence(roles->value, "waivers.roles")) {
+      if (auto role = Role(item)) policy_.waiver_roles.push_back(*role);
+    }
+  }
+  if (const Entry* never = Find(fields, "never")) {
+    for (const YAML::Node& item : Sequence(never->value, "waivers.never")) {
+      auto id = Scalar(item, "a rule id");
+      if (!id) continue;
+      const Rule* rule = policy_.FindRule(*id);
+      if (rule == nullptr) {
+        Error(item, "rule '" + *id + "' in waivers.never is not defined");
+      } else {
+        policy_.never_waived.push_back(rule->id);  // a name is kept as the rule's id
+      }
+    }
+  }
+}
+
+void Parser::Rules(const YAML::Node& node) {
+  for (const YAML::Node& item : Sequence(node, "rules")) {
+    if (auto rule = ParseRule(item)) policy_.rules.push_back(std::move(*rule));
+  }
+}
+
+std::optional<Rule> Parser::ParseRule(const YAML::Node& node) {
+  Entries fields = Fields(node, "a rule", {"id", "name", "why", "on", "require"});
+  if (!node.IsMap()) return std::nullopt;
+  Rule rule;
+  rule.where = Where(node);
+  for (const char* required : {"id", "name", "on", "require"}) {
+    if (Find(fields, required) == nullptr) {
+      Error(node, std::string("a rule needs '") + required + "'");
+    }
+  }
+  if (const Entry* id = Find(fields, "id")) rule.id = RuleId(id->value);
+  if (const Entry* name = Find(fields, "name")) rule.name = RuleName(name->value);
+  if (const Entry* why = Find(fields, "why")) {
+    if (auto text = Scalar(why->value, "a sentence saying why")) rule.why = *text;
+  }
+  if (const Entry* on = Find(fields, "on")) On(on->value, &rule);
+  if (const Entry* require = Find(fields, "require")) Require(require->value, &rule);
+  // Kept even when it has errors (then no Policy is returned), so waivers.never can find it.
+  return rule;
+}
+
+std::string Parser::RuleId(const YAML::Node& node) {
+  auto id = Name(node, "a rule id such as R18");
+  if (!id) return "";
+  auto [first, fresh] = rule_ids_.emplace(*id, Where(node));
+  if (!fresh) {
+    Error(node, "duplicate rule id '" + *id + "' (first at line " +
+                    std::to_string(first->second.line) + ")");
+  }
+  return *id;
+}
+
+std::string Parser::RuleName(const YAML::Node& node) {
+  auto name = Scalar(node, "a rule name");
+  if (!name) return "";
+  if (!IsSlug(*name)) {
+    Error(node, "expected a rule name in kebab-case like staging-soak, got '" + *name + "'");
+    return "";
+  }
+  auto [first, fresh] = rule_names_.emplace(*name, Where(node));
+  if (!fresh) {
+    Error(node, "duplicate rule name '" + *name + "' (first at line " +
+                    std::to_string(first->second.line) + ")");
+  }
+  return *name;
+}
+
+void Parser::Require(const YAML::Node& node, Rule* rule) {
+  std::vector<YAML::Node> items = Sequence(node, "require");
+  // A rule without requirements would allow everything it judges: surely a mistake.
+  if (node.IsSequence() && items.empty()) {
+    Error(node, "expected at least one requirement under require");
+  }
+  for (const YAML::Node& item : items) {
+    if (auto r = ParseRequirement(item, 0)) rule->require.push_back(std::move(*r));
+  }
+}
+
+void Parser::On(const YAML::Node& node, Rule* rule) {
+  Entries fields = Fields(node, "on", {"kind", "step"});
+  const Entry* kind = Find(fields, "kind");
+  if (kind == nullptr) {
+    if (node.IsMap()) Error(node, "on needs 'kind' (the event kinds the rule judges)");
+    return;
+  }
+  for (const YAML::Node& item : ScalarOrSequence(kind->value, "on.kind")) {
+    if (auto k = Kind(item)) rule->on_kinds.push_back(*k);
+  }
+  const Entry* step = Find(fields, "step");
+  if (step == nullptr) return;
+  for (const auto& k : rule->on_kinds) {
+    if (!KindHasField(k, "step")) {
+      Error(step->key_node, "on.step applies only to kinds with a step (" +
+                                Join(KindsWithField("step")) + "); '" + k + "' has none");
+      return;
+    }
+  }
+  for (const YAML::Node& item : ScalarOrSequence(step->value, "on.step")) {
+    if (auto s = Step(item)) rule->on_steps.push_back(*s);
+  }
+}
+
+// ---- requirements ----
+
+std::optional<Requirement> Parser::ParseRequirement(const YAML::Node& node, int depth) {
+  if (++requirements_ > kMaxRequirements || depth > kMaxAnyOfDepth) {
+    Error(node, "too many or too deeply nested requirements (any_of nests at most " +
+                    std::to_string(kMaxAnyOfDepth) + " deep)");
+    return std::nullopt;
+  }
+  std::vector<std::string> allowed = {"if"};
+  for (const auto& list : {List(kForms), List(kEventModifiers)}) {
+    allowed.insert(allowed.end(), list.begin(), list.end());
+  }
+  Entries fields = Fields(node, "a requirement", allowed);
+  if (!node.IsMap()) return std::nullopt;
+  size_t errors_before = errors_.size();
+  Requirement r;
+  r.where = Where(node);
+  auto form = FormOf(fields, node);
+  if (!form) return std::nullopt;
+  if (const Entry* when = Find(fields, "if")) r.when_request = Request(when->value);
+  Form(*form, fields, depth, &r);
+  if (errors_.size() != errors_before) return std::nullopt;
+  return r;
+}
+
+// The one form key of a requirement; event modifiers belong to the event form only.
+std::optional<std::string> Parser::FormOf(const Entries& fields, const YAML::Node& node) {
+  std::vector<const Entry*> forms;
+  for (const auto& form : List(kForms)) {
+    if (const Entry* e = Find(fields, form)) forms.push_back(e);
+  }
+  if (forms.empty()) {
+    Error(node, "a requirement needs exactly one of: " + Join(List(kForms)));
+    return std::nullopt;
+  }
+  // Two forms in one entry: report at the later one, where the second was written.
+  std::sort(forms.begin(), forms.end(), [this](const Entry* a, const Entry* b) {
+    return Where(a->key_node).line * 10000 + Where(a->key_node).column <
+           Where(b->key_node).line * 10000 + Where(b->key_node).column;
+  });
+  if (forms.size() > 1) {
+    Error(forms[1]->key_node, "a requirement has one form, but this one has both '" +
+                                  forms[0]->key + "' and '" + forms[1]->key +
+                                  "'; write each as its own list entry");
+    return std::nullopt;
+  }
+  bool ok = true;
+  for (const auto& modifier : List(kEventModifiers)) {
+    const Entry* e = Find(fields, modifier);
+    if (e != nullptr && forms[0]->key != "event") {
+      Error(e->key_node, "'" + modifier + "' applies only to an 'event' requirement");
+      ok = false;
+    }
+  }
+  return ok ? std::optional<std::string>(forms[0]->key) : std::nullopt;
+}
+
+void Parser::Form(const std::string& form, const Entries& fields, int depth, Requirement* r) {
+  const YAML::Node& value = fields.at(form).value;
+  if (form == "builtin") {
+    r->type = Requirement::Type::kBuiltin;
+    auto name = Scalar(value, "a builtin");
+    if (name && !Contains(List(kBuiltins), *name)) {
+      Error(value, "unknown builtin '" + *name + "' (known: " + Join(List(kBuiltins)) + ")");
+    } else if (name) {
+      r->builtin = *name;
+    }
+  } else if (form == "event") {
+    EventForm(fields, r);
+  } else if (form == "request") {
+    r->type = Requirement::Type::kRequest;
+    r->request = Request(value);
+    if (value.IsMap() && value.size() == 0) Error(value, "expected at least one request field");
+  } else if (form == "any_of") {
+    r->type = Requirement::Type::kAnyOf;
+    std::vector<YAML::Node> items = Sequence(value, "any_of");
+    if (value.IsSequence() && items.empty()) Error(value, "expected at least one requirement");
+    for (const YAML::Node& item : items) {
+      if (auto nested = ParseRequirement(item, depth + 1)) r->any_of.push_back(std::move(*nested));
+    }
+  } else if (form == "no_open_incident" || form == "open_maintenance_window") {
+    r->type = form == "no_open_incident" ? Requirement::Type::kNoOpenIncident
+                                         : Requirement::Type::kOpenMaintenanceWindow;
+    if (auto env = Name(value, "an environment")) r->environment = *env;
+  } else if (form == "image_pinned") {
+    r->type = Requirement::Type::kImagePinned;
+    auto pinned = Bool(value, "image_pinned");
+    if (pinned && !*pinned) Error(value, "image_pinned takes only true (leave it out otherwise)");
+  } else {
+    Canary(value, r);
+  }
+}
+
+void Parser::EventForm(const Entries& fields, Requirement* r) {
+  r->type = Requirement::Type::kEvent;
+  const YAML::Node& at = fields.at("event").key_node;
+  r->event = Match(fields, at);
+  if (const Entry* role = Find(fields, "by_role")) {
+    if (auto name = Role(role->value)) r->by_role = *name;
+  }
+  if (const Entry* same = Find(fields, "same_image")) {
+    r->same_image = Bool(same->value, "same_image").value_or(false);
+    if (r->same_image && !r->event.kind.empty() && !KindHasField(r->event.kind, "image")) {
+      Error(same->key_node, "same_image needs a kind with an image (" +
+                                Join(KindsWithField("image")) + "); '" + r->event.kind +
+                                "' has none");
+    }
+  }
+  if (const Entry* older = Find(fields, "older_than")) {
+    if (auto d = Duration(older->value)) r->older_than = *d;
+  }
+  if (const Entry* unless = Find(fields, "unless_later")) {
+    for (const YAML::Node& item : Sequence(unless->value, "unless_later")) {
+      Entries match = Fields(item, "an unless_later entry", {"event", "where"});
+      if (item.IsMap()) r->unless_later.push_back(Match(match, item));
+    }
+  }
+}
+
+void Parser::Canary(const YAML::Node& node, Requirement* r) {
+  r->type = Requirement::Type::kCanary;
+  Entries fields = Fields(node, "canary", {"phases", "analysis"});
+  if (const Entry* phases = Find(fields, "phases")) {
+    Phases(phases->value, r);
+  } else if (node.IsMap()) {
+    Error(node, "canary needs 'phases'");
+  }
+  if (const Entry* analysis = Find(fields, "analysis")) Analysis(analysis->value, r);
+}
+
+// Weights 1..100, strictly increasing, ending at 100; every phase but the last is held.
+void Parser::Phases(const YAML::Node& node, Requirement* r) {
+  std::vector<YAML::Node> items = Sequence(node, "canary phases");
+  if (node.IsSequence() && items.empty()) Error(node, "expected at least one canary phase");
+  for (size_t i = 0; i < items.size(); ++i) {
+    uint32_t previous = r->phases.empty() ? 0 : r->phases.back().weight;
+    if (auto phase = Phase(items[i], previous, i + 1 == items.size())) r->phases.push_back(*phase);
+  }
+}
+
+// One phase, after one of weight `previous` (0 for the first).
+std::optional<CanaryPhase> Parser::Phase(const YAML::Node& node, uint32_t previous, bool last) {
+  Entries fields = Fields(node, "a canary phase", {"weight", "hold"});
+  if (!node.IsMap()) return std::nullopt;
+  const Entry* weight = Find(fields, "weight");
+  const Entry* hold = Find(fields, "hold");
+  std::optional<double> w =
+      weight && weight->value.IsScalar() ? ParseNumber(weight->value.Scalar()) : std::nullopt;
+  if (!w || *w != std::floor(*w) || *w < 1 || *w > 100) {
+    Error(weight ? weight->value : node, "expected a weight: a whole percent 1..100");
+    return std::nullopt;
+  }
+  CanaryPhase phase;
+  phase.weight = static_cast<uint32_t>(*w);
+  if (phase.weight <= previous) {
+    Error(weight->value, "canary weights must increase: " + std::to_string(phase.weight) +
+                             " after " + std::to_string(previous));
+  }
+  if (last && phase.weight != 100) {
+    Error(weight->value,
+          "the last canary phase must have weight 100, got " + std::to_string(phase.weight));
+  }
+  std::optional<Micros> held = hold ? Duration(hold->value) : std::optional<Micros>(0);
+  if (!held) return phase;  // Duration() said why
+  phase.hold = *held;
+  if (!last && phase.hold <= 0) {
+    Error(hold ? hold->value : node,
+          "a canary phase before the last needs a hold: a duration like 15m, above zero");
+  }
+  if (last && phase.hold > 0) {
+    Error(hold->value, "the last canary phase takes no hold: nothing comes after it");
+  }
+  return phase;
+}
+
+void Parser::Analysis(const YAML::Node& node, Requirement* r) {
+  Entries fields = Fields(node, "canary analysis", {"event", "where", "metrics"});
+  if (!node.IsMap()) return;
+  r->analysis = Match(fields, node);
+  const Entry* metrics = Find(fields, "metrics");
+  if (metrics == nullptr || r->analysis.kind.empty()) return;
+  if (!metrics->value.IsMap()) {
+    Error(metrics->value,
+          "expected metrics as a mapping {NAME: {lt|le|gt|ge|eq: NUMBER}, ...}, "
+          "got " +
+              Describe(metrics->value));
+    return;
+  }
+  for (const auto& [key, value] : Items(metrics->value)) {
+    std::string name = key.IsScalar() ? key.Scalar() : "";
+    auto shape =
+        ResolveField(KindStructs().at(r->analysis.kind), "metrics." + name, r->analysis.kind);
+    if (auto* problem = std::get_if<std::string>(&shape)) {
+      Error(key, "metric '" + name + "': " + *problem);
+      continue;
+    }
+    if (!value.IsMap()) {
+      Error(value, "expected a comparison {lt|le|gt|ge|eq: NUMBER} for metric '" + name +
+                       "', got " + Describe(value));
+      continue;
+    }
+    if (auto test = Comparison(value)) r->analysis_metrics[name] = *test;
+  }
+}
+
+}  // namespace
+
+ParseResult ParsePolicy(const std::string& text, const std::string& file) {
+  return Parser(file).Parse(text);
+}
+
+}  // namespace shiplog::policy

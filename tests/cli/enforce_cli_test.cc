@@ -1,0 +1,138 @@
+// Enforcement at append, end to end: the real binary on a manual-clock ledger with the default
+// pack. Intents are judged inside the ledger's ordering; a denial exits 3 with the decision and
+// is itself recorded; bad authority exits 2 and records nothing.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/cli/process.h"
+
+namespace shiplog::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+
+const std::string kImage =
+    "registry.example/checkout@sha256:4f1c2a9e7b3d5f60812a4c6e8f0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b";
+
+class EnforceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Ok({"init", "--data", data(), "--manual-clock", "--clock-start", "2026-11-24T10:00:00Z"});
+    for (auto [name, role] : std::vector<std::pair<std::string, std::string>>{
+             {"leon", "coordinator"}, {"marta", "merge-approver"}, {"ci-bot", "ci"},
+             {"thijmen", "k8s-operator"}, {"rutger", "production-ops"}, {"otto", "backup"},
+             {"rm", "release-manager"}}) {
+      Ok({"keygen", "--out", dir_ / (name + ".key")});
+      Ok({"enroll", "--data", data(), "--admin-key", data() + "/admin.key", "--name", name,
+          "--roles", role, "--public-key", dir_ / (name + ".key.pub")});
+    }
+  }
+
+  std::string data() const { return dir_ / "data"; }
+
+  ProcessResult Run(std::vector<std::string> args, const std::string& input = "") {
+    args.insert(args.begin(), SHIPLOG_BINARY);
+    return RunProcess(args, input);
+  }
+
+  json Ok(std::vector<std::string> args, const std::string& input = "") {
+    ProcessResult r = Run(args, input);
+    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err << r.out;
+    return r.out.empty() ? json() : json::parse(r.out.substr(0, r.out.find('\n')));
+  }
+
+  ProcessResult As(const std::string& who, json event) {
+    event["deployment"] = "checkout-1";
+    return Run({"append", "--data", data(), "--key", dir_ / (who + ".key"), "-"}, event.dump());
+  }
+
+  void AsOk(const std::string& who, json event) {
+    ProcessResult r = As(who, event);
+    ASSERT_EQ(r.exit_code, 0) << who << " " << event.dump() << ": " << r.err << r.out;
+  }
+
+  uint64_t Count(const std::string& kind) {
+    return Ok({"query", "--data", data(), "--kind", kind, "--count"})["count"];
+  }
+
+  // Requested, merged, orchestrated, built, scanned, staging READY, backup verified.
+  void UpToProduction() {
+    AsOk("leon", {{"kind", "deploy.requested"}, {"app", "checkout"}, {"environment", "production"},
+                  {"version", "1.4.2"}, {"image", kImage}, {"strategy", "rolling"},
+                  {"risk", "low"}, {"planned_steps", {"orchestrate", "build", "staging", "production"}}});
+    AsOk("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+    for (auto [who, step] : std::vector<std::pair<std::string, std::string>>{
+             {"leon", "orchestrate"}, {"ci-bot", "build"}}) {
+      AsOk(who, {{"kind", "step.started"}, {"step", step}});
+      AsOk(who, {{"kind", "step.reported"}, {"step", step}, {"status", "READY"}});
+    }
+    AsOk("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"}, {"image", kImage}});
+    AsOk("thijmen", {{"kind", "step.started"}, {"step", "staging"}});
+    AsOk("thijmen", {{"kind", "step.reported"}, {"step", "staging"}, {"status", "READY"}});
+    AsOk("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  }
+
+  ScratchDir dir_;
+};
+
+TEST_F(EnforceTest, StagingSoakDeniesThenAllowsAtTheBoundary) {
+  UpToProduction();
+  Ok({"clock", "advance", "14m59s", "--data", data()});
+  json production = {{"kind", "step.started"}, {"step", "production"}};
+
+  ProcessResult check = Run({"check", "--data", data(), "--deployment", "checkout-1", "--actor",
+                             "rutger", "--step", "production"});
+  EXPECT_EQ(check.exit_code, 3);
+  EXPECT_THAT(check.out, HasSubstr("staging-soak"));
+  EXPECT_EQ(Count("policy.denied"), 0u) << "check records nothing";
+
+  ProcessResult denied = As("rutger", production);
+  EXPECT_EQ(denied.exit_code, 3) << denied.err;
+  json decision = json::parse(denied.out);
+  EXPECT_EQ(decision["allowed"], false);
+  EXPECT_EQ(decision["reasons"][0]["rule"], "R10");
+  EXPECT_EQ(decision["reasons"][0]["name"], "staging-soak");
+  EXPECT_THAT(decision["reasons"][0]["message"].get<std::string>(),
+              HasSubstr("staging has been READY for 14m59s"));
+  EXPECT_EQ(decision["denial_receipt"]["denied"], true);
+  EXPECT_EQ(Count("policy.denied"), 1u) << "the attempt is recorded for auditors";
+  EXPECT_EQ(Count("step.started"), 3u) << "the denied intent is not a fact";
+
+  Ok({"clock", "advance", "1s", "--data", data()});
+  ProcessResult allowed = As("rutger", production);
+  ASSERT_EQ(allowed.exit_code, 0) << allowed.err;
+  json receipt = json::parse(allowed.out);
+  EXPECT_EQ(receipt["decision"]["allowed"], true);
+  EXPECT_FALSE(receipt["decision"]["evidence"].empty());
+  EXPECT_EQ(Ok({"verify", "--data", data()})["ok"], true);
+}
+
+TEST_F(EnforceTest, BadAuthorityExitsTwoAndRecordsNothing) {
+  UpToProduction();
+  const uint64_t before = Ok({"query", "--data", data(), "--count"})["count"];
+  ProcessResult not_owner = As("leon", {{"kind", "step.started"}, {"step", "production"}});
+  EXPECT_EQ(not_owner.exit_code, 2);
+  EXPECT_THAT(not_owner.err, HasSubstr("R3"));
+  ProcessResult wrong_kind = As("marta", {{"kind", "backup.verified"}, {"scope", "db"},
+                                          {"backup_id", "b-9"}});
+  EXPECT_EQ(wrong_kind.exit_code, 2);
+  EXPECT_THAT(wrong_kind.err, HasSubstr("may emit backup.verified"));
+  ProcessResult waive_r3 = As("rm", {{"kind", "waiver.granted"}, {"rule", "R3"}, {"reason", "x"}});
+  EXPECT_EQ(waive_r3.exit_code, 2);
+  EXPECT_EQ(Ok({"query", "--data", data(), "--count"})["count"], before);
+}
+
+TEST_F(EnforceTest, WaiverLiftsTheSoakAndIsCited) {
+  UpToProduction();
+  EXPECT_EQ(As("rutger", {{"kind", "step.started"}, {"step", "production"}}).exit_code, 3);
+  AsOk("rm", {{"kind", "waiver.granted"}, {"rule", "R10"}, {"reason", "hotfix INC-9"}});
+  ProcessResult allowed = As("rutger", {{"kind", "step.started"}, {"step", "production"}});
+  ASSERT_EQ(allowed.exit_code, 0) << allowed.err;
+  EXPECT_THAT(allowed.out, HasSubstr("hotfix INC-9"));
+}
+
+}  // namespace
+}  // namespace shiplog::testing

@@ -1,0 +1,435 @@
+// The policy engine on the default pack, rule by rule at its boundaries, without a ledger: a
+// scripted timeline appends events at chosen ledger times, the way the ledger's sequencer would.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "policy/engine.h"
+
+namespace shiplog::policy {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+
+constexpr Micros kT0 = 1795514400LL * kMicrosPerSecond;  // 2026-11-24T10:00:00Z
+const std::string kImage =
+    "registry.example/checkout@sha256:4f1c2a9e7b3d5f60812a4c6e8f0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b";
+const std::string kDeployment = "checkout-1";
+
+Policy DefaultPolicy() {
+  ParseResult parsed = ParsePolicy(DefaultPolicyText(), "default.yaml");
+  EXPECT_TRUE(parsed.errors.empty()) << parsed.errors.front().ToString();
+  return std::move(*parsed.policy);
+}
+
+// The people of seeds 000 and 001, each in one role of the default pack.
+const std::map<std::string, std::vector<std::string>> kRoles = {
+    {"leon", {"coordinator"}},          {"marta", {"merge-approver"}},
+    {"boris", {"dba"}},                 {"arjan", {"infra"}},
+    {"ci-bot", {"ci"}},                 {"thijmen", {"k8s-operator"}},
+    {"rutger", {"production-ops"}},     {"victoria", {"security-reviewer"}},
+    {"otto", {"backup"}},               {"hans", {"blast-radius-approver"}},
+    {"ic", {"incident-commander"}},     {"rm", {"release-manager"}},
+};
+
+// A timeline: appends events as the ledger would (authority, decision, fold) at a clock it moves.
+class Timeline {
+ public:
+  Timeline() : engine_(DefaultPolicy()) {}
+
+  // Appends `e` by `actor`; returns the decision (an allow for facts). A denied intent is not
+  // folded in, as the ledger records a denial instead. Authority failures fail the test.
+  Decision Append(const std::string& actor, json e) {
+    Event event = Build(actor, std::move(e));
+    Status authority = engine_.CheckAuthority(event, kRoles.at(actor));
+    EXPECT_TRUE(authority.ok()) << authority.ToString();
+    Decision d = engine_.Decide(event, kRoles.at(actor), now_);
+    if (d.allowed) engine_.Apply(++seq_, now_, event, kRoles.at(actor));
+    return d;
+  }
+
+  Status Authority(const std::string& actor, json e) {
+    return engine_.CheckAuthority(Build(actor, std::move(e)), kRoles.at(actor));
+  }
+
+  void Advance(Micros by) { now_ += by; }
+  uint64_t last_seq() const { return seq_; }
+  const Engine& engine() const { return engine_; }
+
+  // A deployment requested, merged, orchestrated, built, scanned and READY in staging at now.
+  void UpToStagingReady(json changes = json::object(), std::string risk = "low",
+                        json planned = {"orchestrate", "build", "staging", "production"}) {
+    Request(changes, risk, planned);
+    Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+    RunStep("leon", "orchestrate");
+    RunStep("ci-bot", "build");
+    Append("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"},
+                      {"image", kImage}});
+    RunStep("thijmen", "staging");
+  }
+
+  void Request(json changes = json::object(), std::string risk = "low",
+               json planned = {"orchestrate", "build", "staging", "production"},
+               const std::string& deployment = kDeployment) {
+    Decision d = Append("leon", {{"kind", "deploy.requested"}, {"deployment", deployment},
+                                 {"app", "checkout"}, {"environment", "production"},
+                                 {"version", "1.4.2"}, {"image", kImage},
+                                 {"strategy", "rolling"}, {"risk", risk},
+                                 {"changes", changes}, {"planned_steps", planned}});
+    EXPECT_TRUE(d.allowed) << d.ToJson().dump();
+  }
+
+  void RunStep(const std::string& actor, const std::string& step) {
+    Decision d = Start(actor, step);
+    EXPECT_TRUE(d.allowed) << step << ": " << d.ToJson().dump();
+    Report(actor, step, "READY");
+  }
+
+  Decision Start(const std::string& actor, const std::string& step, const std::string& image = "") {
+    json e = {{"kind", "step.started"}, {"step", step}};
+    if (!image.empty()) e["image"] = image;
+    return Append(actor, e);
+  }
+
+  void Report(const std::string& actor, const std::string& step, const std::string& status) {
+    Append(actor, {{"kind", "step.reported"}, {"step", step}, {"status", status}});
+  }
+
+ private:
+  Event Build(const std::string& actor, json e) {
+    e["actor"] = actor;
+    e["id"] = "e" + std::to_string(++ids_);
+    const std::string kind = e["kind"];
+    bool environment_wide = kind == "incident.opened" || kind == "incident.resolved" ||
+                            kind == "maintenance.window";
+    if (!environment_wide && !e.contains("deployment")) e["deployment"] = kDeployment;
+    auto event = Event::FromJson(e);
+    EXPECT_TRUE(event.ok()) << event.status().ToString() << " " << e.dump();
+    return std::move(event).value();
+  }
+
+  Engine engine_;
+  Micros now_ = kT0;
+  uint64_t seq_ = 0;
+  int ids_ = 0;
+};
+
+// The one failing rule's id, or "" when allowed.
+std::string DeniedBy(const Decision& d) {
+  if (d.allowed) return "";
+  std::string ids;
+  for (const Reason& r : d.reasons) ids += (ids.empty() ? "" : ",") + r.rule;
+  return ids;
+}
+
+TEST(DefaultPackTest, HappyPathReachesProductionWithEvidence) {
+  Timeline t;
+  t.UpToStagingReady();
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  t.Advance(15 * kMicrosPerMinute);
+  Decision d = t.Start("rutger", "production");
+  ASSERT_TRUE(d.allowed) << d.ToJson().dump();
+  std::map<std::string, std::vector<uint64_t>> evidence;
+  for (const Evidence& e : d.evidence) evidence[e.rule] = e.events;
+  EXPECT_EQ(evidence.count("R10"), 1u);
+  EXPECT_EQ(evidence.count("R12"), 1u);
+  EXPECT_EQ(evidence.count("R13"), 1u);
+  EXPECT_FALSE(evidence["R10"].empty());
+  EXPECT_EQ(d.policy_sha256, t.engine().policy().sha256_hex);
+}
+
+TEST(DefaultPackTest, R10StagingSoakBoundary) {
+  Timeline t;
+  t.UpToStagingReady();
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  t.Advance(14 * kMicrosPerMinute + 59 * kMicrosPerSecond);
+  Decision early = t.Start("rutger", "production");
+  EXPECT_EQ(DeniedBy(early), "R10");
+  ASSERT_FALSE(early.reasons.empty());
+  EXPECT_EQ(early.reasons[0].name, "staging-soak");
+  EXPECT_THAT(early.reasons[0].message,
+              HasSubstr("staging has been READY for 14m59s"));
+  EXPECT_THAT(early.reasons[0].message, HasSubstr("the policy needs 15m"));
+  t.Advance(kMicrosPerSecond);
+  EXPECT_TRUE(t.Start("rutger", "production").allowed);
+}
+
+TEST(DefaultPackTest, R10FailureAfterReadyRestartsTheSoak) {
+  Timeline t;
+  t.UpToStagingReady();
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  t.Advance(10 * kMicrosPerMinute);
+  t.Report("thijmen", "staging", "FAILED");
+  t.Advance(10 * kMicrosPerMinute);
+  Decision after_failure = t.Start("rutger", "production");
+  EXPECT_FALSE(after_failure.allowed);
+  t.Report("thijmen", "staging", "READY");
+  t.Advance(14 * kMicrosPerMinute);
+  EXPECT_EQ(DeniedBy(t.Start("rutger", "production")), "R10");
+  t.Advance(kMicrosPerMinute);
+  EXPECT_TRUE(t.Start("rutger", "production").allowed);
+}
+
+TEST(DefaultPackTest, R1ChainOrderAndR2Halt) {
+  Timeline t;
+  t.Request();
+  t.Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+  EXPECT_EQ(DeniedBy(t.Start("ci-bot", "build")), "R1");  // orchestrate is not READY yet
+  t.RunStep("leon", "orchestrate");
+  EXPECT_TRUE(t.Start("ci-bot", "build").allowed);
+  t.Report("ci-bot", "build", "BLOCKED");
+  Decision halted = t.Start("thijmen", "staging");
+  EXPECT_THAT(DeniedBy(halted), HasSubstr("R2"));
+  EXPECT_TRUE(t.Start("ci-bot", "build").allowed) << "the halted step's owner may run it again";
+  t.Report("ci-bot", "build", "READY");
+  t.Append("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"},
+                      {"image", kImage}});
+  EXPECT_TRUE(t.Start("thijmen", "staging").allowed) << "the chain resumes once READY";
+}
+
+TEST(DefaultPackTest, R3OwnerIsAnAuthorityCheck) {
+  Timeline t;
+  t.Request();
+  Status s = t.Authority("leon", {{"kind", "step.started"}, {"step", "production"}});
+  EXPECT_EQ(s.code(), StatusCode::kForbidden);
+  EXPECT_THAT(s.message(), HasSubstr("R3"));
+  EXPECT_THAT(s.message(), HasSubstr("production-ops"));
+  EXPECT_EQ(t.Authority("marta", {{"kind", "deploy.completed"}}).code(), StatusCode::kForbidden);
+}
+
+TEST(DefaultPackTest, R4MergeApprovedByAMergeApprover) {
+  Timeline t;
+  t.Request();
+  EXPECT_EQ(DeniedBy(t.Start("leon", "orchestrate")), "R4");
+  t.Append("victoria", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+  EXPECT_EQ(DeniedBy(t.Start("leon", "orchestrate")), "R4") << "a review by the wrong role";
+  t.Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "rejected"}});
+  EXPECT_EQ(DeniedBy(t.Start("leon", "orchestrate")), "R4");
+  t.Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+  EXPECT_TRUE(t.Start("leon", "orchestrate").allowed);
+}
+
+TEST(DefaultPackTest, R5OneDeploymentAtATime) {
+  Timeline t;
+  t.Request();
+  Decision second = t.Append("leon", {{"kind", "deploy.requested"}, {"deployment", "checkout-2"},
+                                      {"app", "checkout"}, {"environment", "production"},
+                                      {"version", "1.4.3"}, {"image", kImage},
+                                      {"strategy", "rolling"}, {"risk", "low"}});
+  EXPECT_EQ(DeniedBy(second), "R5");
+  EXPECT_THAT(second.reasons[0].message, HasSubstr("checkout-1"));
+  t.Append("leon", {{"kind", "rollback.started"}, {"reason", "abandon"}});
+  t.Append("leon", {{"kind", "rollback.completed"}, {"reason", "abandon"}});
+  t.Request(json::object(), "low", {"orchestrate"}, "checkout-2");
+}
+
+TEST(DefaultPackTest, R6NoProductionDuringAnIncident) {
+  Timeline t;
+  t.UpToStagingReady();
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  t.Append("ic", {{"kind", "incident.opened"}, {"environment", "production"}, {"incident", "INC-7"}});
+  t.Advance(20 * kMicrosPerMinute);
+  Decision d = t.Start("rutger", "production");
+  EXPECT_EQ(DeniedBy(d), "R6");
+  EXPECT_THAT(d.reasons[0].message, HasSubstr("INC-7"));
+  t.Append("ic", {{"kind", "incident.resolved"}, {"environment", "production"}, {"incident", "INC-7"}});
+  EXPECT_TRUE(t.Start("rutger", "production").allowed);
+}
+
+TEST(DefaultPackTest, R7ReversibleMigrationAndBackupForDestructive) {
+  json planned = {"orchestrate", "db-migration"};
+  {
+    Timeline t;
+    t.Request({{"db_migration", "additive"}}, "low", planned);
+    t.Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+    t.RunStep("leon", "orchestrate");
+    EXPECT_EQ(DeniedBy(t.Start("boris", "db-migration")), "R7");
+  }
+  {
+    Timeline t;
+    t.Request({{"db_migration", "additive"}, {"recovery_doc", "runbooks/restore.md"}}, "low",
+              planned);
+    t.Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+    t.RunStep("leon", "orchestrate");
+    EXPECT_TRUE(t.Start("boris", "db-migration").allowed);
+  }
+  {
+    Timeline t;
+    t.Request({{"db_migration", "destructive"}, {"reversible", true}}, "low", planned);
+    t.Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+    t.RunStep("leon", "orchestrate");
+    Decision d = t.Start("boris", "db-migration");
+    EXPECT_EQ(DeniedBy(d), "R7");
+    EXPECT_THAT(d.reasons[0].message, HasSubstr("backup.verified"));
+    t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-2"}});
+    EXPECT_TRUE(t.Start("boris", "db-migration").allowed);
+  }
+}
+
+TEST(DefaultPackTest, R8BlastRadiusAboveFiveResources) {
+  json planned = {"orchestrate", "infrastructure"};
+  for (int resources : {5, 6}) {
+    Timeline t;
+    t.Request({{"infra", true}, {"resources_changed", resources}}, "low", planned);
+    t.Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+    t.RunStep("leon", "orchestrate");
+    Decision d = t.Start("arjan", "infrastructure");
+    EXPECT_EQ(DeniedBy(d), resources == 5 ? "" : "R8") << resources;
+    if (resources == 6) {
+      t.Append("hans", {{"kind", "review"}, {"subject", "blast-radius"}, {"verdict", "approved"}});
+      EXPECT_TRUE(t.Start("arjan", "infrastructure").allowed);
+    }
+  }
+}
+
+TEST(DefaultPackTest, R9PinnedImageAndScan) {
+  Timeline t;
+  t.Request();
+  t.Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+  t.RunStep("leon", "orchestrate");
+  t.RunStep("ci-bot", "build");
+  EXPECT_EQ(DeniedBy(t.Start("thijmen", "staging")), "R9") << "no scan yet";
+  t.Append("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"},
+                      {"image", kImage}});
+  Decision latest = t.Start("thijmen", "staging", "registry.example/checkout:latest");
+  EXPECT_EQ(DeniedBy(latest), "R9");
+  EXPECT_THAT(latest.reasons[0].message, HasSubstr("not pinned by digest"));
+  EXPECT_TRUE(t.Start("thijmen", "staging").allowed);
+}
+
+TEST(DefaultPackTest, R11SecurityReviewForInfraChanges) {
+  Timeline t;
+  t.UpToStagingReady({{"infra", true}});
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  t.Advance(15 * kMicrosPerMinute);
+  EXPECT_EQ(DeniedBy(t.Start("rutger", "production")), "R11");
+  t.Append("victoria", {{"kind", "review"}, {"subject", "security"}, {"verdict", "approved"}});
+  EXPECT_TRUE(t.Start("rutger", "production").allowed);
+}
+
+TEST(DefaultPackTest, R12BackupBeforeProduction) {
+  Timeline t;
+  t.UpToStagingReady();
+  t.Advance(15 * kMicrosPerMinute);
+  EXPECT_EQ(DeniedBy(t.Start("rutger", "production")), "R12");
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  EXPECT_TRUE(t.Start("rutger", "production").allowed);
+}
+
+TEST(DefaultPackTest, R13SameImageAsStaging) {
+  Timeline t;
+  t.UpToStagingReady();
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  t.Advance(15 * kMicrosPerMinute);
+  const std::string other =
+      "registry.example/checkout@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+  t.Append("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"},
+                      {"image", other}});
+  EXPECT_EQ(DeniedBy(t.Start("rutger", "production", other)), "R13");
+  EXPECT_TRUE(t.Start("rutger", "production", kImage).allowed);
+}
+
+TEST(DefaultPackTest, R14HighRiskNeedsAMaintenanceWindow) {
+  Timeline t;
+  t.UpToStagingReady(json::object(), "high");
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  t.Advance(15 * kMicrosPerMinute);
+  EXPECT_EQ(DeniedBy(t.Start("rutger", "production")), "R14");
+  t.Append("ic", {{"kind", "maintenance.window"}, {"environment", "production"},
+                  {"from", "2026-11-24T10:00:00Z"}, {"to", "2026-11-24T11:00:00Z"}});
+  EXPECT_TRUE(t.Start("rutger", "production").allowed);
+  t.Advance(45 * kMicrosPerMinute);  // 11:00: the window has closed
+  EXPECT_EQ(DeniedBy(t.Start("rutger", "production")), "R14");
+}
+
+TEST(DefaultPackTest, R15CanaryPhasesHoldAndAnalysis) {
+  Timeline t;
+  t.UpToStagingReady();
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  t.Advance(15 * kMicrosPerMinute);
+  ASSERT_TRUE(t.Start("rutger", "production").allowed);
+  auto shift = [&](int weight) {
+    return t.Append("rutger", {{"kind", "traffic.shifted"}, {"weight", weight}});
+  };
+  auto analysis = [&](double error_rate, double p99) {
+    t.Append("rutger", {{"kind", "gate.result"}, {"gate", "analysis"}, {"outcome", "pass"},
+                        {"metrics", {{"error_rate_delta_pct", error_rate},
+                                     {"p99_latency_delta_ms", p99}}}});
+  };
+  EXPECT_EQ(DeniedBy(shift(25)), "R15") << "5% comes first";
+  ASSERT_TRUE(shift(5).allowed);
+  t.Advance(14 * kMicrosPerMinute);
+  analysis(0.05, 20);
+  Decision early = shift(25);
+  EXPECT_EQ(DeniedBy(early), "R15");
+  EXPECT_THAT(early.reasons[0].message, HasSubstr("the 5% phase has held for 14m"));
+  t.Advance(kMicrosPerMinute);
+  ASSERT_TRUE(shift(25).allowed);
+  t.Advance(30 * kMicrosPerMinute);
+  analysis(0.2, 20);  // error rate too high
+  EXPECT_EQ(DeniedBy(shift(50)), "R15");
+  analysis(0.05, 99);
+  EXPECT_TRUE(shift(50).allowed);
+  EXPECT_TRUE(shift(5).allowed) << "lowering traffic is always allowed";
+}
+
+TEST(DefaultPackTest, R16PostDeployWatch) {
+  Timeline t;
+  t.UpToStagingReady();
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  t.Advance(15 * kMicrosPerMinute);
+  t.RunStep("rutger", "production");
+  t.Advance(14 * kMicrosPerMinute);
+  EXPECT_EQ(DeniedBy(t.Append("leon", {{"kind", "deploy.completed"}})), "R16");
+  t.Advance(kMicrosPerMinute);
+  EXPECT_TRUE(t.Append("leon", {{"kind", "deploy.completed"}}).allowed);
+}
+
+TEST(DefaultPackTest, R17WaiverLiftsOneRuleWithItsReason) {
+  Timeline t;
+  t.UpToStagingReady();
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  t.Advance(5 * kMicrosPerMinute);
+  EXPECT_EQ(DeniedBy(t.Start("rutger", "production")), "R10");
+  t.Append("rm", {{"kind", "waiver.granted"}, {"rule", "staging-soak"},
+                  {"reason", "hotfix for INC-9, checklist emergency path"}});
+  Decision d = t.Start("rutger", "production");
+  ASSERT_TRUE(d.allowed) << d.ToJson().dump();
+  bool cited = false;
+  for (const Evidence& e : d.evidence) {
+    if (e.rule == "R10" && e.waiver) cited = e.waiver->reason.find("INC-9") != std::string::npos;
+  }
+  EXPECT_TRUE(cited) << d.ToJson().dump();
+
+  EXPECT_EQ(t.Authority("leon", {{"kind", "waiver.granted"}, {"rule", "R10"}, {"reason", "x"}})
+                .code(),
+            StatusCode::kForbidden)
+      << "only a waiver role holder";
+  Status r3 = t.Authority("rm", {{"kind", "waiver.granted"}, {"rule", "R3"}, {"reason", "x"}});
+  EXPECT_EQ(r3.code(), StatusCode::kForbidden);
+  EXPECT_THAT(r3.message(), HasSubstr("never be waived"));
+  EXPECT_EQ(t.Authority("rm", {{"kind", "waiver.granted"}, {"rule", "R99"}, {"reason", "x"}})
+                .code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(DefaultPackTest, RollbacksAreNeverDenied) {
+  Timeline t;
+  t.UpToStagingReady();
+  t.Report("thijmen", "staging", "FAILED");
+  EXPECT_TRUE(t.Append("thijmen", {{"kind", "rollback.started"}, {"reason", "smoke failed"}}).allowed);
+  EXPECT_TRUE(t.Append("leon", {{"kind", "rollback.completed"}, {"reason", "smoke failed"}}).allowed);
+}
+
+TEST(DefaultPackTest, IntentsBeforeTheRequestAreDenied) {
+  Timeline t;
+  Decision d = t.Start("leon", "orchestrate");
+  EXPECT_FALSE(d.allowed);
+  EXPECT_THAT(d.reasons[0].message, HasSubstr("no deploy.requested"));
+}
+
+}  // namespace
+}  // namespace shiplog::policy

@@ -1,0 +1,97 @@
+// shiplog policy lint | show
+#include <iostream>
+
+#include "ledger/event.h"
+#include "policy/policy.h"
+#include "tools/shiplog/cli.h"
+
+namespace shiplog::cli {
+namespace {
+
+using policy::ParseResult;
+using policy::Policy;
+
+// Policy files are read with the same bound as any input; ParsePolicy applies the tighter one.
+constexpr size_t kMaxPolicyFileBytes = kMaxEventBytes;
+
+// Every error on stderr ("FILE:LINE:COL: message", the form editors jump to) and as JSON on
+// stdout; returns the bad-input exit code.
+int ReportErrors(const ParseResult& parsed) {
+  nlohmann::json errors = nlohmann::json::array();
+  for (const auto& e : parsed.errors) {
+    std::cerr << e.ToString() << "\n";
+    errors.push_back({{"file", e.where.file},
+                      {"line", e.where.line},
+                      {"column", e.where.column},
+                      {"message", e.message}});
+  }
+  PrintJson({{"ok", false}, {"errors", errors}});
+  return kExitBadInput;
+}
+
+Result<ParseResult> ReadAndParse(const std::string& file) {
+  SHIPLOG_ASSIGN_OR_RETURN(std::string text, ReadInput(file, kMaxPolicyFileBytes));
+  return policy::ParsePolicy(text, file);
+}
+
+int RunLint(const std::string& file) {
+  auto parsed = ReadAndParse(file);
+  if (!parsed.ok()) return Fail(parsed.status());
+  if (!parsed->policy) return ReportErrors(*parsed);
+  const Policy& p = *parsed->policy;
+  PrintJson({{"ok", true}, {"name", p.name}, {"sha256", p.sha256_hex}, {"rules", p.rules.size()}});
+  return kExitOk;
+}
+
+nlohmann::json Summary(const Policy& p) {
+  nlohmann::json chain = nlohmann::json::array();
+  for (const auto& step : p.chain) chain.push_back({{"step", step.step}, {"owner", step.owner}});
+  nlohmann::json rules = nlohmann::json::array();
+  for (const auto& rule : p.rules) {
+    rules.push_back({{"id", rule.id},
+                     {"name", rule.name},
+                     {"why", rule.why},
+                     {"on", {{"kind", rule.on_kinds}, {"step", rule.on_steps}}}});
+  }
+  return {
+      {"name", p.name},         {"description", p.description},
+      {"sha256", p.sha256_hex}, {"roles", p.roles},
+      {"chain", chain},         {"waivers", {{"roles", p.waiver_roles}, {"never", p.never_waived}}},
+      {"rules", rules}};
+}
+
+// Without a file: the default pack's text, verbatim, so `policy show > mine.yaml` starts a policy.
+int RunShow(const std::string& file) {
+  if (file.empty()) {
+    std::cout << policy::DefaultPolicyText();
+    return kExitOk;
+  }
+  auto parsed = ReadAndParse(file);
+  if (!parsed.ok()) return Fail(parsed.status());
+  if (!parsed->policy) return ReportErrors(*parsed);
+  PrintJson(Summary(*parsed->policy));
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddPolicyCommands(CLI::App& app, Context& context, Action& action) {
+  auto* group = app.add_subcommand("policy", "Policy files: check them and read them");
+  group->require_subcommand(1);
+
+  auto lint_file = std::make_shared<std::string>();
+  auto* lint = group->add_subcommand(
+      "lint", "Check a policy file; every error is printed as FILE:LINE:COL: message (exit 2)");
+  lint->add_option("file", *lint_file, "The policy file, or - for stdin")->required();
+  lint->callback([&action, lint_file] { action = [lint_file] { return RunLint(*lint_file); }; });
+
+  auto show_file = std::make_shared<std::string>();
+  auto* show = group->add_subcommand(
+      "show",
+      "Without FILE, print the default policy pack (a starting point for your own); with "
+      "FILE, check it and print a JSON summary");
+  show->add_option("file", *show_file, "A policy file to summarise");
+  show->callback([&action, show_file] { action = [show_file] { return RunShow(*show_file); }; });
+}
+
+}  // namespace shiplog::cli

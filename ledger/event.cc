@@ -9,18 +9,13 @@
 #include <map>
 
 #include "ledger/canonical.h"
+#include "ledger/event_schema.h"
 #include "ledger/clock.h"
 
 namespace shiplog {
 namespace {
 
-// Annotation ids from schemas/event.capnp.
-constexpr uint64_t kKindAnnotation = 0xe2f3e255bec9c20eull;
-constexpr uint64_t kRequiredAnnotation = 0x8754f2ffa5f04998ull;
-constexpr uint64_t kTimeAnnotation = 0xd554840beac30842ull;
-constexpr uint64_t kHexAnnotation = 0xe0f1c7a4a2b6d3c1ull;
-constexpr uint64_t kJsonMapAnnotation = 0xc6f4b8a9d1e2f3a5ull;
-constexpr uint64_t kDeploymentScopedAnnotation = 0xb5a4c3d2e1f0a9b8ull;
+using namespace event_schema;  // the schema mapping: kinds, names, annotations
 
 constexpr size_t kMaxNameBytes = 256;
 
@@ -28,54 +23,9 @@ using capnp::DynamicStruct;
 using capnp::StructSchema;
 using nlohmann::json;
 
-bool HasAnnotation(StructSchema::Field field, uint64_t id) {
-  for (auto a : field.getProto().getAnnotations()) {
-    if (a.getId() == id) return true;
-  }
-  return false;
-}
-
-std::string KindOf(StructSchema::Field member) {
-  for (auto a : member.getProto().getAnnotations()) {
-    if (a.getId() == kKindAnnotation) return a.getValue().getText();
-  }
-  return member.getProto().getName();
-}
-
-// "backupId" -> "backup_id"; "blueGreen" -> "blue-green" with separator '-'.
-std::string FromCamel(kj::StringPtr name, char separator) {
-  std::string out;
-  for (char c : name) {
-    if (c >= 'A' && c <= 'Z') {
-      out.push_back(separator);
-      out.push_back(static_cast<char>(c - 'A' + 'a'));
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::string JsonName(StructSchema::Field field) { return FromCamel(field.getProto().getName(), '_'); }
-
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-StructSchema EventSchema() { return capnp::Schema::from<schema::Event>(); }
-StructSchema BodySchema() {
-  return EventSchema().getFieldByName("body").getType().asStruct();
-}
-
-// The body member for each kind name, built once from the schema.
-const std::map<std::string, StructSchema::Field>& KindTable() {
-  static const auto* table = [] {
-    auto* t = new std::map<std::string, StructSchema::Field>();
-    for (auto member : BodySchema().getUnionFields()) t->emplace(KindOf(member), member);
-    return t;
-  }();
-  return *table;
 }
 
 // ---- JSON -> builder ----
@@ -107,22 +57,22 @@ Status JsonReader::Fill(DynamicStruct::Builder target, const json& object,
     std::string path = where.empty() ? it.key() : where + "." + it.key();
     bool found = false;
     for (auto field : schema.getNonUnionFields()) {
-      if (JsonName(field) != it.key()) continue;
+      if (JsonFieldName(field) != it.key()) continue;
       found = true;
       SHIPLOG_RETURN_IF_ERROR(SetField(target, field, it.value(), path));
     }
     if (!found) {
       std::string known;
       for (auto field : schema.getNonUnionFields()) {
-        known += (known.empty() ? "" : ", ") + JsonName(field);
+        known += (known.empty() ? "" : ", ") + JsonFieldName(field);
       }
       return Status::InvalidArgument("unknown field '" + path + "' (known here: " + known + ")");
     }
   }
   // Numbers and booleans have no "empty" in the binary form, so presence is checked here.
   for (auto field : schema.getNonUnionFields()) {
-    if (HasAnnotation(field, kRequiredAnnotation) && !object.contains(JsonName(field))) {
-      return Status::InvalidArgument("missing field '" + JsonName(field) + "'");
+    if (HasAnnotation(field, kRequiredAnnotation) && !object.contains(JsonFieldName(field))) {
+      return Status::InvalidArgument("missing field '" + JsonFieldName(field) + "'");
     }
   }
   return Status::Ok();
@@ -236,7 +186,7 @@ Result<capnp::DynamicEnum> JsonReader::ParseEnum(capnp::EnumSchema schema, const
                                                  const std::string& where) {
   std::string names;
   for (auto e : schema.getEnumerants()) {
-    std::string name = FromCamel(e.getProto().getName(), '-');
+    std::string name = JsonEnumName(e);
     if (value.is_string() && Lower(value.get<std::string>()) == name) return capnp::DynamicEnum(e);
     if (name != "unspecified") names += (names.empty() ? "" : ", ") + name;
   }
@@ -254,7 +204,7 @@ json StructToJson(const DynamicStruct::Reader& s) {
     if (!s.has(field, capnp::HasMode::NON_DEFAULT) && !HasAnnotation(field, kRequiredAnnotation)) {
       continue;
     }
-    out[JsonName(field)] = ValueToJson(s, field);
+    out[JsonFieldName(field)] = ValueToJson(s, field);
   }
   return out;
 }
@@ -281,7 +231,7 @@ json ValueToJson(const DynamicStruct::Reader& parent, StructSchema::Field field)
     case W::FLOAT64: return value.as<double>();
     case W::ENUM: {
       KJ_IF_MAYBE(e, value.as<capnp::DynamicEnum>().getEnumerant()) {
-        return FromCamel(e->getProto().getName(), '-');
+        return JsonEnumName(*e);
       }
       return value.as<capnp::DynamicEnum>().getRaw();
     }
@@ -353,7 +303,7 @@ Status CheckText(const DynamicStruct::Reader& s) {
   for (auto field : s.getSchema().getNonUnionFields()) {
     capnp::Type type = field.getType();
     auto bad = [&] {
-      return Status::InvalidArgument("field '" + JsonName(field) + "' is not valid UTF-8 text");
+      return Status::InvalidArgument("field '" + JsonFieldName(field) + "' is not valid UTF-8 text");
     };
     if (type.which() == W::TEXT && !IsCleanUtf8(s.get(field).as<capnp::Text>())) return bad();
     if (type.which() == W::STRUCT && s.has(field)) {
@@ -387,12 +337,12 @@ Status CheckRequired(const DynamicStruct::Reader& s, const std::string& kind) {
     if (which == W::ENUM) {
       auto v = s.get(field);
       if (v.as<capnp::DynamicEnum>().getEnumerant() == nullptr) {
-        return Status::InvalidArgument("event kind '" + kind + "': field '" + JsonName(field) +
+        return Status::InvalidArgument("event kind '" + kind + "': field '" + JsonFieldName(field) +
                                        "' has a value the schema does not know");
       }
       if (HasAnnotation(field, kRequiredAnnotation) && IsUnspecified(v)) {
         return Status::InvalidArgument("event kind '" + kind + "' needs field '" +
-                                       JsonName(field) + "'");
+                                       JsonFieldName(field) + "'");
       }
       continue;
     }
@@ -402,7 +352,7 @@ Status CheckRequired(const DynamicStruct::Reader& s, const std::string& kind) {
     else if (which == W::DATA) present = s.get(field).as<capnp::Data>().size() > 0;
     else if (which == W::LIST) present = s.get(field).as<capnp::DynamicList>().size() > 0;
     if (!present) {
-      return Status::InvalidArgument("event kind '" + kind + "' needs field '" + JsonName(field) +
+      return Status::InvalidArgument("event kind '" + kind + "' needs field '" + JsonFieldName(field) +
                                      "'");
     }
   }
@@ -483,7 +433,7 @@ Status ValidateEvent(schema::Event::Reader event) {
   StructSchema::Field member;
   KJ_IF_MAYBE(m, body.which()) { member = *m; }
   else return Status::InvalidArgument("the event has a kind this version does not know");
-  std::string kind = KindOf(member);
+  std::string kind = KindName(member);
   if (!IsIdentifier(event.getId())) {
     return Status::InvalidArgument("field 'id' must be 1-256 letters, digits or ._-:@/+");
   }
@@ -510,7 +460,7 @@ Status ValidateEvent(schema::Event::Reader event) {
 
 std::vector<std::string> EventKindNames() {
   std::vector<std::string> names;
-  for (auto member : BodySchema().getUnionFields()) names.push_back(KindOf(member));
+  for (auto member : BodyStruct().getUnionFields()) names.push_back(KindName(member));
   return names;
 }
 
@@ -542,7 +492,7 @@ Result<Event> Event::FromCanonical(std::string_view bytes) {
     status = ValidateEvent(impl->root);
     if (!status.ok()) return;
     KJ_IF_MAYBE(m, DynamicStruct::Reader(impl->root).get("body").as<DynamicStruct>().which()) {
-      impl->kind = KindOf(*m);
+      impl->kind = KindName(*m);
     }
   })) {
     return Status::InvalidArgument("the event bytes do not decode: " +
@@ -568,10 +518,10 @@ Result<Event> Event::FromJson(const json& object) {
     return Status::InvalidArgument("the event has no \"kind\" (a string such as \"step.started\")");
   }
   const std::string kind = kind_it->get<std::string>();
-  auto member = KindTable().find(kind);
-  if (member == KindTable().end()) {
+  auto member = KindMembers().find(kind);
+  if (member == KindMembers().end()) {
     std::string known;
-    for (const auto& [name, _] : KindTable()) known += (known.empty() ? "" : ", ") + name;
+    for (const auto& [name, _] : KindMembers()) known += (known.empty() ? "" : ", ") + name;
     return Status::InvalidArgument("unknown event kind '" + kind + "' (known: " + known + ")");
   }
   capnp::MallocMessageBuilder message;
@@ -584,7 +534,7 @@ Result<Event> Event::FromJson(const json& object) {
     json top = json::object(), rest = json::object();
     for (auto it = object.begin(); it != object.end(); ++it) {
       if (it.key() == "kind") continue;
-      bool is_top = EventSchema().findFieldByName(it.key()) != nullptr && it.key() != "body";
+      bool is_top = EventStruct().findFieldByName(it.key()) != nullptr && it.key() != "body";
       (is_top ? top : rest)[it.key()] = it.value();
     }
     status = reader.Fill(dyn, top, "", {});

@@ -17,6 +17,7 @@
 
 #include "ledger/crypto.h"
 #include "ledger/event.h"
+#include "ledger/event_schema.h"
 #include "policy/policy.h"
 
 namespace shiplog::policy {
@@ -28,8 +29,10 @@ constexpr size_t kMaxPolicyBytes = 128 * 1024;
 constexpr int kMaxAnyOfDepth = 8;
 constexpr int kMaxRequirements = 10000;
 
-constexpr uint64_t kKindAnnotation = 0xe2f3e255bec9c20eull;     // schemas/event.capnp $kind
-constexpr uint64_t kJsonMapAnnotation = 0xc6f4b8a9d1e2f3a5ull;  // $jsonMap
+using event_schema::HasAnnotation;
+using event_schema::JsonEnumName;
+using event_schema::JsonFieldName;
+using event_schema::kJsonMapAnnotation;
 
 const char* const kBuiltins[] = {"chain-order", "halt", "owner", "one-at-a-time"};
 const char* const kForms[] = {
@@ -63,38 +66,12 @@ bool Contains(const std::vector<std::string>& items, const std::string& item) {
 
 // ---- the event schema ----
 
-// "backupId" -> "backup_id" (field names); "blueGreen" -> "blue-green" (enum names).
-std::string FromCamel(kj::StringPtr name, char separator) {
-  std::string out;
-  for (char c : name) {
-    if (c >= 'A' && c <= 'Z') {
-      out.push_back(separator);
-      out.push_back(static_cast<char>(c - 'A' + 'a'));
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-bool HasAnnotation(StructSchema::Field field, uint64_t id) {
-  for (auto a : field.getProto().getAnnotations()) {
-    if (a.getId() == id) return true;
-  }
-  return false;
-}
-
 // Each kind's body struct, by its outside name.
 const std::map<std::string, StructSchema>& KindStructs() {
   static const auto* const table = [] {
     auto* t = new std::map<std::string, StructSchema>();
-    auto body = capnp::Schema::from<schema::Event>().getFieldByName("body").getType().asStruct();
-    for (auto member : body.getUnionFields()) {
-      for (auto a : member.getProto().getAnnotations()) {
-        if (a.getId() == kKindAnnotation) {
-          t->emplace(a.getValue().getText(), member.getType().asStruct());
-        }
-      }
+    for (const auto& [kind, member] : event_schema::KindMembers()) {
+      t->emplace(kind, member.getType().asStruct());
     }
     return t;
   }();
@@ -129,7 +106,7 @@ FieldShape ShapeOf(capnp::Type type) {
     case capnp::schema::Type::ENUM:
       shape.type = FieldShape::Type::kEnum;
       for (auto e : type.asEnum().getEnumerants()) {
-        std::string name = FromCamel(e.getProto().getName(), '-');
+        std::string name = JsonEnumName(e);
         if (name != "unspecified") shape.enum_names.push_back(name);
       }
       break;
@@ -148,7 +125,7 @@ FieldShape ShapeOf(capnp::Type type) {
 
 std::vector<std::string> FieldNames(StructSchema s) {
   std::vector<std::string> names;
-  for (auto f : s.getFields()) names.push_back(FromCamel(f.getProto().getName(), '_'));
+  for (auto f : s.getFields()) names.push_back(JsonFieldName(f));
   return names;
 }
 
@@ -171,7 +148,7 @@ std::variant<FieldShape, std::string> ResolveField(StructSchema s, const std::st
   for (size_t i = 0; i < parts.size(); ++i) {
     std::optional<StructSchema::Field> found;
     for (auto field : s.getFields()) {
-      if (FromCamel(field.getProto().getName(), '_') == parts[i]) found = field;
+      if (JsonFieldName(field) == parts[i]) found = field;
     }
     if (!found) {
       std::string in = i == 0 ? what : what + " field '" + parts[i - 1] + "'";

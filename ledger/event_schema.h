@@ -1,0 +1,40 @@
+// How events' outside names map onto schemas/event.capnp, by reflection: kinds, JSON field
+// names, enum names and the annotations that shape the JSON form. One place, shared by the event
+// codec (ledger/event.cc) and by whatever names event fields from outside (policy files), so the
+// two can never disagree.
+#pragma once
+
+#include <capnp/schema.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace shiplog::event_schema {
+
+// Annotation ids, as declared in schemas/event.capnp.
+constexpr uint64_t kKindAnnotation = 0xe2f3e255bec9c20eull;
+constexpr uint64_t kRequiredAnnotation = 0x8754f2ffa5f04998ull;
+constexpr uint64_t kTimeAnnotation = 0xd554840beac30842ull;
+constexpr uint64_t kHexAnnotation = 0xe0f1c7a4a2b6d3c1ull;
+constexpr uint64_t kJsonMapAnnotation = 0xc6f4b8a9d1e2f3a5ull;
+constexpr uint64_t kDeploymentScopedAnnotation = 0xb5a4c3d2e1f0a9b8ull;
+
+bool HasAnnotation(capnp::StructSchema::Field field, uint64_t id);
+
+// "backupId" -> "backup_id".
+std::string JsonFieldName(capnp::StructSchema::Field field);
+// "blueGreen" -> "blue-green".
+std::string JsonEnumName(capnp::EnumSchema::Enumerant enumerant);
+
+// The Event struct, and its body union.
+capnp::StructSchema EventStruct();
+capnp::StructSchema BodyStruct();
+
+// A body member's kind name: its $kind ("step.started").
+std::string KindName(capnp::StructSchema::Field body_member);
+
+// Every kind's body member, by kind name. Built once from the schema.
+const std::map<std::string, capnp::StructSchema::Field>& KindMembers();
+
+}  // namespace shiplog::event_schema

@@ -134,5 +134,37 @@ TEST_F(EnforceTest, WaiverLiftsTheSoakAndIsCited) {
   EXPECT_THAT(allowed.out, HasSubstr("hotfix INC-9"));
 }
 
+TEST_F(EnforceTest, ActivatedPolicyGovernsLaterDecisions) {
+  // A team tightens the soak to 30 minutes by editing its copy of the default pack.
+  std::string text = Run({"policy", "show"}).out;
+  const std::string soak = "older_than: 15m";
+  ASSERT_NE(text.find(soak), std::string::npos);
+  text.replace(text.find(soak), soak.size(), "older_than: 30m");  // R10 comes before R16
+  WriteFile(dir_ / "strict.yaml", text);
+
+  ProcessResult not_admin = Run({"policy", "activate", "--data", data(), "--admin-key",
+                                 dir_ / "leon.key", dir_ / "strict.yaml"});
+  EXPECT_EQ(not_admin.exit_code, 2);
+  EXPECT_THAT(not_admin.err, HasSubstr("admin role"));
+  WriteFile(dir_ / "broken.yaml", "shiplog_policy: 1\nname: broken\nrulez: []\n");
+  EXPECT_EQ(Run({"policy", "activate", "--data", data(), "--admin-key", data() + "/admin.key",
+                 dir_ / "broken.yaml"}).exit_code, 2);
+
+  json activated = Ok({"policy", "activate", "--data", data(), "--admin-key",
+                       data() + "/admin.key", dir_ / "strict.yaml"});
+  EXPECT_EQ(activated["actor"], "admin");
+
+  UpToProduction();
+  Ok({"clock", "advance", "20m", "--data", data()});
+  ProcessResult denied = As("rutger", {{"kind", "step.started"}, {"step", "production"}});
+  EXPECT_EQ(denied.exit_code, 3);
+  json decision = json::parse(denied.out);
+  EXPECT_THAT(decision["reasons"][0]["message"].get<std::string>(), HasSubstr("needs 30m"));
+  json linted = Ok({"policy", "lint", dir_ / "strict.yaml"});
+  EXPECT_EQ(decision["policy_sha256"], linted["sha256"]);
+  Ok({"clock", "advance", "10m", "--data", data()});
+  EXPECT_EQ(As("rutger", {{"kind", "step.started"}, {"step", "production"}}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace shiplog::testing

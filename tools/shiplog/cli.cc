@@ -1,6 +1,8 @@
 #include "tools/shiplog/cli.h"
 
 #include <fstream>
+
+#include "ledger/key_file.h"
 #include <iostream>
 #include <iterator>
 #include <sstream>
@@ -71,6 +73,20 @@ Result<SignedEvent> SignEventJson(nlohmann::json event, const SigningKey& key) {
   if (event.is_object() && !event.contains("id")) event["id"] = RandomId();
   SHIPLOG_ASSIGN_OR_RETURN(Event built, Event::FromJson(event));
   return SignedEvent::Sign(built, key);
+}
+
+int AppendSignedBy(const std::string& dir, const std::string& key_file, Context& context,
+                   nlohmann::json event) {
+  auto key = ReadKeyFile(key_file);
+  if (!key.ok()) return Fail(key.status());
+  auto ledger = OpenLedger(dir, context, /*enforce=*/true);
+  if (!ledger.ok()) return Fail(ledger.status());
+  auto name = EnrolledName(**ledger, *key);
+  if (!name.ok()) return Fail(name.status());
+  event["actor"] = *name;
+  auto signed_event = SignEventJson(event, *key);
+  if (!signed_event.ok()) return Fail(signed_event.status());
+  return AppendAndPrint(**ledger, *signed_event);
 }
 
 int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event) {

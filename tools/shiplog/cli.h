@@ -72,6 +72,11 @@ Result<std::string> EnrolledName(const Ledger& ledger, const SigningKey& key);
 // Signs an event given as JSON with `key`, filling "id" with a fresh one when it is absent.
 Result<SignedEvent> SignEventJson(nlohmann::json event, const SigningKey& key);
 
+// Signs `event` (without actor) as the holder of `key_file`, under its enrolled name, appends it
+// to the ledger in `dir` and prints the receipt; returns the exit code.
+int AppendSignedBy(const std::string& dir, const std::string& key_file, Context& context,
+                   nlohmann::json event);
+
 // Appends and prints the receipt; a denied intent prints the decision and exits 3.
 int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event);
 

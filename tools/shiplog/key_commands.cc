@@ -24,18 +24,8 @@ struct AdminArgs {
   std::string reason;
 };
 
-// Signs `event` (without actor) as the admin whose key file is args.admin_key, and appends it.
 int AppendAsAdmin(const AdminArgs& args, Context& context, nlohmann::json event) {
-  auto key = ReadKeyFile(args.admin_key);
-  if (!key.ok()) return Fail(key.status());
-  auto ledger = OpenLedger(args.dir, context, /*enforce=*/true);
-  if (!ledger.ok()) return Fail(ledger.status());
-  auto name = EnrolledName(**ledger, *key);
-  if (!name.ok()) return Fail(name.status());
-  event["actor"] = *name;
-  auto signed_event = SignEventJson(event, *key);
-  if (!signed_event.ok()) return Fail(signed_event.status());
-  return AppendAndPrint(**ledger, *signed_event);
+  return AppendSignedBy(args.dir, args.admin_key, context, std::move(event));
 }
 
 int RunEnroll(const AdminArgs& args, Context& context) {

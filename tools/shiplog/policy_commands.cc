@@ -1,4 +1,4 @@
-// shiplog policy lint | show
+// shiplog policy lint | show | activate
 #include <iostream>
 
 #include "ledger/event.h"
@@ -73,10 +73,30 @@ int RunShow(const std::string& file) {
   return kExitOk;
 }
 
+struct ActivateArgs {
+  std::string dir;
+  std::string admin_key;
+  std::string file;
+};
+
+// An admin-signed policy.activated carrying the file's text and hash; the ledger's policy gate
+// lints it again before it is stored, and judges every later intent by it.
+int RunActivate(const ActivateArgs& args, Context& context) {
+  auto parsed = ReadAndParse(args.file);
+  if (!parsed.ok()) return Fail(parsed.status());
+  if (!parsed->policy) return ReportErrors(*parsed);
+  const Policy& p = *parsed->policy;
+  return AppendSignedBy(args.dir, args.admin_key, context,
+                        {{"kind", "policy.activated"},
+                         {"name", p.name},
+                         {"content", p.source},
+                         {"sha256", p.sha256_hex}});
+}
+
 }  // namespace
 
 void AddPolicyCommands(CLI::App& app, Context& context, Action& action) {
-  auto* group = app.add_subcommand("policy", "Policy files: check them and read them");
+  auto* group = app.add_subcommand("policy", "Policy files: check, read and activate them");
   group->require_subcommand(1);
 
   auto lint_file = std::make_shared<std::string>();
@@ -92,6 +112,16 @@ void AddPolicyCommands(CLI::App& app, Context& context, Action& action) {
       "FILE, check it and print a JSON summary");
   show->add_option("file", *show_file, "A policy file to summarise");
   show->callback([&action, show_file] { action = [show_file] { return RunShow(*show_file); }; });
+
+  auto activate_args = std::make_shared<ActivateArgs>();
+  auto* activate = group->add_subcommand(
+      "activate", "Make a policy file the ledger's active policy (an admin-signed policy.activated)");
+  AddDataOption(activate, activate_args->dir);
+  activate->add_option("--admin-key", activate_args->admin_key, "The admin's key file")->required();
+  activate->add_option("file", activate_args->file, "The policy file")->required();
+  activate->callback([&action, &context, activate_args] {
+    action = [&context, activate_args] { return RunActivate(*activate_args, context); };
+  });
 }
 
 }  // namespace shiplog::cli

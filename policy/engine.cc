@@ -232,16 +232,16 @@ const DeploymentState* Engine::FindDeployment(const std::string& id) const {
   return it == deployments_.end() ? nullptr : &it->second;
 }
 
-std::string Engine::EffectiveImage(const Event& event, const DeploymentState* d) const {
-  json fields = event.ToJson();
+std::string Engine::EffectiveImage(std::string_view kind, const json& fields,
+                                   const DeploymentState* d) const {
   std::string own = fields.value("image", "");
   if (!own.empty()) return own;
-  if (d && event.kind() == "step.reported") {
+  if (d && kind == "step.reported") {
     auto step = d->steps.find(fields.value("step", ""));
     if (step != d->steps.end() && !step->second.image.empty()) return step->second.image;
   }
-  bool about_the_artifact = event.kind() == "step.started" || event.kind() == "step.reported" ||
-                            event.kind() == "traffic.shifted" || event.kind() == "deploy.completed";
+  bool about_the_artifact = kind == "step.started" || kind == "step.reported" ||
+                            kind == "traffic.shifted" || kind == "deploy.completed";
   return about_the_artifact && d && d->request ? d->request->image : "";
 }
 
@@ -254,7 +254,7 @@ Fact Engine::MakeFact(uint64_t seq, Micros time, const Event& event,
   f.actor = std::string(event.actor());
   f.roles = roles;
   f.fields = event.ToJson();
-  f.image = EffectiveImage(event, FindDeployment(std::string(event.deployment())));
+  f.image = EffectiveImage(f.kind, f.fields, FindDeployment(std::string(event.deployment())));
   return f;
 }
 
@@ -590,7 +590,9 @@ Decision Engine::Decide(const Event& event, const std::vector<std::string>& role
                                 {}});
     return decision;
   }
-  const Intent intent{event, event.ToJson(), EffectiveImage(event, d), d, now};
+  json fields = event.ToJson();
+  std::string image = EffectiveImage(kind, fields, d);
+  const Intent intent{event, std::move(fields), std::move(image), d, now};
   const std::string step = intent.fields.value("step", "");
   for (const Rule& rule : policy_.rules) {
     if (!RuleApplies(rule, kind, step)) continue;

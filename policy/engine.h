@@ -142,7 +142,10 @@ class Engine {
  private:
   Fact MakeFact(uint64_t seq, Micros time, const Event& event,
                 const std::vector<std::string>& roles) const;
-  std::string EffectiveImage(const Event& event, const DeploymentState* deployment) const;
+  // The artifact an event concerns: its own image, else the image its step was started with (for
+  // reports), else the requested image (for intents about the deployment's artifact).
+  std::string EffectiveImage(std::string_view kind, const nlohmann::json& fields,
+                             const DeploymentState* deployment) const;
 
   Policy policy_;
   std::map<std::string, DeploymentState> deployments_;

@@ -18,6 +18,18 @@ std::string Lower(std::string s) {
   return s;
 }
 
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The key of the per-deployment value index: kind, top-level field and its value (lower case).
+std::string ValueKey(const std::string& kind, const std::string& field, const std::string& value) {
+  return kind + '\0' + field + '\0' + Lower(value);
+}
+
 // A field by dotted path ("changes.db_migration"); nullptr when absent.
 const json* FieldAt(const json& fields, const std::string& path) {
   const json* at = &fields;
@@ -53,9 +65,9 @@ bool Test(const json* value, const ValueTest& test) {
              !(value->is_array() && value->empty()) && !(value->is_boolean() && !*value);
     case ValueTest::Op::kEquals:
     case ValueTest::Op::kOneOf: {
-      std::string actual = value ? Lower(ScalarText(*value)) : "";
+      const std::string actual = value ? ScalarText(*value) : "";
       for (const auto& want : test.values) {
-        if (value ? actual == Lower(want) : IsZeroText(Lower(want))) return true;
+        if (value ? EqualsIgnoreCase(actual, want) : IsZeroText(Lower(want))) return true;
       }
       return false;
     }
@@ -373,7 +385,13 @@ void Engine::Apply(uint64_t seq, Micros time, const Event& event,
   } else if (kind == "rollback.completed") {
     finish(DeploymentState::Status::kRolledBack);
   }
-  d.by_kind[kind].push_back(d.facts.size());
+  const size_t index = d.facts.size();
+  d.by_kind[kind].push_back(index);
+  for (auto it = fact.fields.begin(); it != fact.fields.end(); ++it) {
+    if (it.value().is_primitive() && it.key() != "id") {
+      d.by_value[ValueKey(kind, it.key(), ScalarText(it.value()))].push_back(index);
+    }
+  }
   d.facts.push_back(std::move(fact));
 }
 
@@ -382,12 +400,30 @@ void Engine::Apply(uint64_t seq, Micros time, const Event& event,
 namespace {
 
 // Facts of the deployment matching `m`, oldest first.
+// The facts that can match `m`: the shortest value-index list of its equality tests on top-level
+// fields, or every fact of the kind. (A test for a zero value also matches facts that leave the
+// field out, which the value index does not hold, so those use the kind's list.)
+const std::vector<size_t>* Candidates(const DeploymentState& d, const EventMatch& m) {
+  static const std::vector<size_t> kNone;
+  auto kind = d.by_kind.find(m.kind);
+  if (kind == d.by_kind.end()) return &kNone;
+  const std::vector<size_t>* best = &kind->second;
+  for (const auto& [path, test] : m.where) {
+    if (test.op != ValueTest::Op::kEquals || test.values.size() != 1 ||
+        path.find('.') != std::string::npos || IsZeroText(Lower(test.values[0]))) {
+      continue;
+    }
+    auto it = d.by_value.find(ValueKey(m.kind, path, test.values[0]));
+    if (it == d.by_value.end()) return &kNone;
+    if (it->second.size() < best->size()) best = &it->second;
+  }
+  return best;
+}
+
 std::vector<const Fact*> FindFacts(const DeploymentState* d, const EventMatch& m) {
   std::vector<const Fact*> found;
   if (!d) return found;
-  auto it = d->by_kind.find(m.kind);
-  if (it == d->by_kind.end()) return found;
-  for (size_t i : it->second) {
+  for (size_t i : *Candidates(*d, m)) {
     if (Matches(d->facts[i].fields, m.where)) found.push_back(&d->facts[i]);
   }
   return found;

@@ -60,6 +60,9 @@ struct DeploymentState {
   Status status = Status::kRequested;
   std::vector<Fact> facts;                // every recorded event of the deployment, in order
   std::map<std::string, std::vector<size_t>> by_kind;  // kind -> indexes into facts
+  // kind NUL field NUL value (lower case) -> indexes into facts, for every top-level scalar field:
+  // a rule looking for "gate.result gate=scan" reads only those, however many others there are.
+  std::map<std::string, std::vector<size_t>> by_value;
   std::map<std::string, StepState> steps;
   std::optional<std::string> halted_step;  // BLOCKED or FAILED, not READY since (R2)
   uint32_t canary_weight = 0;

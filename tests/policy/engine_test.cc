@@ -33,6 +33,7 @@ const std::map<std::string, std::vector<std::string>> kRoles = {
     {"rutger", {"production-ops"}},     {"victoria", {"security-reviewer"}},
     {"otto", {"backup"}},               {"hans", {"blast-radius-approver"}},
     {"ic", {"incident-commander"}},     {"rm", {"release-manager"}},
+    {"stef", {"network"}},              {"karel", {"edge"}},
 };
 
 // A timeline: appends events as the ledger would (authority, decision, fold) at a clock it moves.
@@ -429,6 +430,102 @@ TEST(DefaultPackTest, IntentsBeforeTheRequestAreDenied) {
   Decision d = t.Start("leon", "orchestrate");
   EXPECT_FALSE(d.allowed);
   EXPECT_THAT(d.reasons[0].message, HasSubstr("no deploy.requested"));
+}
+
+// Seed 001's pipeline end to end, every step of the chain, with the denials a careless crew
+// meets on the way: each one names the rule a person has to satisfy.
+TEST(SeedTimelines, Seed001PipelineWithCarelessAgents) {
+  Timeline t;
+  t.Request({{"infra", true}, {"db_migration", "destructive"}, {"reversible", true},
+             {"resources_changed", 8}, {"network", true}, {"cdn", true}},
+            "low",
+            {"orchestrate", "db-migration", "infrastructure", "build", "staging", "production",
+             "network", "cdn", "backup-verify"});
+  EXPECT_EQ(DeniedBy(t.Start("leon", "orchestrate")), "R4") << "no merge approval yet";
+  t.Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+  t.RunStep("leon", "orchestrate");
+
+  EXPECT_EQ(DeniedBy(t.Start("boris", "db-migration")), "R7") << "destructive, no backup";
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "pre-migration"}});
+  t.RunStep("boris", "db-migration");
+
+  EXPECT_EQ(DeniedBy(t.Start("arjan", "infrastructure")), "R8") << "8 resources, no approval";
+  t.Append("hans", {{"kind", "review"}, {"subject", "blast-radius"}, {"verdict", "approved"}});
+  t.RunStep("arjan", "infrastructure");
+
+  t.RunStep("ci-bot", "build");
+  t.Append("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"},
+                      {"image", kImage}});
+  EXPECT_EQ(DeniedBy(t.Start("thijmen", "staging", "registry.example/checkout:1.4.2")), "R9");
+  t.RunStep("thijmen", "staging");
+
+  EXPECT_EQ(DeniedBy(t.Start("stef", "network")), "R1") << "production is not READY";
+  t.Advance(10 * kMicrosPerMinute);
+  Decision early = t.Start("rutger", "production");
+  EXPECT_THAT(DeniedBy(early), HasSubstr("R10"));
+  EXPECT_THAT(DeniedBy(early), HasSubstr("R11")) << "infra change, no security review";
+  t.Append("victoria", {{"kind", "review"}, {"subject", "security"}, {"verdict", "approved"}});
+  t.Append("ic", {{"kind", "incident.opened"}, {"environment", "production"}, {"incident", "INC-3"}});
+  t.Advance(5 * kMicrosPerMinute);
+  EXPECT_EQ(DeniedBy(t.Start("rutger", "production")), "R6");
+  t.Append("ic", {{"kind", "incident.resolved"}, {"environment", "production"}, {"incident", "INC-3"}});
+  t.RunStep("rutger", "production");
+
+  t.RunStep("stef", "network");
+  t.RunStep("karel", "cdn");
+  t.RunStep("otto", "backup-verify");
+  EXPECT_EQ(DeniedBy(t.Append("leon", {{"kind", "deploy.completed"}})), "R16");
+  t.Advance(15 * kMicrosPerMinute);
+  EXPECT_TRUE(t.Append("leon", {{"kind", "deploy.completed"}}).allowed);
+  EXPECT_EQ(t.engine().FindDeployment(kDeployment)->status, DeploymentState::Status::kCompleted);
+}
+
+// Seed 000's shorter chain (infra, zone 1 build, staging, production, network, cdn) with a canary
+// through zones: the same image all the way, phases held, analysis passing, a halt honoured.
+TEST(SeedTimelines, Seed000ZonesAndCanary) {
+  Timeline t;
+  t.Request({{"infra", true}, {"resources_changed", 2}}, "high",
+            {"orchestrate", "infrastructure", "build", "staging", "production", "network", "cdn"});
+  t.Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+  t.RunStep("leon", "orchestrate");
+  t.RunStep("arjan", "infrastructure");
+  t.RunStep("ci-bot", "build");
+  t.Append("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"},
+                      {"image", kImage}});
+  EXPECT_EQ(DeniedBy(t.Start("thijmen", "staging", "registry.example/checkout:latest")), "R9")
+      << "never latest";
+  t.RunStep("thijmen", "staging");
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  t.Append("victoria", {{"kind", "review"}, {"subject", "security"}, {"verdict", "approved"}});
+  t.Advance(16 * kMicrosPerMinute);
+  EXPECT_EQ(DeniedBy(t.Start("rutger", "production")), "R14") << "high risk, no window";
+  t.Append("ic", {{"kind", "maintenance.window"}, {"environment", "production"},
+                  {"from", "2026-11-24T10:00:00Z"}, {"to", "2026-11-24T14:00:00Z"}});
+  ASSERT_TRUE(t.Start("rutger", "production").allowed);
+
+  auto shift = [&](int w) {
+    return t.Append("rutger", {{"kind", "traffic.shifted"}, {"weight", w}});
+  };
+  auto analysis = [&] {
+    t.Append("rutger", {{"kind", "gate.result"}, {"gate", "analysis"}, {"outcome", "pass"},
+                        {"metrics", {{"error_rate_delta_pct", 0.02}, {"p99_latency_delta_ms", 40}}}});
+  };
+  ASSERT_TRUE(shift(5).allowed);
+  EXPECT_EQ(DeniedBy(shift(50)), "R15") << "25% comes next";
+  for (auto [weight, hold] : std::vector<std::pair<int, int>>{{25, 15}, {50, 30}, {100, 60}}) {
+    t.Advance(hold * kMicrosPerMinute);
+    analysis();
+    EXPECT_TRUE(shift(weight).allowed) << weight;
+  }
+  t.Report("rutger", "production", "READY");
+
+  t.Start("stef", "network");
+  t.Report("stef", "network", "BLOCKED");
+  Decision halted = t.Start("karel", "cdn");
+  EXPECT_THAT(DeniedBy(halted), HasSubstr("R2"));
+  EXPECT_THAT(halted.reasons.back().message, HasSubstr("network reported BLOCKED"));
+  t.Report("stef", "network", "READY");
+  EXPECT_TRUE(t.Start("karel", "cdn").allowed);
 }
 
 }  // namespace

@@ -601,6 +601,12 @@ Outcome Evaluate(const Requirement& r, const Policy& policy, const EnvironmentSt
   return Fail("unknown requirement");
 }
 
+const Waiver* FindWaiver(const DeploymentState* d, const std::string& rule_id) {
+  if (!d) return nullptr;
+  auto it = d->waivers.find(rule_id);
+  return it == d->waivers.end() ? nullptr : &it->second;
+}
+
 bool RuleApplies(const Rule& rule, const std::string& kind, const std::string& step) {
   if (std::find(rule.on_kinds.begin(), rule.on_kinds.end(), kind) == rule.on_kinds.end()) {
     return false;
@@ -644,14 +650,13 @@ Decision Engine::Decide(const Event& event, const std::vector<std::string>& role
     }
     if (!applied) continue;
     if (failure) {
-      auto waiver = d ? d->waivers.find(rule.id) : decltype(d->waivers.end()){};
-      if (d && waiver != d->waivers.end()) {
-        evidence.waiver = waiver->second;
-      } else {
+      const Waiver* waiver = FindWaiver(d, rule.id);
+      if (!waiver) {
         decision.allowed = false;
         decision.reasons.push_back(*failure);
         continue;
       }
+      evidence.waiver = *waiver;
     }
     decision.evidence.push_back(std::move(evidence));
   }

@@ -1,4 +1,4 @@
-// `shiplog policy lint | show` end to end: the real binary on policy files.
+// `shiplog policy lint | show | test` end to end: the real binary on policy files.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -136,9 +136,72 @@ TEST_F(PolicyCliTest, ShowOfABadFileFailsLikeLint) {
   EXPECT_EQ(json::parse(r.out)["ok"], false);
 }
 
+TEST_F(PolicyCliTest, TestRunsTheDefaultPacksOwnTests) {
+  ProcessResult r =
+      Run({"policy", "test", SHIPLOG_DEFAULT_POLICY_FILE, SHIPLOG_DEFAULT_POLICY_TESTS_FILE});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_EQ(r.err, "");
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 1u) << r.out;
+  json summary = json::parse(lines[0]);
+  EXPECT_GE(summary["tests"].get<int>(), 20);
+  EXPECT_EQ(summary["passed"], summary["tests"]);
+  EXPECT_EQ(summary["failed"], 0);
+}
+
+TEST_F(PolicyCliTest, TestWithAWrongExpectationExits4AndNamesTheTest) {
+  std::string tests = dir_ / "tests.yaml";
+  WriteFile(tests,
+            "shiplog_policy_tests: 1\n"
+            "start: 2026-11-24T10:00:00Z\n"
+            "deployment: checkout-1\n"
+            "actors: {leon: [coordinator]}\n"
+            "tests:\n"
+            "  - name: orchestrate without a merge review\n"
+            "    steps:\n"
+            "      - {as: leon, event: {kind: deploy.requested, app: checkout, environment: "
+            "production, version: \"1\", strategy: rolling, risk: low, image: \"repo:1\"}}\n"
+            "      - {as: leon, event: {kind: step.started, step: orchestrate}, expect: allow}\n"
+            "  - name: passes\n"
+            "    steps:\n"
+            "      - {advance: 1m}\n");
+  ProcessResult r = Run({"policy", "test", SHIPLOG_DEFAULT_POLICY_FILE, tests});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_EQ(r.err, tests + ":9: test 'orchestrate without a merge review' step 2: expected allow, "
+                           "got deny [R4]\n");
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  json mismatch = json::parse(lines[0]);
+  EXPECT_EQ(mismatch["test"], "orchestrate without a merge review");
+  EXPECT_EQ(mismatch["step"], 2);
+  EXPECT_EQ(mismatch["line"], 9);
+  EXPECT_EQ(mismatch["expected"], "allow");
+  EXPECT_EQ(mismatch["got"], "deny");
+  EXPECT_EQ(mismatch["rules"], json({"R4"}));
+  EXPECT_EQ(mismatch["reasons"][0]["name"], "merge-approved");
+  EXPECT_EQ(mismatch["event"]["kind"], "step.started");
+  EXPECT_EQ(json::parse(lines[1]), json({{"tests", 2}, {"passed", 1}, {"failed", 1}}));
+}
+
+TEST_F(PolicyCliTest, TestOfABadTestsFileOrPolicyExits2) {
+  std::string tests = dir_ / "tests.yaml";
+  WriteFile(tests, "shiplog_policy_tests: 1\nstart: 2026-11-24T10:00:00Z\ntestz: []\n");
+  ProcessResult r = Run({"policy", "test", SHIPLOG_DEFAULT_POLICY_FILE, tests});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr(tests + ":3:1: unknown key 'testz'"));
+  EXPECT_EQ(json::parse(r.out)["ok"], false);
+
+  std::string policy = dir_ / "bad.yaml";
+  WriteFile(policy, "shiplog_policy: 1\nname: x\nrulez: []\n");
+  r = Run({"policy", "test", policy, SHIPLOG_DEFAULT_POLICY_TESTS_FILE});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith(policy + ":3:1: unknown key 'rulez'"));
+}
+
 TEST_F(PolicyCliTest, PolicyNeedsASubcommand) {
   EXPECT_EQ(Run({"policy"}).exit_code, 2);
   EXPECT_EQ(Run({"policy", "lint"}).exit_code, 2);
+  EXPECT_EQ(Run({"policy", "test", SHIPLOG_DEFAULT_POLICY_FILE}).exit_code, 2);
 }
 
 }  // namespace

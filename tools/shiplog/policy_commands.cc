@@ -1,8 +1,9 @@
-// shiplog policy lint | show | activate
+// shiplog policy lint | show | activate | test
 #include <iostream>
 
 #include "ledger/event.h"
 #include "policy/policy.h"
+#include "policy/policy_tests.h"
 #include "tools/shiplog/cli.h"
 
 namespace shiplog::cli {
@@ -13,12 +14,16 @@ using policy::Policy;
 
 // Policy files are read with the same bound as any input; ParsePolicy applies the tighter one.
 constexpr size_t kMaxPolicyFileBytes = kMaxEventBytes;
+// Tests files never travel in an event; RunPolicyTests applies the same bound.
+constexpr size_t kMaxTestsFileBytes = 4 * 1024 * 1024;
+// Failing policy tests exit like a failed verification: the input was fine, the check was not.
+constexpr int kExitTestsFailed = kExitVerifyFailed;
 
 // Every error on stderr ("FILE:LINE:COL: message", the form editors jump to) and as JSON on
 // stdout; returns the bad-input exit code.
-int ReportErrors(const ParseResult& parsed) {
+int ReportErrors(const std::vector<policy::PolicyError>& found) {
   nlohmann::json errors = nlohmann::json::array();
-  for (const auto& e : parsed.errors) {
+  for (const auto& e : found) {
     std::cerr << e.ToString() << "\n";
     errors.push_back({{"file", e.where.file},
                       {"line", e.where.line},
@@ -37,7 +42,7 @@ Result<ParseResult> ReadAndParse(const std::string& file) {
 int RunLint(const std::string& file) {
   auto parsed = ReadAndParse(file);
   if (!parsed.ok()) return Fail(parsed.status());
-  if (!parsed->policy) return ReportErrors(*parsed);
+  if (!parsed->policy) return ReportErrors(parsed->errors);
   const Policy& p = *parsed->policy;
   PrintJson({{"ok", true}, {"name", p.name}, {"sha256", p.sha256_hex}, {"rules", p.rules.size()}});
   return kExitOk;
@@ -68,7 +73,7 @@ int RunShow(const std::string& file) {
   }
   auto parsed = ReadAndParse(file);
   if (!parsed.ok()) return Fail(parsed.status());
-  if (!parsed->policy) return ReportErrors(*parsed);
+  if (!parsed->policy) return ReportErrors(parsed->errors);
   PrintJson(Summary(*parsed->policy));
   return kExitOk;
 }
@@ -84,13 +89,36 @@ struct ActivateArgs {
 int RunActivate(const ActivateArgs& args, Context& context) {
   auto parsed = ReadAndParse(args.file);
   if (!parsed.ok()) return Fail(parsed.status());
-  if (!parsed->policy) return ReportErrors(*parsed);
+  if (!parsed->policy) return ReportErrors(parsed->errors);
   const Policy& p = *parsed->policy;
   return AppendSignedBy(args.dir, args.admin_key, context,
                         {{"kind", "policy.activated"},
                          {"name", p.name},
                          {"content", p.source},
                          {"sha256", p.sha256_hex}});
+}
+
+struct TestArgs {
+  std::string policy;
+  std::string tests;
+};
+
+// The policy is linted first (a bad one fails like lint), then every test runs: one JSON line per
+// mismatch and a summary line on stdout, a FILE:LINE line per mismatch on stderr.
+int RunTest(const TestArgs& args) {
+  auto parsed = ReadAndParse(args.policy);
+  if (!parsed.ok()) return Fail(parsed.status());
+  if (!parsed->policy) return ReportErrors(parsed->errors);
+  auto text = ReadInput(args.tests, kMaxTestsFileBytes);
+  if (!text.ok()) return Fail(text.status());
+  policy::PolicyTestRun run = policy::RunPolicyTests(*parsed->policy, *text, args.tests);
+  if (!run.report) return ReportErrors(run.errors);
+  for (const auto& m : run.report->mismatches) {
+    std::cerr << m.ToString() << "\n";
+    PrintJson(m.ToJson());
+  }
+  PrintJson(run.report->Summary());
+  return run.report->failed == 0 ? kExitOk : kExitTestsFailed;
 }
 
 }  // namespace
@@ -122,6 +150,15 @@ void AddPolicyCommands(CLI::App& app, Context& context, Action& action) {
   activate->callback([&action, &context, activate_args] {
     action = [&context, activate_args] { return RunActivate(*activate_args, context); };
   });
+
+  auto test_args = std::make_shared<TestArgs>();
+  auto* test = group->add_subcommand(
+      "test",
+      "Run a policy's tests (scripted timelines with expected allow/deny/reject); exit 4 when "
+      "any fails, 2 on a bad policy or tests file");
+  test->add_option("policy", test_args->policy, "The policy file")->required();
+  test->add_option("tests", test_args->tests, "The tests file (policy/policy_tests.h)")->required();
+  test->callback([&action, test_args] { action = [test_args] { return RunTest(*test_args); }; });
 }
 
 }  // namespace shiplog::cli

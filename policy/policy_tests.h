@@ -1,0 +1,74 @@
+// Policy tests: scripted timelines a team writes for its own policy, run like unit tests
+// (`shiplog policy test POLICY TESTS`).
+//
+// The file format, by example, is policy/default_tests.yaml. Its grammar:
+//
+//   shiplog_policy_tests: 1                 the format version (required)
+//   start: TIME                             ledger time at the start of each test (required)
+//   actors: {NAME: [ROLE, ...], ...}        who signs the events, in roles the policy declares
+//   deployment: ID                          default "deployment" of deployment-scoped events
+//   tests:
+//     - name: TEXT                          unique
+//       steps: [STEP, ...]
+//
+//   STEP: exactly one of
+//     {as: NAME, event: {kind: KIND, ...}, expect: allow | deny | reject, rules: [RULE, ...]}
+//         the event is appended by NAME; expect defaults to allow; rules (ids or names) only with
+//         deny: exactly these rules fail
+//     {advance: DURATION}                   move ledger time forward
+//     {at: TIME}                            set ledger time
+//
+// Each step runs as the ledger would append it: authority (not OK: "reject"), then for intents
+// the decision at the current time ("allow" or "deny"; facts are "allow"); allowed events are
+// folded into the state, denied and rejected ones are not. Each test starts from a fresh engine.
+// Unknown keys, actors, roles and rules are errors, like in a policy file.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policy/engine.h"
+#include "policy/policy.h"
+
+namespace shiplog::policy {
+
+// A step whose outcome was not the expected one.
+struct PolicyTestMismatch {
+  std::string test;
+  int step = 0;                     // 1-based index in the test's steps
+  SourceLocation where;             // the step in the tests file
+  std::string expected;             // allow | deny | reject
+  std::vector<std::string> expected_rules;
+  std::string got;
+  std::vector<std::string> rules;   // the rule ids that failed
+  std::vector<Reason> reasons;      // the decision's reasons
+  std::string authority;            // for a reject: why authority was refused
+  nlohmann::json event;             // the event as it was built
+
+  nlohmann::json ToJson() const;
+  // "tests.yaml:12:9: test 'NAME' step 3: expected deny [R10], got allow"
+  std::string ToString() const;
+};
+
+struct PolicyTestReport {
+  int tests = 0;
+  int passed = 0;
+  int failed = 0;
+  std::vector<PolicyTestMismatch> mismatches;  // in file order
+
+  nlohmann::json Summary() const;  // {"tests":N,"passed":P,"failed":F}
+};
+
+// Either a report, or every error found in the tests file (file:line:column), like ParseResult.
+struct PolicyTestRun {
+  std::optional<PolicyTestReport> report;
+  std::vector<PolicyError> errors;
+};
+
+// Parses the tests file `text` (named `file` in messages) against `policy` and runs every test.
+PolicyTestRun RunPolicyTests(const Policy& policy, const std::string& text,
+                             const std::string& file);
+
+}  // namespace shiplog::policy

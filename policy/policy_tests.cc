@@ -436,27 +436,45 @@ void TestsParser::Expectation(const std::map<std::string, YAML::Node>& fields, S
 
 // ---- the run ----
 
-struct Outcome {
-  std::string got;
-  Decision decision;
-  std::string authority;
-};
+using Outcome = TimelineBackend::Outcome;
 
-// One event step, as the ledger's sequencer does it; allowed events are folded in.
-Outcome Append(Engine& engine, const Step& step, const std::vector<std::string>& roles,
-               Micros now, uint64_t* seq) {
-  Outcome out;
-  Status authority = engine.CheckAuthority(*step.event, roles);
-  if (!authority.ok()) {
-    out.got = "reject";
-    out.authority = authority.ToString();
+class EngineBackend final : public TimelineBackend {
+ public:
+  Status Reset(const Policy& policy, Micros start,
+               const std::map<std::string, std::vector<std::string>>& actors) override {
+    engine_ = std::make_unique<Engine>(policy);
+    now_ = start;
+    seq_ = 0;
+    actors_ = actors;
+    return Status::Ok();
+  }
+
+  Status SetTime(Micros now) override {
+    now_ = now;
+    return Status::Ok();
+  }
+
+  Result<Outcome> Append(const Event& event) override {
+    const std::vector<std::string>& roles = actors_.at(std::string(event.actor()));
+    Outcome out;
+    Status authority = engine_->CheckAuthority(event, roles);
+    if (!authority.ok()) {
+      out.got = "reject";
+      out.authority = authority.ToString();
+      return out;
+    }
+    if (Engine::IsIntent(event)) out.decision = engine_->Decide(event, roles, now_);
+    out.got = out.decision.allowed ? "allow" : "deny";
+    if (out.decision.allowed) engine_->Apply(++seq_, now_, event, roles);
     return out;
   }
-  if (Engine::IsIntent(*step.event)) out.decision = engine.Decide(*step.event, roles, now);
-  out.got = out.decision.allowed ? "allow" : "deny";
-  if (out.decision.allowed) engine.Apply(++*seq, now, *step.event, roles);
-  return out;
-}
+
+ private:
+  std::unique_ptr<Engine> engine_;
+  std::map<std::string, std::vector<std::string>> actors_;
+  Micros now_ = 0;
+  uint64_t seq_ = 0;
+};
 
 std::vector<std::string> FailedRules(const Decision& d) {
   std::vector<std::string> ids;
@@ -472,19 +490,20 @@ bool Matches(const Step& step, const Outcome& out) {
   return step.rules.empty() || FailedRules(out.decision) == step.rules;
 }
 
-// Runs one test from a fresh engine; returns its mismatches.
-std::vector<PolicyTestMismatch> RunTest(const Policy& policy, const Plan& plan, const Test& test) {
-  Engine engine(policy);
+// Runs one test from a fresh timeline; returns its mismatches.
+Result<std::vector<PolicyTestMismatch>> RunTest(const Policy& policy, const Plan& plan,
+                                                const Test& test, TimelineBackend& backend) {
+  SHIPLOG_RETURN_IF_ERROR(backend.Reset(policy, plan.start, plan.actors));
   Micros now = plan.start;
-  uint64_t seq = 0;
   std::vector<PolicyTestMismatch> mismatches;
   for (size_t i = 0; i < test.steps.size(); ++i) {
     const Step& step = test.steps[i];
     if (step.type != Step::Type::kEvent) {
       now = step.type == Step::Type::kAdvance ? now + step.time : step.time;
+      SHIPLOG_RETURN_IF_ERROR(backend.SetTime(now));
       continue;
     }
-    Outcome out = Append(engine, step, plan.actors.at(step.actor), now, &seq);
+    SHIPLOG_ASSIGN_OR_RETURN(Outcome out, backend.Append(*step.event));
     if (Matches(step, out)) continue;
     mismatches.push_back({test.name, static_cast<int>(i + 1), step.where, step.expect, step.rules,
                           out.got, FailedRules(out.decision), out.decision.reasons,
@@ -525,8 +544,10 @@ json PolicyTestReport::Summary() const {
   return {{"tests", tests}, {"passed", passed}, {"failed", failed}};
 }
 
+std::unique_ptr<TimelineBackend> EngineTimeline() { return std::make_unique<EngineBackend>(); }
+
 PolicyTestRun RunPolicyTests(const Policy& policy, const std::string& text,
-                             const std::string& file) {
+                             const std::string& file, TimelineBackend* backend) {
   TestsParser parser(policy, file);
   PolicyTestRun run;
   std::optional<Plan> plan = parser.Parse(text);
@@ -534,9 +555,19 @@ PolicyTestRun RunPolicyTests(const Policy& policy, const std::string& text,
     run.errors = std::move(parser.errors());
     return run;
   }
+  std::unique_ptr<TimelineBackend> engine_backend;
+  if (!backend) {
+    engine_backend = EngineTimeline();
+    backend = engine_backend.get();
+  }
   PolicyTestReport report;
   for (const Test& test : plan->tests) {
-    std::vector<PolicyTestMismatch> mismatches = RunTest(policy, *plan, test);
+    auto result = RunTest(policy, *plan, test, *backend);
+    if (!result.ok()) {
+      run.errors.push_back({{file, 0, 0}, "test '" + test.name + "': " + result.status().ToString()});
+      return run;
+    }
+    std::vector<PolicyTestMismatch> mismatches = std::move(result).value();
     ++report.tests;
     ++(mismatches.empty() ? report.passed : report.failed);
     for (auto& m : mismatches) report.mismatches.push_back(std::move(m));

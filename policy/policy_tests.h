@@ -25,6 +25,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,8 +69,31 @@ struct PolicyTestRun {
   std::vector<PolicyError> errors;
 };
 
-// Parses the tests file `text` (named `file` in messages) against `policy` and runs every test.
+// Where a test's steps are appended. The default is the pure engine; a test suite can run the
+// same timelines through a real ledger (tests/policy/ledger_timeline_test.cc does).
+class TimelineBackend {
+ public:
+  struct Outcome {
+    std::string got;        // allow | deny | reject
+    Decision decision;      // for allow and deny
+    std::string authority;  // for reject: why
+  };
+  virtual ~TimelineBackend() = default;
+  // Starts an empty timeline under `policy` at ledger time `start`, with these actors (name ->
+  // roles) able to sign.
+  virtual Status Reset(const Policy& policy, Micros start,
+                       const std::map<std::string, std::vector<std::string>>& actors) = 0;
+  virtual Status SetTime(Micros now) = 0;
+  // Appends `event` (its actor is one of the actors) at the current time.
+  virtual Result<Outcome> Append(const Event& event) = 0;
+};
+
+// The pure engine as a timeline: authority, decision, fold, as the ledger's sequencer does.
+std::unique_ptr<TimelineBackend> EngineTimeline();
+
+// Parses the tests file `text` (named `file` in messages) against `policy` and runs every test on
+// `backend` (the engine when null). A backend failure (not an outcome) is reported as an error.
 PolicyTestRun RunPolicyTests(const Policy& policy, const std::string& text,
-                             const std::string& file);
+                             const std::string& file, TimelineBackend* backend = nullptr);
 
 }  // namespace shiplog::policy

@@ -1,0 +1,111 @@
+// The default pack's scripted timelines (policy/default_tests.yaml), every rule at its
+// boundaries, run through a real ledger: RocksDB on disk, signed events from enrolled keys, a
+// manual clock, and the policy gate inside the ledger's sequencer. The same file runs on the pure
+// engine in `shiplog policy test`; here it proves the ledger enforces what the engine decides.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "ledger/ledger.h"
+#include "policy/policy_gate.h"
+#include "policy/policy_tests.h"
+#include "tests/cli/process.h"
+
+namespace shiplog::policy {
+namespace {
+
+using json = nlohmann::json;
+
+Decision DecisionFromJson(const std::string& text) {
+  Decision d;
+  json j = json::parse(text);
+  d.allowed = j.value("allowed", false);
+  for (const json& r : j["reasons"]) {
+    d.reasons.push_back({r.value("rule", ""), r.value("name", ""), r.value("message", ""),
+                         r["considered"].get<std::vector<uint64_t>>()});
+  }
+  return d;
+}
+
+class LedgerTimeline final : public TimelineBackend {
+ public:
+  Status Reset(const Policy& policy, Micros start,
+               const std::map<std::string, std::vector<std::string>>& actors) override {
+    ledger_.reset();
+    gate_ = std::make_unique<PolicyGate>();
+    dir_ = std::make_unique<testing::ScratchDir>();
+    SigningKey admin = SigningKey::Generate();
+    InitOptions options;
+    options.admin_public_key = admin.PublicKey();
+    options.manual_clock = true;
+    options.manual_clock_start = start;
+    options.policy = policy.source;
+    SHIPLOG_RETURN_IF_ERROR(Ledger::Init(*dir_ / "data", options, &unused_clock_));
+    SHIPLOG_ASSIGN_OR_RETURN(ledger_, Ledger::Open(*dir_ / "data", &unused_clock_, gate_.get()));
+    keys_.clear();
+    for (const auto& [name, roles] : actors) {
+      SigningKey key = SigningKey::Generate();
+      SHIPLOG_ASSIGN_OR_RETURN(Event enroll, Event::FromJson({{"kind", "key.enrolled"},
+                                                              {"id", "enroll-" + name},
+                                                              {"actor", "admin"},
+                                                              {"name", name},
+                                                              {"public_key", HexEncode(key.PublicKey())},
+                                                              {"roles", roles}}));
+      SHIPLOG_RETURN_IF_ERROR(ledger_->Append(SignedEvent::Sign(enroll, admin)).status());
+      keys_.emplace(name, std::move(key));
+    }
+    return Status::Ok();
+  }
+
+  Status SetTime(Micros now) override { return ledger_->SetClock(now); }
+
+  Result<Outcome> Append(const Event& event) override {
+    auto receipt = ledger_->Append(SignedEvent::Sign(event, keys_.at(std::string(event.actor()))));
+    Outcome out;
+    if (!receipt.ok()) {
+      StatusCode code = receipt.status().code();
+      if (code != StatusCode::kForbidden && code != StatusCode::kInvalidArgument) {
+        return receipt.status();
+      }
+      out.got = "reject";
+      out.authority = receipt.status().ToString();
+      return out;
+    }
+    if (!receipt->decision.empty()) out.decision = DecisionFromJson(receipt->decision);
+    out.got = receipt->denied ? "deny" : "allow";
+    return out;
+  }
+
+ private:
+  SystemClock unused_clock_;  // a manual-clock ledger never reads it
+  std::unique_ptr<testing::ScratchDir> dir_;
+  std::unique_ptr<PolicyGate> gate_;
+  std::unique_ptr<Ledger> ledger_;
+  std::map<std::string, SigningKey> keys_;
+};
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+TEST(LedgerTimelines, DefaultPackTestsPassThroughARealLedger) {
+  InitCrypto();
+  ParseResult parsed = ParsePolicy(DefaultPolicyText(), "default.yaml");
+  ASSERT_TRUE(parsed.errors.empty());
+  const std::string text = ReadText(SHIPLOG_DEFAULT_POLICY_TESTS_FILE);
+  ASSERT_FALSE(text.empty()) << SHIPLOG_DEFAULT_POLICY_TESTS_FILE;
+  LedgerTimeline ledger;
+  PolicyTestRun run = RunPolicyTests(*parsed.policy, text, "default_tests.yaml", &ledger);
+  for (const PolicyError& e : run.errors) ADD_FAILURE() << e.ToString();
+  ASSERT_TRUE(run.report);
+  for (const PolicyTestMismatch& m : run.report->mismatches) ADD_FAILURE() << m.ToString();
+  EXPECT_GE(run.report->tests, 20);
+  EXPECT_EQ(run.report->failed, 0);
+}
+
+}  // namespace
+}  // namespace shiplog::policy

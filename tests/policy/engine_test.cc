@@ -528,5 +528,46 @@ TEST(SeedTimelines, Seed000ZonesAndCanary) {
   EXPECT_TRUE(t.Start("karel", "cdn").allowed);
 }
 
+// A team changes a threshold and renames a role by editing the file; the engine follows.
+TEST(PolicyEdits, ThresholdAndRoleComeFromTheFile) {
+  std::string text = DefaultPolicyText();
+  auto replace_all = [&](const std::string& from, const std::string& to) {
+    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+      text.replace(at, from.size(), to);
+    }
+  };
+  replace_all("{changes.resources_changed: {gt: 5}}", "{changes.resources_changed: {gt: 10}}");
+  replace_all("production-ops", "prod-ops");
+  ParseResult parsed = ParsePolicy(text, "edited.yaml");
+  ASSERT_TRUE(parsed.errors.empty()) << parsed.errors.front().ToString();
+  Engine engine(std::move(*parsed.policy));
+
+  auto event = [](json e) {
+    e["id"] = "e";
+    e["deployment"] = kDeployment;
+    return std::move(Event::FromJson(e).value());
+  };
+  Micros now = kT0;
+  uint64_t seq = 0;
+  auto apply = [&](const std::string& actor, const std::vector<std::string>& roles, json e) {
+    e["actor"] = actor;
+    engine.Apply(++seq, now, event(e), roles);
+  };
+  apply("leon", {"coordinator"},
+        {{"kind", "deploy.requested"}, {"app", "checkout"}, {"environment", "production"},
+         {"version", "1"}, {"image", kImage}, {"strategy", "rolling"}, {"risk", "low"},
+         {"changes", {{"infra", true}, {"resources_changed", 8}}},
+         {"planned_steps", {"orchestrate", "infrastructure"}}});
+  apply("leon", {"coordinator"}, {{"kind", "step.reported"}, {"step", "orchestrate"}, {"status", "READY"}});
+  Decision infra = engine.Decide(
+      event({{"kind", "step.started"}, {"step", "infrastructure"}, {"actor", "arjan"}}), {"infra"}, now);
+  EXPECT_TRUE(infra.allowed) << "8 resources are within the edited limit of 10: "
+                             << infra.ToJson().dump();
+
+  Event production = event({{"kind", "step.started"}, {"step", "production"}, {"actor", "rutger"}});
+  EXPECT_EQ(engine.CheckAuthority(production, {"production-ops"}).code(), StatusCode::kForbidden);
+  EXPECT_TRUE(engine.CheckAuthority(production, {"prod-ops"}).ok());
+}
+
 }  // namespace
 }  // namespace shiplog::policy

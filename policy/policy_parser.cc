@@ -19,6 +19,7 @@
 #include "ledger/event.h"
 #include "ledger/event_schema.h"
 #include "policy/policy.h"
+#include "policy/yaml_document.h"
 
 namespace shiplog::policy {
 namespace {
@@ -49,19 +50,9 @@ std::string Lower(std::string s) {
   return s;
 }
 
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
 template <size_t N>
 std::vector<std::string> List(const char* const (&items)[N]) {
   return std::vector<std::string>(items, items + N);
-}
-
-bool Contains(const std::vector<std::string>& items, const std::string& item) {
-  return std::find(items.begin(), items.end(), item) != items.end();
 }
 
 // ---- the event schema ----
@@ -242,24 +233,18 @@ struct Entry {
 };
 using Entries = std::map<std::string, Entry>;
 
-class Parser {
+class Parser : public YamlDocument {
  public:
-  explicit Parser(std::string file) : file_(std::move(file)) {}
+  explicit Parser(std::string file) : YamlDocument(std::move(file)) {}
 
   ParseResult Parse(const std::string& text);
 
  private:
-  // -- errors and shapes --
-  SourceLocation Where(const YAML::Node& node) const;
-  SourceLocation Where(const YAML::Mark& mark) const;
-  void Error(const YAML::Node& at, std::string message);
-  void Error(const SourceLocation& at, std::string message);
-  std::vector<std::pair<YAML::Node, YAML::Node>> Items(const YAML::Node& map);
+  // -- shapes --
+  using YamlDocument::Where;
   Entries Fields(const YAML::Node& node, const std::string& what,
                  const std::vector<std::string>& allowed);
-  std::vector<YAML::Node> Sequence(const YAML::Node& node, const std::string& what);
   std::vector<YAML::Node> ScalarOrSequence(const YAML::Node& node, const std::string& what);
-  std::optional<std::string> Scalar(const YAML::Node& node, const std::string& what);
   std::optional<std::string> Name(const YAML::Node& node, const std::string& what);
   std::optional<bool> Bool(const YAML::Node& node, const std::string& what);
 
@@ -302,55 +287,11 @@ class Parser {
   std::optional<CanaryPhase> Phase(const YAML::Node& node, uint32_t previous, bool last);
   void Analysis(const YAML::Node& node, Requirement* r);
 
-  std::string file_;
-  std::vector<PolicyError> errors_;
   Policy policy_;
-  // Values written as nothing ("name:") and their key's place: yaml-cpp marks such a value at
-  // the next token, often on the next line, which would point the reader at the wrong line.
-  std::vector<std::pair<YAML::Node, YAML::Mark>> empty_values_;
   std::map<std::string, SourceLocation> rule_ids_;
   std::map<std::string, SourceLocation> rule_names_;
   int requirements_ = 0;
 };
-
-SourceLocation Parser::Where(const YAML::Mark& mark) const {
-  if (mark.is_null()) return {file_, 1, 1};
-  return {file_, mark.line + 1, mark.column + 1};
-}
-
-SourceLocation Parser::Where(const YAML::Node& node) const {
-  if (node.IsNull()) {
-    for (const auto& [value, key_mark] : empty_values_) {
-      if (value.is(node)) return Where(key_mark);
-    }
-  }
-  return Where(node.Mark());
-}
-
-// A mapping's (key, value) pairs, noting where empty values were written.
-std::vector<std::pair<YAML::Node, YAML::Node>> Parser::Items(const YAML::Node& map) {
-  std::vector<std::pair<YAML::Node, YAML::Node>> items;
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    if (it->second.IsNull()) empty_values_.emplace_back(it->second, it->first.Mark());
-    items.emplace_back(it->first, it->second);
-  }
-  return items;
-}
-
-void Parser::Error(const SourceLocation& at, std::string message) {
-  errors_.push_back({at, std::move(message)});
-}
-
-void Parser::Error(const YAML::Node& at, std::string message) {
-  Error(Where(at), std::move(message));
-}
-
-std::string Describe(const YAML::Node& node) {
-  if (node.IsSequence()) return "a list";
-  if (node.IsMap()) return "a mapping";
-  if (node.IsScalar()) return "'" + node.Scalar() + "'";
-  return "nothing";
-}
 
 // The keys of a mapping, each checked against `allowed`; unknown and repeated keys are errors.
 Entries Parser::Fields(const YAML::Node& node, const std::string& what,
@@ -381,27 +322,9 @@ const Entry* Find(const Entries& entries, const std::string& key) {
   return it == entries.end() ? nullptr : &it->second;
 }
 
-std::vector<YAML::Node> Parser::Sequence(const YAML::Node& node, const std::string& what) {
-  std::vector<YAML::Node> items;
-  if (!node.IsSequence()) {
-    Error(node, "expected " + what + " as a list, got " + Describe(node));
-    return items;
-  }
-  for (auto it = node.begin(); it != node.end(); ++it) items.push_back(*it);
-  return items;
-}
-
 std::vector<YAML::Node> Parser::ScalarOrSequence(const YAML::Node& node, const std::string& what) {
   if (node.IsScalar()) return {node};
   return Sequence(node, what);
-}
-
-std::optional<std::string> Parser::Scalar(const YAML::Node& node, const std::string& what) {
-  if (!node.IsScalar() || node.Scalar().empty()) {
-    Error(node, "expected " + what + ", got " + Describe(node));
-    return std::nullopt;
-  }
-  return node.Scalar();
 }
 
 std::optional<std::string> Parser::Name(const YAML::Node& node, const std::string& what) {

@@ -2,6 +2,7 @@
 // like policy_parser.cc), then each timeline driven through the engine the way the ledger's
 // sequencer drives it.
 #include "policy/policy_tests.h"
+#include "policy/yaml_document.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -26,25 +27,6 @@ constexpr int kMaxEventDepth = 16;
 constexpr int kMaxSteps = 100000;
 constexpr int kMaxEventNodes = 1000000;  // over all events: aliases multiply breadth, not depth
 
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
-bool Contains(const std::vector<std::string>& items, const std::string& item) {
-  return std::find(items.begin(), items.end(), item) != items.end();
-}
-
-std::string Describe(const YAML::Node& node) {
-  if (node.IsSequence()) return "a list";
-  if (node.IsMap()) return "a mapping";
-  if (node.IsScalar()) return "'" + node.Scalar() + "'";
-  return "nothing";
-}
-
-// Environment-wide kinds (incidents, windows) must not get the default deployment; the schema
-// says which kinds are deployment-scoped, so a new kind needs no change here.
 bool DeploymentScoped(const std::string& kind) {
   const auto& members = event_schema::KindMembers();
   auto it = members.find(kind);
@@ -96,21 +78,17 @@ struct Plan {
 
 // ---- the walk ----
 
-class TestsParser {
+class TestsParser : public YamlDocument {
  public:
-  TestsParser(const Policy& policy, std::string file) : policy_(policy), file_(std::move(file)) {}
+  TestsParser(const Policy& policy, std::string file)
+      : YamlDocument(std::move(file)), policy_(policy) {}
 
   // The plan, or nullopt with errors() filled.
   std::optional<Plan> Parse(const std::string& text);
-  std::vector<PolicyError>& errors() { return errors_; }
 
  private:
-  SourceLocation Where(const YAML::Node& node) const;
-  void Error(const YAML::Node& at, std::string message);
   std::map<std::string, YAML::Node> Fields(const YAML::Node& node, const std::string& what,
                                            const std::vector<std::string>& allowed);
-  std::vector<YAML::Node> Sequence(const YAML::Node& node, const std::string& what);
-  std::optional<std::string> Scalar(const YAML::Node& node, const std::string& what);
   std::optional<Micros> Time(const YAML::Node& node);
   std::optional<Micros> Duration(const YAML::Node& node);
   std::optional<json> EventJson(const YAML::Node& node, int depth);
@@ -126,23 +104,11 @@ class TestsParser {
   void Expectation(const std::map<std::string, YAML::Node>& fields, Step* step);
 
   const Policy& policy_;
-  std::string file_;
-  std::vector<PolicyError> errors_;
   Plan plan_;
   std::set<std::string> names_;
   int steps_ = 0;
   int event_nodes_ = 0;
 };
-
-SourceLocation TestsParser::Where(const YAML::Node& node) const {
-  const YAML::Mark mark = node.Mark();
-  if (mark.is_null()) return {file_, 1, 1};
-  return {file_, mark.line + 1, mark.column + 1};
-}
-
-void TestsParser::Error(const YAML::Node& at, std::string message) {
-  errors_.push_back({Where(at), std::move(message)});
-}
 
 // The keys of a mapping, each checked against `allowed`: a typo must be an error, not a skip.
 std::map<std::string, YAML::Node> TestsParser::Fields(const YAML::Node& node,
@@ -154,34 +120,16 @@ std::map<std::string, YAML::Node> TestsParser::Fields(const YAML::Node& node,
                     Describe(node));
     return fields;
   }
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
+  for (const auto& [key, value] : Items(node)) {
+    std::string name = key.IsScalar() ? key.Scalar() : "";
     if (!Contains(allowed, name)) {
-      Error(it->first, "unknown key '" + name + "' in " + what + " (expected one of: " +
-                           Join(allowed) + ")");
-    } else if (!fields.emplace(name, it->second).second) {
-      Error(it->first, "duplicate key '" + name + "' in " + what);
+      Error(key, "unknown key '" + name + "' in " + what + " (expected one of: " +
+                     Join(allowed) + ")");
+    } else if (!fields.emplace(name, value).second) {
+      Error(key, "duplicate key '" + name + "' in " + what);
     }
   }
   return fields;
-}
-
-std::vector<YAML::Node> TestsParser::Sequence(const YAML::Node& node, const std::string& what) {
-  std::vector<YAML::Node> items;
-  if (!node.IsSequence()) {
-    Error(node, "expected " + what + " as a list, got " + Describe(node));
-    return items;
-  }
-  for (auto it = node.begin(); it != node.end(); ++it) items.push_back(*it);
-  return items;
-}
-
-std::optional<std::string> TestsParser::Scalar(const YAML::Node& node, const std::string& what) {
-  if (!node.IsScalar() || node.Scalar().empty()) {
-    Error(node, "expected " + what + ", got " + Describe(node));
-    return std::nullopt;
-  }
-  return node.Scalar();
 }
 
 std::optional<Micros> TestsParser::Time(const YAML::Node& node) {

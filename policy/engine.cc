@@ -284,9 +284,8 @@ Status Engine::CheckAuthority(const Event& event, const std::vector<std::string>
                              kind + " (roles that may: " + (allowed.empty() ? "none" : allowed) +
                              ")");
   }
-  json fields = event.ToJson();
   if (kind == "step.started" || kind == "step.reported") {
-    const std::string step = fields.value("step", "");
+    const std::string step = event.ToJson().value("step", "");
     const ChainStep* chain_step = policy_.FindStep(step);
     if (!chain_step) {
       return Status::InvalidArgument("step '" + step + "' is not in the policy's chain");
@@ -306,9 +305,10 @@ Status Engine::CheckAuthority(const Event& event, const std::vector<std::string>
     if (!holder) {
       return Status::Forbidden("'" + std::string(event.actor()) + "' holds no waiver role");
     }
-    const Rule* rule = policy_.FindRule(fields.value("rule", ""));
+    const std::string named = event.ToJson().value("rule", "");
+    const Rule* rule = policy_.FindRule(named);
     if (!rule) {
-      return Status::InvalidArgument("waiver names rule '" + fields.value("rule", "") +
+      return Status::InvalidArgument("waiver names rule '" + named +
                                      "', which the policy does not have");
     }
     if (std::find(policy_.never_waived.begin(), policy_.never_waived.end(), rule->id) !=

@@ -115,16 +115,24 @@ int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event) {
 
 namespace shiplog::cli {
 
-Result<std::string> ReadPolicyFile(const std::string& path) {
-  if (path.empty()) return policy::DefaultPolicyText();
+Result<policy::ParseResult> ReadPolicy(const std::string& path) {
+  if (path.empty()) return policy::ParsePolicy(policy::DefaultPolicyText(), "default.yaml");
+  // Read with the bound of any input; ParsePolicy applies the tighter one a policy must meet.
   SHIPLOG_ASSIGN_OR_RETURN(std::string text, ReadInput(path, kMaxEventBytes));
-  policy::ParseResult parsed = policy::ParsePolicy(text, path);
-  for (const auto& error : parsed.errors) std::cerr << error.ToString() << "\n";
-  if (!parsed.errors.empty()) {
-    return Status::InvalidArgument(path + " has " + std::to_string(parsed.errors.size()) +
-                                   " error(s); see above");
+  return policy::ParsePolicy(text, path);
+}
+
+int ReportPolicyErrors(const std::vector<policy::PolicyError>& found) {
+  nlohmann::json errors = nlohmann::json::array();
+  for (const auto& e : found) {
+    std::cerr << e.ToString() << "\n";
+    errors.push_back({{"file", e.where.file},
+                      {"line", e.where.line},
+                      {"column", e.where.column},
+                      {"message", e.message}});
   }
-  return text;
+  PrintJson({{"ok", false}, {"errors", errors}});
+  return kExitBadInput;
 }
 
 }  // namespace shiplog::cli

@@ -84,8 +84,11 @@ int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event);
 
 namespace shiplog::cli {
 
-// The text of a policy file that lints clean (errors go to stderr as FILE:LINE:COL: message);
-// the default pack for an empty `path`.
-Result<std::string> ReadPolicyFile(const std::string& path);
+// Reads and parses a policy file; the default pack for an empty `path`.
+Result<policy::ParseResult> ReadPolicy(const std::string& path);
+
+// Every error on stderr ("FILE:LINE:COL: message", the form editors jump to) and as JSON on
+// stdout; returns the bad-input exit code.
+int ReportPolicyErrors(const std::vector<policy::PolicyError>& found);
 
 }  // namespace shiplog::cli

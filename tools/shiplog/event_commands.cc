@@ -174,6 +174,10 @@ void AddEventCommands(CLI::App& app, Context& context, Action& action) {
   query->add_option("--from-seq", query_args->filter.from_seq, "First sequence number");
   query->add_option("--to-seq", query_args->filter.to_seq, "Last sequence number (inclusive)");
   query->add_flag("--count", query_args->count, "Print only {\"count\": N}");
+  query->callback([&action, &context, query_args] {
+    action = [&context, query_args] { return RunQuery(*query_args, context); };
+  });
+
   auto check_args = std::make_shared<CheckArgs>();
   auto* check = app.add_subcommand(
       "check", "The policy's decision on an intent, as if it were appended now; records nothing. "
@@ -190,9 +194,6 @@ void AddEventCommands(CLI::App& app, Context& context, Action& action) {
     action = [&context, check_args] { return RunCheck(*check_args, context); };
   });
 
-  query->callback([&action, &context, query_args] {
-    action = [&context, query_args] { return RunQuery(*query_args, context); };
-  });
 }
 
 }  // namespace shiplog::cli

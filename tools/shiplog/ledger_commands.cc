@@ -41,9 +41,10 @@ int RunInit(const InitArgs& args, Context& context) {
     return Fail(Status::InvalidArgument(args.dir + " already holds a ledger"));
   }
   InitOptions options;
-  auto policy = ReadPolicyFile(args.policy_file);
+  auto policy = ReadPolicy(args.policy_file);
   if (!policy.ok()) return Fail(policy.status());
-  options.policy = *policy;
+  if (!policy->policy) return ReportPolicyErrors(policy->errors);
+  options.policy = policy->policy->source;
   options.admin_name = args.admin_name;
   options.manual_clock = args.manual_clock;
   options.origin = args.origin;

@@ -12,37 +12,16 @@ namespace {
 using policy::ParseResult;
 using policy::Policy;
 
-// Policy files are read with the same bound as any input; ParsePolicy applies the tighter one.
-constexpr size_t kMaxPolicyFileBytes = kMaxEventBytes;
 // Tests files never travel in an event; RunPolicyTests applies the same bound.
 constexpr size_t kMaxTestsFileBytes = 4 * 1024 * 1024;
 // Failing policy tests exit like a failed verification: the input was fine, the check was not.
 constexpr int kExitTestsFailed = kExitVerifyFailed;
 
-// Every error on stderr ("FILE:LINE:COL: message", the form editors jump to) and as JSON on
-// stdout; returns the bad-input exit code.
-int ReportErrors(const std::vector<policy::PolicyError>& found) {
-  nlohmann::json errors = nlohmann::json::array();
-  for (const auto& e : found) {
-    std::cerr << e.ToString() << "\n";
-    errors.push_back({{"file", e.where.file},
-                      {"line", e.where.line},
-                      {"column", e.where.column},
-                      {"message", e.message}});
-  }
-  PrintJson({{"ok", false}, {"errors", errors}});
-  return kExitBadInput;
-}
-
-Result<ParseResult> ReadAndParse(const std::string& file) {
-  SHIPLOG_ASSIGN_OR_RETURN(std::string text, ReadInput(file, kMaxPolicyFileBytes));
-  return policy::ParsePolicy(text, file);
-}
 
 int RunLint(const std::string& file) {
-  auto parsed = ReadAndParse(file);
+  auto parsed = ReadPolicy(file);
   if (!parsed.ok()) return Fail(parsed.status());
-  if (!parsed->policy) return ReportErrors(parsed->errors);
+  if (!parsed->policy) return ReportPolicyErrors(parsed->errors);
   const Policy& p = *parsed->policy;
   PrintJson({{"ok", true}, {"name", p.name}, {"sha256", p.sha256_hex}, {"rules", p.rules.size()}});
   return kExitOk;
@@ -71,9 +50,9 @@ int RunShow(const std::string& file) {
     std::cout << policy::DefaultPolicyText();
     return kExitOk;
   }
-  auto parsed = ReadAndParse(file);
+  auto parsed = ReadPolicy(file);
   if (!parsed.ok()) return Fail(parsed.status());
-  if (!parsed->policy) return ReportErrors(parsed->errors);
+  if (!parsed->policy) return ReportPolicyErrors(parsed->errors);
   PrintJson(Summary(*parsed->policy));
   return kExitOk;
 }
@@ -87,9 +66,9 @@ struct ActivateArgs {
 // An admin-signed policy.activated carrying the file's text and hash; the ledger's policy gate
 // lints it again before it is stored, and judges every later intent by it.
 int RunActivate(const ActivateArgs& args, Context& context) {
-  auto parsed = ReadAndParse(args.file);
+  auto parsed = ReadPolicy(args.file);
   if (!parsed.ok()) return Fail(parsed.status());
-  if (!parsed->policy) return ReportErrors(parsed->errors);
+  if (!parsed->policy) return ReportPolicyErrors(parsed->errors);
   const Policy& p = *parsed->policy;
   return AppendSignedBy(args.dir, args.admin_key, context,
                         {{"kind", "policy.activated"},
@@ -106,13 +85,13 @@ struct TestArgs {
 // The policy is linted first (a bad one fails like lint), then every test runs: one JSON line per
 // mismatch and a summary line on stdout, a FILE:LINE line per mismatch on stderr.
 int RunTest(const TestArgs& args) {
-  auto parsed = ReadAndParse(args.policy);
+  auto parsed = ReadPolicy(args.policy);
   if (!parsed.ok()) return Fail(parsed.status());
-  if (!parsed->policy) return ReportErrors(parsed->errors);
+  if (!parsed->policy) return ReportPolicyErrors(parsed->errors);
   auto text = ReadInput(args.tests, kMaxTestsFileBytes);
   if (!text.ok()) return Fail(text.status());
   policy::PolicyTestRun run = policy::RunPolicyTests(*parsed->policy, *text, args.tests);
-  if (!run.report) return ReportErrors(run.errors);
+  if (!run.report) return ReportPolicyErrors(run.errors);
   for (const auto& m : run.report->mismatches) {
     std::cerr << m.ToString() << "\n";
     PrintJson(m.ToJson());

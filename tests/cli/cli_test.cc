@@ -99,6 +99,16 @@ TEST_F(CliTest, InitCreatesAProtectedLedgerAndRefusesASecondOne) {
   EXPECT_EQ(verify["records"], 1);
 }
 
+// Regression: a policy with a typo made init create the data directory before refusing.
+TEST_F(CliTest, InitWithABadPolicyNamesTheErrorAndLeavesNothing) {
+  WriteFile(Path("bad.yaml"), "shiplog_policy: 1\nname: x\nrulez: []\n");
+  ProcessResult r = Run({"init", "--data", data(), "--policy", Path("bad.yaml")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("bad.yaml:3:1: unknown key 'rulez'"));
+  struct stat st;
+  EXPECT_NE(::stat(data().c_str(), &st), 0) << "the data directory was created";
+}
+
 TEST_F(CliTest, KeygenWritesPrivateKeyAndRefusesToOverwrite) {
   json out = RunJson({"keygen", "--out", Path("a.key")});
   EXPECT_EQ(out["public_key"].get<std::string>().size(), 64u);

@@ -33,6 +33,10 @@ Result<std::string> AdminPublicKey(const std::string& path, bool* created) {
 }
 
 int RunInit(const InitArgs& args, Context& context) {
+  // The policy first: a typo in it must leave nothing behind, not even the directory.
+  auto policy = ReadPolicy(args.policy_file);
+  if (!policy.ok()) return Fail(policy.status());
+  if (!policy->policy) return ReportPolicyErrors(policy->errors);
   if (::mkdir(args.dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return Fail(Status::InvalidArgument("cannot create " + args.dir + ": " + std::strerror(errno)));
   }
@@ -41,9 +45,6 @@ int RunInit(const InitArgs& args, Context& context) {
     return Fail(Status::InvalidArgument(args.dir + " already holds a ledger"));
   }
   InitOptions options;
-  auto policy = ReadPolicy(args.policy_file);
-  if (!policy.ok()) return Fail(policy.status());
-  if (!policy->policy) return ReportPolicyErrors(policy->errors);
   options.policy = policy->policy->source;
   options.admin_name = args.admin_name;
   options.manual_clock = args.manual_clock;

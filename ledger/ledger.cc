@@ -6,7 +6,8 @@
 //   "d/" deployment NUL seq8     -> ""               a deployment's records
 //   "a/" actor NUL seq8          -> ""               an actor's records
 //   "k/" kind NUL seq8           -> ""               a kind's records
-//   "v/" seq8                    -> decision JSON    the gate's decision on that record
+//   "c/" size8                   -> signed note      the checkpoint of the tree of that size
+//   "t/" level index8            -> 32-byte hash     a complete subtree's root (ledger/tree.h)
 // Meta keys:
 //   "record_count"     EncodeSeq(n): the count after the last commit (tail truncation shows)
 //   "manual_clock_now" decimal microseconds: a manual clock's time
@@ -29,6 +30,9 @@ namespace {
 constexpr size_t kMaxRecordBytes = kMaxEventBytes + 1024;
 constexpr char kRecordCountKey[] = "record_count";
 constexpr char kManualClockKey[] = "manual_clock_now";
+constexpr size_t kMaxReceiptBytes = 64 * 1024;
+
+std::string CheckpointKey(uint64_t size) { return "c/" + EncodeSeq(size); }
 
 std::string Bytes(capnp::Data::Reader d) {
   return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
@@ -62,18 +66,20 @@ void AddToBatch(StoreBatch& batch, const StoredRecord& record) {
 
 // Builds the stored form of an event appended at `seq` and `time`.
 StoredRecord MakeRecord(uint64_t seq, Micros time, bool manual, SignedEvent signed_event,
-                        Event event) {
+                        Event event, const std::string& decision) {
   capnp::MallocMessageBuilder message;
   auto entry = message.initRoot<schema::Entry>();
   entry.setSeq(seq);
   entry.setLedgerTime(time);
   entry.setManualClock(manual);
+  if (!decision.empty()) entry.setDecision(TextOf(decision));
   auto se = entry.initEvent();
   se.setScheme(TextOf(signed_event.scheme));
   se.setPayload(DataOf(signed_event.payload));
   se.setPublicKey(DataOf(signed_event.public_key));
   se.setSignature(DataOf(signed_event.signature));
-  StoredRecord record{seq, time, manual, std::move(signed_event), std::move(event), {}, {}};
+  StoredRecord record{seq,      time, manual, std::move(signed_event), std::move(event),
+                      decision, {},   {}};
   record.entry = CanonicalBytes(entry.asReader());
   record.leaf_hash = std::string(AsBytes(Sha256WithPrefix(0x00, record.entry)));
   return record;
@@ -87,41 +93,19 @@ Result<StoredRecord> DecodeRecord(uint64_t seq, std::string_view value) {
   };
   auto message = CanonicalMessage::Parse(value, kMaxRecordBytes);
   if (!message.ok()) return fail(message.status().message());
-  std::string entry_bytes, leaf_hash, problem;
-  uint64_t stored_seq = 0;
-  Micros time = 0;
-  bool manual = false;
-  SignedEvent signed_event;
+  std::string entry_bytes, leaf_hash;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
     auto record = message->Root<schema::Record>();
     entry_bytes = Bytes(record.getEntry());
     leaf_hash = Bytes(record.getLeafHash());
-    auto entry_message = CanonicalMessage::Parse(entry_bytes, kMaxRecordBytes);
-    if (!entry_message.ok()) {
-      problem = "entry: " + entry_message.status().message();
-      return;
-    }
-    auto entry = entry_message->Root<schema::Entry>();
-    stored_seq = entry.getSeq();
-    time = entry.getLedgerTime();
-    manual = entry.getManualClock();
-    auto se = entry.getEvent();
-    signed_event.scheme = se.getScheme();
-    signed_event.payload = Bytes(se.getPayload());
-    signed_event.public_key = Bytes(se.getPublicKey());
-    signed_event.signature = Bytes(se.getSignature());
   })) {
     return fail(std::string("does not decode: ") + e->getDescription().cStr());
   }
-  if (!problem.empty()) return fail(problem);
-  if (leaf_hash != AsBytes(Sha256WithPrefix(0x00, entry_bytes))) {
-    return fail("the leaf hash does not match the entry's bytes");
-  }
-  if (stored_seq != seq) return fail("it holds sequence number " + std::to_string(stored_seq));
-  auto event = Event::FromCanonical(signed_event.payload);
-  if (!event.ok()) return fail(event.status().message());
-  return StoredRecord{seq,        time, manual, std::move(signed_event), std::move(event).value(),
-                      std::move(entry_bytes), std::move(leaf_hash)};
+  auto decoded = StoredRecord::FromEntry(std::move(entry_bytes));
+  if (!decoded.ok()) return fail(decoded.status().message());
+  if (leaf_hash != decoded->leaf_hash) return fail("the leaf hash does not match the entry's bytes");
+  if (decoded->seq != seq) return fail("it holds sequence number " + std::to_string(decoded->seq));
+  return decoded;
 }
 
 Result<Micros> ParseMicros(const std::string& text) {
@@ -138,6 +122,36 @@ Result<Micros> ParseMicros(const std::string& text) {
 
 // ---- JSON forms ----
 
+Result<StoredRecord> StoredRecord::FromEntry(std::string entry) {
+  auto message = CanonicalMessage::Parse(entry, kMaxRecordBytes);
+  if (!message.ok()) return message.status().Prefixed("entry");
+  uint64_t seq = 0;
+  Micros time = 0;
+  bool manual = false;
+  std::string decision;
+  SignedEvent signed_event;
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
+    auto root = message->Root<schema::Entry>();
+    seq = root.getSeq();
+    time = root.getLedgerTime();
+    manual = root.getManualClock();
+    decision = root.getDecision();
+    auto se = root.getEvent();
+    signed_event.scheme = se.getScheme();
+    signed_event.payload = Bytes(se.getPayload());
+    signed_event.public_key = Bytes(se.getPublicKey());
+    signed_event.signature = Bytes(se.getSignature());
+  })) {
+    return Status::Corrupt(std::string("the entry does not decode: ") + e->getDescription().cStr());
+  }
+  auto event = Event::FromCanonical(signed_event.payload);
+  if (!event.ok()) return Status::Corrupt(event.status().message());
+  std::string leaf_hash(AsBytes(merkle::LeafHash(entry)));
+  return StoredRecord{seq,      time,          manual,          std::move(signed_event),
+                      std::move(event).value(), std::move(decision), std::move(entry),
+                      std::move(leaf_hash)};
+}
+
 nlohmann::json StoredRecord::ToJson() const {
   nlohmann::json j = {{"seq", seq},
                       {"ledger_time", FormatTime(ledger_time)},
@@ -146,6 +160,9 @@ nlohmann::json StoredRecord::ToJson() const {
                       {"public_key", HexEncode(signed_event.public_key)},
                       {"signature", Base64Encode(signed_event.signature)}};
   if (manual_clock) j["manual_clock"] = true;
+  if (!decision.empty()) {
+    j["decision"] = nlohmann::json::parse(decision, nullptr, /*allow_exceptions=*/false);
+  }
   return j;
 }
 
@@ -158,6 +175,8 @@ nlohmann::json Receipt::ToJson() const {
                       {"manual_clock", manual_clock},
                       {"ledger_key", HexEncode(ledger_key)},
                       {"payload_hash", HexEncode(payload_hash)},
+                      {"checkpoint", checkpoint},
+                      {"inclusion_proof", HashesToHex(inclusion_proof)},
                       {"receipt", Base64Encode(bytes)},
                       {"signature", Base64Encode(signature)}};
   if (duplicate) j["duplicate"] = true;
@@ -176,7 +195,7 @@ Result<Receipt> Receipt::FromJson(const nlohmann::json& j) {
   Receipt out;
   SHIPLOG_ASSIGN_OR_RETURN(out.bytes, Base64Decode(j["receipt"].get<std::string>()));
   SHIPLOG_ASSIGN_OR_RETURN(out.signature, Base64Decode(j["signature"].get<std::string>()));
-  auto message = CanonicalMessage::Parse(out.bytes, 4096);
+  auto message = CanonicalMessage::Parse(out.bytes, kMaxReceiptBytes);
   if (!message.ok()) return message.status().Prefixed("receipt");
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
     auto r = message->Root<schema::Receipt>();
@@ -190,6 +209,13 @@ Result<Receipt> Receipt::FromJson(const nlohmann::json& j) {
     out.payload_hash = Bytes(r.getPayloadHash());
     out.decision = r.getDecision();
     out.denied = r.getDenied();
+    out.checkpoint = r.getCheckpoint();
+    for (auto node : r.getInclusionProof()) {
+      merkle::Hash h{};
+      if (node.size() != h.size()) KJ_FAIL_REQUIRE("an inclusion proof hash is not 32 bytes");
+      std::memcpy(h.data(), node.begin(), h.size());
+      out.inclusion_proof.push_back(h);
+    }
   })) {
     return Status::InvalidArgument(std::string("receipt does not decode: ") +
                                    e->getDescription().cStr());
@@ -206,7 +232,7 @@ Result<Receipt> Receipt::FromJson(const nlohmann::json& j) {
   return out;
 }
 
-Status Receipt::Verify(std::string_view ledger_public_key) const {
+Result<Checkpoint> Receipt::Verify(std::string_view ledger_public_key) const {
   if (ledger_key != ledger_public_key) {
     return Status::BadSignature("the receipt names ledger key " + HexEncode(ledger_key) +
                                 ", not " + HexEncode(ledger_public_key));
@@ -214,12 +240,20 @@ Status Receipt::Verify(std::string_view ledger_public_key) const {
   if (!VerifySignature(ledger_public_key, bytes, signature)) {
     return Status::BadSignature("the receipt's signature does not verify");
   }
-  return Status::Ok();
+  SHIPLOG_ASSIGN_OR_RETURN(Checkpoint cp, Checkpoint::Open(checkpoint, ledger_public_key));
+  SHIPLOG_ASSIGN_OR_RETURN(merkle::Hash leaf, HashFromBytes(leaf_hash, "the receipt's leaf hash"));
+  InclusionProof proof{seq, leaf, inclusion_proof, cp};
+  SHIPLOG_RETURN_IF_ERROR(proof.Verify());
+  return cp;
 }
 
 nlohmann::json VerifyReport::ToJson() const {
-  nlohmann::json j = {{"ok", ok}, {"records", records}, {"manual_clock", manual_clock}};
+  nlohmann::json j = {{"ok", ok},
+                      {"records", records},
+                      {"checkpoints", checkpoints},
+                      {"manual_clock", manual_clock}};
   if (first_bad_seq) j["first_bad_seq"] = *first_bad_seq;
+  if (bad_checkpoint) j["bad_checkpoint"] = *bad_checkpoint;
   if (!problem.empty()) j["problem"] = problem;
   return j;
 }
@@ -259,8 +293,18 @@ Status Ledger::WriteGenesis(Store& store, const SigningKey& ledger_key, const In
   SignedEvent signed_event = SignedEvent::Sign(built, ledger_key);
   StoreBatch batch;
   batch.first_seq = 0;
-  AddToBatch(batch, MakeRecord(0, time, options.manual_clock, std::move(signed_event),
-                               std::move(built)));
+  StoredRecord record =
+      MakeRecord(0, time, options.manual_clock, std::move(signed_event), std::move(built), "");
+  AddToBatch(batch, record);
+  TreeFrontier tree;
+  std::vector<TreeNodePut> completed;
+  SHIPLOG_ASSIGN_OR_RETURN(merkle::Hash leaf, HashFromBytes(record.leaf_hash, "leaf hash"));
+  tree.Append(leaf, &completed);
+  batch.index_puts.insert(batch.index_puts.end(), completed.begin(), completed.end());
+  SHIPLOG_RETURN_IF_ERROR(CheckOrigin(origin));
+  Checkpoint first =
+      Checkpoint::Sign(TreeHead{origin, 1, tree.Root(), time, options.manual_clock}, ledger_key);
+  batch.index_puts.emplace_back(CheckpointKey(1), first.note);
   batch.meta_puts.emplace_back(kRecordCountKey, EncodeSeq(1));
   if (options.manual_clock) batch.meta_puts.emplace_back(kManualClockKey, std::to_string(time));
   return store.Commit(batch);
@@ -341,6 +385,13 @@ Status Ledger::Load() {
   origin_ = g.getOrigin();
   SHIPLOG_ASSIGN_OR_RETURN(StoredRecord last, Read(size_ - 1));
   last_time_ = last.ledger_time;
+  // The tree's right edge must give the root the latest checkpoint signed.
+  SHIPLOG_ASSIGN_OR_RETURN(tree_, TreeFrontier::Load(*store_, size_));
+  SHIPLOG_ASSIGN_OR_RETURN(latest_, CheckpointAt(size_));
+  if (tree_.Root() != latest_.head.root) {
+    return Status::Corrupt("the stored tree's root at size " + std::to_string(size_) +
+                           " is not the one its checkpoint signed (run `shiplog verify`)");
+  }
   if (manual_clock_) {
     SHIPLOG_ASSIGN_OR_RETURN(auto stored, store_->GetMeta(kManualClockKey));
     if (!stored) return Status::Corrupt("a manual-clock ledger without its clock setting");
@@ -381,8 +432,9 @@ Result<std::optional<Receipt>> Ledger::FindDuplicate(const Event& event,
                             std::string(event.id()) + "' for a different event (sequence " +
                             std::to_string(first.seq) + ")");
   }
-  SHIPLOG_ASSIGN_OR_RETURN(auto decision, store_->GetIndex("v/" + EncodeSeq(first.seq)));
-  SHIPLOG_ASSIGN_OR_RETURN(Receipt receipt, MakeReceipt(first, decision.value_or(""), false));
+  TreeReader reader(*store_);
+  reader.Add(tree_.Nodes());
+  SHIPLOG_ASSIGN_OR_RETURN(Receipt receipt, MakeReceipt(first, false, latest_, reader));
   receipt.duplicate = true;
   return std::optional<Receipt>(std::move(receipt));
 }
@@ -403,33 +455,69 @@ Result<Receipt> Ledger::Append(const SignedEvent& signed_event) {
   if (verdict.denied) {
     SHIPLOG_ASSIGN_OR_RETURN(Event denial, DenialEvent(event, signed_event, verdict.decision));
     SignedEvent signed_denial = SignedEvent::Sign(denial, ledger_key_);
-    SHIPLOG_ASSIGN_OR_RETURN(
-        StoredRecord record,
-        Commit(std::move(signed_denial), std::move(denial), LedgerSigner(), verdict.decision));
-    return MakeReceipt(record, verdict.decision, /*denied=*/true);
+    TreeReader reader(*store_);
+    SHIPLOG_ASSIGN_OR_RETURN(StoredRecord record,
+                             Commit(std::move(signed_denial), std::move(denial), LedgerSigner(),
+                                    verdict.decision, reader));
+    return MakeReceipt(record, /*denied=*/true, latest_, reader);
   }
-  SHIPLOG_ASSIGN_OR_RETURN(StoredRecord record,
-                           Commit(signed_event, std::move(event), signer, verdict.decision));
-  return MakeReceipt(record, verdict.decision, /*denied=*/false);
+  TreeReader reader(*store_);
+  SHIPLOG_ASSIGN_OR_RETURN(StoredRecord record, Commit(signed_event, std::move(event), signer,
+                                                       verdict.decision, reader));
+  return MakeReceipt(record, /*denied=*/false, latest_, reader);
 }
 
 Result<StoredRecord> Ledger::Commit(SignedEvent signed_event, Event event, const KeyInfo& signer,
-                                    const std::string& decision) {
+                                    const std::string& decision, TreeReader& reader) {
   const uint64_t seq = size_;
-  StoredRecord record =
-      MakeRecord(seq, NextLedgerTime(), manual_clock_, std::move(signed_event), std::move(event));
+  StoredRecord record = MakeRecord(seq, NextLedgerTime(), manual_clock_, std::move(signed_event),
+                                   std::move(event), decision);
   StoreBatch batch;
   batch.first_seq = seq;
   AddToBatch(batch, record);
-  if (!decision.empty()) batch.index_puts.emplace_back("v/" + EncodeSeq(seq), decision);
+  TreeFrontier next = tree_;
+  std::vector<TreeNodePut> completed;
+  SHIPLOG_ASSIGN_OR_RETURN(merkle::Hash leaf, HashFromBytes(record.leaf_hash, "leaf hash"));
+  next.Append(leaf, &completed);
+  SHIPLOG_ASSIGN_OR_RETURN(Checkpoint checkpoint,
+                           SealBatch(next, completed, record.ledger_time, reader, batch));
   batch.meta_puts.emplace_back(kRecordCountKey, EncodeSeq(seq + 1));
   SHIPLOG_RETURN_IF_ERROR(store_->Commit(batch));
 
   size_ = seq + 1;
   last_time_ = record.ledger_time;
+  tree_ = std::move(next);
+  latest_ = std::move(checkpoint);
   registry_.Apply(record.event, seq);
   if (gate_) gate_->Appended(seq, record.ledger_time, record.event, signer);
   return record;
+}
+
+Result<Checkpoint> Ledger::SealBatch(const TreeFrontier& next,
+                                     const std::vector<TreeNodePut>& completed, Micros time,
+                                     TreeReader& reader, StoreBatch& batch) const {
+  const TreeHead& last = latest_.head;
+  TreeHead head{origin_, next.size(), next.Root(), time, manual_clock_};
+  if (head.time < last.time) {
+    return Status::Internal("refusing to sign a checkpoint at " + FormatTime(head.time) +
+                            ": the last one is at " + FormatTime(last.time));
+  }
+  // Prove the new tree extends the one last signed, from the nodes in hand: the old right edge
+  // and what this batch completed.
+  reader.Add(tree_.Nodes());
+  reader.Add(completed);
+  std::vector<merkle::Hash> proof =
+      merkle::ConsistencyProof(last.size, head.size, reader.AsSubtreeRoot());
+  SHIPLOG_RETURN_IF_ERROR(reader.status());
+  if (!merkle::VerifyConsistency(last.size, head.size, last.root, head.root, proof)) {
+    return Status::Corrupt("refusing to sign a checkpoint at size " + std::to_string(head.size) +
+                           ": the tree is not consistent with the checkpoint at size " +
+                           std::to_string(last.size) + " (run `shiplog verify`)");
+  }
+  Checkpoint checkpoint = Checkpoint::Sign(head, ledger_key_);
+  batch.index_puts.insert(batch.index_puts.end(), completed.begin(), completed.end());
+  batch.index_puts.emplace_back(CheckpointKey(head.size), checkpoint.note);
+  return checkpoint;
 }
 
 Result<Event> Ledger::DenialEvent(const Event& denied, const SignedEvent& signed_event,
@@ -450,8 +538,12 @@ Result<Event> Ledger::DenialEvent(const Event& denied, const SignedEvent& signed
   return Event::FromBuilder(event.asReader());
 }
 
-Result<Receipt> Ledger::MakeReceipt(const StoredRecord& record, const std::string& decision,
-                                    bool denied) const {
+Result<Receipt> Ledger::MakeReceipt(const StoredRecord& record, bool denied,
+                                    const Checkpoint& checkpoint, TreeReader& reader) const {
+  std::vector<merkle::Hash> path =
+      merkle::InclusionProof(record.seq, checkpoint.head.size, reader.AsSubtreeRoot());
+  SHIPLOG_RETURN_IF_ERROR(reader.status());
+  const std::string& decision = record.decision;
   capnp::MallocMessageBuilder message;
   auto r = message.initRoot<schema::Receipt>();
   r.setSeq(record.seq);
@@ -466,6 +558,9 @@ Result<Receipt> Ledger::MakeReceipt(const StoredRecord& record, const std::strin
   r.setPayloadHash(DataOf(payload_hash));
   if (!decision.empty()) r.setDecision(TextOf(decision));
   r.setDenied(denied);
+  r.setCheckpoint(TextOf(checkpoint.note));
+  auto proof = r.initInclusionProof(path.size());
+  for (size_t i = 0; i < path.size(); ++i) proof.set(i, DataOf(AsBytes(path[i])));
   Receipt out;
   out.seq = record.seq;
   out.ledger_time = record.ledger_time;
@@ -477,6 +572,8 @@ Result<Receipt> Ledger::MakeReceipt(const StoredRecord& record, const std::strin
   out.payload_hash = payload_hash;
   out.decision = decision;
   out.denied = denied;
+  out.checkpoint = checkpoint.note;
+  out.inclusion_proof = std::move(path);
   out.bytes = CanonicalBytes(r.asReader());
   out.signature = ledger_key_.Sign(out.bytes);
   return out;
@@ -548,6 +645,80 @@ Status Ledger::Query(const QueryFilter& filter, const RecordVisitor& visit) cons
   return status;
 }
 
+// ---- checkpoints and proofs ----
+
+Checkpoint Ledger::LatestCheckpoint() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return latest_;
+}
+
+Result<Checkpoint> Ledger::CheckpointAt(uint64_t size) const {
+  SHIPLOG_ASSIGN_OR_RETURN(auto note, store_->GetIndex(CheckpointKey(size)));
+  if (!note) return Status::NotFound("no checkpoint was signed at size " + std::to_string(size));
+  auto checkpoint = Checkpoint::Open(*note, ledger_key_.PublicKey());
+  if (!checkpoint.ok()) {
+    return Status::Corrupt("the stored " + checkpoint.status().message());
+  }
+  if (checkpoint->head.size != size || checkpoint->head.origin != origin_) {
+    return Status::Corrupt("the checkpoint stored for size " + std::to_string(size) +
+                           " is one for size " + std::to_string(checkpoint->head.size) +
+                           " of '" + checkpoint->head.origin + "'");
+  }
+  return checkpoint;
+}
+
+Status Ledger::ScanCheckpoints(uint64_t from_size, const CheckpointVisitor& visit) const {
+  Status status;
+  SHIPLOG_RETURN_IF_ERROR(store_->ScanIndex(
+      "c/", CheckpointKey(from_size), [&](std::string_view key, std::string_view) {
+        auto checkpoint = CheckpointAt(DecodeSeq(key.substr(2)));
+        if (!checkpoint.ok()) {
+          status = checkpoint.status();
+          return false;
+        }
+        return visit(*checkpoint);
+      }));
+  return status;
+}
+
+Result<InclusionProof> Ledger::ProveInclusion(uint64_t seq, std::optional<uint64_t> size) const {
+  Checkpoint checkpoint = LatestCheckpoint();
+  if (size && *size != checkpoint.head.size) {
+    if (*size > checkpoint.head.size) {
+      return Status::NotFound("the ledger holds " + std::to_string(checkpoint.head.size) +
+                              " records, fewer than " + std::to_string(*size));
+    }
+    SHIPLOG_ASSIGN_OR_RETURN(checkpoint, CheckpointAt(*size));
+  }
+  if (seq >= checkpoint.head.size) {
+    return Status::NotFound("record " + std::to_string(seq) + " is not in the tree of size " +
+                            std::to_string(checkpoint.head.size));
+  }
+  SHIPLOG_ASSIGN_OR_RETURN(StoredRecord record, Read(seq));
+  InclusionProof proof;
+  proof.seq = seq;
+  SHIPLOG_ASSIGN_OR_RETURN(proof.leaf_hash, HashFromBytes(record.leaf_hash, "leaf hash"));
+  TreeReader reader(*store_);
+  proof.path = merkle::InclusionProof(seq, checkpoint.head.size, reader.AsSubtreeRoot());
+  SHIPLOG_RETURN_IF_ERROR(reader.status());
+  proof.checkpoint = std::move(checkpoint);
+  return proof;
+}
+
+Result<ConsistencyProof> Ledger::ProveConsistency(uint64_t from, uint64_t to) const {
+  if (from == 0 || from > to) {
+    return Status::InvalidArgument("a consistency proof needs 0 < from <= to (got " +
+                                   std::to_string(from) + " and " + std::to_string(to) + ")");
+  }
+  ConsistencyProof proof;
+  SHIPLOG_ASSIGN_OR_RETURN(proof.old_checkpoint, CheckpointAt(from));
+  SHIPLOG_ASSIGN_OR_RETURN(proof.new_checkpoint, CheckpointAt(to));
+  TreeReader reader(*store_);
+  proof.path = merkle::ConsistencyProof(from, to, reader.AsSubtreeRoot());
+  SHIPLOG_RETURN_IF_ERROR(reader.status());
+  return proof;
+}
+
 // ---- time ----
 
 Micros Ledger::Now() const {
@@ -596,6 +767,53 @@ Result<VerifyReport> Ledger::Verify() const {
     report.problem = std::move(problem);
     return false;
   };
+  // The tree rebuilt from the records, checked against the stored nodes and checkpoints.
+  TreeFrontier tree;
+  uint64_t checkpoint_size = 0;  // the last checkpoint that matched the records
+  Status read_error;
+  auto read_failed = [&](Status status) {
+    read_error = std::move(status);
+    return false;
+  };
+  auto CheckTree = [&](const StoredRecord& r) {
+    std::vector<TreeNodePut> completed;
+    tree.Append(*HashFromBytes(r.leaf_hash, "leaf hash"), &completed);
+    for (const auto& [key, hash] : completed) {
+      auto stored = store_->GetIndex(key);
+      if (!stored.ok()) return read_failed(stored.status());
+      if (!*stored || **stored != hash) {
+        const unsigned level = static_cast<unsigned char>(key[2]);
+        const uint64_t begin = DecodeSeq(std::string_view(key).substr(3)) << level;
+        return bad(r.seq, "record " + std::to_string(r.seq) + ": the stored tree node for records " +
+                              std::to_string(begin) + " to " +
+                              std::to_string(begin + (uint64_t{1} << level) - 1) +
+                              (*stored ? " does not match them" : " is missing"));
+      }
+    }
+    const uint64_t size = r.seq + 1;
+    auto note = store_->GetIndex(CheckpointKey(size));
+    if (!note.ok()) return read_failed(note.status());
+    if (!*note) return true;
+    report.bad_checkpoint = size;
+    auto checkpoint = CheckpointAt(size);
+    if (!checkpoint.ok()) return bad(r.seq, checkpoint.status().message());
+    const TreeHead& head = checkpoint->head;
+    if (head.root != tree.Root()) {
+      return bad(checkpoint_size,
+                 "the checkpoint at size " + std::to_string(size) + " signed a tree that records " +
+                     std::to_string(checkpoint_size) + " to " + std::to_string(r.seq) +
+                     " no longer match: they were changed after it was signed");
+    }
+    if (head.time != r.ledger_time || head.manual_clock != manual_clock_) {
+      return bad(r.seq, "the checkpoint at size " + std::to_string(size) +
+                            " does not carry the time and clock kind of record " +
+                            std::to_string(r.seq));
+    }
+    report.bad_checkpoint.reset();
+    checkpoint_size = size;
+    ++report.checkpoints;
+    return true;
+  };
   auto check = [&](uint64_t seq, std::string_view value) {
     if (seq != expected) return bad(expected, "record " + std::to_string(expected) + " is missing");
     auto decoded = DecodeRecord(seq, value);
@@ -625,10 +843,26 @@ Result<VerifyReport> Ledger::Verify() const {
     registry.Apply(r.event, seq);
     last_time = r.ledger_time;
     ++expected;
-    return true;
+    return CheckTree(r);
   };
   SHIPLOG_RETURN_IF_ERROR(store_->ScanRecords(0, check));
   report.records = expected;
+  if (report.ok && !read_error.ok()) return read_error;
+  if (report.ok) {
+    // A checkpoint beyond the records signed records that are gone.
+    SHIPLOG_RETURN_IF_ERROR(store_->ScanIndex(
+        "c/", CheckpointKey(expected + 1), [&](std::string_view key, std::string_view) {
+          uint64_t size = DecodeSeq(key.substr(2));
+          report.bad_checkpoint = size;
+          return bad(expected, "the checkpoint at size " + std::to_string(size) +
+                                   " signed records from " + std::to_string(expected) +
+                                   " on, which are missing");
+        }));
+  }
+  if (report.ok && expected > 0 && checkpoint_size != expected) {
+    bad(checkpoint_size, "records " + std::to_string(checkpoint_size) + " to " +
+                             std::to_string(expected - 1) + " are in no signed checkpoint");
+  }
   if (report.ok) {
     SHIPLOG_ASSIGN_OR_RETURN(auto count, store_->GetMeta(kRecordCountKey));
     if (!count || count->size() != 8 || DecodeSeq(*count) != expected) {

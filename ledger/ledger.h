@@ -11,6 +11,11 @@
 // receipt is returned. The same signed event appended twice is stored once: the second append
 // returns the first receipt.
 //
+// Every record is a leaf of the ledger's RFC 6962 Merkle tree (ledger/tree.h stores it), and
+// every commit adds a checkpoint signed by the ledger key (ledger/checkpoint.h), after checking
+// that the new tree is consistent with the last checkpoint and that time did not go backwards.
+// Index keys "c/" size8 keep every checkpoint; receipts carry one and the inclusion proof.
+//
 // Thread safety: all methods may be called from any thread; appends are serialized by one mutex
 // (the sequencer).
 #pragma once
@@ -23,13 +28,16 @@
 #include <string>
 #include <vector>
 
+#include "ledger/checkpoint.h"
 #include "ledger/clock.h"
 #include "ledger/crypto.h"
 #include "ledger/event.h"
 #include "ledger/gate.h"
 #include "ledger/key_registry.h"
+#include "ledger/proof.h"
 #include "ledger/status.h"
 #include "ledger/store.h"
+#include "ledger/tree.h"
 
 namespace shiplog {
 
@@ -49,8 +57,13 @@ struct StoredRecord {
   bool manual_clock = false;
   SignedEvent signed_event;
   Event event;
+  std::string decision;    // the gate's decision as JSON, when it judged the event
   std::string entry;       // canonicalize(Entry): the Merkle leaf input
   std::string leaf_hash;   // SHA-256(0x00 || entry), 32 raw bytes
+
+  // Decodes a leaf input (canonicalize(Entry)) and computes its leaf hash; checks canonical form
+  // and the event inside, not the signature.
+  static Result<StoredRecord> FromEntry(std::string entry);
 
   // {"seq", "ledger_time", "leaf_hash", "event": {...}, "public_key", "signature"}
   nlohmann::json ToJson() const;
@@ -68,6 +81,8 @@ struct Receipt {
   std::string payload_hash;  // SHA-256 of the signed event bytes
   std::string decision;      // the policy's decision as JSON, when the event was judged
   bool denied = false;       // a denied intent: seq is its policy.denied record
+  std::string checkpoint;    // a signed checkpoint whose tree holds `seq`
+  std::vector<merkle::Hash> inclusion_proof;  // the audit path of `seq` to that checkpoint
   std::string bytes;         // canonicalize(schema::Receipt): what the signature covers
   std::string signature;     // Ed25519 by the ledger key over `bytes`
   bool duplicate = false;    // this append was a repeat; the receipt is the first one's
@@ -75,16 +90,20 @@ struct Receipt {
   nlohmann::json ToJson() const;
   // Parses a receipt's JSON and checks that its fields match its signed bytes.
   static Result<Receipt> FromJson(const nlohmann::json& json);
-  // Checks the signature against `ledger_public_key` (32 raw bytes).
-  Status Verify(std::string_view ledger_public_key) const;
+  // Checks, with nothing but `ledger_public_key` (32 raw bytes): the receipt's signature, its
+  // checkpoint's signature, and that the inclusion proof leads from the leaf hash to the
+  // checkpoint's root. Returns the checkpoint.
+  Result<Checkpoint> Verify(std::string_view ledger_public_key) const;
 };
 
 // The answer of Verify(): either every record checked, or the first one that did not.
 struct VerifyReport {
   bool ok = true;
   uint64_t records = 0;               // how many records were checked
+  uint64_t checkpoints = 0;           // how many checkpoints were checked
   bool manual_clock = false;          // from the genesis
   std::optional<uint64_t> first_bad_seq;
+  std::optional<uint64_t> bad_checkpoint;  // the size of the first checkpoint that did not match
   std::string problem;                // what was wrong with it
 
   nlohmann::json ToJson() const;
@@ -148,6 +167,20 @@ class Ledger {
   // names a deployment, actor or kind.
   Status Query(const QueryFilter& filter, const RecordVisitor& visit) const;
 
+  // The latest checkpoint (its tree holds every record), or the one at `size`; kNotFound when
+  // none was signed at that size.
+  Checkpoint LatestCheckpoint() const;
+  Result<Checkpoint> CheckpointAt(uint64_t size) const;
+
+  // Visits the stored checkpoints in size order from `from_size`, checking each one's signature.
+  using CheckpointVisitor = std::function<bool(const Checkpoint&)>;
+  Status ScanCheckpoints(uint64_t from_size, const CheckpointVisitor& visit) const;
+
+  // The proof that record `seq` is in the checkpoint at `size` (the latest when nullopt).
+  Result<InclusionProof> ProveInclusion(uint64_t seq, std::optional<uint64_t> size) const;
+  // The proof that the checkpoint at `from` is a prefix of the one at `to`.
+  Result<ConsistencyProof> ProveConsistency(uint64_t from, uint64_t to) const;
+
   // The key registry as of the latest record.
   KeyRegistry keys() const;
 
@@ -160,23 +193,31 @@ class Ledger {
 
   // Re-checks every record: stored under its own sequence number with no gaps, canonical, leaf
   // hash, signature, the key enrolled and not revoked at that point, actor and admin authority,
-  // ledger time never decreasing, and the genesis first. Names the first bad record.
+  // ledger time never decreasing, and the genesis first. Recomputes the Merkle tree from the
+  // records, compares it with every stored tree node and every checkpoint, and checks each
+  // checkpoint's signature, time and origin. Names the first bad record or checkpoint.
   Result<VerifyReport> Verify() const;
 
  private:
   Ledger(std::unique_ptr<Store> store, SigningKey ledger_key, Clock* clock, AppendGate* gate);
   Status Load();
   Status ReplayIntoGate();
-  // Stores one record at the next sequence number and folds it into the registry and the gate.
-  // REQUIRES: mu_ held.
+  // Stores one record at the next sequence number with its tree nodes and checkpoint (which
+  // becomes latest_), and folds it into the registry and the gate. `reader` is left holding the
+  // tree nodes the commit touched, enough to prove the new record. REQUIRES: mu_ held.
   Result<StoredRecord> Commit(SignedEvent signed_event, Event event, const KeyInfo& signer,
-                              const std::string& decision);
+                              const std::string& decision, TreeReader& reader);
+  // Signs the checkpoint for `next` (the tree after a batch whose new subtrees are `completed`)
+  // once it checks out against the last one, and adds it to `batch`. REQUIRES: mu_ held.
+  Result<Checkpoint> SealBatch(const TreeFrontier& next, const std::vector<TreeNodePut>& completed,
+                               Micros time, TreeReader& reader, StoreBatch& batch) const;
   // The policy.denied record for a denied intent, signed by the ledger.
   Result<Event> DenialEvent(const Event& denied, const SignedEvent& signed_event,
                             const std::string& decision) const;
   KeyInfo LedgerSigner() const;
-  Result<Receipt> MakeReceipt(const StoredRecord& record, const std::string& decision,
-                              bool denied) const;
+  // The receipt for `record` with an inclusion proof to `checkpoint`; `reader` serves the tree.
+  Result<Receipt> MakeReceipt(const StoredRecord& record, bool denied,
+                              const Checkpoint& checkpoint, TreeReader& reader) const;
   Result<std::optional<Receipt>> FindDuplicate(const Event& event, const SignedEvent& signed_event) const;
   Micros NextLedgerTime() const;  // REQUIRES: mu_ held
 
@@ -192,6 +233,8 @@ class Ledger {
   Micros last_time_ = 0;           // GUARDED_BY(mu_): the last record's ledger time
   Micros manual_now_ = 0;          // GUARDED_BY(mu_): a manual clock's time
   KeyRegistry registry_;           // GUARDED_BY(mu_)
+  TreeFrontier tree_;              // GUARDED_BY(mu_): the tree of all size_ records
+  Checkpoint latest_;              // GUARDED_BY(mu_): the checkpoint at size_
 };
 
 }  // namespace shiplog

@@ -36,6 +36,9 @@ struct Entry {
   ledgerTime @1 :Int64;    # microseconds since the Unix epoch, assigned on append, never decreasing
   event @2 :SignedEvent;
   manualClock @3 :Bool;    # the ledger's time was set by hand (a drill ledger), as in its genesis
+  decision @4 :Text;
+  # The policy's decision on the event, as JSON, when the gate judged it (an intent). Kept in the
+  # leaf so that what the policy said is as tamper-evident as the event itself.
 }
 
 # The value stored under a sequence number.
@@ -59,6 +62,10 @@ struct Receipt {
   denied @9 :Bool;
   # The event was an intent the policy denied: `seq` is the policy.denied record that keeps the
   # attempt, not the event itself.
+  checkpoint @10 :Text;
+  # A signed checkpoint (ledger/checkpoint.h: C2SP tlog-checkpoint note) whose tree includes `seq`.
+  inclusionProof @11 :List(Data);
+  # The RFC 9162 audit path of leaf `seq` in the checkpoint's tree, leaf side first, 32 bytes each.
 }
 
 # A receipt and the ledger's signature over its canonical bytes.

@@ -1,0 +1,68 @@
+// Checkpoint: a signed tree head, in the C2SP tlog-checkpoint signed-note format that
+// transparency-log tooling reads (https://c2sp.org/tlog-checkpoint, https://c2sp.org/signed-note).
+//
+//   shiplog/1f2e3d4c5b6a7988             origin: the log's name, also the signing key's name
+//   42                                   tree size, decimal
+//   k7v8p0Qx...=                         base64 of the RFC 6962 root hash
+//   time 2026-11-24T14:02:00.123456Z     extension line: the ledger time of the last record
+//   manual-clock                         extension line, drill ledgers only
+//                                        (blank line)
+//   — shiplog/1f2e3d4c5b6a7988 AbCd...   em dash, key name, base64(key id || Ed25519 signature)
+//
+// The signature is pure Ed25519 over the note text (the lines above the blank line, each with its
+// newline); key id = SHA-256(key name || 0x0A || 0x01 || public key)[:4]. The spec calls extension
+// lines opaque: other tools verify the size and root and ignore them, while shiplog reads the time
+// from them so it can check that checkpoint time never goes backwards.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "ledger/clock.h"
+#include "ledger/crypto.h"
+#include "ledger/status.h"
+
+namespace shiplog {
+
+// What a checkpoint states about the log.
+struct TreeHead {
+  std::string origin;
+  uint64_t size = 0;
+  Sha256Digest root{};
+  Micros time = 0;            // ledger time of the last record in the tree
+  bool manual_clock = false;  // a drill ledger: its times are not real
+};
+
+struct Checkpoint {
+  TreeHead head;
+  std::string note;  // the whole signed note, text and signature line
+
+  // Signs `head` with `key` under the key name head.origin.
+  static Checkpoint Sign(const TreeHead& head, const SigningKey& key);
+
+  // Parses a signed note and checks it: the text's form, and a signature line by
+  // `ledger_public_key` (32 raw bytes) under the origin's name that verifies. Lines by other keys
+  // are ignored, as the signed-note spec asks. Fails with kBadSignature when no line by that key
+  // verifies, and kInvalidArgument when the note is malformed.
+  static Result<Checkpoint> Open(std::string_view note, std::string_view ledger_public_key);
+
+  // {"origin", "size", "root_hash" (hex), "time", "manual_clock", "checkpoint" (the note)}
+  nlohmann::json ToJson() const;
+
+  // Reads a checkpoint given as its note text or as the JSON that ToJson() prints.
+  static Result<Checkpoint> FromText(std::string_view text, std::string_view ledger_public_key);
+};
+
+// The note text (no signature) for `head`.
+std::string CheckpointText(const TreeHead& head);
+
+// The signed-note key id of an Ed25519 key: SHA-256(name || 0x0A || 0x01 || public key)[:4].
+uint32_t NoteKeyId(std::string_view key_name, std::string_view public_key);
+
+// Refuses an origin that cannot be a note key name (empty, spaces, '+', control characters).
+Status CheckOrigin(std::string_view origin);
+
+}  // namespace shiplog

@@ -311,6 +311,7 @@ Status Ledger::WriteGenesis(Store& store, const SigningKey& ledger_key, const In
 }
 
 Status Ledger::Init(const std::string& dir, const InitOptions& options, Clock* clock) {
+  if (!options.origin.empty()) SHIPLOG_RETURN_IF_ERROR(CheckOrigin(options.origin));
   struct stat st;
   if (::stat((dir + "/db").c_str(), &st) == 0) {
     return Status::InvalidArgument(dir + " already holds a ledger");

@@ -56,6 +56,8 @@ void AddLedgerCommands(CLI::App& app, Context& context, Action& action);  // ini
 void AddKeyCommands(CLI::App& app, Context& context, Action& action);     // keygen enroll revoke
 void AddEventCommands(CLI::App& app, Context& context, Action& action);   // sign append query
 void AddPolicyCommands(CLI::App& app, Context& context, Action& action);  // policy lint|show
+// checkpoint, proof inclusion|consistency, verify-proof
+void AddProofCommands(CLI::App& app, Context& context, Action& action);
 
 }  // namespace shiplog::cli
 

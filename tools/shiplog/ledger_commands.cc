@@ -95,8 +95,9 @@ int RunVerify(const std::string& dir, Context& context) {
                  "its times are not real\n";
   }
   if (!report->ok) {
-    std::cerr << "shiplog: verification failed at record " << *report->first_bad_seq << ": "
-              << report->problem << "\n";
+    std::cerr << "shiplog: verification failed at record " << *report->first_bad_seq;
+    if (report->bad_checkpoint) std::cerr << " (checkpoint " << *report->bad_checkpoint << ")";
+    std::cerr << ": " << report->problem << "\n";
     return kExitVerifyFailed;
   }
   return kExitOk;
@@ -151,7 +152,8 @@ void AddLedgerCommands(CLI::App& app, Context& context, Action& action) {
 
   auto verify_dir = std::make_shared<std::string>();
   auto* verify = app.add_subcommand(
-      "verify", "Re-check every record: signatures, keys, sequence, hashes; exit 4 on the first bad one");
+      "verify", "Re-check every record (signatures, keys, sequence, hashes), the Merkle tree and every "
+      "signed checkpoint; exit 4 naming the first bad record or checkpoint");
   AddDataOption(verify, *verify_dir);
   verify->callback([&action, &context, verify_dir] {
     action = [&context, verify_dir] { return RunVerify(*verify_dir, context); };

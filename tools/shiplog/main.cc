@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   AddKeyCommands(app, context, action);
   AddEventCommands(app, context, action);
   AddPolicyCommands(app, context, action);
+  AddProofCommands(app, context, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,222 @@
+// shiplog checkpoint | proof inclusion | proof consistency | verify-proof
+#include <iostream>
+#include <optional>
+
+#include "ledger/key_file.h"
+#include "ledger/proof.h"
+#include "tools/shiplog/cli.h"
+
+namespace shiplog::cli {
+namespace {
+
+constexpr size_t kMaxProofFileBytes = 1 << 20;
+
+// A proof that did not check out: exit 4 with the reason, and the verdict as JSON.
+int Refuted(const Status& status) {
+  PrintJson({{"ok", false}, {"problem", status.message()}});
+  std::cerr << "shiplog: verification failed: " << status.message() << "\n";
+  return kExitVerifyFailed;
+}
+
+// kBadSignature and kCorrupt from a document being checked mean "does not verify" (exit 4);
+// anything else means the document could not be read (exit 2).
+bool IsRefutation(const Status& status) {
+  return status.code() == StatusCode::kBadSignature || status.code() == StatusCode::kCorrupt;
+}
+
+int RunCheckpoint(const std::string& dir, std::optional<uint64_t> size, bool note_only,
+                  Context& context) {
+  auto ledger = OpenLedger(dir, context, /*enforce=*/false);
+  if (!ledger.ok()) return Fail(ledger.status());
+  Result<Checkpoint> checkpoint =
+      size ? (*ledger)->CheckpointAt(*size) : Result<Checkpoint>((*ledger)->LatestCheckpoint());
+  if (!checkpoint.ok()) return Fail(checkpoint.status());
+  if (note_only) {
+    std::cout << checkpoint->note;
+  } else {
+    PrintJson(checkpoint->ToJson());
+  }
+  return kExitOk;
+}
+
+struct ProofArgs {
+  std::string dir;
+  uint64_t seq = 0;
+  std::optional<uint64_t> size;
+  uint64_t from = 0;
+  uint64_t to = 0;
+};
+
+int RunInclusion(const ProofArgs& args, Context& context) {
+  auto ledger = OpenLedger(args.dir, context, /*enforce=*/false);
+  if (!ledger.ok()) return Fail(ledger.status());
+  auto proof = (*ledger)->ProveInclusion(args.seq, args.size);
+  if (!proof.ok()) return Fail(proof.status());
+  PrintJson(proof->ToJson());
+  return kExitOk;
+}
+
+int RunConsistency(const ProofArgs& args, Context& context) {
+  auto ledger = OpenLedger(args.dir, context, /*enforce=*/false);
+  if (!ledger.ok()) return Fail(ledger.status());
+  auto proof = (*ledger)->ProveConsistency(args.from, args.to);
+  if (!proof.ok()) return Fail(proof.status());
+  PrintJson(proof->ToJson());
+  return kExitOk;
+}
+
+struct VerifyProofArgs {
+  std::string file;
+  std::string ledger_key;
+  std::string checkpoint_file;
+};
+
+// The checkpoints a document is checked against must include the one the caller trusts, when
+// given: same size, same root.
+Status MatchesTrusted(const std::vector<const Checkpoint*>& in_document,
+                      const std::optional<Checkpoint>& trusted) {
+  if (!trusted) return Status::Ok();
+  for (const Checkpoint* c : in_document) {
+    if (c->head.size != trusted->head.size) continue;
+    if (c->head.root != trusted->head.root) {
+      return Status::Corrupt("the checkpoint at size " + std::to_string(c->head.size) +
+                             " differs from the trusted one of the same size: the log forked");
+    }
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(
+      "the document holds no checkpoint at the trusted checkpoint's size " +
+      std::to_string(trusted->head.size) +
+      "; ask for a proof at that size (proof inclusion --size, proof consistency --from)");
+}
+
+// Checks one document, returning what it proved as JSON.
+Result<nlohmann::json> CheckDocument(const nlohmann::json& doc, const std::string& key,
+                                     const std::optional<Checkpoint>& trusted) {
+  // A denied append prints its decision with the receipt of the policy.denied record.
+  if (doc.is_object() && doc.contains("denial_receipt")) {
+    return CheckDocument(doc["denial_receipt"], key, trusted);
+  }
+  if (doc.is_object() && doc.contains("receipt")) {
+    SHIPLOG_ASSIGN_OR_RETURN(Receipt receipt, Receipt::FromJson(doc));
+    SHIPLOG_ASSIGN_OR_RETURN(Checkpoint checkpoint, receipt.Verify(key));
+    SHIPLOG_RETURN_IF_ERROR(MatchesTrusted({&checkpoint}, trusted));
+    return nlohmann::json{{"type", "receipt"},
+                          {"seq", receipt.seq},
+                          {"event_id", receipt.event_id},
+                          {"actor", receipt.actor},
+                          {"size", checkpoint.head.size},
+                          {"manual_clock", receipt.manual_clock}};
+  }
+  std::string type = doc.is_object() ? doc.value("type", "") : "";
+  if (type == "inclusion") {
+    SHIPLOG_ASSIGN_OR_RETURN(InclusionProof proof, InclusionProof::FromJson(doc, key));
+    SHIPLOG_RETURN_IF_ERROR(proof.Verify());
+    SHIPLOG_RETURN_IF_ERROR(MatchesTrusted({&proof.checkpoint}, trusted));
+    return nlohmann::json{{"type", type}, {"seq", proof.seq}, {"size", proof.checkpoint.head.size}};
+  }
+  if (type == "consistency") {
+    SHIPLOG_ASSIGN_OR_RETURN(ConsistencyProof proof, ConsistencyProof::FromJson(doc, key));
+    SHIPLOG_RETURN_IF_ERROR(proof.Verify());
+    SHIPLOG_RETURN_IF_ERROR(
+        MatchesTrusted({&proof.old_checkpoint, &proof.new_checkpoint}, trusted));
+    return nlohmann::json{{"type", type},
+                          {"from", proof.old_checkpoint.head.size},
+                          {"to", proof.new_checkpoint.head.size}};
+  }
+  return Status::InvalidArgument(
+      "not a receipt or a proof: expected a receipt (with \"receipt\") or a proof with \"type\" "
+      "\"inclusion\" or \"consistency\"");
+}
+
+int RunVerifyProof(const VerifyProofArgs& args) {
+  auto key = ReadPublicKey(args.ledger_key);
+  if (!key.ok()) return Fail(key.status().Prefixed("--ledger-key"));
+  auto text = ReadInput(args.file, kMaxProofFileBytes);
+  if (!text.ok()) return Fail(text.status());
+  auto doc = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Fail(Status::InvalidArgument(args.file + " is not JSON"));
+  std::optional<Checkpoint> trusted;
+  if (!args.checkpoint_file.empty()) {
+    auto note = ReadInput(args.checkpoint_file, kMaxProofFileBytes);
+    if (!note.ok()) return Fail(note.status());
+    auto checkpoint = Checkpoint::FromText(*note, *key);
+    if (!checkpoint.ok()) {
+      if (IsRefutation(checkpoint.status())) return Refuted(checkpoint.status().Prefixed("--checkpoint"));
+      return Fail(checkpoint.status().Prefixed("--checkpoint"));
+    }
+    trusted = std::move(checkpoint).value();
+  }
+  auto proved = CheckDocument(doc, *key, trusted);
+  if (!proved.ok()) {
+    if (IsRefutation(proved.status())) return Refuted(proved.status());
+    return Fail(proved.status());
+  }
+  (*proved)["ok"] = true;
+  PrintJson(*proved);
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddProofCommands(CLI::App& app, Context& context, Action& action) {
+  struct CheckpointArgs {
+    std::string dir;
+    std::optional<uint64_t> size;
+    bool note = false;
+  };
+  auto cp_args = std::make_shared<CheckpointArgs>();
+  auto* checkpoint = app.add_subcommand(
+      "checkpoint",
+      "Print the latest signed checkpoint (C2SP tlog-checkpoint), or the one at --size");
+  AddDataOption(checkpoint, cp_args->dir);
+  checkpoint->add_option("--size", cp_args->size, "The tree size of a past checkpoint");
+  checkpoint->add_flag("--note", cp_args->note,
+                       "Print only the signed note, as transparency-log tools read it");
+  checkpoint->callback([&action, &context, cp_args] {
+    action = [&context, cp_args] {
+      return RunCheckpoint(cp_args->dir, cp_args->size, cp_args->note, context);
+    };
+  });
+
+  auto args = std::make_shared<ProofArgs>();
+  auto* proof = app.add_subcommand("proof", "Prove a record is in the log, or that the log only grew");
+  proof->require_subcommand(1);
+  auto* inclusion = proof->add_subcommand(
+      "inclusion", "The RFC 6962 audit path of record --seq to the checkpoint at --size (latest)");
+  AddDataOption(inclusion, args->dir);
+  inclusion->add_option("--seq", args->seq, "The record's sequence number")->required();
+  inclusion->add_option("--size", args->size, "The checkpoint's tree size (default: the latest)");
+  inclusion->callback([&action, &context, args] {
+    action = [&context, args] { return RunInclusion(*args, context); };
+  });
+  auto* consistency = proof->add_subcommand(
+      "consistency", "The RFC 6962 proof that the checkpoint at --from is a prefix of the one at --to");
+  AddDataOption(consistency, args->dir);
+  consistency->add_option("--from", args->from, "The older checkpoint's tree size")->required();
+  consistency->add_option("--to", args->to, "The newer checkpoint's tree size")->required();
+  consistency->callback([&action, &context, args] {
+    action = [&context, args] { return RunConsistency(*args, context); };
+  });
+
+  auto vp_args = std::make_shared<VerifyProofArgs>();
+  auto* verify_proof = app.add_subcommand(
+      "verify-proof",
+      "Check a receipt, an inclusion proof or a consistency proof offline, with only the "
+      "ledger's public key; exit 4 when it does not verify");
+  verify_proof->add_option("file", vp_args->file, "The receipt or proof JSON (- for stdin)")
+      ->required();
+  verify_proof
+      ->add_option("--ledger-key", vp_args->ledger_key,
+                   "The ledger's public key: DIR/ledger.key.pub or 64 hex characters")
+      ->required();
+  verify_proof->add_option(
+      "--checkpoint", vp_args->checkpoint_file,
+      "A checkpoint you already trust (note or `shiplog checkpoint` JSON): the document must "
+      "agree with it");
+  verify_proof->callback([&action, vp_args] {
+    action = [vp_args] { return RunVerifyProof(*vp_args); };
+  });
+}
+
+}  // namespace shiplog::cli

@@ -22,6 +22,7 @@
 
 #include "ledger/canonical.h"
 #include "ledger/key_file.h"
+#include "ledger/record_checks.h"
 #include "schemas/record.capnp.h"
 
 namespace shiplog {
@@ -225,8 +226,8 @@ Result<Receipt> Receipt::FromJson(const nlohmann::json& j) {
   nlohmann::json expected = out.ToJson();
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (expected.contains(it.key()) && expected[it.key()] != it.value()) {
-      return Status::InvalidArgument("receipt field '" + it.key() +
-                                     "' does not match the signed receipt bytes");
+      return Status::Corrupt("receipt field '" + it.key() +
+                             "' does not match the signed receipt bytes");
     }
   }
   return out;
@@ -372,6 +373,17 @@ Ledger::~Ledger() = default;
 Status Ledger::Load() {
   SHIPLOG_ASSIGN_OR_RETURN(size_, store_->RecordCount());
   if (size_ == 0) return Status::Corrupt("the ledger has no genesis record");
+  // Appending to a truncated ledger would sign new checkpoints over the missing records' sizes.
+  SHIPLOG_ASSIGN_OR_RETURN(auto count, store_->GetMeta(kRecordCountKey));
+  if (!count || count->size() != 8 || DecodeSeq(*count) != size_) {
+    const uint64_t recorded = count && count->size() == 8 ? DecodeSeq(*count) : 0;
+    return Status::Corrupt("the ledger recorded " + std::to_string(recorded) +
+                           " records but holds " + std::to_string(size_) +
+                           (recorded > size_ ? ": records " + std::to_string(size_) + " to " +
+                                                   std::to_string(recorded - 1) +
+                                                   " are missing from the end"
+                                             : ""));
+  }
   SHIPLOG_ASSIGN_OR_RETURN(StoredRecord genesis, Read(0));
   if (genesis.event.kind() != "ledger.genesis") {
     return Status::Corrupt("record 0 is not a ledger.genesis");
@@ -388,7 +400,12 @@ Status Ledger::Load() {
   last_time_ = last.ledger_time;
   // The tree's right edge must give the root the latest checkpoint signed.
   SHIPLOG_ASSIGN_OR_RETURN(tree_, TreeFrontier::Load(*store_, size_));
-  SHIPLOG_ASSIGN_OR_RETURN(latest_, CheckpointAt(size_));
+  auto latest = CheckpointAt(size_);
+  if (!latest.ok() && latest.status().code() == StatusCode::kNotFound) {
+    return Status::Corrupt("no signed checkpoint covers the ledger's " + std::to_string(size_) +
+                           " records: checkpoints were removed, or records added without one");
+  }
+  SHIPLOG_ASSIGN_OR_RETURN(latest_, std::move(latest));
   if (tree_.Root() != latest_.head.root) {
     return Status::Corrupt("the stored tree's root at size " + std::to_string(size_) +
                            " is not the one its checkpoint signed (run `shiplog verify`)");
@@ -514,6 +531,12 @@ Result<Checkpoint> Ledger::SealBatch(const TreeFrontier& next,
     return Status::Corrupt("refusing to sign a checkpoint at size " + std::to_string(head.size) +
                            ": the tree is not consistent with the checkpoint at size " +
                            std::to_string(last.size) + " (run `shiplog verify`)");
+  }
+  // A signed checkpoint is never replaced: one already at this size means records went missing.
+  SHIPLOG_ASSIGN_OR_RETURN(auto existing, store_->GetIndex(CheckpointKey(head.size)));
+  if (existing) {
+    return Status::Corrupt("refusing to sign a second checkpoint at size " +
+                           std::to_string(head.size) + " (run `shiplog verify`)");
   }
   Checkpoint checkpoint = Checkpoint::Sign(head, ledger_key_);
   batch.index_puts.insert(batch.index_puts.end(), completed.begin(), completed.end());
@@ -791,11 +814,17 @@ Result<VerifyReport> Ledger::Verify() const {
                               (*stored ? " does not match them" : " is missing"));
       }
     }
+    // Each commit signs one checkpoint and commits hold one record, so every size has one. (A
+    // group commit that signs once per batch must record its batch sizes for this check.)
     const uint64_t size = r.seq + 1;
+    report.bad_checkpoint = size;
     auto note = store_->GetIndex(CheckpointKey(size));
     if (!note.ok()) return read_failed(note.status());
-    if (!*note) return true;
-    report.bad_checkpoint = size;
+    if (!*note) {
+      return bad(r.seq, "the checkpoint at size " + std::to_string(size) +
+                            " (signed when record " + std::to_string(r.seq) +
+                            " was appended) is missing");
+    }
     auto checkpoint = CheckpointAt(size);
     if (!checkpoint.ok()) return bad(r.seq, checkpoint.status().message());
     const TreeHead& head = checkpoint->head;
@@ -823,18 +852,8 @@ Result<VerifyReport> Ledger::Verify() const {
     std::string at = "record " + std::to_string(seq) + ": ";
     Status sig = r.signed_event.VerifySignature();
     if (!sig.ok()) return bad(seq, at + sig.message());
-    if (seq == 0) {
-      if (r.event.kind() != "ledger.genesis" || r.signed_event.public_key != public_key()) {
-        return bad(0, "record 0 is not a genesis signed by this ledger's key");
-      }
-    } else if (r.event.kind() == "policy.denied") {
-      if (r.signed_event.public_key != public_key() || r.event.actor() != kLedgerActor) {
-        return bad(seq, at + "a policy.denied record not signed by this ledger");
-      }
-    } else {
-      Status auth = registry.Authorize(r.event, r.signed_event.public_key);
-      if (!auth.ok()) return bad(seq, at + auth.message());
-    }
+    Status authority = CheckRecordAuthority(r, registry, public_key());
+    if (!authority.ok()) return bad(seq, at + authority.message());
     if (r.ledger_time < last_time) return bad(seq, at + "ledger time went backwards");
     if (r.manual_clock != manual_clock_) return bad(seq, at + "its clock kind differs from the genesis");
     auto id_seq = store_->GetIndex(IdKey(r.event.actor(), r.event.id()));

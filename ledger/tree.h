@@ -59,7 +59,9 @@ class TreeReader {
 
   void Add(const std::vector<TreeNodePut>& nodes);
 
-  // MTH of leaves [begin, end) of a tree whose first `end` leaves are stored.
+  // MTH of leaves [begin, end) for a range that is a node of an RFC 6962 tree (begin a multiple
+  // of the smallest power of two >= end - begin), as the proof algorithms ask; the first `end`
+  // leaves must be stored.
   merkle::Hash SubtreeRoot(uint64_t begin, uint64_t end);
   merkle::SubtreeRoot AsSubtreeRoot();
 

@@ -47,6 +47,23 @@ Result<std::string> ReadInput(const std::string& path, size_t max_bytes) {
   return text;
 }
 
+Result<nlohmann::json> ReadJsonInput(const std::string& path, size_t max_bytes) {
+  SHIPLOG_ASSIGN_OR_RETURN(std::string text, ReadInput(path, max_bytes));
+  auto json = ParseJsonText(text, max_bytes);
+  if (!json.ok()) return json.status().Prefixed(path == "-" ? "stdin" : path);
+  return json;
+}
+
+Result<Checkpoint> ReadCheckpointFile(const std::string& path, std::string_view ledger_key,
+                                      const std::string& option) {
+  constexpr size_t kMaxCheckpointFileBytes = 64 * 1024;
+  auto text = ReadInput(path, kMaxCheckpointFileBytes);
+  if (!text.ok()) return text.status().Prefixed(option);
+  auto checkpoint = Checkpoint::FromText(*text, ledger_key);
+  if (!checkpoint.ok()) return checkpoint.status().Prefixed(option + " " + path);
+  return checkpoint;
+}
+
 void AddDataOption(CLI::App* command, std::string& dir) {
   command->add_option("--data", dir, "The ledger's directory")->required();
 }

@@ -11,7 +11,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
+#include "ledger/checkpoint.h"
 #include "ledger/clock.h"
 #include "ledger/ledger.h"
 #include "ledger/status.h"
@@ -47,6 +49,12 @@ using Action = std::function<int()>;
 
 // Reads a file, or stdin for "-", refusing more than `max_bytes`.
 Result<std::string> ReadInput(const std::string& path, size_t max_bytes);
+// ReadInput() parsed as JSON; a syntax error names the file and the byte.
+Result<nlohmann::json> ReadJsonInput(const std::string& path, size_t max_bytes);
+// A checkpoint file given as `option`: its signed note, or the JSON `shiplog checkpoint` prints;
+// errors name the option and the file (kBadSignature when it is not signed by `ledger_key`).
+Result<Checkpoint> ReadCheckpointFile(const std::string& path, std::string_view ledger_key,
+                                      const std::string& option);
 
 // Adds --data DIR (required) to `command`, bound to `dir`.
 void AddDataOption(CLI::App* command, std::string& dir);
@@ -58,6 +66,7 @@ void AddEventCommands(CLI::App& app, Context& context, Action& action);   // sig
 void AddPolicyCommands(CLI::App& app, Context& context, Action& action);  // policy lint|show
 // checkpoint, proof inclusion|consistency, verify-proof
 void AddProofCommands(CLI::App& app, Context& context, Action& action);
+void AddBundleCommands(CLI::App& app, Context& context, Action& action);  // export verify-bundle
 
 }  // namespace shiplog::cli
 

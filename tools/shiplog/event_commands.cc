@@ -5,11 +5,6 @@
 namespace shiplog::cli {
 namespace {
 
-Result<nlohmann::json> ReadJsonInput(const std::string& path) {
-  SHIPLOG_ASSIGN_OR_RETURN(std::string text, ReadInput(path, kMaxEventBytes * 2));
-  return ParseJsonText(text, kMaxEventBytes * 2);
-}
-
 struct SignArgs {
   std::string key;
   std::string input = "-";
@@ -18,7 +13,7 @@ struct SignArgs {
 int RunSign(const SignArgs& args) {
   auto key = ReadKeyFile(args.key);
   if (!key.ok()) return Fail(key.status());
-  auto json = ReadJsonInput(args.input);
+  auto json = ReadJsonInput(args.input, kMaxEventBytes * 2);
   if (!json.ok()) return Fail(json.status());
   auto signed_event = SignEventJson(*json, *key);
   if (!signed_event.ok()) return Fail(signed_event.status());
@@ -35,7 +30,7 @@ struct AppendArgs {
 // A signed envelope is appended as it is; a bare event is signed with --key first, taking the
 // key's enrolled name as actor when the event names none.
 int RunAppend(const AppendArgs& args, Context& context) {
-  auto json = ReadJsonInput(args.input);
+  auto json = ReadJsonInput(args.input, kMaxEventBytes * 2);
   if (!json.ok()) return Fail(json.status());
   auto ledger = OpenLedger(args.dir, context, /*enforce=*/true);
   if (!ledger.ok()) return Fail(ledger.status());
@@ -97,7 +92,7 @@ struct CheckArgs {
 Result<Event> CheckedIntent(const CheckArgs& args) {
   nlohmann::json event;
   if (!args.input.empty()) {
-    SHIPLOG_ASSIGN_OR_RETURN(event, ReadJsonInput(args.input));
+    SHIPLOG_ASSIGN_OR_RETURN(event, ReadJsonInput(args.input, kMaxEventBytes * 2));
   } else if (!args.step.empty()) {
     event = {{"kind", "step.started"}, {"step", args.step}};
     if (!args.image.empty()) event["image"] = args.image;

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   AddEventCommands(app, context, action);
   AddPolicyCommands(app, context, action);
   AddProofCommands(app, context, action);
+  AddBundleCommands(app, context, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -132,22 +132,18 @@ Result<nlohmann::json> CheckDocument(const nlohmann::json& doc, const std::strin
 int RunVerifyProof(const VerifyProofArgs& args) {
   auto key = ReadPublicKey(args.ledger_key);
   if (!key.ok()) return Fail(key.status().Prefixed("--ledger-key"));
-  auto text = ReadInput(args.file, kMaxProofFileBytes);
-  if (!text.ok()) return Fail(text.status());
-  auto doc = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Fail(Status::InvalidArgument(args.file + " is not JSON"));
+  auto doc = ReadJsonInput(args.file, kMaxProofFileBytes);
+  if (!doc.ok()) return Fail(doc.status());
   std::optional<Checkpoint> trusted;
   if (!args.checkpoint_file.empty()) {
-    auto note = ReadInput(args.checkpoint_file, kMaxProofFileBytes);
-    if (!note.ok()) return Fail(note.status());
-    auto checkpoint = Checkpoint::FromText(*note, *key);
+    auto checkpoint = ReadCheckpointFile(args.checkpoint_file, *key, "--checkpoint");
     if (!checkpoint.ok()) {
-      if (IsRefutation(checkpoint.status())) return Refuted(checkpoint.status().Prefixed("--checkpoint"));
-      return Fail(checkpoint.status().Prefixed("--checkpoint"));
+      if (IsRefutation(checkpoint.status())) return Refuted(checkpoint.status());
+      return Fail(checkpoint.status());
     }
     trusted = std::move(checkpoint).value();
   }
-  auto proved = CheckDocument(doc, *key, trusted);
+  auto proved = CheckDocument(*doc, *key, trusted);
   if (!proved.ok()) {
     if (IsRefutation(proved.status())) return Refuted(proved.status());
     return Fail(proved.status());

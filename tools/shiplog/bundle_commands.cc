@@ -1,0 +1,210 @@
+// shiplog export | verify-bundle
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <optional>
+
+#include "ledger/bundle.h"
+#include "ledger/key_file.h"
+#include "tools/shiplog/cli.h"
+
+namespace shiplog::cli {
+namespace {
+
+// A bundle carries whole policy files in its records; this bounds what verify-bundle reads.
+constexpr size_t kMaxBundleBytes = size_t{256} << 20;
+
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+bool WriteAll(int fd, const std::string& text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Writes all of `text` to `fd`, makes it durable and closes `fd`.
+Status WriteSyncClose(int fd, const std::string& text, const std::string& path) {
+  const bool written = WriteAll(fd, text) && ::fsync(fd) == 0;
+  const int error = errno;
+  const bool closed = ::close(fd) == 0;
+  if (!written || !closed) {
+    return Status::Internal("cannot write " + path + ": " + std::strerror(written ? errno : error));
+  }
+  return Status::Ok();
+}
+
+// Writes `text` to `path` whole or not at all: into path.tmp, synced, then renamed over `path`.
+Status WriteWhole(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::InvalidArgument("cannot write " + tmp + ": " + std::strerror(errno));
+  Status status = WriteSyncClose(fd, text, tmp);
+  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    status = Status::Internal("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
+  }
+  if (!status.ok()) ::unlink(tmp.c_str());
+  return status;
+}
+
+struct ExportArgs {
+  std::string dir;
+  std::string deployment;
+  std::string out;
+  std::string since;
+  bool force = false;
+};
+
+// What `export` prints: where the bundle went and what it holds.
+nlohmann::json ExportSummary(const std::string& out, const nlohmann::json& bundle,
+                             const Checkpoint& checkpoint) {
+  uint64_t deployment = 0, key = 0, policy = 0;
+  for (const auto& record : bundle["records"]) {
+    for (const auto& reason : record["included_as"]) {
+      deployment += reason == "deployment";
+      key += reason == "key";
+      policy += reason == "policy";
+    }
+  }
+  nlohmann::json summary = {{"out", out},
+                            {"deployment", bundle["deployment"]},
+                            {"records", bundle["records"].size()},
+                            {"deployment_records", deployment},
+                            {"key_records", key},
+                            {"policy_records", policy},
+                            {"checkpoint_size", checkpoint.head.size},
+                            {"ledger_key", bundle["ledger_key"]}};
+  if (bundle.contains("consistency")) summary["since_size"] = bundle["consistency"]["from"];
+  return summary;
+}
+
+int RunExport(const ExportArgs& args, Context& context) {
+  if (!args.force && FileExists(args.out)) {
+    return Fail(Status::InvalidArgument(args.out + " already exists (give --force to replace it)"));
+  }
+  auto ledger = OpenLedger(args.dir, context, /*enforce=*/false);
+  if (!ledger.ok()) return Fail(ledger.status());
+  std::optional<Checkpoint> since;
+  if (!args.since.empty()) {
+    auto kept = ReadCheckpointFile(args.since, (*ledger)->public_key(), "--since");
+    if (!kept.ok()) return Fail(kept.status());
+    since = std::move(kept).value();
+  }
+  auto bundle = ExportBundle(**ledger, args.deployment, since);
+  if (!bundle.ok()) return Fail(bundle.status());
+  const std::string text =
+      bundle->dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  Status written = WriteWhole(args.out, text);
+  if (!written.ok()) return Fail(written);
+  auto checkpoint =
+      Checkpoint::Open((*bundle)["checkpoint"].get<std::string>(), (*ledger)->public_key());
+  if (!checkpoint.ok()) return Fail(checkpoint.status());
+  PrintJson(ExportSummary(args.out, *bundle, *checkpoint));
+  return kExitOk;
+}
+
+struct VerifyBundleArgs {
+  std::string file;
+  std::string ledger_key;
+  std::string since;
+};
+
+// The report on stdout; a failure is also named on stderr and exits 4.
+int PrintReport(const BundleReport& report) {
+  PrintJson(report.ToJson());
+  if (report.manual_clock) {
+    std::cerr
+        << "shiplog: note: this bundle comes from a ledger on a manual clock (a drill or test "
+           "ledger); its times are not real\n";
+  }
+  if (report.ok) return kExitOk;
+  std::cerr << "shiplog: verification failed: " << report.problem << "\n";
+  return kExitVerifyFailed;
+}
+
+// A kept checkpoint that does not verify under the ledger key fails the audit (exit 4); one that
+// cannot be read is bad input (exit 2).
+int KeptCheckpointFailed(const Status& status) {
+  if (status.code() != StatusCode::kBadSignature) return Fail(status);
+  BundleReport report;
+  report.ok = false;
+  report.bad_checkpoint = "since";
+  report.problem = status.message();
+  return PrintReport(report);
+}
+
+int RunVerifyBundle(const VerifyBundleArgs& args) {
+  auto key = ReadPublicKey(args.ledger_key);
+  if (!key.ok()) return Fail(key.status().Prefixed("--ledger-key"));
+  auto bundle = ReadJsonInput(args.file, kMaxBundleBytes);
+  if (!bundle.ok()) return Fail(bundle.status());
+  std::optional<Checkpoint> since;
+  if (!args.since.empty()) {
+    auto kept = ReadCheckpointFile(args.since, *key, "--since");
+    if (!kept.ok()) return KeptCheckpointFailed(kept.status());
+    since = std::move(kept).value();
+  }
+  auto report = VerifyBundle(*bundle, *key, since);
+  if (!report.ok()) return Fail(report.status().Prefixed(args.file));
+  return PrintReport(*report);
+}
+
+}  // namespace
+
+void AddBundleCommands(CLI::App& app, Context& context, Action& action) {
+  auto export_args = std::make_shared<ExportArgs>();
+  auto* exp = app.add_subcommand(
+      "export", "Write a deployment's audit bundle for an offline audit; prints a summary");
+  exp->footer(
+      "The bundle is one JSON file (format shiplog-bundle-v1) holding the deployment's records, "
+      "every key and policy record before its last one (with signers' names and roles and the "
+      "policy in force), the latest checkpoint and each record's inclusion proof to it. An "
+      "auditor checks it with `shiplog verify-bundle FILE --ledger-key PUB`, with no access to "
+      "the ledger.");
+  AddDataOption(exp, export_args->dir);
+  exp->add_option("--deployment", export_args->deployment, "The deployment to export")->required();
+  exp->add_option("--out", export_args->out,
+                  "The bundle file to write (written whole through FILE.tmp, or not at all)")
+      ->required();
+  exp->add_option("--since", export_args->since,
+                  "The checkpoint the auditor kept from the last audit (its note, or the JSON "
+                  "`shiplog checkpoint` prints): adds the proof that the log only grew since");
+  exp->add_flag("--force", export_args->force, "Replace the --out file when it exists");
+  exp->callback([&action, &context, export_args] {
+    action = [&context, export_args] { return RunExport(*export_args, context); };
+  });
+
+  auto verify_args = std::make_shared<VerifyBundleArgs>();
+  auto* verify = app.add_subcommand(
+      "verify-bundle",
+      "Check an audit bundle offline with only the ledger's public key; prints a report");
+  verify->footer(
+      "Checks the checkpoint's signature; every record's inclusion proof, signature and signing "
+      "authority as of its place in the log; that time never goes backwards; that record 0 is "
+      "the ledger's genesis; and that every readable field says what the signed bytes say. "
+      "Exit codes: 0 it verifies; 4 a check failed (named on stderr, and in the report's "
+      "\"problem\"); 2 the file, key or checkpoint cannot be read.");
+  verify->add_option("file", verify_args->file, "The bundle file (- for stdin)")->required();
+  verify
+      ->add_option("--ledger-key", verify_args->ledger_key,
+                   "The ledger's public key: a .pub file (DIR/ledger.key.pub) or 64 hex characters")
+      ->required();
+  verify->add_option("--since", verify_args->since,
+                     "The checkpoint kept from the last audit: also prove the log only grew "
+                     "since then (the bundle must be exported with --since that checkpoint)");
+  verify->callback(
+      [&action, verify_args] { action = [verify_args] { return RunVerifyBundle(*verify_args); }; });
+}
+
+}  // namespace shiplog::cli

@@ -308,7 +308,10 @@ std::unique_ptr<Ledger> CheckTamperDetected(const std::string& dir, uint64_t bad
     RC_TAG("Verify refused");
     RC_ASSERT(report.status().code() == StatusCode::kCorrupt);
   } else {
-    RC_LOG() << "report: " << report->ToJson().dump() << "\n";
+    // A problem may quote the damaged bytes, which need not be UTF-8: print as the CLI does.
+    RC_LOG() << "report: "
+             << report->ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+             << "\n";
     RC_TAG("Verify named the record");
     RC_ASSERT(!report->ok);
     RC_ASSERT(report->first_bad_seq.has_value());

@@ -1,7 +1,4 @@
-// shiplog-bench: micro-benchmarks of the hot paths (Google Benchmark; one line per workload).
-//   build/bin/shiplog-bench                       every workload
-//   build/bin/shiplog-bench --benchmark_filter=Decide
-// The end-to-end workloads of the benchmark issue (append over HTTP, peers) come with the server.
+// Micro-benchmarks of the policy's hot paths: one decision, one fold step.
 #include <benchmark/benchmark.h>
 
 #include <map>
@@ -93,12 +90,3 @@ BENCHMARK(BM_FoldEvent)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace shiplog::policy
-
-int main(int argc, char** argv) {
-  shiplog::InitCrypto();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

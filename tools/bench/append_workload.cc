@@ -59,22 +59,10 @@ uint64_t DirectoryBytes(const std::string& dir) {
 
 int RunAppendWorkload(uint64_t records, const std::string& dir_arg, bool verify) {
   InitCrypto();
-  std::string dir = dir_arg;
-  std::string scratch;  // a temporary directory of ours, removed at the end
-  if (dir.empty()) {
-    char pattern[] = "/tmp/shiplog-bench-XXXXXX";
-    if (!mkdtemp(pattern)) return 1;
-    scratch = pattern;
-    dir = scratch + "/ledger";
-  }
   // Declared before the ledger, so the database is closed before its directory goes.
-  struct Cleanup {
-    std::string path;
-    ~Cleanup() {
-      std::error_code ignored;
-      if (!path.empty()) std::filesystem::remove_all(path, ignored);
-    }
-  } cleanup{scratch};
+  WorkloadDir workload_dir(dir_arg);
+  if (workload_dir.path().empty()) return 1;
+  const std::string& dir = workload_dir.path();
   SystemClock clock;
   SigningKey admin = SigningKey::Generate();
   InitOptions options;

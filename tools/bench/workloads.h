@@ -7,9 +7,29 @@
 
 namespace shiplog::bench {
 
+// Where a workload puts its ledger: `dir` when given (kept), else a new temporary directory that
+// goes with this object. path() is empty when no temporary directory could be made.
+class WorkloadDir {
+ public:
+  explicit WorkloadDir(const std::string& dir);
+  ~WorkloadDir();
+  WorkloadDir(const WorkloadDir&) = delete;
+  WorkloadDir& operator=(const WorkloadDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::string scratch_;  // ours to remove
+};
+
 // Appends `records` signed events to a fresh ledger in `dir` (a temporary directory when empty),
 // one durable commit each, then measures proofs, receipts, disk use and, with `verify`, a full
 // verify.
 int RunAppendWorkload(uint64_t records, const std::string& dir, bool verify);
+
+// Builds, in `dir` (which must not hold a ledger; a temporary one when empty), a manual-clock ledger of at least `records`
+// records: whole deploy chains of many apps judged by the default policy, with denials and
+// waivers among them. Kept for the replay and query workloads.
+int RunHistoryWorkload(uint64_t records, const std::string& dir);
 
 }  // namespace shiplog::bench

@@ -2,7 +2,6 @@
 // (record, tree nodes, signed checkpoint, fsync) each, to a fresh RocksDB ledger on disk, then
 // measures what the verifiable log costs at that size: the proofs' sizes and the reads and time
 // to build them, the receipt's size, the disk used per record, and a full verify.
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>

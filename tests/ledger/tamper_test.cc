@@ -78,6 +78,20 @@ class RawDb {
   }
 
   std::string Record(uint64_t seq) { return Must("records", EncodeSeq(seq)); }
+
+  // Deletes the query index entries (ledger/index.h) that point at record `seq`.
+  void DeleteQueryEntriesOf(uint64_t seq) {
+    const std::string seq8 = EncodeSeq(seq);
+    std::vector<std::string> doomed;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Cf("index")));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string key = it->key().ToString();
+      const bool query_key = key.size() > 10 && key[1] == '/' &&
+                             std::string("dakpersmo").find(key[0]) != std::string::npos;
+      if (query_key && key.compare(key.size() - 8, 8, seq8) == 0) doomed.push_back(key);
+    }
+    for (const auto& key : doomed) Delete("index", key);
+  }
   void PutRecord(uint64_t seq, const std::string& v) { Put("records", EncodeSeq(seq), v); }
 
  private:
@@ -355,6 +369,7 @@ TEST_F(TamperTest, ACoveredUpTruncationFailsAgainstAKeptCheckpoint) {
     for (uint64_t seq = kRecords - 3; seq < kRecords; ++seq) {
       raw.Delete("records", EncodeSeq(seq));
       raw.Delete("index", CheckpointKey(seq + 1));
+      raw.DeleteQueryEntriesOf(seq);  // a thorough cover-up: verify checks the indexes too
     }
     raw.Put("meta", "record_count", EncodeSeq(kRecords - 3));
   }

@@ -1,16 +1,13 @@
 // The ledger: checks, sequences and durably stores signed events.
 //
-// Index key grammar (Store index keyspace); identifiers never contain NUL (event.cc validates
-// them), so NUL ends a name unambiguously:
-//   "i/" actor NUL id            -> EncodeSeq(seq)   idempotency: one record per (actor, id)
-//   "d/" deployment NUL seq8     -> ""               a deployment's records
-//   "a/" actor NUL seq8          -> ""               an actor's records
-//   "k/" kind NUL seq8           -> ""               a kind's records
+// Index key grammar (Store index keyspace):
+//   "i/", "d/", "a/", "k/", "p/", "e/", "r/", "s/", "m/", "o/"   a record's entries (ledger/index.h)
 //   "c/" size8                   -> signed note      the checkpoint of the tree of that size
 //   "t/" level index8            -> 32-byte hash     a complete subtree's root (ledger/tree.h)
 // Meta keys:
 //   "record_count"     EncodeSeq(n): the count after the last commit (tail truncation shows)
 //   "manual_clock_now" decimal microseconds: a manual clock's time
+//   "index_version"    decimal kIndexVersion: the key grammar the index entries follow
 #include "ledger/ledger.h"
 
 #include <sys/stat.h>
@@ -21,6 +18,7 @@
 #include <cstring>
 
 #include "ledger/canonical.h"
+#include "ledger/index.h"
 #include "ledger/key_file.h"
 #include "ledger/record_checks.h"
 #include "schemas/record.capnp.h"
@@ -43,26 +41,14 @@ capnp::Data::Reader DataOf(std::string_view s) {
 }
 capnp::Text::Reader TextOf(std::string_view s) { return capnp::Text::Reader(s.data(), s.size()); }
 
-std::string IdKey(std::string_view actor, std::string_view id) {
-  return "i/" + std::string(actor) + '\0' + std::string(id);
-}
-std::string NamePrefix(char space, std::string_view name) {
-  return std::string(1, space) + "/" + std::string(name) + '\0';
-}
-
-// The record and index entries for one event at `seq`.
-void AddToBatch(StoreBatch& batch, const StoredRecord& record) {
+// The record and its index entries (ledger/index.h) for one event at `seq`.
+void AddToBatch(StoreBatch& batch, const StoredRecord& record, const IndexContext& context) {
   capnp::MallocMessageBuilder message;
   auto r = message.initRoot<schema::Record>();
   r.setEntry(DataOf(record.entry));
   r.setLeafHash(DataOf(record.leaf_hash));
   batch.records.push_back(CanonicalBytes(r.asReader()));
-  const Event& e = record.event;
-  std::string seq = EncodeSeq(record.seq);
-  batch.index_puts.emplace_back(IdKey(e.actor(), e.id()), seq);
-  if (!e.deployment().empty()) batch.index_puts.emplace_back(NamePrefix('d', e.deployment()) + seq, "");
-  batch.index_puts.emplace_back(NamePrefix('a', e.actor()) + seq, "");
-  batch.index_puts.emplace_back(NamePrefix('k', e.kind()) + seq, "");
+  for (auto& entry : IndexEntries(record, context)) batch.index_puts.push_back(std::move(entry));
 }
 
 // Builds the stored form of an event appended at `seq` and `time`.
@@ -117,6 +103,13 @@ Result<Micros> ParseMicros(const std::string& text) {
   } catch (const std::exception&) {
   }
   return Status::Corrupt("the stored manual clock '" + text + "' is not a number");
+}
+
+// A stored index version at or after this binary's (a newer binary's is left alone).
+bool IndexVersionIsCurrent(const std::string& stored) {
+  char* end = nullptr;
+  const unsigned long version = std::strtoul(stored.c_str(), &end, 10);
+  return end != stored.c_str() && *end == '\0' && version >= kIndexVersion;
 }
 
 }  // namespace
@@ -296,7 +289,7 @@ Status Ledger::WriteGenesis(Store& store, const SigningKey& ledger_key, const In
   batch.first_seq = 0;
   StoredRecord record =
       MakeRecord(0, time, options.manual_clock, std::move(signed_event), std::move(built), "");
-  AddToBatch(batch, record);
+  AddToBatch(batch, record, IndexContext{});
   TreeFrontier tree;
   std::vector<TreeNodePut> completed;
   SHIPLOG_ASSIGN_OR_RETURN(merkle::Hash leaf, HashFromBytes(record.leaf_hash, "leaf hash"));
@@ -307,6 +300,7 @@ Status Ledger::WriteGenesis(Store& store, const SigningKey& ledger_key, const In
       Checkpoint::Sign(TreeHead{origin, 1, tree.Root(), time, options.manual_clock}, ledger_key);
   batch.index_puts.emplace_back(CheckpointKey(1), first.note);
   batch.meta_puts.emplace_back(kRecordCountKey, EncodeSeq(1));
+  batch.meta_puts.emplace_back(kIndexVersionKey, std::to_string(kIndexVersion));
   if (options.manual_clock) batch.meta_puts.emplace_back(kManualClockKey, std::to_string(time));
   return store.Commit(batch);
 }
@@ -349,7 +343,10 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<Store> store, Signi
 
 Ledger::Ledger(std::unique_ptr<Store> store, SigningKey ledger_key, Clock* clock,
                AppendGate* gate)
-    : store_(std::move(store)), ledger_key_(std::move(ledger_key)), clock_(clock), gate_(gate) {}
+    : store_(std::move(store)), ledger_key_(std::move(ledger_key)), clock_(clock), gate_(gate) {
+  requests_ = std::make_unique<DeploymentRequests>(
+      store_.get(), [this](uint64_t seq) { return Read(seq); });
+}
 
 KeyInfo Ledger::LedgerSigner() const {
   return KeyInfo{ledger_key_.PublicKey(), std::string(kLedgerActor), {}, 0, std::nullopt};
@@ -369,6 +366,30 @@ Status Ledger::ReplayIntoGate() {
 }
 
 Ledger::~Ledger() = default;
+
+Status Ledger::RebuildIndexesIfOld() {
+  SHIPLOG_ASSIGN_OR_RETURN(auto version, store_->GetMeta(kIndexVersionKey));
+  if (version && IndexVersionIsCurrent(*version)) return Status::Ok();
+  // Written in batches of about this many entries with no records; the version goes with the
+  // last, so a crash part way leaves the version old and the next Open starts again.
+  constexpr size_t kBatchEntries = 50000;
+  IndexFold fold;
+  StoreBatch batch;
+  batch.first_seq = size_;
+  Status status;
+  SHIPLOG_RETURN_IF_ERROR(Scan(0, [&](const StoredRecord& r) {
+    for (auto& entry : fold.Next(r)) batch.index_puts.push_back(std::move(entry));
+    if (batch.index_puts.size() < kBatchEntries) return true;
+    status = store_->Commit(batch);
+    batch.index_puts.clear();
+    return status.ok();
+  }));
+  SHIPLOG_RETURN_IF_ERROR(status);
+  batch.meta_puts.emplace_back(kIndexVersionKey, std::to_string(kIndexVersion));
+  SHIPLOG_RETURN_IF_ERROR(store_->Commit(batch));
+  indexes_rebuilt_ = true;
+  return Status::Ok();
+}
 
 Status Ledger::Load() {
   SHIPLOG_ASSIGN_OR_RETURN(size_, store_->RecordCount());
@@ -415,10 +436,11 @@ Status Ledger::Load() {
     if (!stored) return Status::Corrupt("a manual-clock ledger without its clock setting");
     SHIPLOG_ASSIGN_OR_RETURN(manual_now_, ParseMicros(*stored));
   }
+  SHIPLOG_RETURN_IF_ERROR(RebuildIndexesIfOld());
   // The registry is a fold of the key events, found through the kind index.
   std::vector<uint64_t> seqs;
   for (const char* kind : {"ledger.genesis", "key.enrolled", "key.revoked"}) {
-    SHIPLOG_RETURN_IF_ERROR(store_->ScanIndex(NamePrefix('k', kind), "",
+    SHIPLOG_RETURN_IF_ERROR(store_->ScanIndex(IndexPrefix(IndexField::kKind, kind), "",
                                               [&](std::string_view key, std::string_view) {
                                                 seqs.push_back(DecodeSeq(key.substr(key.size() - 8)));
                                                 return true;
@@ -441,7 +463,7 @@ Micros Ledger::NextLedgerTime() const {
 
 Result<std::optional<Receipt>> Ledger::FindDuplicate(const Event& event,
                                                      const SignedEvent& signed_event) const {
-  SHIPLOG_ASSIGN_OR_RETURN(auto seq, store_->GetIndex(IdKey(event.actor(), event.id())));
+  SHIPLOG_ASSIGN_OR_RETURN(auto seq, store_->GetIndex(EventIdKey(event.actor(), event.id())));
   if (!seq) return std::optional<Receipt>();
   if (seq->size() != 8) return Status::Corrupt("an id index entry is not a sequence number");
   SHIPLOG_ASSIGN_OR_RETURN(StoredRecord first, Read(DecodeSeq(*seq)));
@@ -490,9 +512,10 @@ Result<StoredRecord> Ledger::Commit(SignedEvent signed_event, Event event, const
   const uint64_t seq = size_;
   StoredRecord record = MakeRecord(seq, NextLedgerTime(), manual_clock_, std::move(signed_event),
                                    std::move(event), decision);
+  SHIPLOG_ASSIGN_OR_RETURN(IndexContext context, AppendContext(record));
   StoreBatch batch;
   batch.first_seq = seq;
-  AddToBatch(batch, record);
+  AddToBatch(batch, record, context);
   TreeFrontier next = tree_;
   std::vector<TreeNodePut> completed;
   SHIPLOG_ASSIGN_OR_RETURN(merkle::Hash leaf, HashFromBytes(record.leaf_hash, "leaf hash"));
@@ -507,8 +530,18 @@ Result<StoredRecord> Ledger::Commit(SignedEvent signed_event, Event event, const
   tree_ = std::move(next);
   latest_ = std::move(checkpoint);
   registry_.Apply(record.event, seq);
+  requests_->Note(record);
   if (gate_) gate_->Appended(seq, record.ledger_time, record.event, signer);
   return record;
+}
+
+Result<IndexContext> Ledger::AppendContext(const StoredRecord& record) {
+  IndexContext context;
+  context.signer_roles = SignerRoles(record, registry_);
+  if (!record.event.deployment().empty()) {
+    SHIPLOG_ASSIGN_OR_RETURN(context.request, requests_->Find(record.event.deployment()));
+  }
+  return context;
 }
 
 Result<Checkpoint> Ledger::SealBatch(const TreeFrontier& next,
@@ -636,35 +669,86 @@ Status Ledger::Scan(uint64_t from, const RecordVisitor& visit) const {
   return status;
 }
 
-Status Ledger::Query(const QueryFilter& filter, const RecordVisitor& visit) const {
-  auto matches = [&](const StoredRecord& r) {
-    const uint64_t last = filter.to_seq.value_or(UINT64_MAX);
-    return r.seq >= filter.from_seq && r.seq <= last &&
-           (filter.deployment.empty() || r.event.deployment() == filter.deployment) &&
-           (filter.actor.empty() || r.event.actor() == filter.actor) &&
-           (filter.kind.empty() || r.event.kind() == filter.kind);
+namespace {
+
+// The index prefixes a filter names, the one to drive the scan first: fields whose values
+// usually hold few records (a deployment, an image, waivers, denials) before broad ones.
+std::vector<std::string> QueryPrefixes(const QueryFilter& filter) {
+  std::vector<std::string> prefixes;
+  auto add = [&](IndexField field, std::string_view value) {
+    if (!value.empty()) prefixes.push_back(IndexPrefix(field, value));
   };
-  std::string prefix;
-  if (!filter.deployment.empty()) prefix = NamePrefix('d', filter.deployment);
-  else if (!filter.actor.empty()) prefix = NamePrefix('a', filter.actor);
-  else if (!filter.kind.empty()) prefix = NamePrefix('k', filter.kind);
-  if (prefix.empty()) {
-    return Scan(filter.from_seq, [&](const StoredRecord& r) {
-      if (filter.to_seq && r.seq > *filter.to_seq) return false;
-      return !matches(r) || visit(r);
-    });
+  add(IndexField::kDeployment, filter.deployment);
+  add(IndexField::kImage, ImageDigest(filter.image));
+  if (filter.waivers) add(IndexField::kOutcome, "waived");
+  if (filter.decision == "denied") add(IndexField::kOutcome, "denied");
+  add(IndexField::kActor, filter.actor);
+  add(IndexField::kApp, filter.app);
+  add(IndexField::kStep, filter.step);
+  add(IndexField::kEnvironment, filter.environment);
+  add(IndexField::kRole, filter.role);
+  add(IndexField::kKind, filter.kind);
+  if (filter.decision == "allowed") add(IndexField::kOutcome, "allowed");
+  return prefixes;
+}
+
+}  // namespace
+
+Result<uint64_t> Ledger::FirstSeqAtOrAfter(Micros time, uint64_t size) const {
+  uint64_t low = 0, high = size;
+  while (low < high) {
+    const uint64_t mid = low + (high - low) / 2;
+    SHIPLOG_ASSIGN_OR_RETURN(StoredRecord record, Read(mid));
+    if (record.ledger_time < time) {
+      low = mid + 1;
+    } else {
+      high = mid;
+    }
+  }
+  return low;
+}
+
+Status Ledger::Query(const QueryFilter& filter, const RecordVisitor& visit) const {
+  if (!filter.decision.empty() && filter.decision != "allowed" && filter.decision != "denied") {
+    return Status::InvalidArgument("a decision is 'allowed' or 'denied', not '" +
+                                   filter.decision + "'");
+  }
+  const uint64_t size = this->size();
+  uint64_t first = filter.from_seq;
+  uint64_t end = size;  // exclusive
+  if (filter.to_seq && *filter.to_seq < size) end = *filter.to_seq + 1;
+  if (filter.since) {
+    SHIPLOG_ASSIGN_OR_RETURN(uint64_t since, FirstSeqAtOrAfter(*filter.since, size));
+    first = std::max(first, since);
+  }
+  if (filter.until) {
+    SHIPLOG_ASSIGN_OR_RETURN(uint64_t until, FirstSeqAtOrAfter(*filter.until, size));
+    end = std::min(end, until);
+  }
+  if (first >= end) return Status::Ok();
+  const std::vector<std::string> prefixes = QueryPrefixes(filter);
+  if (prefixes.empty()) {
+    return Scan(first, [&](const StoredRecord& r) { return r.seq < end && visit(r); });
   }
   Status status;
+  auto fail = [&status](Status s) {
+    status = std::move(s);
+    return false;
+  };
+  const std::string& driver = prefixes.front();
   SHIPLOG_RETURN_IF_ERROR(store_->ScanIndex(
-      prefix, prefix + EncodeSeq(filter.from_seq), [&](std::string_view key, std::string_view) {
-        uint64_t seq = DecodeSeq(key.substr(key.size() - 8));
-        if (filter.to_seq && seq > *filter.to_seq) return false;
-        auto record = Read(seq);
-        if (!record.ok()) {
-          status = record.status();
-          return false;
+      driver, driver + EncodeSeq(first), [&](std::string_view key, std::string_view) {
+        const uint64_t seq = IndexKeySeq(key);
+        if (seq >= end) return false;
+        const std::string seq_bytes = EncodeSeq(seq);
+        for (size_t i = 1; i < prefixes.size(); ++i) {
+          auto entry = store_->GetIndex(prefixes[i] + seq_bytes);
+          if (!entry.ok()) return fail(entry.status());
+          if (!*entry) return true;
         }
-        return !matches(*record) || visit(*record);
+        auto record = Read(seq);
+        if (!record.ok()) return fail(record.status());
+        return visit(*record);
       }));
   return status;
 }
@@ -844,6 +928,21 @@ Result<VerifyReport> Ledger::Verify() const {
     ++report.checkpoints;
     return true;
   };
+  // Every index entry each record has, as the records before it say, must be stored.
+  IndexFold index_fold;
+  uint64_t query_entries = 0;  // of them, under the query prefixes
+  auto CheckIndexEntries = [&](const StoredRecord& r) {
+    for (const auto& [key, value] : index_fold.Next(r)) {
+      auto stored = store_->GetIndex(key);
+      if (!stored.ok()) return read_failed(stored.status());
+      if (!*stored || **stored != value) {
+        return bad(r.seq, "record " + std::to_string(r.seq) + ": " + DescribeIndexKey(key) +
+                              (*stored ? " holds another value" : " is missing"));
+      }
+      if (key.compare(0, 2, "i/") != 0) ++query_entries;
+    }
+    return true;
+  };
   auto check = [&](uint64_t seq, std::string_view value) {
     if (seq != expected) return bad(expected, "record " + std::to_string(expected) + " is missing");
     auto decoded = DecodeRecord(seq, value);
@@ -856,14 +955,14 @@ Result<VerifyReport> Ledger::Verify() const {
     if (!authority.ok()) return bad(seq, at + authority.message());
     if (r.ledger_time < last_time) return bad(seq, at + "ledger time went backwards");
     if (r.manual_clock != manual_clock_) return bad(seq, at + "its clock kind differs from the genesis");
-    auto id_seq = store_->GetIndex(IdKey(r.event.actor(), r.event.id()));
+    auto id_seq = store_->GetIndex(EventIdKey(r.event.actor(), r.event.id()));
     if (!id_seq.ok() || !*id_seq || **id_seq != EncodeSeq(seq)) {
       return bad(seq, at + "the event-id index does not point at it");
     }
     registry.Apply(r.event, seq);
     last_time = r.ledger_time;
     ++expected;
-    return CheckTree(r);
+    return CheckTree(r) && CheckIndexEntries(r);
   };
   SHIPLOG_RETURN_IF_ERROR(store_->ScanRecords(0, check));
   report.records = expected;
@@ -894,7 +993,55 @@ Result<VerifyReport> Ledger::Verify() const {
                        ": records are missing from the end";
     }
   }
+  if (report.ok) SHIPLOG_RETURN_IF_ERROR(FindStrayIndexEntry(query_entries, report));
   return report;
+}
+
+Status Ledger::FindStrayIndexEntry(uint64_t expected_entries, VerifyReport& report) const {
+  // Every expected entry is stored, so more stored entries than expected means a stray one.
+  auto for_each_entry = [&](const Store::IndexVisitor& visit) -> Status {
+    for (IndexField field : QueryIndexFields()) {
+      const std::string space = IndexPrefix(field, "").substr(0, 2);
+      bool more = true;
+      SHIPLOG_RETURN_IF_ERROR(store_->ScanIndex(space, "", [&](std::string_view k, std::string_view v) {
+        return more = visit(k, v);
+      }));
+      if (!more) break;
+    }
+    return Status::Ok();
+  };
+  uint64_t stored = 0;
+  SHIPLOG_RETURN_IF_ERROR(for_each_entry([&](std::string_view, std::string_view) {
+    ++stored;
+    return true;
+  }));
+  if (stored == expected_entries) return Status::Ok();
+  // Name the first stray entry in key order: hash every expected key, look each stored one up.
+  std::vector<size_t> expected;
+  IndexFold fold;
+  SHIPLOG_RETURN_IF_ERROR(Scan(0, [&](const StoredRecord& r) {
+    for (const auto& entry : fold.Next(r)) expected.push_back(std::hash<std::string_view>()(entry.first));
+    return true;
+  }));
+  std::sort(expected.begin(), expected.end());
+  report.ok = false;
+  report.problem = "the index holds " + std::to_string(stored) + " query entries but the records give " +
+                   std::to_string(expected_entries);
+  return for_each_entry([&](std::string_view key, std::string_view) {
+    if (std::binary_search(expected.begin(), expected.end(), std::hash<std::string_view>()(key))) {
+      return true;
+    }
+    const uint64_t size = report.records;
+    if (key.size() < 11) {
+      report.problem = DescribeIndexKey(key) + " is malformed";
+      return false;
+    }
+    const uint64_t seq = IndexKeySeq(key);
+    report.first_bad_seq = seq;
+    report.problem = DescribeIndexKey(key) + (seq < size ? " is one that record does not have"
+                                                          : " points at a record that does not exist");
+    return false;
+  });
 }
 
 }  // namespace shiplog

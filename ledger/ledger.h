@@ -41,6 +41,9 @@
 
 namespace shiplog {
 
+class DeploymentRequests;  // ledger/index.h
+struct IndexContext;
+
 struct InitOptions {
   std::string admin_name = "admin";
   std::string admin_public_key;  // 32 raw bytes
@@ -109,13 +112,23 @@ struct VerifyReport {
   nlohmann::json ToJson() const;
 };
 
-// What Query() selects; empty fields match everything.
+// What Query() selects: records matching every field given; empty fields match everything.
+// Each named field is a secondary index (ledger/index.h says what each one holds).
 struct QueryFilter {
   std::string deployment;
-  std::string actor;
+  std::string actor;        // the record's actor; a policy.denied also matches its attempt's
   std::string kind;
+  std::string app;          // a deployment's records match its request's app and environment
+  std::string environment;
+  std::string role;         // a role the signing key held when the record was appended
+  std::string step;
+  std::string image;        // an image reference or its digest ("sha256:..."): the digest matches
+  std::string decision;     // "allowed" (intents allowed) or "denied" (policy.denied records)
+  bool waivers = false;     // waiver.granted records and intents a waiver allowed
   uint64_t from_seq = 0;
   std::optional<uint64_t> to_seq;     // inclusive
+  std::optional<Micros> since;        // ledger time at or after
+  std::optional<Micros> until;        // ledger time before
 };
 
 class Ledger {
@@ -163,9 +176,15 @@ class Ledger {
   using RecordVisitor = std::function<bool(const StoredRecord&)>;
   Status Scan(uint64_t from, const RecordVisitor& visit) const;
 
-  // Visits the records that match `filter`, in sequence order, using an index where the filter
-  // names a deployment, actor or kind.
+  // Visits the records that match `filter`, in sequence order. Costs what the result costs: a
+  // time bound is a binary search over ledger time (which never decreases with seq), one named
+  // field's index drives the scan (the most selective kind first: deployment, image, waivers,
+  // denials, actor, app, step, environment, role, kind, allowed) and each other named field is
+  // one point lookup in its index per candidate. kInvalidArgument for an unknown decision.
   Status Query(const QueryFilter& filter, const RecordVisitor& visit) const;
+
+  // True when Open found the index format missing or older and rebuilt the indexes.
+  bool indexes_rebuilt() const { return indexes_rebuilt_; }
 
   // The latest checkpoint (its tree holds every record), or the one at `size`; kNotFound when
   // none was signed at that size.
@@ -193,7 +212,9 @@ class Ledger {
 
   // Re-checks every record: stored under its own sequence number with no gaps, canonical, leaf
   // hash, signature, the key enrolled and not revoked at that point, actor and admin authority,
-  // ledger time never decreasing, and the genesis first. Recomputes the Merkle tree from the
+  // ledger time never decreasing, and the genesis first. Checks the secondary indexes agree with
+  // the records: every entry a record has is stored, and no query index entry points at a record
+  // that does not have it. Recomputes the Merkle tree from the
   // records, compares it with every stored tree node and every checkpoint, and checks each
   // checkpoint's signature, time and origin. Names the first bad record or checkpoint.
   Result<VerifyReport> Verify() const;
@@ -201,6 +222,15 @@ class Ledger {
  private:
   Ledger(std::unique_ptr<Store> store, SigningKey ledger_key, Clock* clock, AppendGate* gate);
   Status Load();
+  // Rewrites every index entry from the records when the stored index version is missing or
+  // older than kIndexVersion. REQUIRES: size_ set, not yet shared.
+  Status RebuildIndexesIfOld();
+  // The index context of `record`, appended after the records so far. REQUIRES: mu_ held.
+  Result<IndexContext> AppendContext(const StoredRecord& record);
+  // The first sequence number at or after `time` (size() when none): ledger time never decreases.
+  Result<uint64_t> FirstSeqAtOrAfter(Micros time, uint64_t size) const;
+  // Finds the first index entry no record produces; reports it in `report`.
+  Status FindStrayIndexEntry(uint64_t expected_entries, VerifyReport& report) const;
   Status ReplayIntoGate();
   // Stores one record at the next sequence number with its tree nodes and checkpoint (which
   // becomes latest_), and folds it into the registry and the gate. `reader` is left holding the
@@ -235,6 +265,8 @@ class Ledger {
   KeyRegistry registry_;           // GUARDED_BY(mu_)
   TreeFrontier tree_;              // GUARDED_BY(mu_): the tree of all size_ records
   Checkpoint latest_;              // GUARDED_BY(mu_): the checkpoint at size_
+  std::unique_ptr<DeploymentRequests> requests_;  // GUARDED_BY(mu_): app/env for index entries
+  bool indexes_rebuilt_ = false;
 };
 
 }  // namespace shiplog

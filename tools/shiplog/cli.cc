@@ -74,7 +74,12 @@ namespace shiplog::cli {
 
 Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& dir, Context& context,
                                            bool enforce) {
-  return Ledger::Open(dir, &context.clock, enforce ? &context.gate : nullptr);
+  auto ledger = Ledger::Open(dir, &context.clock, enforce ? &context.gate : nullptr);
+  if (ledger.ok() && (*ledger)->indexes_rebuilt()) {
+    std::cerr << "shiplog: warning: the ledger's indexes were missing or of an older format; "
+                 "rebuilt them from the records\n";
+  }
+  return ledger;
 }
 
 Result<std::string> EnrolledName(const Ledger& ledger, const SigningKey& key) {

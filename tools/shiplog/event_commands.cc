@@ -1,4 +1,6 @@
 // shiplog sign | append | query
+#include <tuple>
+
 #include "ledger/key_file.h"
 #include "tools/shiplog/cli.h"
 
@@ -60,14 +62,34 @@ int RunAppend(const AppendArgs& args, Context& context) {
 struct QueryArgs {
   std::string dir;
   QueryFilter filter;
+  std::string since;
+  std::string until;
   bool count = false;
 };
 
+// The filter with the time bounds parsed; errors name the option.
+Result<QueryFilter> FilterOf(const QueryArgs& args) {
+  QueryFilter filter = args.filter;
+  for (auto [option, text, bound] : {std::make_tuple("--since", &args.since, &filter.since),
+                                     std::make_tuple("--until", &args.until, &filter.until)}) {
+    if (text->empty()) continue;
+    auto time = ParseTime(*text);
+    if (!time.ok()) return time.status().Prefixed(option);
+    *bound = *time;
+  }
+  if (filter.since && filter.until && *filter.until <= *filter.since) {
+    return Status::InvalidArgument("--until " + args.until + " is not after --since " + args.since);
+  }
+  return filter;
+}
+
 int RunQuery(const QueryArgs& args, Context& context) {
+  auto filter = FilterOf(args);
+  if (!filter.ok()) return Fail(filter.status());
   auto ledger = OpenLedger(args.dir, context, /*enforce=*/false);
   if (!ledger.ok()) return Fail(ledger.status());
   uint64_t count = 0;
-  Status status = (*ledger)->Query(args.filter, [&](const StoredRecord& record) {
+  Status status = (*ledger)->Query(*filter, [&](const StoredRecord& record) {
     ++count;
     if (!args.count) PrintJson(record.ToJson());
     return true;
@@ -161,13 +183,37 @@ void AddEventCommands(CLI::App& app, Context& context, Action& action) {
   });
 
   auto query_args = std::make_shared<QueryArgs>();
-  auto* query = app.add_subcommand("query", "Print matching records as JSON lines, in order");
+  auto* query = app.add_subcommand(
+      "query", "Print the records matching every option given as JSON lines, in order; served "
+               "by indexes, so it costs what its answer costs");
+  QueryFilter& f = query_args->filter;
   AddDataOption(query, query_args->dir);
-  query->add_option("--deployment", query_args->filter.deployment, "Only this deployment");
-  query->add_option("--actor", query_args->filter.actor, "Only this agent's events");
-  query->add_option("--kind", query_args->filter.kind, "Only this kind (e.g. step.started)");
-  query->add_option("--from-seq", query_args->filter.from_seq, "First sequence number");
-  query->add_option("--to-seq", query_args->filter.to_seq, "Last sequence number (inclusive)");
+  query->add_option("--deployment", f.deployment, "Only this deployment");
+  query->add_option("--app", f.app,
+                    "Only this app: its deploy.requested and every later record of its deployments");
+  query->add_option("--environment", f.environment,
+                    "Only this environment: its deployments' records, incidents and maintenance "
+                    "windows");
+  query->add_option("--actor", f.actor,
+                    "Only this agent's events, and the denials of its attempts");
+  query->add_option("--role", f.role,
+                    "Only events signed by a key holding this role when appended (a denial: the "
+                    "attempt's signer)");
+  query->add_option("--kind", f.kind, "Only this kind (e.g. step.started)");
+  query->add_option("--step", f.step,
+                    "Only this step's step.started, step.reported and gate.result, and denied starts");
+  query->add_option("--image", f.image,
+                    "Only events naming this image digest (repo@sha256:... or sha256:...); a "
+                    "step.started with no image applies its request's");
+  query->add_option("--since", query_args->since, "Ledger time at or after TIME (RFC 3339)");
+  query->add_option("--until", query_args->until, "Ledger time before TIME (RFC 3339)");
+  query->add_option("--decision", f.decision,
+                    "allowed: intents the policy allowed; denied: the policy.denied records")
+      ->check(CLI::IsMember({"allowed", "denied"}));
+  query->add_flag("--waivers", f.waivers,
+                  "Only waiver.granted records and the intents a waiver allowed");
+  query->add_option("--from-seq", f.from_seq, "First sequence number");
+  query->add_option("--to-seq", f.to_seq, "Last sequence number (inclusive)");
   query->add_flag("--count", query_args->count, "Print only {\"count\": N}");
   query->callback([&action, &context, query_args] {
     action = [&context, query_args] { return RunQuery(*query_args, context); };

@@ -385,14 +385,30 @@ void Engine::Apply(uint64_t seq, Micros time, const Event& event,
   } else if (kind == "rollback.completed") {
     finish(DeploymentState::Status::kRolledBack);
   }
-  const size_t index = d.facts.size();
-  d.by_kind[kind].push_back(index);
+  d.facts.push_back(std::move(fact));
+  IndexFact(d, d.facts.size() - 1);
+}
+
+void Engine::IndexFact(DeploymentState& d, size_t index) {
+  const Fact& fact = d.facts[index];
+  d.by_kind[fact.kind].push_back(index);
   for (auto it = fact.fields.begin(); it != fact.fields.end(); ++it) {
     if (it.value().is_primitive() && it.key() != "id") {
-      d.by_value[ValueKey(kind, it.key(), ScalarText(it.value()))].push_back(index);
+      d.by_value[ValueKey(fact.kind, it.key(), ScalarText(it.value()))].push_back(index);
     }
   }
-  d.facts.push_back(std::move(fact));
+}
+
+EngineState Engine::ExportState() const { return {deployments_, environment_}; }
+
+void Engine::RestoreState(EngineState state) {
+  deployments_ = std::move(state.deployments);
+  environment_ = std::move(state.environment);
+  for (auto& [id, d] : deployments_) {
+    d.by_kind.clear();
+    d.by_value.clear();
+    for (size_t i = 0; i < d.facts.size(); ++i) IndexFact(d, i);
+  }
 }
 
 // ---- the requirements ----

@@ -113,6 +113,14 @@ struct Decision {
   nlohmann::json ToJson() const;
 };
 
+// Everything the fold has built, as plain data: what a snapshot stores (replay/snapshot.h).
+// The per-deployment indexes (by_kind, by_value) are derived from the facts and may be left
+// empty; Engine::RestoreState rebuilds them.
+struct EngineState {
+  std::map<std::string, DeploymentState> deployments;
+  EnvironmentState environment;
+};
+
 // The state of a whole ledger under one policy.
 class Engine {
  public:
@@ -142,9 +150,17 @@ class Engine {
   const DeploymentState* FindDeployment(const std::string& id) const;
   const EnvironmentState& environment() const { return environment_; }
 
+  // A copy of the folded state, and its replacement: a fold restored from ExportState() decides
+  // and folds on exactly as the original (replay's snapshots rely on it). RestoreState rebuilds
+  // each deployment's indexes from its facts; the policy is not part of the state.
+  EngineState ExportState() const;
+  void RestoreState(EngineState state);
+
  private:
   Fact MakeFact(uint64_t seq, Micros time, const Event& event,
                 const std::vector<std::string>& roles) const;
+  // Adds d.facts[index] to the deployment's kind and value indexes.
+  static void IndexFact(DeploymentState& d, size_t index);
   // The artifact an event concerns: its own image, else the image its step was started with (for
   // reports), else the requested image (for intents about the deployment's artifact).
   std::string EffectiveImage(std::string_view kind, const nlohmann::json& fields,

@@ -67,6 +67,7 @@ void AddPolicyCommands(CLI::App& app, Context& context, Action& action);  // pol
 // checkpoint, proof inclusion|consistency, verify-proof
 void AddProofCommands(CLI::App& app, Context& context, Action& action);
 void AddBundleCommands(CLI::App& app, Context& context, Action& action);  // export verify-bundle
+void AddReplayCommands(CLI::App& app, Context& context, Action& action);  // replay
 
 }  // namespace shiplog::cli
 

@@ -1,0 +1,186 @@
+// shiplog replay through the real binary: point-in-time state and decisions, counterfactual
+// replay under a stricter policy file, and the errors a person gets for bad input.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/cli/process.h"
+
+namespace shiplog::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using json = nlohmann::json;
+
+const std::string kImage =
+    "registry.example/checkout@sha256:4f1c2a9e7b3d5f60812a4c6e8f0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b";
+
+class ReplayCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Ok({"init", "--data", data(), "--manual-clock", "--clock-start", "2026-11-24T10:00:00Z"});
+    for (auto [name, role] : std::vector<std::pair<std::string, std::string>>{
+             {"leon", "coordinator"}, {"marta", "merge-approver"}, {"ci-bot", "ci"},
+             {"thijmen", "k8s-operator"}, {"rutger", "production-ops"}, {"otto", "backup"}}) {
+      Ok({"keygen", "--out", dir_ / (name + ".key")});
+      Ok({"enroll", "--data", data(), "--admin-key", data() + "/admin.key", "--name", name,
+          "--roles", role, "--public-key", dir_ / (name + ".key.pub")});
+    }
+    As("leon", {{"kind", "deploy.requested"}, {"app", "checkout"}, {"environment", "production"},
+                {"version", "1.4.2"}, {"image", kImage}, {"strategy", "rolling"}, {"risk", "low"},
+                {"planned_steps", {"orchestrate", "build", "staging", "production"}}});
+    As("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+    for (auto [who, step] : std::vector<std::pair<std::string, std::string>>{
+             {"leon", "orchestrate"}, {"ci-bot", "build"}}) {
+      As(who, {{"kind", "step.started"}, {"step", step}});
+      As(who, {{"kind", "step.reported"}, {"step", step}, {"status", "READY"}});
+    }
+    As("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"}, {"image", kImage}});
+    As("thijmen", {{"kind", "step.started"}, {"step", "staging"}});
+    staging_ready_ = As("thijmen", {{"kind", "step.reported"}, {"step", "staging"}, {"status", "READY"}});
+    As("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+    Ok({"clock", "advance", "20m", "--data", data()});
+    production_ = As("rutger", {{"kind", "step.started"}, {"step", "production"}});
+  }
+
+  std::string data() const { return dir_ / "data"; }
+
+  ProcessResult Run(std::vector<std::string> args) {
+    args.insert(args.begin(), SHIPLOG_BINARY);
+    return RunProcess(args);
+  }
+
+  json Ok(std::vector<std::string> args) {
+    ProcessResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err << r.out;
+    return r.out.empty() ? json() : json::parse(r.out.substr(0, r.out.find('\n')));
+  }
+
+  uint64_t As(const std::string& who, json event) {
+    event["deployment"] = "checkout-1";
+    ProcessResult r = RunProcess({SHIPLOG_BINARY, "append", "--data", data(), "--key",
+                                  dir_ / (who + ".key"), "-"}, event.dump());
+    EXPECT_EQ(r.exit_code, 0) << event.dump() << ": " << r.err << r.out;
+    return json::parse(r.out)["seq"];
+  }
+
+  // The default pack with R10's soak at 30 minutes.
+  std::string StricterPolicyFile() {
+    std::string text = ReadFile(SHIPLOG_DEFAULT_POLICY_FILE);
+    text.replace(text.find("older_than: 15m"), 15, "older_than: 30m");
+    WriteFile(dir_ / "stricter.yaml", text);
+    return dir_ / "stricter.yaml";
+  }
+
+  ScratchDir dir_;
+  uint64_t staging_ready_ = 0;
+  uint64_t production_ = 0;
+};
+
+TEST_F(ReplayCliTest, AtSeqPrintsStateAndTheNextDecisionsAsJson) {
+  json out = Ok({"replay", "--data", data(), "--deployment", "checkout-1", "--at",
+                 std::to_string(staging_ready_), "--format", "json"});
+  EXPECT_EQ(out["seq"], staging_ready_);
+  EXPECT_EQ(out["status"], "requested");
+  EXPECT_EQ(out["policy"]["seq"], 0);
+  EXPECT_EQ(out["steps"][2]["step"], "staging");
+  EXPECT_EQ(out["steps"][2]["status"], "READY");
+  EXPECT_EQ(out["environment"]["name"], "production");
+  bool production = false;
+  for (const json& n : out["next"]) {
+    if (n.value("step", "") != "production") continue;
+    production = true;
+    EXPECT_EQ(n["decision"]["allowed"], false) << "the soak had not even started";
+  }
+  EXPECT_TRUE(production);
+  // Asked again, the same answer: replay never reads the present.
+  EXPECT_EQ(Ok({"replay", "--data", data(), "--deployment", "checkout-1", "--at",
+                std::to_string(staging_ready_), "--format", "json"}),
+            out);
+}
+
+TEST_F(ReplayCliTest, AtTimeInTextForPeopleAndQuietOnAPipe) {
+  ProcessResult r = Run({"replay", "--data", data(), "--deployment", "checkout-1", "--at",
+                         "2026-11-24T10:19:59Z"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("deployment checkout-1 at seq"));
+  EXPECT_THAT(r.out, HasSubstr("allow  step.started production"));
+  EXPECT_THAT(r.out, HasSubstr("staging: READY"));
+  EXPECT_EQ(r.err, "") << "no progress line when stderr is not a terminal";
+}
+
+TEST_F(ReplayCliTest, StricterSoakListsTheProductionStartThatWouldBeDenied) {
+  const std::string stricter = StricterPolicyFile();
+  json out = Ok({"replay", "--data", data(), "--deployment", "checkout-1", "--policy", stricter,
+                 "--format", "json"});
+  ASSERT_EQ(out["changed"], 1) << out.dump();
+  EXPECT_EQ(out["changes"][0]["seq"], production_);
+  EXPECT_EQ(out["changes"][0]["intent"]["step"], "production");
+  EXPECT_EQ(out["changes"][0]["then"]["allowed"], true);
+  EXPECT_EQ(out["changes"][0]["now"]["allowed"], false);
+  EXPECT_EQ(out["changes"][0]["rules"], json({"R10"}));
+
+  json same = Ok({"replay", "--data", data(), "--deployment", "checkout-1", "--policy",
+                  SHIPLOG_DEFAULT_POLICY_FILE, "--format", "json"});
+  EXPECT_EQ(same["changed"], 0);
+  EXPECT_EQ(same["intents"], 5) << "the request and four step starts";
+
+  json all = Ok({"replay", "--data", data(), "--all", "--from", "2026-11-24T10:00:00Z", "--to",
+                 "2026-11-24T11:00:00Z", "--policy", stricter, "--format", "json"});
+  EXPECT_EQ(all["changed"], 1);
+  json earlier = Ok({"replay", "--data", data(), "--all", "--from", "2026-11-24T10:00:00Z",
+                     "--to", "2026-11-24T10:10:00Z", "--policy", stricter, "--format", "json"});
+  EXPECT_EQ(earlier["changed"], 0);
+  EXPECT_EQ(Ok({"query", "--data", data(), "--count"})["count"], production_ + 1)
+      << "nothing is appended";
+}
+
+TEST_F(ReplayCliTest, BadInputExitsTwoWithAClearMessage) {
+  WriteFile(dir_ / "bad.yaml", "shiplog_policy: 1\nname: bad\nroles: {x: [no.such.kind]}\n");
+  ProcessResult bad_policy = Run({"replay", "--data", data(), "--deployment", "checkout-1",
+                                  "--policy", dir_ / "bad.yaml"});
+  EXPECT_EQ(bad_policy.exit_code, 2);
+  EXPECT_THAT(bad_policy.err, HasSubstr(dir_ / "bad.yaml:3:"));
+
+  ProcessResult unknown = Run({"replay", "--data", data(), "--deployment", "nope", "--at", "3"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("no event of deployment nope"));
+
+  ProcessResult past_end = Run({"replay", "--data", data(), "--deployment", "checkout-1", "--at",
+                                "999"});
+  EXPECT_EQ(past_end.exit_code, 2);
+  EXPECT_THAT(past_end.err, HasSubstr("past the ledger's end"));
+
+  ProcessResult bad_time = Run({"replay", "--data", data(), "--deployment", "checkout-1", "--at",
+                                "yesterday"});
+  EXPECT_EQ(bad_time.exit_code, 2);
+  EXPECT_THAT(bad_time.err, HasSubstr("--at"));
+
+  ProcessResult all_without_policy = Run({"replay", "--data", data(), "--all", "--from",
+                                          "2026-11-24T10:00:00Z", "--to", "2026-11-24T11:00:00Z"});
+  EXPECT_EQ(all_without_policy.exit_code, 2);
+  EXPECT_THAT(all_without_policy.err, HasSubstr("--policy"));
+}
+
+TEST_F(ReplayCliTest, ACorruptSnapshotIsIgnoredWithAWarning) {
+  json fresh = Ok({"replay", "--data", data(), "--deployment", "checkout-1", "--at",
+                   std::to_string(production_), "--format", "json", "--snapshot-every", "5"});
+  // The newest snapshot at or before the point: the one replay would start from.
+  const uint64_t newest = (production_ + 1) / 5 * 5 - 1;
+  char name[32];
+  std::snprintf(name, sizeof(name), "%020llu.snap", static_cast<unsigned long long>(newest));
+  const std::string snapshot = data() + "/snapshots/" + name;
+  std::string bytes = ReadFile(snapshot);
+  bytes[bytes.size() / 2] ^= 0x40;
+  WriteFile(snapshot, bytes);
+  ProcessResult r = Run({"replay", "--data", data(), "--deployment", "checkout-1", "--at",
+                         std::to_string(production_), "--format", "json", "--snapshot-every", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("shiplog: warning: ignoring snapshot " + snapshot));
+  EXPECT_EQ(json::parse(r.out), fresh);
+}
+
+}  // namespace
+}  // namespace shiplog::testing

@@ -1,0 +1,161 @@
+// Helpers for the replay tests: real ledgers (RocksDB on disk, enrolled Ed25519 keys, a manual
+// clock, the default pack enforced by the policy gate) built by appending events, including every
+// timeline of the default pack's policy tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ledger/ledger.h"
+#include "policy/policy_gate.h"
+#include "policy/policy_tests.h"
+#include "tests/cli/process.h"
+
+namespace shiplog::replay_test {
+
+using json = nlohmann::json;
+
+// 2026-11-24T10:00:00Z.
+constexpr Micros kStart = 1795514400LL * kMicrosPerSecond;
+
+inline std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+inline policy::Policy DefaultPolicy() {
+  policy::ParseResult parsed = policy::ParsePolicy(policy::DefaultPolicyText(), "default.yaml");
+  if (!parsed.policy) throw std::runtime_error("the default pack does not parse");
+  return std::move(*parsed.policy);
+}
+
+// The default pack with the staging soak (R10) raised from 15 to 30 minutes.
+inline policy::Policy StricterSoakPolicy() {
+  std::string text = policy::DefaultPolicyText();
+  const std::string from = "where: {step: staging, status: ready}\n        older_than: 15m";
+  const size_t at = text.find(from);
+  if (at == std::string::npos) throw std::runtime_error("R10's soak is not where it was");
+  text.replace(at, from.size(), "where: {step: staging, status: ready}\n        older_than: 30m");
+  policy::ParseResult parsed = policy::ParsePolicy(text, "stricter.yaml");
+  if (!parsed.policy) throw std::runtime_error("the stricter pack does not parse");
+  return std::move(*parsed.policy);
+}
+
+// One ledger on disk with its keys, enforcing the policy given at creation.
+class LedgerUnderTest {
+ public:
+  LedgerUnderTest(const policy::Policy& policy, Micros start,
+                  const std::map<std::string, std::vector<std::string>>& actors) {
+    SigningKey admin = SigningKey::Generate();
+    InitOptions options;
+    options.admin_public_key = admin.PublicKey();
+    options.manual_clock = true;
+    options.manual_clock_start = start;
+    options.policy = policy.source;
+    Must(Ledger::Init(data(), options, &unused_clock_));
+    ledger_ = Must(Ledger::Open(data(), &unused_clock_, &gate_));
+    for (const auto& [name, roles] : actors) {
+      SigningKey key = SigningKey::Generate();
+      Event enroll = Must(Event::FromJson({{"kind", "key.enrolled"},
+                                           {"id", "enroll-" + name},
+                                           {"actor", "admin"},
+                                           {"name", name},
+                                           {"public_key", HexEncode(key.PublicKey())},
+                                           {"roles", roles}}));
+      Must(ledger_->Append(SignedEvent::Sign(enroll, admin)));
+      keys_.emplace(name, std::move(key));
+    }
+  }
+
+  std::string data() const { return dir_ / "data"; }
+  Ledger& ledger() { return *ledger_; }
+
+  // Appends `event` signed by its actor's key.
+  Result<Receipt> Append(const Event& event) {
+    return ledger_->Append(SignedEvent::Sign(event, keys_.at(std::string(event.actor()))));
+  }
+  // Builds the event from JSON (an id is made up when absent) and appends it.
+  Result<Receipt> Append(json event) {
+    if (!event.contains("id")) event["id"] = "e-" + std::to_string(++ids_);
+    return Append(Must(Event::FromJson(event)));
+  }
+
+  template <typename T>
+  static T Must(Result<T> r) {
+    if (!r.ok()) throw std::runtime_error(r.status().ToString());
+    return std::move(r).value();
+  }
+  static void Must(const Status& s) {
+    if (!s.ok()) throw std::runtime_error(s.ToString());
+  }
+
+ private:
+  SystemClock unused_clock_;  // a manual-clock ledger never reads it
+  testing::ScratchDir dir_;
+  policy::PolicyGate gate_;
+  std::unique_ptr<Ledger> ledger_;
+  std::map<std::string, SigningKey> keys_;
+  uint64_t ids_ = 0;
+};
+
+// A TimelineBackend that keeps every ledger it builds, so replay can be checked on them after the
+// policy tests ran.
+class KeptLedgers final : public policy::TimelineBackend {
+ public:
+  Status Reset(const policy::Policy& policy, Micros start,
+               const std::map<std::string, std::vector<std::string>>& actors) override {
+    ledgers_.push_back(std::make_unique<LedgerUnderTest>(policy, start, actors));
+    return Status::Ok();
+  }
+  Status SetTime(Micros now) override { return ledgers_.back()->ledger().SetClock(now); }
+  Result<Outcome> Append(const Event& event) override {
+    auto receipt = ledgers_.back()->Append(event);
+    Outcome out;
+    if (!receipt.ok()) {
+      const StatusCode code = receipt.status().code();
+      if (code != StatusCode::kForbidden && code != StatusCode::kInvalidArgument) {
+        return receipt.status();
+      }
+      out.got = "reject";
+      return out;
+    }
+    out.got = receipt->denied ? "deny" : "allow";
+    out.decision.allowed = !receipt->denied;
+    if (!receipt->decision.empty()) {
+      const json decision = json::parse(receipt->decision);
+      for (const json& r : decision["reasons"]) {
+        out.decision.reasons.push_back({r.value("rule", ""), r.value("name", ""), "", {}});
+      }
+    }
+    return out;
+  }
+
+  std::vector<std::unique_ptr<LedgerUnderTest>>& ledgers() { return ledgers_; }
+
+ private:
+  std::vector<std::unique_ptr<LedgerUnderTest>> ledgers_;
+};
+
+// Every timeline of policy/default_tests.yaml appended to its own real ledger.
+inline std::vector<std::unique_ptr<LedgerUnderTest>> DefaultTimelineLedgers() {
+  InitCrypto();
+  KeptLedgers backend;
+  policy::PolicyTestRun run = policy::RunPolicyTests(
+      DefaultPolicy(), ReadText(SHIPLOG_DEFAULT_POLICY_TESTS_FILE), "default_tests.yaml", &backend);
+  for (const policy::PolicyError& e : run.errors) ADD_FAILURE() << e.ToString();
+  if (run.report) {
+    for (const auto& m : run.report->mismatches) ADD_FAILURE() << m.ToString();
+  }
+  return std::move(backend.ledgers());
+}
+
+}  // namespace shiplog::replay_test

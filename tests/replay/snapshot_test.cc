@@ -1,0 +1,259 @@
+// Snapshots: replay from a snapshot equals replay from the genesis (a rapidcheck property on
+// random ledgers), and a snapshot that is damaged, of another ledger or of another history is
+// ignored with a warning, never trusted over the records.
+#include "replay/snapshot.h"
+
+#include <capnp/serialize.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <filesystem>
+
+#include "replay/replay.h"
+#include "schemas/snapshot.capnp.h"
+#include "tests/replay/replay_test_util.h"
+
+namespace shiplog::replay {
+namespace {
+
+using replay_test::DefaultPolicy;
+using replay_test::json;
+using replay_test::LedgerUnderTest;
+using ::testing::HasSubstr;
+
+const std::string kImage =
+    "registry.example/checkout@sha256:4f1c2a9e7b3d5f60812a4c6e8f0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b";
+
+const std::map<std::string, std::vector<std::string>> kActors = {
+    {"leon", {"coordinator"}}, {"marta", {"merge-approver"}}, {"ci-bot", {"ci"}},
+    {"thijmen", {"k8s-operator"}}, {"rutger", {"production-ops"}}, {"otto", {"backup"}},
+    {"ic", {"incident-commander"}}, {"rm", {"release-manager"}}};
+
+// One of the events a deploy team appends, for deployment d-<n> of app a<n>; `pick` chooses.
+json RandomEvent(int pick, int n, int step_pick, int minutes) {
+  const std::string d = "d-" + std::to_string(n);
+  static const std::vector<std::pair<std::string, std::string>> kSteps = {
+      {"leon", "orchestrate"}, {"ci-bot", "build"}, {"thijmen", "staging"}, {"rutger", "production"}};
+  static const std::vector<std::string> kStatus = {"READY", "READY", "BLOCKED", "FAILED"};
+  const auto& [owner, step] = kSteps[step_pick % kSteps.size()];
+  switch (pick) {
+    case 0:
+      return {{"kind", "deploy.requested"}, {"actor", "leon"}, {"deployment", d},
+              {"app", "a" + std::to_string(n)}, {"environment", "production"}, {"version", "1.0"},
+              {"image", kImage}, {"strategy", "canary"}, {"risk", "low"},
+              {"planned_steps", {"orchestrate", "build", "staging", "production"}}};
+    case 1:
+      return {{"kind", "review"}, {"actor", "marta"}, {"deployment", d}, {"subject", "merge"},
+              {"verdict", "approved"}};
+    case 2: return {{"kind", "step.started"}, {"actor", owner}, {"deployment", d}, {"step", step}};
+    case 3:
+      return {{"kind", "step.reported"}, {"actor", owner}, {"deployment", d}, {"step", step},
+              {"status", kStatus[minutes % kStatus.size()]}};
+    case 4:
+      return {{"kind", "gate.result"}, {"actor", "ci-bot"}, {"deployment", d},
+              {"gate", step_pick % 2 ? "scan" : "analysis"}, {"outcome", "pass"}, {"image", kImage},
+              {"metrics", {{"error_rate_delta_pct", 0.01}, {"p99_latency_delta_ms", 20}}}};
+    case 5:
+      return {{"kind", "backup.verified"}, {"actor", "otto"}, {"deployment", d}, {"scope", "db"},
+              {"backup_id", "b-" + std::to_string(minutes)}};
+    case 6:
+      return {{"kind", "traffic.shifted"}, {"actor", "rutger"}, {"deployment", d},
+              {"weight", std::vector<int>{5, 25, 50, 100}[step_pick % 4]}};
+    case 7:
+      return {{"kind", "waiver.granted"}, {"actor", "rm"}, {"deployment", d}, {"rule", "R10"},
+              {"reason", "hotfix"}};
+    case 8:
+      return {{"kind", step_pick % 2 ? "incident.opened" : "incident.resolved"}, {"actor", "ic"},
+              {"environment", "production"}, {"incident", "INC-" + std::to_string(n)},
+              {"severity", "sev2"}};
+    default: return {{"kind", "deploy.completed"}, {"actor", "leon"}, {"deployment", d}};
+  }
+}
+
+// A fold's whole state as bytes: two folds are equal when these are.
+std::string StateBytes(const LedgerFold& fold, const Ledger& ledger) {
+  return LedgerUnderTest::Must(EncodeSnapshot(fold, ledger));
+}
+
+struct Recorder {
+  std::vector<std::string> warnings;
+  uint64_t folded = 0;
+  ReplayOptions Options(const std::string& data_dir, uint64_t every = 0) {
+    ReplayOptions o;
+    o.data_dir = data_dir;
+    o.snapshot_every = every;
+    o.warn = [this](const std::string& w) { warnings.push_back(w); };
+    o.progress = [this](uint64_t n) { folded = n; };
+    return o;
+  }
+};
+
+RC_GTEST_PROP(SnapshotProperty, ReplayFromASnapshotEqualsReplayFromGenesis, ()) {
+  InitCrypto();
+  LedgerUnderTest l(DefaultPolicy(), replay_test::kStart, kActors);
+  const int events = *rc::gen::inRange(1, 60);
+  for (int i = 0; i < events; ++i) {
+    const int pick = *rc::gen::inRange(0, 10);
+    const int minutes = *rc::gen::inRange(0, 40);
+    json event = RandomEvent(pick, *rc::gen::inRange(1, 3), *rc::gen::inRange(0, 8), minutes);
+    l.Append(event);  // denials and refusals are part of a random history too
+    if (*rc::gen::inRange(0, 3) == 0) {
+      LedgerUnderTest::Must(l.ledger().AdvanceClock(minutes * kMicrosPerMinute));
+    }
+  }
+  const Ledger& ledger = l.ledger();
+  const uint64_t point = *rc::gen::inRange<uint64_t>(0, ledger.size());
+  const uint64_t at = *rc::gen::inRange<uint64_t>(0, point + 1);
+  LedgerFold snapshotted = LedgerUnderTest::Must(FoldThrough(ledger, at, {}));
+  LedgerUnderTest::Must(SnapshotDir(l.data()).Write(at, StateBytes(snapshotted, ledger)));
+
+  Recorder from_snapshot;
+  LedgerFold fast = LedgerUnderTest::Must(FoldThrough(ledger, point, from_snapshot.Options(l.data())));
+  LedgerFold slow = LedgerUnderTest::Must(FoldThrough(ledger, point, {}));
+  RC_ASSERT(from_snapshot.warnings.empty());
+  RC_ASSERT(from_snapshot.folded == point - at);  // only the records after the snapshot
+  RC_ASSERT(StateBytes(fast, ledger) == StateBytes(slow, ledger));
+  for (const char* d : {"d-1", "d-2"}) {
+    auto a = ReplayAt(ledger, d, Moment::AtSeq(point), from_snapshot.Options(l.data()));
+    auto b = ReplayAt(ledger, d, Moment::AtSeq(point), {});
+    RC_ASSERT(a.status().code() == b.status().code());
+    if (a.ok()) RC_ASSERT(a->ToJson() == b->ToJson());
+  }
+}
+
+class SnapshotTest : public ::testing::Test {
+ protected:
+  SnapshotTest() : l_(DefaultPolicy(), replay_test::kStart, kActors) {
+    InitCrypto();
+    for (int i = 0; i < 12; ++i) {
+      l_.Append(RandomEvent(i % 10, 1 + i % 2, i, i));
+      LedgerUnderTest::Must(l_.ledger().AdvanceClock(kMicrosPerMinute));
+    }
+  }
+
+  const Ledger& ledger() { return l_.ledger(); }
+
+  // Folds through the last record with snapshots on; the warnings and count are in `recorder`.
+  std::string FoldAll(Recorder& recorder, uint64_t every = 0) {
+    LedgerFold fold =
+        LedgerUnderTest::Must(FoldThrough(ledger(), ledger().size() - 1, recorder.Options(l_.data(), every)));
+    return StateBytes(fold, ledger());
+  }
+
+  std::string Genesis() {
+    return StateBytes(LedgerUnderTest::Must(FoldThrough(ledger(), ledger().size() - 1, {})), ledger());
+  }
+
+  uint64_t WriteSnapshotAt(uint64_t seq) {
+    LedgerFold fold = LedgerUnderTest::Must(FoldThrough(ledger(), seq, {}));
+    LedgerUnderTest::Must(SnapshotDir(l_.data()).Write(seq, StateBytes(fold, ledger())));
+    return seq;
+  }
+
+  LedgerUnderTest l_;
+};
+
+TEST_F(SnapshotTest, AGoodSnapshotIsUsed) {
+  const uint64_t at = WriteSnapshotAt(ledger().size() - 5);
+  Recorder r;
+  EXPECT_EQ(FoldAll(r), Genesis());
+  EXPECT_TRUE(r.warnings.empty());
+  EXPECT_EQ(r.folded, ledger().size() - 1 - at);
+}
+
+TEST_F(SnapshotTest, ACorruptSnapshotIsIgnoredWithAWarning) {
+  const uint64_t at = WriteSnapshotAt(ledger().size() - 5);
+  const std::string path = SnapshotDir(l_.data()).PathFor(at);
+  std::string bytes = testing::ReadFile(path);
+  bytes[bytes.size() / 2] ^= 0x20;
+  testing::WriteFile(path, bytes);
+  Recorder r;
+  EXPECT_EQ(FoldAll(r), Genesis());
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_THAT(r.warnings[0], HasSubstr("ignoring snapshot " + path));
+  EXPECT_THAT(r.warnings[0], HasSubstr("hash"));
+  EXPECT_EQ(r.folded, ledger().size()) << "folded from the genesis";
+
+  testing::WriteFile(path, bytes.substr(0, 13));
+  Recorder truncated;
+  EXPECT_EQ(FoldAll(truncated), Genesis());
+  EXPECT_EQ(truncated.warnings.size(), 1u);
+}
+
+TEST_F(SnapshotTest, ABadSnapshotFallsBackToAnOlderGoodOne) {
+  const uint64_t older = WriteSnapshotAt(4);
+  const uint64_t newer = WriteSnapshotAt(ledger().size() - 3);
+  testing::WriteFile(SnapshotDir(l_.data()).PathFor(newer), "not a snapshot at all..");
+  Recorder r;
+  EXPECT_EQ(FoldAll(r), Genesis());
+  EXPECT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.folded, ledger().size() - 1 - older);
+}
+
+TEST_F(SnapshotTest, ASnapshotOfAnotherLedgerIsRefused) {
+  LedgerUnderTest other(DefaultPolicy(), replay_test::kStart, kActors);
+  LedgerFold fold = LedgerUnderTest::Must(FoldThrough(other.ledger(), 3, {}));
+  LedgerUnderTest::Must(SnapshotDir(l_.data()).Write(3, StateBytes(fold, other.ledger())));
+  Recorder r;
+  EXPECT_EQ(FoldAll(r), Genesis());
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_THAT(r.warnings[0], HasSubstr("another ledger"));
+}
+
+// A snapshot whose hash is right but whose tree root is not this log's (a rewritten history).
+TEST_F(SnapshotTest, ASnapshotOfAnotherHistoryIsRefused) {
+  const uint64_t at = WriteSnapshotAt(6);
+  const std::string path = SnapshotDir(l_.data()).PathFor(at);
+  std::string file = testing::ReadFile(path);
+  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(file.size() / 8);
+  memcpy(words.begin(), file.data(), file.size());
+  capnp::FlatArrayMessageReader file_reader(words);
+  auto content = file_reader.getRoot<schema::snapshot::SnapshotFile>().getContent();
+  kj::Array<capnp::word> inner = kj::heapArray<capnp::word>(content.size() / 8);
+  memcpy(inner.begin(), content.begin(), content.size());
+  capnp::FlatArrayMessageReader inner_reader(inner);
+  capnp::MallocMessageBuilder changed;
+  changed.setRoot(inner_reader.getRoot<schema::snapshot::Snapshot>());
+  auto root = changed.getRoot<schema::snapshot::Snapshot>().getTreeRoot();
+  root[0] = static_cast<kj::byte>(root[0] ^ 1);
+  auto changed_words = capnp::messageToFlatArray(changed);
+  std::string changed_bytes(reinterpret_cast<const char*>(changed_words.asBytes().begin()),
+                            changed_words.asBytes().size());
+  capnp::MallocMessageBuilder rewrapped;
+  auto envelope = rewrapped.initRoot<schema::snapshot::SnapshotFile>();
+  envelope.setFormatVersion(kSnapshotFormatVersion);
+  envelope.setContent(kj::arrayPtr(reinterpret_cast<const kj::byte*>(changed_bytes.data()),
+                                   changed_bytes.size()));
+  const std::string hash(AsBytes(Sha256(changed_bytes)));
+  envelope.setSha256(kj::arrayPtr(reinterpret_cast<const kj::byte*>(hash.data()), hash.size()));
+  auto out = capnp::messageToFlatArray(rewrapped);
+  testing::WriteFile(path, std::string(reinterpret_cast<const char*>(out.asBytes().begin()),
+                                       out.asBytes().size()));
+  Recorder r;
+  EXPECT_EQ(FoldAll(r), Genesis());
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_THAT(r.warnings[0], HasSubstr("the history differs"));
+}
+
+TEST_F(SnapshotTest, FoldsWriteSnapshotsPeriodicallyAndLaterFoldsUseThem) {
+  Recorder first;
+  EXPECT_EQ(FoldAll(first, /*every=*/5), Genesis());
+  std::vector<uint64_t> expected;
+  for (uint64_t seq = 4; seq < ledger().size(); seq += 5) expected.push_back(seq);
+  EXPECT_EQ(SnapshotDir(l_.data()).List(), expected);
+  EXPECT_FALSE(std::filesystem::exists(SnapshotDir(l_.data()).PathFor(4) + ".tmp"));
+  Recorder second;
+  EXPECT_EQ(FoldAll(second, 5), Genesis());
+  EXPECT_TRUE(second.warnings.empty());
+  EXPECT_EQ(second.folded, ledger().size() - 1 - expected.back());
+}
+
+TEST_F(SnapshotTest, NoSnapshotsWithoutADataDir) {
+  Recorder r;
+  LedgerUnderTest::Must(FoldThrough(ledger(), ledger().size() - 1, r.Options("", 2)));
+  EXPECT_TRUE(SnapshotDir(l_.data()).List().empty());
+}
+
+}  // namespace
+}  // namespace shiplog::replay

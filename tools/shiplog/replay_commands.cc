@@ -1,0 +1,169 @@
+// shiplog replay: a deployment's state and decisions at a past moment, or every recorded intent
+// re-decided under another policy (replay/replay.h).
+#include <iostream>
+
+#include "replay/progress.h"
+#include "replay/replay.h"
+#include "tools/shiplog/cli.h"
+
+namespace shiplog::cli {
+namespace {
+
+struct ReplayArgs {
+  std::string dir;
+  std::string deployment;
+  std::string at;
+  std::string policy_file;
+  std::string format = "text";
+  bool all = false;
+  std::string from;
+  std::string to;
+  uint64_t snapshot_every = 100000;
+};
+
+// "--at 42" is a sequence number; anything else must be an RFC 3339 time.
+Result<replay::Moment> ParseMoment(const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    if (text.size() > 19) return Status::InvalidArgument("--at " + text + " is too large");
+    return replay::Moment::AtSeq(std::stoull(text));
+  }
+  auto time = ParseTime(text);
+  if (!time.ok()) {
+    return Status::InvalidArgument("--at wants a sequence number or an RFC 3339 time, got '" +
+                                   text + "'");
+  }
+  return replay::Moment::AtTime(*time);
+}
+
+Result<Micros> ParseOptionTime(const std::string& option, const std::string& text) {
+  auto time = ParseTime(text);
+  if (!time.ok()) return time.status().Prefixed(option + " '" + text + "'");
+  return time;
+}
+
+// Which of the two questions the arguments ask, or why they ask neither.
+Status CheckModes(const ReplayArgs& a) {
+  if (a.format != "text" && a.format != "json") {
+    return Status::InvalidArgument("--format is text or json, not '" + a.format + "'");
+  }
+  if (a.all) {
+    if (!a.deployment.empty() || !a.at.empty()) {
+      return Status::InvalidArgument("--all replays every deployment: drop --deployment and --at");
+    }
+    if (a.policy_file.empty() || a.from.empty() || a.to.empty()) {
+      return Status::InvalidArgument("--all needs --policy FILE, --from TIME and --to TIME");
+    }
+    return Status::Ok();
+  }
+  if (a.deployment.empty()) return Status::InvalidArgument("name a --deployment, or use --all");
+  if (!a.from.empty() || !a.to.empty()) {
+    return Status::InvalidArgument("--from and --to go with --all");
+  }
+  if (a.policy_file.empty() && a.at.empty()) {
+    return Status::InvalidArgument("--at SEQ|TIME is needed without --policy");
+  }
+  return Status::Ok();
+}
+
+replay::ReplayOptions OptionsFor(const ReplayArgs& args, replay::ProgressLine& progress) {
+  replay::ReplayOptions options;
+  options.data_dir = args.dir;
+  options.snapshot_every = args.snapshot_every;
+  options.warn = [](const std::string& message) {
+    std::cerr << "shiplog: warning: " << message << "\n";
+  };
+  options.progress = progress.Callback();
+  return options;
+}
+
+int PrintOut(const std::string& format, const nlohmann::json& json, const std::string& text) {
+  if (format == "json") {
+    PrintJson(json);
+  } else {
+    std::cout << text;
+  }
+  return kExitOk;
+}
+
+int RunPointInTime(const ReplayArgs& args, const Ledger& ledger) {
+  auto moment = ParseMoment(args.at);
+  if (!moment.ok()) return Fail(moment.status());
+  replay::ProgressLine progress("replay", moment->seq ? *moment->seq + 1 : ledger.size());
+  auto replayed = replay::ReplayAt(ledger, args.deployment, *moment, OptionsFor(args, progress));
+  progress.Finish();
+  if (!replayed.ok()) return Fail(replayed.status());
+  return PrintOut(args.format, replayed->ToJson(), replayed->ToText());
+}
+
+int RunCounterfactual(const ReplayArgs& args, const Ledger& ledger, const policy::Policy& other) {
+  replay::CounterfactualScope scope;
+  scope.deployment = args.deployment;
+  if (!args.at.empty()) {
+    auto moment = ParseMoment(args.at);
+    if (!moment.ok()) return Fail(moment.status());
+    scope.through_seq = moment->seq;
+    scope.to = moment->time;
+  }
+  if (args.all) {
+    auto from = ParseOptionTime("--from", args.from);
+    if (!from.ok()) return Fail(from.status());
+    auto to = ParseOptionTime("--to", args.to);
+    if (!to.ok()) return Fail(to.status());
+    scope.from = *from;
+    scope.to = *to;
+  }
+  replay::ProgressLine progress("replay", ledger.size());
+  auto report = replay::ReplayUnderPolicy(ledger, other, scope, OptionsFor(args, progress));
+  progress.Finish();
+  if (!report.ok()) return Fail(report.status());
+  return PrintOut(args.format, report->ToJson(), report->ToText());
+}
+
+int RunReplay(const ReplayArgs& args, Context& context) {
+  Status modes = CheckModes(args);
+  if (!modes.ok()) return Fail(modes);
+  std::optional<policy::Policy> other;
+  if (!args.policy_file.empty()) {
+    auto parsed = ReadPolicy(args.policy_file);
+    if (!parsed.ok()) return Fail(parsed.status());
+    if (!parsed->policy) return ReportPolicyErrors(parsed->errors);
+    other = std::move(*parsed->policy);
+  }
+  auto ledger = OpenLedger(args.dir, context, /*enforce=*/false);
+  if (!ledger.ok()) return Fail(ledger.status());
+  if (other) return RunCounterfactual(args, **ledger, *other);
+  return RunPointInTime(args, **ledger);
+}
+
+}  // namespace
+
+void AddReplayCommands(CLI::App& app, Context& context, Action& action) {
+  auto args = std::make_shared<ReplayArgs>();
+  auto* replay = app.add_subcommand(
+      "replay",
+      "What the ledger knew and decided at a past moment, from its records alone.\n"
+      "  --deployment D --at SEQ|TIME: the deployment's and its environment's state and the\n"
+      "    decision for each possible next intent, under the policy in force then. --at SEQ is\n"
+      "    just after record SEQ was appended (decisions at its ledger time); --at TIME folds\n"
+      "    every record with ledger time <= TIME (decisions at TIME).\n"
+      "  --policy FILE: every recorded intent of D (or, with --all --from --to, of every\n"
+      "    deployment in that time range) re-decided under FILE instead of the policies the log\n"
+      "    activated; lists each decision that would change. History is kept as it happened:\n"
+      "    nothing is appended, and a denied intent is never folded as a fact.");
+  AddDataOption(replay, args->dir);
+  replay->add_option("--deployment", args->deployment, "The deployment");
+  replay->add_option("--at", args->at, "A sequence number or an RFC 3339 ledger time");
+  replay->add_option("--policy", args->policy_file, "Re-decide under this policy file");
+  replay->add_flag("--all", args->all, "Every deployment's intents in --from..--to");
+  replay->add_option("--from", args->from, "With --all: the first ledger time (RFC 3339)");
+  replay->add_option("--to", args->to, "With --all: the last ledger time (RFC 3339)");
+  replay->add_option("--format", args->format, "text (for people, the default) or json");
+  replay->add_option("--snapshot-every", args->snapshot_every,
+                     "Write a snapshot each time a replay folds past this many records "
+                     "(DIR/snapshots; 0: never)");
+  replay->callback([&action, &context, args] {
+    action = [&context, args] { return RunReplay(*args, context); };
+  });
+}
+
+}  // namespace shiplog::cli

@@ -139,7 +139,9 @@ std::string RequestSummary(const json& f) {
 }
 
 std::string ReportSummary(const json& f) {
-  std::string text = "reported " + Text(f, "step") + " " + Text(f, "status");
+  std::string status = Text(f, "status");
+  std::transform(status.begin(), status.end(), status.begin(), ::toupper);  // as seed 000 writes it
+  std::string text = "reported " + Text(f, "step") + " " + status;
   const std::string details = Text(f, "details");
   if (!details.empty()) text += ": " + details;
   const std::string blockers = Joined(f.value("blockers", json::array()), "; ");
@@ -173,7 +175,7 @@ std::string Summarize(const std::string& kind, const json& f) {
     return std::string(kind == "rollback.started" ? "rollback started" : "rollback completed") +
            (zone.empty() ? "" : " in " + zone) + ": " + Text(f, "reason");
   }
-  if (kind == "waiver.granted") return "waived " + Text(f, "rule") + ": " + Text(f, "reason");
+  if (kind == "waiver.granted") return "waived " + Text(f, "rule");  // the reason is shown apart
   if (kind == "deploy.completed") return WithComment("completed the deployment", f, "summary");
   return kind;
 }

@@ -1,4 +1,5 @@
 // The timeline as JSON (for tools) and as text (for people reading a post-mortem).
+#include <iomanip>
 #include <sstream>
 
 #include "replay/timeline.h"
@@ -91,7 +92,7 @@ std::string Verdict(const TimelineEntry& e) {
 
 void WriteEntry(std::ostream& out, const TimelineEntry& e) {
   const char* flag = e.denied ? "!! DENIED " : e.waiver ? "** WAIVER " : "   ";
-  out << flag << "#" << e.seq << "  " << FormatTime(e.time) << "  +"
+  out << flag << std::left << std::setw(6) << ("#" + std::to_string(e.seq)) << " " << FormatTime(e.time) << "  +"
       << FormatDuration(e.since_previous) << "  " << e.who.name;
   if (!e.who.roles.empty()) out << " [" << Roles(e.who.roles) << "]";
   out << "  " << e.kind << ": " << OneLine(e.summary);
@@ -107,8 +108,8 @@ void WriteEntry(std::ostream& out, const TimelineEntry& e) {
     }
   }
   if (e.waiver) {
-    out << "             rule " << e.waiver->rule << " lifted by " << e.waiver->holder
-        << ", reason: " << OneLine(e.waiver->reason) << "\n";
+    out << "             rule " << e.waiver->rule << " lifted for this deployment by "
+        << e.waiver->holder << ", reason: " << OneLine(e.waiver->reason) << "\n";
   }
 }
 

@@ -14,8 +14,13 @@
 #include <string>
 #include <vector>
 
+#include <rocksdb/db.h>
+
+#include "ledger/canonical.h"
 #include "ledger/ledger.h"
+#include "ledger/merkle.h"
 #include "policy/policy.h"
+#include "schemas/record.capnp.h"
 #include "policy/policy_gate.h"
 #include "replay/timeline.h"
 #include "tests/cli/process.h"
@@ -100,6 +105,9 @@ class DeploymentLedger {
   }
 
   void Advance(Micros by) { Must(ledger_->AdvanceClock(by), "AdvanceClock"); }
+  void Close() { ledger_.reset(); }
+  void Reopen() { ledger_ = Must(Ledger::Open(dir_ / "data", &unused_clock_, &gate_), "Open"); }
+  std::string db_path() const { return dir_ / "data/db"; }
   const Ledger& ledger() const { return *ledger_; }
   std::string public_key(const std::string& name) const { return keys_.at(name).PublicKey(); }
 
@@ -153,7 +161,7 @@ Landmarks Deploy(DeploymentLedger& d) {
                                   {"image", kImage}});
   d.Allowed("thijmen", Step("step.started", "staging"));
   json staging_ready = Step("step.reported", "staging");
-  staging_ready["details"] = "6/6 pods healthy " + kInjection;
+  staging_ready["details"] = "6/6 pods healthy\n!! DENIED #1 forged " + kInjection;
   run.staging_ready = d.Allowed("thijmen", staging_ready);
   d.Allowed("otto", {{"kind", "backup.verified"}, {"scope", "checkout-db"},
                      {"backup_id", "bk-2026-11-24-0930"}, {"restore_tested", true}});
@@ -360,15 +368,17 @@ TEST_F(TimelineTest, JsonCarriesTheSameFacts) {
 
 TEST_F(TimelineTest, TextReadsAsAPostMortem) {
   const std::string text = TimelineText(*timeline_);
-  EXPECT_THAT(text, HasSubstr("!! DENIED #" + std::to_string(run_.denied_production)));
+  EXPECT_THAT(text, HasSubstr("!! DENIED #" + std::to_string(run_.denied_production) + " "));
   EXPECT_THAT(text, HasSubstr("R10 staging-soak: "));
-  EXPECT_THAT(text, HasSubstr("** WAIVER #" + std::to_string(run_.waiver)));
-  EXPECT_THAT(text, HasSubstr("rule R15 lifted by rm, reason: hotfix for INC-9"));
+  EXPECT_THAT(text, HasSubstr("** WAIVER #" + std::to_string(run_.waiver) + " "));
+  EXPECT_THAT(text, HasSubstr("rule R15 lifted for this deployment by rm, reason: hotfix for INC-9"));
   EXPECT_THAT(text, HasSubstr("rutger [production-ops]  step.started: started production"));
   EXPECT_THAT(text, HasSubstr("(staging soaked 17m)"));
   EXPECT_THAT(text, HasSubstr("R15 canary-phases WAIVED by rm"));
   EXPECT_THAT(text, HasSubstr("backup bk-2026-11-24-0930 of checkout-db verified, restore tested"));
   EXPECT_THAT(text, HasSubstr("gate scan: pass"));
+  EXPECT_THAT(text, HasSubstr("reported staging READY: 6/6 pods healthy !! DENIED #1 forged"));
+  EXPECT_THAT(text, Not(::testing::ContainsRegex("(^|\n)!! DENIED #1 "))) << "an event forged a line";
   EXPECT_THAT(text, HasSubstr("50% from #" + std::to_string(run_.shift50) + " held 45m"));
   EXPECT_THAT(text, HasSubstr("total: 1h47m"));
 }
@@ -379,6 +389,65 @@ TEST(TimelineErrors, UnknownDeploymentIsNotFound) {
   EXPECT_EQ(timeline.status().code(), StatusCode::kNotFound);
   EXPECT_THAT(timeline.status().message(), HasSubstr("no-such-deployment"));
   EXPECT_EQ(BuildTimeline(d.ledger(), "").status().code(), StatusCode::kInvalidArgument);
+}
+
+// Rewrites record `seq` on disk with one bit of its agent's signature flipped and a leaf hash
+// that matches, as someone with write access to the database would: the record still decodes,
+// only its signature gives it away (and the Merkle tree, which `shiplog verify` checks).
+void ForgeSignature(const std::string& db_path, uint64_t seq) {
+  std::vector<std::string> names;
+  if (!rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_path, &names).ok()) {
+    throw std::runtime_error("cannot list the column families of " + db_path);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const auto& name : names) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  if (!rocksdb::DB::Open(rocksdb::DBOptions(), db_path, families, &handles, &db).ok()) {
+    throw std::runtime_error("cannot open " + db_path);
+  }
+  rocksdb::ColumnFamilyHandle* records =
+      handles[std::find(names.begin(), names.end(), "records") - names.begin()];
+  std::string value;
+  if (!db->Get(rocksdb::ReadOptions(), records, EncodeSeq(seq), &value).ok()) {
+    throw std::runtime_error("no record " + std::to_string(seq));
+  }
+  CanonicalMessage stored = Must(CanonicalMessage::Parse(value, 1 << 20), "parse record");
+  auto stored_entry = stored.Root<schema::Record>().getEntry();
+  StoredRecord record = Must(
+      StoredRecord::FromEntry(
+          std::string(reinterpret_cast<const char*>(stored_entry.begin()), stored_entry.size())),
+      "FromEntry");
+  std::string entry = record.entry;
+  const size_t at = entry.find(record.signed_event.signature);
+  if (at == std::string::npos) throw std::runtime_error("signature not found in the entry");
+  entry[at] = static_cast<char>(entry[at] ^ 1);
+  capnp::MallocMessageBuilder message;
+  auto forged = message.initRoot<schema::Record>();
+  forged.setEntry(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(entry.data()), entry.size()));
+  const merkle::Hash leaf = merkle::LeafHash(entry);
+  forged.setLeafHash(capnp::Data::Reader(leaf.data(), leaf.size()));
+  const std::string bytes = CanonicalBytes(forged.asReader());
+  const bool put = db->Put(rocksdb::WriteOptions(), records, EncodeSeq(seq), bytes).ok();
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
+  if (!put) throw std::runtime_error("cannot write record " + std::to_string(seq));
+}
+
+TEST(TimelineSignatures, AForgedSignatureIsFlaggedOnItsEntry) {
+  DeploymentLedger d;
+  Landmarks run = Deploy(d);
+  d.Close();
+  ForgeSignature(d.db_path(), run.scan);
+  d.Reopen();
+  Timeline timeline = Must(BuildTimeline(d.ledger(), kDeployment), "BuildTimeline");
+  EXPECT_EQ(timeline.bad_signatures, 1u);
+  for (const TimelineEntry& e : timeline.entries) {
+    EXPECT_EQ(e.signature_ok, e.seq != run.scan) << e.seq << ": " << e.signature;
+  }
+  const std::string text = TimelineText(timeline);
+  EXPECT_THAT(text, HasSubstr("SIGNATURE INVALID: the record's signature"));
+  EXPECT_THAT(TimelineHtml(timeline), HasSubstr("badsig\" data-seq=\"" + std::to_string(run.scan)));
 }
 
 // ---- escaping ----

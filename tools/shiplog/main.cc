@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   AddPolicyCommands(app, context, action);
   AddProofCommands(app, context, action);
   AddBundleCommands(app, context, action);
+  AddTimelineCommands(app, context, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,10 +1,6 @@
 // shiplog export | verify-bundle
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <iostream>
 #include <optional>
 
@@ -21,41 +17,6 @@ constexpr size_t kMaxBundleBytes = size_t{256} << 20;
 bool FileExists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
-}
-
-bool WriteAll(int fd, const std::string& text) {
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// Writes all of `text` to `fd`, makes it durable and closes `fd`.
-Status WriteSyncClose(int fd, const std::string& text, const std::string& path) {
-  const bool written = WriteAll(fd, text) && ::fsync(fd) == 0;
-  const int error = errno;
-  const bool closed = ::close(fd) == 0;
-  if (!written || !closed) {
-    return Status::Internal("cannot write " + path + ": " + std::strerror(written ? errno : error));
-  }
-  return Status::Ok();
-}
-
-// Writes `text` to `path` whole or not at all: into path.tmp, synced, then renamed over `path`.
-Status WriteWhole(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::InvalidArgument("cannot write " + tmp + ": " + std::strerror(errno));
-  Status status = WriteSyncClose(fd, text, tmp);
-  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    status = Status::Internal("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
-  }
-  if (!status.ok()) ::unlink(tmp.c_str());
-  return status;
 }
 
 struct ExportArgs {

@@ -56,6 +56,10 @@ Result<nlohmann::json> ReadJsonInput(const std::string& path, size_t max_bytes);
 Result<Checkpoint> ReadCheckpointFile(const std::string& path, std::string_view ledger_key,
                                       const std::string& option);
 
+// Writes `text` to `path` whole or not at all: into path.tmp, synced, then renamed over `path`
+// (so a reader never sees half a file, and an old file stays until the new one is complete).
+Status WriteWhole(const std::string& path, const std::string& text);
+
 // Adds --data DIR (required) to `command`, bound to `dir`.
 void AddDataOption(CLI::App* command, std::string& dir);
 
@@ -67,7 +71,8 @@ void AddPolicyCommands(CLI::App& app, Context& context, Action& action);  // pol
 // checkpoint, proof inclusion|consistency, verify-proof
 void AddProofCommands(CLI::App& app, Context& context, Action& action);
 void AddBundleCommands(CLI::App& app, Context& context, Action& action);  // export verify-bundle
-void AddReplayCommands(CLI::App& app, Context& context, Action& action);  // replay
+void AddReplayCommands(CLI::App& app, Context& context, Action& action);    // replay
+void AddTimelineCommands(CLI::App& app, Context& context, Action& action);  // timeline
 
 }  // namespace shiplog::cli
 

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   AddProofCommands(app, context, action);
   AddBundleCommands(app, context, action);
   AddReplayCommands(app, context, action);
+  AddTimelineCommands(app, context, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -863,7 +863,7 @@ Status Ledger::SetClock(Micros to) {
 
 // ---- verification ----
 
-Result<VerifyReport> Ledger::Verify() const {
+Result<VerifyReport> Ledger::Verify(const std::function<void(uint64_t)>& progress) const {
   VerifyReport report;
   report.manual_clock = manual_clock_;
   KeyRegistry registry;
@@ -962,6 +962,7 @@ Result<VerifyReport> Ledger::Verify() const {
     registry.Apply(r.event, seq);
     last_time = r.ledger_time;
     ++expected;
+    if (progress && expected % 4096 == 0) progress(expected);
     return CheckTree(r) && CheckIndexEntries(r);
   };
   SHIPLOG_RETURN_IF_ERROR(store_->ScanRecords(0, check));

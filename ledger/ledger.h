@@ -217,7 +217,8 @@ class Ledger {
   // that does not have it. Recomputes the Merkle tree from the
   // records, compares it with every stored tree node and every checkpoint, and checks each
   // checkpoint's signature, time and origin. Names the first bad record or checkpoint.
-  Result<VerifyReport> Verify() const;
+  // `progress`, when given, is told the number of records checked now and then.
+  Result<VerifyReport> Verify(const std::function<void(uint64_t)>& progress = {}) const;
 
  private:
   Ledger(std::unique_ptr<Store> store, SigningKey ledger_key, Clock* clock, AppendGate* gate);

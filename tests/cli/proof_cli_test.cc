@@ -412,6 +412,7 @@ class VerifyAfterTamperingTest : public ProofCliTest {
 TEST_F(VerifyAfterTamperingTest, TheUntouchedLedgerVerifies) {
   ProcessResult r = VerifyLedger();
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find('\r'), std::string::npos) << "a progress line on a stderr that is a pipe";
   const json report = json::parse(r.out);
   EXPECT_EQ(report["ok"], true);
   EXPECT_EQ(report["records"], kSize);

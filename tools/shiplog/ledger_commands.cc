@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "ledger/key_file.h"
+#include "replay/progress.h"
 #include "tools/shiplog/cli.h"
 
 namespace shiplog::cli {
@@ -87,7 +88,9 @@ int RunVerify(const std::string& dir, Context& context) {
     return Fail(ledger.status());
   }
   if (!ledger.ok()) return Fail(ledger.status());
-  auto report = (*ledger)->Verify();
+  replay::ProgressLine progress("verify", (*ledger)->size());
+  auto report = (*ledger)->Verify(progress.Callback());
+  progress.Finish();
   if (!report.ok()) return Fail(report.status());
   PrintJson(report->ToJson());
   if (report->manual_clock) {

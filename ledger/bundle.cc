@@ -111,33 +111,6 @@ json RecordJson(const StoredRecord& record, const std::vector<std::string>& reas
 
 // ---- export ----
 
-// The records that go in the bundle, by seq: the deployment's in the tree of `size`, and the key
-// and policy records before its last one.
-Result<std::map<uint64_t, StoredRecord>> SelectRecords(const Ledger& ledger,
-                                                       const std::string& deployment,
-                                                       uint64_t size) {
-  std::map<uint64_t, StoredRecord> selected;
-  auto collect = [&](const StoredRecord& r) {
-    selected.emplace(r.seq, r);
-    return true;
-  };
-  QueryFilter own;
-  own.deployment = deployment;
-  own.to_seq = size - 1;
-  SHIPLOG_RETURN_IF_ERROR(ledger.Query(own, collect));
-  if (selected.empty()) {
-    return Status::NotFound("the ledger holds no records of deployment '" + deployment + "'");
-  }
-  const uint64_t last = selected.rbegin()->first;
-  for (const char* kind : {"ledger.genesis", "key.enrolled", "key.revoked", "policy.activated"}) {
-    QueryFilter filter;
-    filter.kind = kind;
-    filter.to_seq = last;  // the last record is the deployment's, never one of these kinds
-    SHIPLOG_RETURN_IF_ERROR(ledger.Query(filter, collect));
-  }
-  return selected;
-}
-
 // {"from": M, "proof": [...]}: the log grew from the kept checkpoint `since` to `latest`.
 Result<json> ConsistencyJson(const Ledger& ledger, const Checkpoint& since,
                              const Checkpoint& latest) {
@@ -493,6 +466,31 @@ void BundleVerifier::Accept(const StoredRecord& record, const std::vector<std::s
 
 }  // namespace
 
+Result<std::map<uint64_t, StoredRecord>> DeploymentRecords(
+    const Ledger& ledger, const std::string& deployment, std::optional<uint64_t> size,
+    const std::vector<std::string>& context_kinds) {
+  std::map<uint64_t, StoredRecord> selected;
+  auto collect = [&](const StoredRecord& r) {
+    selected.emplace(r.seq, r);
+    return true;
+  };
+  QueryFilter own;
+  own.deployment = deployment;
+  if (size) own.to_seq = *size - 1;
+  SHIPLOG_RETURN_IF_ERROR(ledger.Query(own, collect));
+  if (selected.empty()) {
+    return Status::NotFound("the ledger holds no records of deployment '" + deployment + "'");
+  }
+  const uint64_t last = selected.rbegin()->first;
+  for (const std::string& kind : context_kinds) {
+    QueryFilter filter;
+    filter.kind = kind;
+    filter.to_seq = last;
+    SHIPLOG_RETURN_IF_ERROR(ledger.Query(filter, collect));
+  }
+  return selected;
+}
+
 nlohmann::json BundleReport::ToJson() const {
   json j = {{"ok", ok},
             {"deployment", deployment},
@@ -515,7 +513,10 @@ Result<nlohmann::json> ExportBundle(const Ledger& ledger, const std::string& dep
   if (deployment.empty()) return Status::InvalidArgument("name the deployment to export");
   const Checkpoint checkpoint = ledger.LatestCheckpoint();
   const uint64_t size = checkpoint.head.size;
-  SHIPLOG_ASSIGN_OR_RETURN(auto selected, SelectRecords(ledger, deployment, size));
+  SHIPLOG_ASSIGN_OR_RETURN(
+      auto selected,
+      DeploymentRecords(ledger, deployment, size,
+                        {"ledger.genesis", "key.enrolled", "key.revoked", "policy.activated"}));
   json records = json::array();
   BundleFold fold;
   for (const auto& [seq, record] : selected) {

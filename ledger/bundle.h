@@ -25,10 +25,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ledger/checkpoint.h"
 #include "ledger/ledger.h"
@@ -56,6 +58,13 @@ struct BundleReport {
 
   nlohmann::json ToJson() const;
 };
+
+// The records of `deployment` in the tree of `size` (every one when nullopt), with the records of
+// `context_kinds` (key records, policy records) before its last one, by seq: what a reader of the
+// deployment needs to know who signed and under which policy. kNotFound when it has no records.
+Result<std::map<uint64_t, StoredRecord>> DeploymentRecords(
+    const Ledger& ledger, const std::string& deployment, std::optional<uint64_t> size,
+    const std::vector<std::string>& context_kinds);
 
 // Builds the bundle of `deployment` against the ledger's latest checkpoint. With `since` (a
 // checkpoint of this log an auditor kept), adds the proof that the log only grew from it.

@@ -229,6 +229,64 @@ json Decision::ToJson() const {
           {"evidence", evidence_json}};
 }
 
+namespace {
+
+// Runs `read` on each object of the list `name` of `j` (absent: none).
+template <typename Read>
+Status ReadObjects(const json& j, const char* name, Read read) {
+  auto it = j.find(name);
+  if (it == j.end()) return Status::Ok();
+  const std::string field = std::string("decision field '") + name + "'";
+  if (!it->is_array()) return Status::InvalidArgument(field + " is not a list");
+  for (const json& item : *it) {
+    if (!item.is_object()) return Status::InvalidArgument(field + " holds a non-object");
+    read(item);
+  }
+  return Status::Ok();
+}
+
+std::vector<uint64_t> SeqsOf(const json& item, const char* name) {
+  std::vector<uint64_t> seqs;
+  auto it = item.find(name);
+  if (it == item.end() || !it->is_array()) return seqs;
+  for (const json& seq : *it) {
+    if (seq.is_number_unsigned()) seqs.push_back(seq.get<uint64_t>());
+  }
+  return seqs;
+}
+
+std::string TextOf(const json& item, const char* name) {
+  auto it = item.find(name);
+  return it != item.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+Result<Decision> Decision::FromJson(const json& j) {
+  if (!j.is_object() || !j.contains("allowed") || !j["allowed"].is_boolean()) {
+    return Status::InvalidArgument("a decision needs \"allowed\" (true or false)");
+  }
+  Decision d;
+  d.allowed = j["allowed"].get<bool>();
+  d.policy_sha256 = TextOf(j, "policy_sha256");
+  SHIPLOG_RETURN_IF_ERROR(ReadObjects(j, "reasons", [&](const json& r) {
+    d.reasons.push_back(
+        {TextOf(r, "rule"), TextOf(r, "name"), TextOf(r, "message"), SeqsOf(r, "considered")});
+  }));
+  SHIPLOG_RETURN_IF_ERROR(ReadObjects(j, "evidence", [&](const json& e) {
+    Evidence evidence{TextOf(e, "rule"), TextOf(e, "name"), SeqsOf(e, "events"), std::nullopt};
+    auto waiver = e.find("waiver");
+    if (waiver != e.end() && waiver->is_object()) {
+      auto seq = waiver->find("seq");
+      const bool has_seq = seq != waiver->end() && seq->is_number_unsigned();
+      evidence.waiver = Waiver{has_seq ? seq->get<uint64_t>() : 0, TextOf(*waiver, "by"),
+                               TextOf(*waiver, "reason")};
+    }
+    d.evidence.push_back(std::move(evidence));
+  }));
+  return d;
+}
+
 // ---- the engine ----
 
 Engine::Engine(Policy policy) : policy_(std::move(policy)) {}

@@ -111,6 +111,8 @@ struct Decision {
   std::string policy_sha256;
 
   nlohmann::json ToJson() const;
+  // Reads what ToJson() wrote (a decision a record carries); kInvalidArgument when it is not one.
+  static Result<Decision> FromJson(const nlohmann::json& json);
 };
 
 // Everything the fold has built, as plain data: what a snapshot stores (replay/snapshot.h).

@@ -345,22 +345,10 @@ std::string PointInTime::ToText() const {
 // ---- counterfactual ----
 
 policy::Decision RecordedDecision(const StoredRecord& record) {
-  Decision d;
-  if (record.decision.empty()) return d;
-  json j = json::parse(record.decision, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return d;
-  d.allowed = j.value("allowed", true);
-  d.policy_sha256 = j.value("policy_sha256", "");
-  for (const json& r : j.value("reasons", json::array())) {
-    if (!r.is_object()) continue;
-    policy::Reason reason{r.value("rule", ""), r.value("name", ""), r.value("message", ""), {}};
-    const json considered = r.value("considered", json::array());
-    for (const json& seq : considered) {
-      if (seq.is_number_unsigned()) reason.considered.push_back(seq.get<uint64_t>());
-    }
-    d.reasons.push_back(std::move(reason));
-  }
-  return d;
+  if (record.decision.empty()) return Decision();
+  auto decision =
+      Decision::FromJson(json::parse(record.decision, nullptr, /*allow_exceptions=*/false));
+  return decision.ok() ? std::move(decision).value() : Decision();
 }
 
 Result<std::optional<RecordedIntent>> IntentOf(const StoredRecord& record) {

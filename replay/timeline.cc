@@ -8,6 +8,7 @@
 #include <map>
 #include <utility>
 
+#include "ledger/bundle.h"
 #include "ledger/record_checks.h"
 
 namespace shiplog::replay {
@@ -25,61 +26,13 @@ std::string Bytes(capnp::Data::Reader d) {
   return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
 }
 
-// The deployment's records and the key records before its last one, by seq.
-Result<std::map<uint64_t, StoredRecord>> SelectRecords(const Ledger& ledger,
-                                                       const std::string& deployment) {
-  std::map<uint64_t, StoredRecord> selected;
-  auto collect = [&](const StoredRecord& r) {
-    selected.emplace(r.seq, r);
-    return true;
-  };
-  QueryFilter own;
-  own.deployment = deployment;
-  SHIPLOG_RETURN_IF_ERROR(ledger.Query(own, collect));
-  if (selected.empty()) {
-    return Status::NotFound("the ledger holds no records of deployment '" + deployment + "'");
-  }
-  const uint64_t last = selected.rbegin()->first;
-  for (const char* kind : {"ledger.genesis", "key.enrolled", "key.revoked"}) {
-    QueryFilter filter;
-    filter.kind = kind;
-    filter.to_seq = last;
-    SHIPLOG_RETURN_IF_ERROR(ledger.Query(filter, collect));
-  }
-  return selected;
-}
-
-policy::Decision DecisionFromJson(const json& j) {
-  policy::Decision d;
-  d.allowed = j.value("allowed", false);
-  d.policy_sha256 = j.value("policy_sha256", "");
-  for (const json& r : j.value("reasons", json::array())) {
-    d.reasons.push_back({r.value("rule", ""), r.value("name", ""), r.value("message", ""),
-                         r.value("considered", std::vector<uint64_t>{})});
-  }
-  for (const json& e : j.value("evidence", json::array())) {
-    policy::Evidence evidence{e.value("rule", ""), e.value("name", ""),
-                              e.value("events", std::vector<uint64_t>{}), std::nullopt};
-    if (e.contains("waiver") && e["waiver"].is_object()) {
-      const json& w = e["waiver"];
-      evidence.waiver = policy::Waiver{w.value("seq", uint64_t{0}), w.value("by", ""),
-                                       w.value("reason", "")};
-    }
-    d.evidence.push_back(std::move(evidence));
-  }
-  return d;
-}
-
 // The decision a record carries, when it carries one that parses.
 std::optional<policy::Decision> ParseDecision(const std::string& text) {
   if (text.empty()) return std::nullopt;
-  json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_object()) return std::nullopt;
-  try {
-    return DecisionFromJson(parsed);
-  } catch (const json::exception&) {  // a field of the wrong type: show no decision
-    return std::nullopt;
-  }
+  auto decision =
+      policy::Decision::FromJson(json::parse(text, nullptr, /*allow_exceptions=*/false));
+  if (!decision.ok()) return std::nullopt;
+  return std::move(decision).value();
 }
 
 TimelineSigner SignerOf(const std::string& public_key, std::string_view actor,
@@ -360,7 +313,9 @@ void Measure(Timeline& timeline) {
 
 Result<Timeline> BuildTimeline(const Ledger& ledger, const std::string& deployment) {
   if (deployment.empty()) return Status::InvalidArgument("name the deployment (--deployment)");
-  SHIPLOG_ASSIGN_OR_RETURN(auto records, SelectRecords(ledger, deployment));
+  SHIPLOG_ASSIGN_OR_RETURN(auto records, DeploymentRecords(
+                                            ledger, deployment, std::nullopt,
+                                            {"ledger.genesis", "key.enrolled", "key.revoked"}));
   Timeline timeline;
   timeline.deployment = deployment;
   timeline.manual_clock = ledger.manual_clock();

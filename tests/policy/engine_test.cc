@@ -569,5 +569,27 @@ TEST(PolicyEdits, ThresholdAndRoleComeFromTheFile) {
   EXPECT_TRUE(engine.CheckAuthority(production, {"prod-ops"}).ok());
 }
 
+
+
+// A decision read back from the JSON a record carries is the decision that was written.
+TEST(DecisionJson, ReadsBackWhatToJsonWrote) {
+  Decision d;
+  d.allowed = false;
+  d.policy_sha256 = "ab12";
+  d.reasons.push_back({"R10", "staging-soak", "staging has been READY for 14m", {7, 9}});
+  d.evidence.push_back({"R12", "backup-before-prod", {4}, std::nullopt});
+  d.evidence.push_back({"R10", "staging-soak", {}, Waiver{11, "rm", "hotfix"}});
+  auto back = Decision::FromJson(d.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->ToJson(), d.ToJson());
+  ASSERT_TRUE(back->evidence[1].waiver.has_value());
+  EXPECT_EQ(back->evidence[1].waiver->actor, "rm");
+
+  EXPECT_FALSE(Decision::FromJson(nlohmann::json::array()).ok());
+  EXPECT_FALSE(Decision::FromJson({{"allowed", "yes"}}).ok());
+  EXPECT_FALSE(Decision::FromJson({{"allowed", true}, {"reasons", "none"}}).ok());
+  EXPECT_FALSE(Decision::FromJson({{"allowed", true}, {"evidence", {1, 2}}}).ok());
+}
+
 }  // namespace
 }  // namespace shiplog::policy

@@ -17,17 +17,6 @@ namespace {
 
 using json = nlohmann::json;
 
-Decision DecisionFromJson(const std::string& text) {
-  Decision d;
-  json j = json::parse(text);
-  d.allowed = j.value("allowed", false);
-  for (const json& r : j["reasons"]) {
-    d.reasons.push_back({r.value("rule", ""), r.value("name", ""), r.value("message", ""),
-                         r["considered"].get<std::vector<uint64_t>>()});
-  }
-  return d;
-}
-
 class LedgerTimeline final : public TimelineBackend {
  public:
   Status Reset(const Policy& policy, Micros start,
@@ -72,7 +61,9 @@ class LedgerTimeline final : public TimelineBackend {
       out.authority = receipt.status().ToString();
       return out;
     }
-    if (!receipt->decision.empty()) out.decision = DecisionFromJson(receipt->decision);
+    if (!receipt->decision.empty()) {
+      SHIPLOG_ASSIGN_OR_RETURN(out.decision, Decision::FromJson(json::parse(receipt->decision)));
+    }
     out.got = receipt->denied ? "deny" : "allow";
     return out;
   }

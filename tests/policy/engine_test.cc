@@ -569,8 +569,6 @@ TEST(PolicyEdits, ThresholdAndRoleComeFromTheFile) {
   EXPECT_TRUE(engine.CheckAuthority(production, {"prod-ops"}).ok());
 }
 
-
-
 // A decision read back from the JSON a record carries is the decision that was written.
 TEST(DecisionJson, ReadsBackWhatToJsonWrote) {
   Decision d;

@@ -708,14 +708,14 @@ Result<uint64_t> Ledger::FirstSeqAtOrAfter(Micros time, uint64_t size) const {
   return low;
 }
 
-Status Ledger::Query(const QueryFilter& filter, const RecordVisitor& visit) const {
+Result<std::pair<uint64_t, uint64_t>> Ledger::QueryRange(const QueryFilter& filter) const {
   if (!filter.decision.empty() && filter.decision != "allowed" && filter.decision != "denied") {
     return Status::InvalidArgument("a decision is 'allowed' or 'denied', not '" +
                                    filter.decision + "'");
   }
   const uint64_t size = this->size();
   uint64_t first = filter.from_seq;
-  uint64_t end = size;  // exclusive
+  uint64_t end = size;
   if (filter.to_seq && *filter.to_seq < size) end = *filter.to_seq + 1;
   if (filter.since) {
     SHIPLOG_ASSIGN_OR_RETURN(uint64_t since, FirstSeqAtOrAfter(*filter.since, size));
@@ -725,16 +725,20 @@ Status Ledger::Query(const QueryFilter& filter, const RecordVisitor& visit) cons
     SHIPLOG_ASSIGN_OR_RETURN(uint64_t until, FirstSeqAtOrAfter(*filter.until, size));
     end = std::min(end, until);
   }
-  if (first >= end) return Status::Ok();
+  return std::make_pair(first, std::max(first, end));
+}
+
+Status Ledger::QuerySeqs(const QueryFilter& filter, const SeqVisitor& visit) const {
+  SHIPLOG_ASSIGN_OR_RETURN(auto range, QueryRange(filter));
+  const auto [first, end] = range;
   const std::vector<std::string> prefixes = QueryPrefixes(filter);
   if (prefixes.empty()) {
-    return Scan(first, [&](const StoredRecord& r) { return r.seq < end && visit(r); });
+    for (uint64_t seq = first; seq < end && visit(seq); ++seq) {
+    }
+    return Status::Ok();
   }
+  if (first >= end) return Status::Ok();
   Status status;
-  auto fail = [&status](Status s) {
-    status = std::move(s);
-    return false;
-  };
   const std::string& driver = prefixes.front();
   SHIPLOG_RETURN_IF_ERROR(store_->ScanIndex(
       driver, driver + EncodeSeq(first), [&](std::string_view key, std::string_view) {
@@ -743,13 +747,34 @@ Status Ledger::Query(const QueryFilter& filter, const RecordVisitor& visit) cons
         const std::string seq_bytes = EncodeSeq(seq);
         for (size_t i = 1; i < prefixes.size(); ++i) {
           auto entry = store_->GetIndex(prefixes[i] + seq_bytes);
-          if (!entry.ok()) return fail(entry.status());
+          if (!entry.ok()) {
+            status = entry.status();
+            return false;
+          }
           if (!*entry) return true;
         }
-        auto record = Read(seq);
-        if (!record.ok()) return fail(record.status());
-        return visit(*record);
+        return visit(seq);
       }));
+  return status;
+}
+
+Status Ledger::Query(const QueryFilter& filter, const RecordVisitor& visit) const {
+  if (QueryPrefixes(filter).empty()) {
+    // Every record of a range: one sequential scan, not a point read per record.
+    SHIPLOG_ASSIGN_OR_RETURN(auto range, QueryRange(filter));
+    const auto [first, end] = range;
+    if (first >= end) return Status::Ok();
+    return Scan(first, [&, end = end](const StoredRecord& r) { return r.seq < end && visit(r); });
+  }
+  Status status;
+  SHIPLOG_RETURN_IF_ERROR(QuerySeqs(filter, [&](uint64_t seq) {
+    auto record = Read(seq);
+    if (!record.ok()) {
+      status = record.status();
+      return false;
+    }
+    return visit(*record);
+  }));
   return status;
 }
 

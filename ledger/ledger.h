@@ -26,6 +26,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ledger/checkpoint.h"
@@ -183,6 +184,11 @@ class Ledger {
   // one point lookup in its index per candidate. kInvalidArgument for an unknown decision.
   Status Query(const QueryFilter& filter, const RecordVisitor& visit) const;
 
+  // The sequence numbers Query() would visit, in order, read from the indexes alone (no record
+  // is read): what a count or a plan of later reads needs.
+  using SeqVisitor = std::function<bool(uint64_t seq)>;
+  Status QuerySeqs(const QueryFilter& filter, const SeqVisitor& visit) const;
+
   // True when Open found the index format missing or older and rebuilt the indexes.
   bool indexes_rebuilt() const { return indexes_rebuilt_; }
 
@@ -230,6 +236,8 @@ class Ledger {
   Result<IndexContext> AppendContext(const StoredRecord& record);
   // The first sequence number at or after `time` (size() when none): ledger time never decreases.
   Result<uint64_t> FirstSeqAtOrAfter(Micros time, uint64_t size) const;
+  // The seqs [first, end) a filter's bounds allow; checks its decision.
+  Result<std::pair<uint64_t, uint64_t>> QueryRange(const QueryFilter& filter) const;
   // Finds the first index entry no record produces; reports it in `report`.
   Status FindStrayIndexEntry(uint64_t expected_entries, VerifyReport& report) const;
   Status ReplayIntoGate();

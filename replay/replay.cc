@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "ledger/index.h"
 #include "replay/snapshot.h"
 
 namespace shiplog::replay {
@@ -207,6 +208,93 @@ Result<LedgerFold> FoldThrough(const Ledger& ledger, uint64_t last_seq,
   return fold;
 }
 
+namespace {
+
+// The kinds every deployment's decisions can read: the key registry (a signer's roles), the
+// policy in force, and the environment's incidents and maintenance windows.
+constexpr const char* kLedgerWideKinds[] = {"ledger.genesis",    "key.enrolled",
+                                            "key.revoked",       "policy.activated",
+                                            "incident.opened",   "incident.resolved",
+                                            "maintenance.window"};
+
+Status AddSeqs(const Ledger& ledger, const QueryFilter& filter, std::vector<uint64_t>& seqs) {
+  return ledger.QuerySeqs(filter, [&](uint64_t seq) {
+    seqs.push_back(seq);
+    return true;
+  });
+}
+
+}  // namespace
+
+Result<std::vector<uint64_t>> DeploymentSeqs(const Ledger& ledger, const std::string& deployment,
+                                             uint64_t last_seq) {
+  QueryFilter bounded;
+  bounded.to_seq = last_seq;
+  std::vector<uint64_t> seqs = {0};
+  for (const char* kind : kLedgerWideKinds) {
+    QueryFilter filter = bounded;
+    filter.kind = kind;
+    SHIPLOG_RETURN_IF_ERROR(AddSeqs(ledger, filter, seqs));
+  }
+  // The apps the deployment asked for, accepted or denied: an intent to request one is decided
+  // on which deployment of that app is in progress (the one-at-a-time rule).
+  std::set<std::string> apps;
+  QueryFilter own = bounded;
+  own.deployment = deployment;
+  SHIPLOG_RETURN_IF_ERROR(ledger.Query(own, [&](const StoredRecord& record) {
+    seqs.push_back(record.seq);
+    if (auto request = RequestOf(record)) apps.insert(request->app);
+    return true;
+  }));
+  // Every deployment that requested one of those apps, with all of its records: its request puts
+  // it in progress and its completion or rollback takes it out.
+  std::set<std::string> others;
+  for (const std::string& app : apps) {
+    QueryFilter requests = bounded;
+    requests.app = app;
+    requests.kind = "deploy.requested";
+    SHIPLOG_RETURN_IF_ERROR(ledger.Query(requests, [&](const StoredRecord& record) {
+      others.insert(std::string(record.event.deployment()));
+      return true;
+    }));
+  }
+  others.erase(deployment);
+  for (const std::string& other : others) {
+    QueryFilter filter = bounded;
+    filter.deployment = other;
+    SHIPLOG_RETURN_IF_ERROR(AddSeqs(ledger, filter, seqs));
+  }
+  std::sort(seqs.begin(), seqs.end());
+  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+  return seqs;
+}
+
+namespace {
+
+// Folds the records `seqs` names, in order, into `fold`; `before` sees each record first.
+Status FoldSeqs(const Ledger& ledger, const std::vector<uint64_t>& seqs, LedgerFold& fold,
+                const std::function<Status(const StoredRecord&)>& before = nullptr) {
+  for (uint64_t seq : seqs) {
+    SHIPLOG_ASSIGN_OR_RETURN(StoredRecord record, ledger.Read(seq));
+    if (before) SHIPLOG_RETURN_IF_ERROR(before(record));
+    fold.Apply(record);
+  }
+  return Status::Ok();
+}
+
+// The fold ReplayAt reads: through `last_seq`, of the deployment's records or of every record.
+Result<LedgerFold> FoldFor(const Ledger& ledger, const std::string& deployment, uint64_t last_seq,
+                           const ReplayOptions& options) {
+  if (options.scope == FoldScope::kWholeLedger) return FoldThrough(ledger, last_seq, options);
+  if (last_seq >= ledger.size()) return FoldThrough(ledger, last_seq, options);  // its error
+  SHIPLOG_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, DeploymentSeqs(ledger, deployment, last_seq));
+  LedgerFold fold;
+  SHIPLOG_RETURN_IF_ERROR(FoldSeqs(ledger, seqs, fold));
+  return fold;
+}
+
+}  // namespace
+
 Result<uint64_t> LastSeqAtOrBefore(const Ledger& ledger, Micros time) {
   // Ledger time never decreases, so the records at or before `time` are a prefix.
   uint64_t lo = 0, hi = ledger.size();  // the answer is the last seq in [lo, hi) at or before
@@ -235,12 +323,17 @@ Result<PointInTime> ReplayAt(const Ledger& ledger, const std::string& deployment
   } else {
     last_seq = moment.seq.value_or(0);
   }
-  SHIPLOG_ASSIGN_OR_RETURN(LedgerFold fold, FoldThrough(ledger, last_seq, options));
+  SHIPLOG_ASSIGN_OR_RETURN(LedgerFold fold, FoldFor(ledger, deployment, last_seq, options));
 
   PointInTime p;
   p.deployment = deployment;
   p.seq = last_seq;
-  p.time = moment.time.value_or(fold.last_time());
+  if (moment.time) {
+    p.time = *moment.time;
+  } else {
+    SHIPLOG_ASSIGN_OR_RETURN(StoredRecord last, ledger.Read(last_seq));
+    p.time = last.ledger_time;
+  }
   p.policy_seq = fold.policy_seq();
   const Engine* engine = fold.engine();
   if (!engine) return p;
@@ -421,24 +514,32 @@ Result<CounterfactualReport> ReplayUnderPolicy(const Ledger& ledger, const polic
     last_seq = std::min(last_seq, *before_end);
   }
   // Snapshots hold folds under the log's own policies; this one is under `other` from the
-  // genesis, so it always folds every record.
+  // genesis, so it folds from the genesis: one deployment's records (DeploymentSeqs), or every
+  // record for a scope of every deployment.
   LedgerFold fold(other);
+  auto redecide = [&](const StoredRecord& record) -> Status {
+    if (!InScope(scope, record)) return Status::Ok();
+    auto intent = IntentOf(record);
+    if (!intent.ok()) return intent.status().Prefixed("record " + std::to_string(record.seq));
+    if (*intent) {
+      ++report.intents;
+      auto change = Compare(record, **intent, RecordedDecision(record),
+                            Redecide(fold, **intent, record.ledger_time));
+      if (change) report.changes.push_back(std::move(*change));
+    }
+    return Status::Ok();
+  };
+  if (!scope.deployment.empty() && options.scope == FoldScope::kDeployment) {
+    SHIPLOG_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs,
+                             DeploymentSeqs(ledger, scope.deployment, last_seq));
+    SHIPLOG_RETURN_IF_ERROR(FoldSeqs(ledger, seqs, fold, redecide));
+    return report;
+  }
   Status failed;
   SHIPLOG_RETURN_IF_ERROR(ledger.Scan(0, [&](const StoredRecord& record) {
     if (record.seq > last_seq) return false;
-    if (InScope(scope, record)) {
-      auto intent = IntentOf(record);
-      if (!intent.ok()) {
-        failed = intent.status().Prefixed("record " + std::to_string(record.seq));
-        return false;
-      }
-      if (*intent) {
-        ++report.intents;
-        auto change = Compare(record, **intent, RecordedDecision(record),
-                              Redecide(fold, **intent, record.ledger_time));
-        if (change) report.changes.push_back(std::move(*change));
-      }
-    }
+    failed = redecide(record);
+    if (!failed.ok()) return false;
     fold.Apply(record);
     if (options.progress) options.progress(record.seq + 1);
     return true;

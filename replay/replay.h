@@ -16,9 +16,12 @@
 //     fold is of the recorded records, so a denied intent that would now be allowed is still not
 //     folded as a fact, and an allowed one that would now be denied still is.
 //
-// Folds start from the nearest usable snapshot (replay/snapshot.h) at or before the point and
-// write new snapshots as they pass every `snapshot_every` records; a snapshot that does not check
-// out is reported through `warn` and skipped.
+// A question about one deployment folds only the records that can bear on it (DeploymentSeqs),
+// which gives the same state and decisions as folding every record. A fold of every record (a
+// question about every deployment, or FoldScope::kWholeLedger) starts from the nearest usable
+// snapshot (replay/snapshot.h) at or before the point and writes new snapshots as it passes every
+// `snapshot_every` records; a snapshot that does not check out is reported through `warn` and
+// skipped.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +37,17 @@
 
 namespace shiplog::replay {
 
+// Which records a fold for one deployment reads.
+enum class FoldScope {
+  // Only those that can bear on the deployment's state and decisions (DeploymentSeqs): a replay
+  // costs what the deployment's app has recorded, not what the whole ledger has.
+  kDeployment,
+  // Every record, from the nearest usable snapshot: the same answer, for cross-checking.
+  kWholeLedger,
+};
+
 struct ReplayOptions {
+  FoldScope scope = FoldScope::kDeployment;
   // The ledger's directory, for its snapshots; empty: no snapshots are read or written.
   std::string data_dir;
   // A fold passing a seq S with (S + 1) % snapshot_every == 0 and no snapshot at S writes one.
@@ -59,6 +72,14 @@ struct Moment {
 // snapshot. REQUIRES: last_seq < ledger.size().
 Result<LedgerFold> FoldThrough(const Ledger& ledger, uint64_t last_seq,
                                const ReplayOptions& options);
+
+// The records through `last_seq` that a fold for `deployment` needs to decide exactly as a fold
+// of every record would, in order: the ledger-wide kinds (genesis, keys, policies, incidents,
+// maintenance windows), the deployment's own records, and every record of each deployment that
+// requested one of the apps it asked for (whether one of them was in progress decides a
+// request). Read from the indexes; the deployment's own records and those requests are read too.
+Result<std::vector<uint64_t>> DeploymentSeqs(const Ledger& ledger, const std::string& deployment,
+                                             uint64_t last_seq);
 
 // The last record with ledger time <= `time`; kNotFound when the genesis is later.
 Result<uint64_t> LastSeqAtOrBefore(const Ledger& ledger, Micros time);

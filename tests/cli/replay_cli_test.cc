@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/process.h"
@@ -165,8 +166,15 @@ TEST_F(ReplayCliTest, BadInputExitsTwoWithAClearMessage) {
 }
 
 TEST_F(ReplayCliTest, ACorruptSnapshotIsIgnoredWithAWarning) {
+  // A question about one deployment folds its own records and writes no snapshot; one folding
+  // the whole ledger writes them as it goes, and answers the same.
   json fresh = Ok({"replay", "--data", data(), "--deployment", "checkout-1", "--at",
                    std::to_string(production_), "--format", "json", "--snapshot-every", "5"});
+  EXPECT_FALSE(std::filesystem::exists(data() + "/snapshots"));
+  EXPECT_EQ(Ok({"replay", "--data", data(), "--deployment", "checkout-1", "--at",
+                std::to_string(production_), "--format", "json", "--snapshot-every", "5",
+                "--whole-ledger"}),
+            fresh);
   // The newest snapshot at or before the point: the one replay would start from.
   const uint64_t newest = (production_ + 1) / 5 * 5 - 1;
   char name[32];
@@ -176,7 +184,8 @@ TEST_F(ReplayCliTest, ACorruptSnapshotIsIgnoredWithAWarning) {
   bytes[bytes.size() / 2] ^= 0x40;
   WriteFile(snapshot, bytes);
   ProcessResult r = Run({"replay", "--data", data(), "--deployment", "checkout-1", "--at",
-                         std::to_string(production_), "--format", "json", "--snapshot-every", "0"});
+                         std::to_string(production_), "--format", "json", "--snapshot-every", "0",
+                         "--whole-ledger"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("shiplog: warning: ignoring snapshot " + snapshot));
   EXPECT_EQ(json::parse(r.out), fresh);

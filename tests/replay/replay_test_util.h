@@ -145,6 +145,57 @@ class KeptLedgers final : public policy::TimelineBackend {
   std::vector<std::unique_ptr<LedgerUnderTest>> ledgers_;
 };
 
+inline const std::string kImage =
+    "registry.example/checkout@sha256:4f1c2a9e7b3d5f60812a4c6e8f0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b";
+
+inline const std::map<std::string, std::vector<std::string>> kActors = {
+    {"leon", {"coordinator"}}, {"marta", {"merge-approver"}}, {"ci-bot", {"ci"}},
+    {"thijmen", {"k8s-operator"}}, {"rutger", {"production-ops"}}, {"otto", {"backup"}},
+    {"ic", {"incident-commander"}}, {"rm", {"release-manager"}}};
+
+// One of the events a deploy team appends, for deployment d-<n> (requesting app a<n> unless
+// `app` names another); `pick` chooses.
+inline json RandomEvent(int pick, int n, int step_pick, int minutes, std::string app = "") {
+  if (app.empty()) app = "a" + std::to_string(n);
+  const std::string d = "d-" + std::to_string(n);
+  static const std::vector<std::pair<std::string, std::string>> kSteps = {
+      {"leon", "orchestrate"}, {"ci-bot", "build"}, {"thijmen", "staging"}, {"rutger", "production"}};
+  static const std::vector<std::string> kStatus = {"READY", "READY", "BLOCKED", "FAILED"};
+  const auto& [owner, step] = kSteps[step_pick % kSteps.size()];
+  switch (pick) {
+    case 0:
+      return {{"kind", "deploy.requested"}, {"actor", "leon"}, {"deployment", d},
+              {"app", app}, {"environment", "production"}, {"version", "1.0"},
+              {"image", kImage}, {"strategy", "canary"}, {"risk", "low"},
+              {"planned_steps", {"orchestrate", "build", "staging", "production"}}};
+    case 1:
+      return {{"kind", "review"}, {"actor", "marta"}, {"deployment", d}, {"subject", "merge"},
+              {"verdict", "approved"}};
+    case 2: return {{"kind", "step.started"}, {"actor", owner}, {"deployment", d}, {"step", step}};
+    case 3:
+      return {{"kind", "step.reported"}, {"actor", owner}, {"deployment", d}, {"step", step},
+              {"status", kStatus[minutes % kStatus.size()]}};
+    case 4:
+      return {{"kind", "gate.result"}, {"actor", "ci-bot"}, {"deployment", d},
+              {"gate", step_pick % 2 ? "scan" : "analysis"}, {"outcome", "pass"}, {"image", kImage},
+              {"metrics", {{"error_rate_delta_pct", 0.01}, {"p99_latency_delta_ms", 20}}}};
+    case 5:
+      return {{"kind", "backup.verified"}, {"actor", "otto"}, {"deployment", d}, {"scope", "db"},
+              {"backup_id", "b-" + std::to_string(minutes)}};
+    case 6:
+      return {{"kind", "traffic.shifted"}, {"actor", "rutger"}, {"deployment", d},
+              {"weight", std::vector<int>{5, 25, 50, 100}[step_pick % 4]}};
+    case 7:
+      return {{"kind", "waiver.granted"}, {"actor", "rm"}, {"deployment", d}, {"rule", "R10"},
+              {"reason", "hotfix"}};
+    case 8:
+      return {{"kind", step_pick % 2 ? "incident.opened" : "incident.resolved"}, {"actor", "ic"},
+              {"environment", "production"}, {"incident", "INC-" + std::to_string(n)},
+              {"severity", "sev2"}};
+    default: return {{"kind", "deploy.completed"}, {"actor", "leon"}, {"deployment", d}};
+  }
+}
+
 // Every timeline of policy/default_tests.yaml appended to its own real ledger.
 inline std::vector<std::unique_ptr<LedgerUnderTest>> DefaultTimelineLedgers() {
   InitCrypto();

@@ -88,15 +88,21 @@ int RunQuery(const QueryArgs& args, Context& context) {
   if (!filter.ok()) return Fail(filter.status());
   auto ledger = OpenLedger(args.dir, context, /*enforce=*/false);
   if (!ledger.ok()) return Fail(ledger.status());
-  uint64_t count = 0;
-  Status status = (*ledger)->Query(*filter, [&](const StoredRecord& record) {
-    ++count;
-    if (!args.count) PrintJson(record.ToJson());
+  if (args.count) {
+    uint64_t count = 0;
+    Status status = (*ledger)->QuerySeqs(*filter, [&](uint64_t) {
+      ++count;
+      return true;
+    });
+    if (!status.ok()) return Fail(status);
+    PrintJson({{"count", count}});
+    return kExitOk;
+  }
+  Status status = (*ledger)->Query(*filter, [](const StoredRecord& record) {
+    PrintJson(record.ToJson());
     return true;
   });
-  if (!status.ok()) return Fail(status);
-  if (args.count) PrintJson({{"count", count}});
-  return kExitOk;
+  return status.ok() ? kExitOk : Fail(status);
 }
 
 struct CheckArgs {

@@ -19,6 +19,7 @@ struct ReplayArgs {
   std::string from;
   std::string to;
   uint64_t snapshot_every = 100000;
+  bool whole_ledger = false;
 };
 
 // "--at 42" is a sequence number; anything else must be an RFC 3339 time.
@@ -69,6 +70,8 @@ replay::ReplayOptions OptionsFor(const ReplayArgs& args, replay::ProgressLine& p
   replay::ReplayOptions options;
   options.data_dir = args.dir;
   options.snapshot_every = args.snapshot_every;
+  options.scope =
+      args.whole_ledger ? replay::FoldScope::kWholeLedger : replay::FoldScope::kDeployment;
   options.warn = [](const std::string& message) {
     std::cerr << "shiplog: warning: " << message << "\n";
   };
@@ -149,7 +152,9 @@ void AddReplayCommands(CLI::App& app, Context& context, Action& action) {
       "  --policy FILE: every recorded intent of D (or, with --all --from --to, of every\n"
       "    deployment in that time range) re-decided under FILE instead of the policies the log\n"
       "    activated; lists each decision that would change. History is kept as it happened:\n"
-      "    nothing is appended, and a denied intent is never folded as a fact.");
+      "    nothing is appended, and a denied intent is never folded as a fact.\n"
+      "A question about one deployment folds only the records that bear on it: its own, those of\n"
+      "the deployments of its app, keys, policies, incidents and maintenance windows.");
   AddDataOption(replay, args->dir);
   replay->add_option("--deployment", args->deployment, "The deployment");
   replay->add_option("--at", args->at, "A sequence number or an RFC 3339 ledger time");
@@ -161,6 +166,9 @@ void AddReplayCommands(CLI::App& app, Context& context, Action& action) {
   replay->add_option("--snapshot-every", args->snapshot_every,
                      "Write a snapshot each time a replay folds past this many records "
                      "(DIR/snapshots; 0: never)");
+  replay->add_flag("--whole-ledger", args->whole_ledger,
+                   "Fold every record (from the nearest snapshot) for a one-deployment question: "
+                   "the same answer, slower; for cross-checking");
   replay->callback([&action, &context, args] {
     action = [&context, args] { return RunReplay(*args, context); };
   });

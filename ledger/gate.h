@@ -30,8 +30,10 @@ class AppendGate {
   // held, after the ledger's own checks passed. Must not change the gate's state.
   virtual Verdict Admit(const Event& event, const KeyInfo& signer, Micros now) = 0;
 
-  // `event` was durably appended at `seq`; fold it in. Called in sequence order, with the
-  // sequencer held, for every record (genesis and denials included).
+  // `event` is appended at `seq`; fold it in. Called in sequence order, with the sequencer held,
+  // for every record (genesis and denials included), as the record joins the batch being built:
+  // later events of the batch are judged on it. Should that batch fail to commit, the ledger
+  // refuses every later append until it is reopened (and the gate rebuilt from the records).
   virtual void Appended(uint64_t seq, Micros time, const Event& event, const KeyInfo& signer) = 0;
 };
 

@@ -224,9 +224,16 @@ void DeploymentRequests::Note(const StoredRecord& record) {
     it->second = std::move(request);
   } else if (store_ == nullptr) {
     known_.emplace(std::string(deployment), std::move(request));
+  } else {
+    // A lookup cache that has not seen the deployment asks the store whether an earlier request
+    // is there; a batch's later records are then answered from memory, before it is committed.
+    auto earlier = Find(deployment);
+    if (earlier.ok() && !*earlier) known_[std::string(deployment)] = std::move(request);
   }
-  // A lookup cache that has not seen the deployment cannot tell whether this request is its
-  // first; Find() reads it from the index when asked.
+}
+
+void DeploymentRequests::Trim() {
+  if (known_.size() >= kMaxCached) known_.clear();
 }
 
 Result<std::optional<DeploymentRequest>> DeploymentRequests::Find(std::string_view deployment) {
@@ -247,7 +254,6 @@ Result<std::optional<DeploymentRequest>> DeploymentRequests::Find(std::string_vi
         return !found.has_value();
       }));
   SHIPLOG_RETURN_IF_ERROR(status);
-  if (known_.size() >= kMaxCached) known_.clear();
   known_.emplace(std::string(deployment), found);
   return found;
 }

@@ -101,6 +101,9 @@ class DeploymentRequests {
   void Note(const StoredRecord& record);
   // The request of `deployment` among the records so far.
   Result<std::optional<DeploymentRequest>> Find(std::string_view deployment);
+  // Drops the cache when it has grown past its bound. Only when every record noted is in the
+  // store: a lookup cache is the only place a record not yet committed is known.
+  void Trim();
 
  private:
   static constexpr size_t kMaxCached = 16384;  // deployments; the cache is dropped when full

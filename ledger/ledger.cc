@@ -461,17 +461,19 @@ Micros Ledger::NextLedgerTime() const {
   return std::max(now, last_time_);
 }
 
+Status Ledger::IdConflict(const Event& event, uint64_t first_seq) {
+  return Status::Conflict("'" + std::string(event.actor()) + "' already used event id '" +
+                          std::string(event.id()) + "' for a different event (sequence " +
+                          std::to_string(first_seq) + ")");
+}
+
 Result<std::optional<Receipt>> Ledger::FindDuplicate(const Event& event,
                                                      const SignedEvent& signed_event) const {
   SHIPLOG_ASSIGN_OR_RETURN(auto seq, store_->GetIndex(EventIdKey(event.actor(), event.id())));
   if (!seq) return std::optional<Receipt>();
   if (seq->size() != 8) return Status::Corrupt("an id index entry is not a sequence number");
   SHIPLOG_ASSIGN_OR_RETURN(StoredRecord first, Read(DecodeSeq(*seq)));
-  if (first.signed_event.payload != signed_event.payload) {
-    return Status::Conflict("'" + std::string(event.actor()) + "' already used event id '" +
-                            std::string(event.id()) + "' for a different event (sequence " +
-                            std::to_string(first.seq) + ")");
-  }
+  if (first.signed_event.payload != signed_event.payload) return IdConflict(event, first.seq);
   TreeReader reader(*store_);
   reader.Add(tree_.Nodes());
   SHIPLOG_ASSIGN_OR_RETURN(Receipt receipt, MakeReceipt(first, false, latest_, reader));
@@ -479,60 +481,144 @@ Result<std::optional<Receipt>> Ledger::FindDuplicate(const Event& event,
   return std::optional<Receipt>(std::move(receipt));
 }
 
-Result<Receipt> Ledger::Append(const SignedEvent& signed_event) {
+Result<CheckedEvent> CheckEvent(SignedEvent signed_event) {
   SHIPLOG_RETURN_IF_ERROR(signed_event.VerifySignature());
   SHIPLOG_ASSIGN_OR_RETURN(Event event, Event::FromCanonical(signed_event.payload));
-
-  std::lock_guard<std::mutex> lock(mu_);
-  SHIPLOG_ASSIGN_OR_RETURN(auto duplicate, FindDuplicate(event, signed_event));
-  if (duplicate) return std::move(*duplicate);
-  SHIPLOG_RETURN_IF_ERROR(registry_.Authorize(event, signed_event.public_key));
-  const KeyInfo signer = *registry_.Find(signed_event.public_key);
-
-  AppendGate::Verdict verdict;
-  if (gate_) verdict = gate_->Admit(event, signer, NextLedgerTime());
-  SHIPLOG_RETURN_IF_ERROR(verdict.status);
-  if (verdict.denied) {
-    SHIPLOG_ASSIGN_OR_RETURN(Event denial, DenialEvent(event, signed_event, verdict.decision));
-    SignedEvent signed_denial = SignedEvent::Sign(denial, ledger_key_);
-    TreeReader reader(*store_);
-    SHIPLOG_ASSIGN_OR_RETURN(StoredRecord record,
-                             Commit(std::move(signed_denial), std::move(denial), LedgerSigner(),
-                                    verdict.decision, reader));
-    return MakeReceipt(record, /*denied=*/true, latest_, reader);
-  }
-  TreeReader reader(*store_);
-  SHIPLOG_ASSIGN_OR_RETURN(StoredRecord record, Commit(signed_event, std::move(event), signer,
-                                                       verdict.decision, reader));
-  return MakeReceipt(record, /*denied=*/false, latest_, reader);
+  return CheckedEvent{std::move(signed_event), std::move(event)};
 }
 
-Result<StoredRecord> Ledger::Commit(SignedEvent signed_event, Event event, const KeyInfo& signer,
-                                    const std::string& decision, TreeReader& reader) {
-  const uint64_t seq = size_;
-  StoredRecord record = MakeRecord(seq, NextLedgerTime(), manual_clock_, std::move(signed_event),
-                                   std::move(event), decision);
-  SHIPLOG_ASSIGN_OR_RETURN(IndexContext context, AppendContext(record));
-  StoreBatch batch;
-  batch.first_seq = seq;
-  AddToBatch(batch, record, context);
-  TreeFrontier next = tree_;
-  std::vector<TreeNodePut> completed;
-  SHIPLOG_ASSIGN_OR_RETURN(merkle::Hash leaf, HashFromBytes(record.leaf_hash, "leaf hash"));
-  next.Append(leaf, &completed);
-  SHIPLOG_ASSIGN_OR_RETURN(Checkpoint checkpoint,
-                           SealBatch(next, completed, record.ledger_time, reader, batch));
-  batch.meta_puts.emplace_back(kRecordCountKey, EncodeSeq(seq + 1));
-  SHIPLOG_RETURN_IF_ERROR(store_->Commit(batch));
+Result<Receipt> Ledger::Append(const SignedEvent& signed_event) {
+  SHIPLOG_ASSIGN_OR_RETURN(CheckedEvent checked, CheckEvent(signed_event));
+  std::vector<CheckedEvent> one;
+  one.push_back(std::move(checked));
+  return std::move(AppendBatch(std::move(one)).front());
+}
 
+// One record of a batch being built: stored with the others under one fsync.
+struct Ledger::PendingRecord {
+  StoredRecord record;
+  bool denied = false;
+};
+
+std::vector<Result<Receipt>> Ledger::AppendBatch(std::vector<CheckedEvent> events) {
+  std::vector<Result<Receipt>> out(events.size(), Result<Receipt>(Status::Internal("not appended")));
+  std::vector<PendingRecord> pending;
+  // out[i] answers events[i] with pending[*which[i]] (a repeat within the batch: its first).
+  std::vector<std::optional<size_t>> which(events.size());
+  std::vector<bool> repeat(events.size(), false);
+  Checkpoint checkpoint;
+  std::vector<TreeNodePut> nodes;  // enough of the tree to prove every pending record
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!broken_.ok()) {
+      for (auto& r : out) r = broken_;
+      return out;
+    }
+    const TreeFrontier before = tree_;
+    StoreBatch batch;
+    batch.first_seq = size_;
+    std::vector<TreeNodePut> completed;
+    std::map<std::string, size_t> ids;  // EventIdKey -> index into pending, for this batch
+    for (size_t i = 0; i < events.size(); ++i) {
+      CheckedEvent& e = events[i];
+      const std::string id_key = EventIdKey(e.event.actor(), e.event.id());
+      if (auto it = ids.find(id_key); it != ids.end()) {
+        const StoredRecord& first = pending[it->second].record;
+        if (first.signed_event.payload != e.signed_event.payload) {
+          out[i] = IdConflict(e.event, first.seq);
+        } else {
+          which[i] = it->second;
+          repeat[i] = true;
+        }
+        continue;
+      }
+      auto duplicate = FindDuplicate(e.event, e.signed_event);
+      if (!duplicate.ok() || *duplicate) {
+        out[i] = duplicate.ok() ? Result<Receipt>(std::move(**duplicate))
+                                : Result<Receipt>(duplicate.status());
+        continue;
+      }
+      auto staged = Stage(std::move(e), batch, completed);
+      if (!staged.ok()) {
+        out[i] = staged.status();
+        continue;
+      }
+      if (!staged->denied) ids.emplace(id_key, pending.size());
+      which[i] = pending.size();
+      pending.push_back(std::move(*staged));
+    }
+    if (pending.empty()) return out;
+
+    TreeReader reader(*store_);
+    auto sealed = SealBatch(before, tree_, completed, last_time_, reader, batch);
+    Status committed = sealed.status();
+    if (committed.ok()) {
+      batch.meta_puts.emplace_back(kRecordCountKey, EncodeSeq(size_));
+      committed = store_->Commit(batch);
+    }
+    if (!committed.ok()) {
+      // The registry, the gate and the request cache already hold the batch: nothing may be
+      // appended on top of a state the disk does not have.
+      broken_ = Status::Internal("an append batch failed to commit (" + committed.message() +
+                                 "); reopen the ledger to go on");
+      for (size_t i = 0; i < events.size(); ++i) {
+        if (which[i]) out[i] = committed;
+      }
+      return out;
+    }
+    latest_ = *sealed;
+    checkpoint = latest_;
+    nodes = before.Nodes();
+    nodes.insert(nodes.end(), completed.begin(), completed.end());
+    requests_->Trim();
+  }
+  // Receipts are signed outside the sequencer: the records and their tree are durable now.
+  TreeReader reader(*store_);
+  reader.Add(nodes);
+  std::vector<std::optional<Result<Receipt>>> made(pending.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!which[i]) continue;
+    auto& receipt = made[*which[i]];
+    if (!receipt) {
+      const PendingRecord& p = pending[*which[i]];
+      receipt = MakeReceipt(p.record, p.denied, checkpoint, reader);
+    }
+    out[i] = *receipt;
+    if (repeat[i] && out[i].ok()) out[i]->duplicate = true;
+  }
+  return out;
+}
+
+Result<Ledger::PendingRecord> Ledger::Stage(CheckedEvent checked, StoreBatch& batch,
+                                            std::vector<TreeNodePut>& completed) {
+  SignedEvent& signed_event = checked.signed_event;
+  Event& event = checked.event;
+  SHIPLOG_RETURN_IF_ERROR(registry_.Authorize(event, signed_event.public_key));
+  KeyInfo signer = *registry_.Find(signed_event.public_key);
+  const Micros time = NextLedgerTime();
+  AppendGate::Verdict verdict;
+  if (gate_) verdict = gate_->Admit(event, signer, time);
+  SHIPLOG_RETURN_IF_ERROR(verdict.status);
+  const uint64_t seq = size_;
+  if (verdict.denied) {
+    SHIPLOG_ASSIGN_OR_RETURN(Event denial, DenialEvent(event, signed_event, verdict.decision));
+    signed_event = SignedEvent::Sign(denial, ledger_key_);
+    event = std::move(denial);
+    signer = LedgerSigner();
+  }
+  StoredRecord record = MakeRecord(seq, time, manual_clock_, std::move(signed_event),
+                                   std::move(event), verdict.decision);
+  SHIPLOG_ASSIGN_OR_RETURN(IndexContext context, AppendContext(record));
+  SHIPLOG_ASSIGN_OR_RETURN(merkle::Hash leaf, HashFromBytes(record.leaf_hash, "leaf hash"));
+  // Nothing below fails: the record joins the batch and the state the batch's later events see.
+  AddToBatch(batch, record, context);
+  tree_.Append(leaf, &completed);
   size_ = seq + 1;
-  last_time_ = record.ledger_time;
-  tree_ = std::move(next);
-  latest_ = std::move(checkpoint);
+  last_time_ = time;
   registry_.Apply(record.event, seq);
   requests_->Note(record);
-  if (gate_) gate_->Appended(seq, record.ledger_time, record.event, signer);
-  return record;
+  if (gate_) gate_->Appended(seq, time, record.event, signer);
+  return PendingRecord{std::move(record), verdict.denied};
 }
 
 Result<IndexContext> Ledger::AppendContext(const StoredRecord& record) {
@@ -544,7 +630,7 @@ Result<IndexContext> Ledger::AppendContext(const StoredRecord& record) {
   return context;
 }
 
-Result<Checkpoint> Ledger::SealBatch(const TreeFrontier& next,
+Result<Checkpoint> Ledger::SealBatch(const TreeFrontier& before, const TreeFrontier& next,
                                      const std::vector<TreeNodePut>& completed, Micros time,
                                      TreeReader& reader, StoreBatch& batch) const {
   const TreeHead& last = latest_.head;
@@ -555,7 +641,7 @@ Result<Checkpoint> Ledger::SealBatch(const TreeFrontier& next,
   }
   // Prove the new tree extends the one last signed, from the nodes in hand: the old right edge
   // and what this batch completed.
-  reader.Add(tree_.Nodes());
+  reader.Add(before.Nodes());
   reader.Add(completed);
   std::vector<merkle::Hash> proof =
       merkle::ConsistencyProof(last.size, head.size, reader.AsSubtreeRoot());
@@ -923,17 +1009,13 @@ Result<VerifyReport> Ledger::Verify(const std::function<void(uint64_t)>& progres
                               (*stored ? " does not match them" : " is missing"));
       }
     }
-    // Each commit signs one checkpoint and commits hold one record, so every size has one. (A
-    // group commit that signs once per batch must record its batch sizes for this check.)
+    // Each commit (a batch of records) signs one checkpoint at the size it ends at; a record in
+    // the middle of a batch has none of its own. The last one must cover every record (below).
     const uint64_t size = r.seq + 1;
-    report.bad_checkpoint = size;
     auto note = store_->GetIndex(CheckpointKey(size));
     if (!note.ok()) return read_failed(note.status());
-    if (!*note) {
-      return bad(r.seq, "the checkpoint at size " + std::to_string(size) +
-                            " (signed when record " + std::to_string(r.seq) +
-                            " was appended) is missing");
-    }
+    if (!*note) return true;
+    report.bad_checkpoint = size;
     auto checkpoint = CheckpointAt(size);
     if (!checkpoint.ok()) return bad(r.seq, checkpoint.status().message());
     const TreeHead& head = checkpoint->head;

@@ -132,6 +132,14 @@ struct QueryFilter {
   std::optional<Micros> until;        // ledger time before
 };
 
+// A signed event whose signature checked out and whose payload parsed: the part of an append
+// that needs no ordering, so a server does it on many threads before the sequencer.
+struct CheckedEvent {
+  SignedEvent signed_event;
+  Event event;
+};
+Result<CheckedEvent> CheckEvent(SignedEvent signed_event);
+
 class Ledger {
  public:
   // Creates a new ledger in `dir` (made with its parents when missing; it must not hold a ledger):
@@ -163,6 +171,15 @@ class Ledger {
   // recorded as a policy.denied record instead, and the receipt for that record comes back with
   // denied = true and the decision.
   Result<Receipt> Append(const SignedEvent& signed_event);
+
+  // Appends `events` in order as one batch: each is checked and judged against the state the
+  // ones before it left (an enrolment early in a batch authorises a key later in it), and every
+  // record is written in one atomic store commit with one fsync and one signed checkpoint, which
+  // every receipt proves its record into. out[i] answers events[i] exactly as Append would have:
+  // an event refused, a repeat or a conflict does not stop the others. When the commit fails,
+  // every event that was to be stored gets the error and the ledger refuses all later appends
+  // (its state has moved past the disk's): reopen it.
+  std::vector<Result<Receipt>> AppendBatch(std::vector<CheckedEvent> events);
 
   // The number of records, genesis included.
   uint64_t size() const;
@@ -241,15 +258,19 @@ class Ledger {
   // Finds the first index entry no record produces; reports it in `report`.
   Status FindStrayIndexEntry(uint64_t expected_entries, VerifyReport& report) const;
   Status ReplayIntoGate();
-  // Stores one record at the next sequence number with its tree nodes and checkpoint (which
-  // becomes latest_), and folds it into the registry and the gate. `reader` is left holding the
-  // tree nodes the commit touched, enough to prove the new record. REQUIRES: mu_ held.
-  Result<StoredRecord> Commit(SignedEvent signed_event, Event event, const KeyInfo& signer,
-                              const std::string& decision, TreeReader& reader);
-  // Signs the checkpoint for `next` (the tree after a batch whose new subtrees are `completed`)
-  // once it checks out against the last one, and adds it to `batch`. REQUIRES: mu_ held.
-  Result<Checkpoint> SealBatch(const TreeFrontier& next, const std::vector<TreeNodePut>& completed,
-                               Micros time, TreeReader& reader, StoreBatch& batch) const;
+  struct PendingRecord;
+  // Checks `checked` against the registry and the gate and adds its record (or its denial's) to
+  // `batch` as the next sequence number, folding it into the state later events see (registry,
+  // gate, requests, tree_, whose new subtrees go to `completed`). On an error nothing changed.
+  // REQUIRES: mu_ held.
+  Result<PendingRecord> Stage(CheckedEvent checked, StoreBatch& batch,
+                              std::vector<TreeNodePut>& completed);
+  // Signs the checkpoint for `next` (the tree after a batch that grew `before` by the subtrees
+  // `completed`) once it checks out against the last one, and adds it to `batch`.
+  // REQUIRES: mu_ held.
+  Result<Checkpoint> SealBatch(const TreeFrontier& before, const TreeFrontier& next,
+                               const std::vector<TreeNodePut>& completed, Micros time,
+                               TreeReader& reader, StoreBatch& batch) const;
   // The policy.denied record for a denied intent, signed by the ledger.
   Result<Event> DenialEvent(const Event& denied, const SignedEvent& signed_event,
                             const std::string& decision) const;
@@ -257,6 +278,7 @@ class Ledger {
   // The receipt for `record` with an inclusion proof to `checkpoint`; `reader` serves the tree.
   Result<Receipt> MakeReceipt(const StoredRecord& record, bool denied,
                               const Checkpoint& checkpoint, TreeReader& reader) const;
+  static Status IdConflict(const Event& event, uint64_t first_seq);
   Result<std::optional<Receipt>> FindDuplicate(const Event& event, const SignedEvent& signed_event) const;
   Micros NextLedgerTime() const;  // REQUIRES: mu_ held
 
@@ -273,6 +295,7 @@ class Ledger {
   Micros manual_now_ = 0;          // GUARDED_BY(mu_): a manual clock's time
   KeyRegistry registry_;           // GUARDED_BY(mu_)
   TreeFrontier tree_;              // GUARDED_BY(mu_): the tree of all size_ records
+  Status broken_;                  // GUARDED_BY(mu_): set when a batch failed to commit
   Checkpoint latest_;              // GUARDED_BY(mu_): the checkpoint at size_
   std::unique_ptr<DeploymentRequests> requests_;  // GUARDED_BY(mu_): app/env for index entries
   bool indexes_rebuilt_ = false;

@@ -73,6 +73,18 @@ Status KeyRegistry::Authorize(const Event& event, std::string_view public_key) c
   return Status::Ok();
 }
 
+Result<std::vector<std::string>> KeyRegistry::LiveRolesOf(std::string_view name) const {
+  std::vector<std::string> roles;
+  bool found = false;
+  for (const auto& [key, info] : keys_) {
+    if (info.name != name || !info.active()) continue;
+    found = true;
+    roles.insert(roles.end(), info.roles.begin(), info.roles.end());
+  }
+  if (!found) return Status::UnknownKey("no live key is enrolled for '" + std::string(name) + "'");
+  return roles;
+}
+
 void KeyRegistry::Apply(const Event& event, uint64_t seq) {
   using B = schema::Event::Body;
   auto body = event.reader().getBody();

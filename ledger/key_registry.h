@@ -51,6 +51,10 @@ class KeyRegistry {
 
   const std::map<std::string, KeyInfo>& keys() const { return keys_; }
 
+  // The roles of every live key enrolled under `name` (what an unsigned intent of that actor is
+  // checked with); kUnknownKey when none is.
+  Result<std::vector<std::string>> LiveRolesOf(std::string_view name) const;
+
  private:
   std::map<std::string, KeyInfo> keys_;  // by raw public key
 };

@@ -73,6 +73,7 @@ void AddProofCommands(CLI::App& app, Context& context, Action& action);
 void AddBundleCommands(CLI::App& app, Context& context, Action& action);  // export verify-bundle
 void AddReplayCommands(CLI::App& app, Context& context, Action& action);    // replay
 void AddTimelineCommands(CLI::App& app, Context& context, Action& action);  // timeline
+void AddServeCommands(CLI::App& app, Context& context, Action& action);     // serve submit
 
 }  // namespace shiplog::cli
 

@@ -138,26 +138,12 @@ Result<Event> CheckedIntent(const CheckArgs& args) {
   return Event::FromJson(event);
 }
 
-// The roles of every live key enrolled under `name`.
-Result<std::vector<std::string>> RolesOf(const Ledger& ledger, std::string_view name) {
-  std::vector<std::string> roles;
-  bool found = false;
-  const KeyRegistry registry = ledger.keys();
-  for (const auto& [key, info] : registry.keys()) {
-    if (info.name != name || !info.active()) continue;
-    found = true;
-    roles.insert(roles.end(), info.roles.begin(), info.roles.end());
-  }
-  if (!found) return Status::UnknownKey("no live key is enrolled for '" + std::string(name) + "'");
-  return roles;
-}
-
 int RunCheck(const CheckArgs& args, Context& context) {
   auto intent = CheckedIntent(args);
   if (!intent.ok()) return Fail(intent.status());
   auto ledger = OpenLedger(args.dir, context, /*enforce=*/true);
   if (!ledger.ok()) return Fail(ledger.status());
-  auto roles = RolesOf(**ledger, intent->actor());
+  auto roles = (*ledger)->keys().LiveRolesOf(intent->actor());
   if (!roles.ok()) return Fail(roles.status());
   auto decision = context.gate.Check(*intent, *roles, (*ledger)->Now());
   if (!decision.ok()) return Fail(decision.status());

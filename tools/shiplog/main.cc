@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   AddBundleCommands(app, context, action);
   AddReplayCommands(app, context, action);
   AddTimelineCommands(app, context, action);
+  AddServeCommands(app, context, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,54 @@
+// The server's view of HTTP, free of Beast's types: a request as the routes read it, and the
+// answer they give (a whole body, or one produced piece by piece and sent chunked).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "ledger/status.h"
+
+namespace shiplog::adapters {
+
+inline constexpr char kJson[] = "application/json";
+inline constexpr char kJsonLines[] = "application/x-ndjson";
+inline constexpr char kCapnp[] = "application/x-capnp";
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // without the query string, percent-decoded
+  std::map<std::string, std::string> query;  // decoded; a repeated name keeps its last value
+  std::string content_type;  // without parameters, lower case
+  std::string accept;
+  std::string body;
+
+  bool WantsCapnp() const;
+  // The query parameter `name`, if given.
+  std::optional<std::string> Param(const std::string& name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = kJson;
+  std::string body;
+  // When set, the body is sent chunked: each call fills `chunk` and returns true while there is
+  // more (an empty chunk with true is allowed), false when done.
+  std::function<bool(std::string& chunk)> stream;
+  // What the request log adds after the status: the sequence number, or the denial's rules.
+  std::string log_note;
+};
+
+// A JSON answer.
+Response JsonResponse(int status, const nlohmann::json& body);
+// An error answer: {"error": {"code": "...", "message": "..."}} with the HTTP status its code
+// maps to (HttpStatusFor).
+Response ErrorResponse(const Status& status);
+Response ErrorResponse(int http_status, const std::string& code, const std::string& message);
+int HttpStatusFor(const Status& status);
+
+// Splits "a/b?x=1&y=%20" into the decoded path and parameters; kInvalidArgument for a bad escape.
+Status ParseTarget(std::string_view target, Request& request);
+
+}  // namespace shiplog::adapters

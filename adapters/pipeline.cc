@@ -1,0 +1,95 @@
+#include "adapters/pipeline.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <vector>
+
+namespace shiplog::adapters {
+
+AppendPipeline::AppendPipeline(Ledger& ledger, Options options, Metrics* metrics)
+    : ledger_(ledger),
+      options_(options),
+      metrics_(metrics),
+      verifiers_(std::make_unique<boost::asio::thread_pool>(options.verify_threads)),
+      sequencer_([this] { SequencerLoop(); }) {}
+
+AppendPipeline::~AppendPipeline() { Stop(); }
+
+void AppendPipeline::Submit(SignedEvent event, Done done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (refusing_) {
+      done(Status::Internal("the server is shutting down"));
+      return;
+    }
+  }
+  boost::asio::post(*verifiers_, [this, event = std::move(event), done = std::move(done)]() mutable {
+    auto checked = CheckEvent(std::move(event));
+    if (!checked.ok()) {
+      done(checked.status());
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back({std::move(checked).value(), std::move(done)});
+    }
+    wake_.notify_one();
+  });
+}
+
+void AppendPipeline::RunInSequence(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks_.push_back(std::move(task));
+  }
+  wake_.notify_one();
+}
+
+void AppendPipeline::Stop() {
+  std::call_once(stop_once_, [this] {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      refusing_ = true;
+    }
+    verifiers_->join();  // every accepted event is now queued or answered
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    sequencer_.join();
+  });
+}
+
+void AppendPipeline::SequencerLoop() {
+  for (;;) {
+    std::vector<Waiting> batch;
+    std::deque<std::function<void()>> tasks;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty() || !tasks_.empty(); });
+      tasks.swap(tasks_);
+      const size_t take = std::min(queue_.size(), options_.max_batch);
+      batch.reserve(take);
+      for (size_t i = 0; i < take; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      if (batch.empty() && tasks.empty() && stopping_) return;
+    }
+    for (auto& task : tasks) task();
+    if (batch.empty()) continue;
+    std::vector<CheckedEvent> events;
+    events.reserve(batch.size());
+    for (Waiting& w : batch) events.push_back(std::move(w.event));
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<Result<Receipt>> receipts = ledger_.AppendBatch(std::move(events));
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (metrics_) metrics_->BatchCommitted(batch.size(), seconds);
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(receipts[i]));
+  }
+}
+
+}  // namespace shiplog::adapters

@@ -1,0 +1,210 @@
+#include "adapters/routes.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "schemas/record.capnp.h"
+
+namespace shiplog::adapters {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+std::string Bytes(capnp::Data::Reader d) {
+  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
+}
+
+capnp::Data::Reader DataOf(const std::string& s) {
+  return capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size());
+}
+
+Response NotReady(const ServerState& state) {
+  Response r = ErrorResponse(503, "unavailable",
+                             state.stopping ? "the server is shutting down"
+                                            : "not ready: " + state.not_ready_reason);
+  return r;
+}
+
+// The signed event in a submission's body, JSON or Cap'n Proto.
+Result<SignedEvent> SubmittedEvent(const Request& request) {
+  if (request.content_type == kCapnp) {
+    if (request.body.size() % sizeof(capnp::word) != 0) {
+      return Status::InvalidArgument("a Cap'n Proto body must be whole 8-byte words");
+    }
+    try {
+      // The body is only as aligned as the string holding it; copy it into words.
+      kj::Array<capnp::word> aligned =
+          kj::heapArray<capnp::word>(request.body.size() / sizeof(capnp::word));
+      std::memcpy(aligned.begin(), request.body.data(), request.body.size());
+      capnp::FlatArrayMessageReader reader(aligned);
+      auto e = reader.getRoot<schema::SignedEvent>();
+      SignedEvent out;
+      out.scheme = e.getScheme().cStr();
+      out.payload = Bytes(e.getPayload());
+      out.public_key = Bytes(e.getPublicKey());
+      out.signature = Bytes(e.getSignature());
+      return out;
+    } catch (const kj::Exception& e) {
+      return Status::InvalidArgument("the body is not a Cap'n Proto SignedEvent: " +
+                                     std::string(e.getDescription().cStr()));
+    }
+  }
+  if (!request.content_type.empty() && request.content_type != kJson) {
+    return Status::InvalidArgument("a submission is application/json or " + std::string(kCapnp) +
+                                   ", not " + request.content_type);
+  }
+  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return Status::InvalidArgument("the body is not valid JSON");
+  if (!SignedEvent::LooksLikeEnvelope(body)) {
+    return Status::InvalidArgument(
+        "the body is not a signed event: sign it first (shiplog sign --key FILE EVENT.json)");
+  }
+  return SignedEvent::FromJson(body);
+}
+
+// A receipt as Cap'n Proto: a SignedReceipt message.
+std::string ReceiptCapnp(const Receipt& receipt) {
+  capnp::MallocMessageBuilder message;
+  auto r = message.initRoot<schema::SignedReceipt>();
+  r.setReceipt(DataOf(receipt.bytes));
+  r.setSignature(DataOf(receipt.signature));
+  auto words = capnp::messageToFlatArray(message);
+  auto bytes = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+Response ReceiptResponse(const Receipt& receipt, bool capnp_wanted) {
+  json out = receipt.ToJson();
+  Response r;
+  if (!receipt.denied) {
+    r = JsonResponse(200, out);
+    r.log_note = "seq " + std::to_string(receipt.seq) + (receipt.duplicate ? " (repeat)" : "");
+  } else {
+    // The decision first, for the agent that must not act; the denial's receipt for its records.
+    json decision = out["decision"];
+    out.erase("decision");
+    decision["denial_receipt"] = out;
+    r = JsonResponse(403, decision);
+    std::string rules;
+    for (const json& reason : decision.value("reasons", json::array())) {
+      rules += (rules.empty() ? "" : ",") + reason.value("rule", std::string());
+    }
+    r.log_note = "denied " + rules + " seq " + std::to_string(receipt.seq);
+  }
+  if (capnp_wanted) {
+    r.content_type = kCapnp;
+    r.body = ReceiptCapnp(receipt);
+  }
+  return r;
+}
+
+std::vector<std::string> DeniedRules(const Receipt& receipt) {
+  std::vector<std::string> rules;
+  json decision = json::parse(receipt.decision, nullptr, false);
+  if (decision.is_object()) {
+    for (const json& reason : decision.value("reasons", json::array())) {
+      rules.push_back(reason.value("rule", std::string()));
+    }
+  }
+  return rules;
+}
+
+void SubmitEvent(ServerState& state, const Request& request, Respond respond) {
+  if (!state.ready || state.stopping) return respond(NotReady(state));
+  auto event = SubmittedEvent(request);
+  if (!event.ok()) {
+    state.metrics.Refused();
+    return respond(ErrorResponse(event.status()));
+  }
+  const auto arrived = Clock::now();
+  Metrics& metrics = state.metrics;
+  state.pipeline.Submit(
+      std::move(event).value(),
+      [respond = std::move(respond), capnp_wanted = request.WantsCapnp(), arrived,
+       &metrics](Result<Receipt> receipt) {
+        if (!receipt.ok()) {
+          metrics.Refused();
+          return respond(ErrorResponse(receipt.status()));
+        }
+        if (!receipt->duplicate) {
+          const double seconds = std::chrono::duration<double>(Clock::now() - arrived).count();
+          metrics.Appended(receipt->denied, receipt->denied ? DeniedRules(*receipt)
+                                                            : std::vector<std::string>{},
+                           seconds);
+        }
+        respond(ReceiptResponse(*receipt, capnp_wanted));
+      });
+}
+
+void CheckIntent(ServerState& state, const Request& request, Respond respond) {
+  if (!state.gate) {
+    return respond(ErrorResponse(409, "no_policy", "this ledger enforces no policy"));
+  }
+  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) {
+    return respond(
+        ErrorResponse(400, "invalid_argument", "the body must be a JSON object (an unsigned event)"));
+  }
+  if (!body.contains("id")) body["id"] = "check";
+  auto intent = Event::FromJson(body);
+  if (!intent.ok()) return respond(ErrorResponse(intent.status()));
+  state.pipeline.RunInSequence(
+      [&state, intent = std::move(intent).value(), respond = std::move(respond)] {
+        auto roles = state.ledger.keys().LiveRolesOf(intent.actor());
+        if (!roles.ok()) return respond(ErrorResponse(roles.status()));
+        auto decision = state.gate->Check(intent, *roles, state.ledger.Now());
+        if (!decision.ok()) return respond(ErrorResponse(decision.status()));
+        Response r = JsonResponse(200, decision->ToJson());
+        r.log_note = decision->allowed ? "would allow" : "would deny";
+        respond(std::move(r));
+      });
+}
+
+}  // namespace
+
+void Route(ServerState& state, const Request& request, Respond respond) {
+  const std::string& path = request.path;
+  auto only = [&](const char* method) {
+    if (request.method == method) return true;
+    respond(ErrorResponse(405, "method_not_allowed",
+                          path + " takes " + method + ", not " + request.method));
+    return false;
+  };
+  if (path == "/healthz") {
+    if (only("GET")) respond(JsonResponse(200, {{"status", "ok"}}));
+    return;
+  }
+  if (path == "/readyz") {
+    if (!only("GET")) return;
+    if (state.ready && !state.stopping) {
+      respond(JsonResponse(200, {{"ready", true}, {"records", state.ledger.size()}}));
+    } else {
+      respond(NotReady(state));
+    }
+    return;
+  }
+  if (path == "/metrics") {
+    if (!only("GET")) return;
+    Response r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = state.metrics.Render();
+    respond(std::move(r));
+    return;
+  }
+  if (path == "/v1/events") {
+    if (only("POST")) SubmitEvent(state, request, std::move(respond));
+    return;
+  }
+  if (path == "/v1/check") {
+    if (only("POST")) CheckIntent(state, request, std::move(respond));
+    return;
+  }
+  if (RouteRead(state, request, respond)) return;
+  respond(ErrorResponse(404, "not_found", "no endpoint " + path + " (see adapters/openapi.yaml)"));
+}
+
+}  // namespace shiplog::adapters

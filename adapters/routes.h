@@ -1,0 +1,35 @@
+// The server's endpoints (adapters/openapi.yaml documents each):
+//
+//   POST /v1/events                      submit a signed event (`shiplog sign`'s output, or a
+//                                        Cap'n Proto SignedEvent): the receipt (200), or the
+//                                        decision with reasons (403, the denial is recorded)
+//   POST /v1/check                       the decision for an intent, recording nothing
+//   GET  /v1/checkpoint                  the latest signed checkpoint
+//   GET  /v1/proofs/inclusion?seq=&size= and /v1/proofs/consistency?from=&to=
+//   GET  /v1/deployments/{id}            state and next decisions now; ?at=SEQ|TIME for replay
+//   GET  /v1/deployments/{id}/timeline   JSON, or ?format=html for the page
+//   GET  /v1/query?deployment=&app=...   the records, streamed as JSON lines; &count=true
+//   GET  /healthz, /readyz, /metrics
+//
+// Errors are {"error": {"code", "message"}} with 400 (bad input), 401 (bad signature, unknown
+// key), 403 (not allowed, or denied), 404, 405, 409 (an event id reused), 413 (too large), 503
+// (not ready, shutting down).
+#pragma once
+
+#include <functional>
+
+#include "adapters/http.h"
+#include "adapters/server.h"
+
+namespace shiplog::adapters {
+
+using Respond = std::function<void(Response)>;
+
+// Answers `request` through `respond`, exactly once, now or later (from another thread).
+void Route(ServerState& state, const Request& request, Respond respond);
+
+// The read-only endpoints under /v1 other than events and check (adapters/read_routes.cc);
+// false when `request` is not one of them.
+bool RouteRead(ServerState& state, const Request& request, const Respond& respond);
+
+}  // namespace shiplog::adapters

@@ -1,0 +1,81 @@
+// Server: `shiplog serve`, the network service agents and auditors talk to.
+//
+// HTTP/1.1 with keep-alive on Boost.Asio and Beast; JSON by default, Cap'n Proto bodies for
+// agents that ask (adapters/routes.h lists the endpoints; docs in adapters/openapi.yaml).
+// Appends go through the AppendPipeline (verification on a pool, group commit in one sequencer).
+//
+// Well-behaved under bad clients: limits on header and body size, on open connections, and on
+// the time one request may take to arrive (a slow or stalled client is cut off); a malformed
+// request gets a 4xx and the server goes on. Stop() (SIGTERM in `shiplog serve`) stops accepting,
+// answers what is in flight, closes idle connections and returns from Run().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "adapters/metrics.h"
+#include "adapters/pipeline.h"
+#include "ledger/ledger.h"
+#include "policy/policy_gate.h"
+
+namespace shiplog::adapters {
+
+// The port `shiplog serve` listens on unless told otherwise.
+constexpr uint16_t kDefaultPort = 7478;
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:7478";  // HOST:PORT; port 0 picks a free one
+  std::string data_dir;                   // the ledger's directory (replay's snapshots)
+  size_t io_threads = 2;
+  size_t verify_threads = 2;
+  size_t max_batch = 2048;
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 256 * 1024;
+  size_t max_connections = 1024;
+  std::chrono::milliseconds request_timeout{15000};  // for one request to arrive whole
+  std::chrono::milliseconds idle_timeout{60000};     // a keep-alive connection with no request
+};
+
+// What every route can reach.
+struct ServerState {
+  Ledger& ledger;
+  policy::PolicyGate* gate;  // null: the ledger enforces no policy
+  AppendPipeline& pipeline;
+  Metrics& metrics;
+  const ServerOptions& options;
+  std::atomic<bool> ready{false};
+  std::atomic<bool> stopping{false};
+  std::string not_ready_reason = "verifying the ledger";  // set before ready, read after
+};
+
+class Server {
+ public:
+  Server(Ledger& ledger, policy::PolicyGate* gate, ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listening socket; kInvalidArgument for a bad address, kInternal when it is taken.
+  Status Listen();
+  // The port bound (after Listen).
+  uint16_t port() const;
+  // Serves until Stop(); runs the I/O threads and returns after they finished.
+  void Run();
+  // From any thread (or a signal handler's io callback): see the top of this file.
+  void Stop();
+  // /readyz answers 200 and appends are taken once this is set.
+  void SetReady();
+
+  Metrics& metrics() { return metrics_; }
+
+ private:
+  class Impl;
+  Metrics metrics_;  // before impl_: the pipeline reports to it until it stops
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace shiplog::adapters

@@ -1,0 +1,174 @@
+// shiplog serve: the network service (adapters/server.h); shiplog submit: its client for one
+// signed event, with the exit codes of `shiplog append`.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <thread>
+
+#include "adapters/http.h"
+#include "adapters/http_client.h"
+#include "adapters/server.h"
+#include "ledger/key_file.h"
+#include "replay/progress.h"
+#include "tools/shiplog/cli.h"
+
+namespace shiplog::cli {
+namespace {
+
+struct ServeArgs {
+  std::string dir;
+  adapters::ServerOptions options;
+  unsigned request_timeout_ms = 15000;
+};
+
+int RunServe(ServeArgs& args, Context& context) {
+  // SIGTERM and SIGINT are taken by one thread with sigwait(), so every other thread (I/O, pool,
+  // sequencer, RocksDB's) must start with them blocked.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
+  auto ledger = OpenLedger(args.dir, context, /*enforce=*/true);
+  if (!ledger.ok()) return Fail(ledger.status());
+  args.options.data_dir = args.dir;
+  args.options.request_timeout = std::chrono::milliseconds(args.request_timeout_ms);
+  adapters::Server server(**ledger, &context.gate, args.options);
+  Status listening = server.Listen();
+  if (!listening.ok()) return Fail(listening);
+  spdlog::info("listening on http://{}:{} with the ledger in {} ({} records)",
+               args.options.listen.substr(0, args.options.listen.rfind(':')), server.port(),
+               args.dir, (*ledger)->size());
+
+  // Appends wait until every record has been verified: none goes on top of a damaged log.
+  int exit_code = kExitOk;
+  std::thread verifier([&] {
+    auto report = (*ledger)->Verify();
+    if (report.ok() && report->ok) {
+      spdlog::info("verified {} records; ready", report->records);
+      server.SetReady();
+      return;
+    }
+    spdlog::error("the ledger does not verify: {}; stopping",
+                  report.ok() ? report->problem : report.status().ToString());
+    exit_code = report.ok() ? kExitVerifyFailed : ExitCodeFor(report.status());
+    server.Stop();
+  });
+  std::thread signals([&] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    if (signal == 0) return;  // woken to finish (below)
+    spdlog::info("{} received", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    server.Stop();
+  });
+  server.Run();
+  verifier.join();
+  // The signal thread may still wait: wake it with a signal it takes.
+  pthread_kill(signals.native_handle(), SIGTERM);
+  signals.join();
+  spdlog::info("stopped; every answered event is on disk");
+  return exit_code;
+}
+
+struct SubmitArgs {
+  std::string server;
+  std::string key;
+  std::string input = "-";
+  bool check = false;
+};
+
+int RunSubmit(const SubmitArgs& args) {
+  auto url = adapters::ParseServerUrl(args.server);
+  if (!url.ok()) return Fail(url.status());
+  auto json = ReadJsonInput(args.input, kMaxEventBytes * 2);
+  if (!json.ok()) return Fail(json.status());
+  nlohmann::json envelope = *json;
+  if (!SignedEvent::LooksLikeEnvelope(*json)) {
+    if (args.key.empty()) {
+      return Fail(Status::InvalidArgument(
+          "the event is not signed: give --key FILE to sign it (its actor must be set)"));
+    }
+    auto key = ReadKeyFile(args.key);
+    if (!key.ok()) return Fail(key.status());
+    auto signed_event = SignEventJson(*json, *key);
+    if (!signed_event.ok()) return Fail(signed_event.status());
+    envelope = signed_event->ToJson();
+  } else if (!args.key.empty()) {
+    return Fail(Status::InvalidArgument("the input is already signed; drop --key"));
+  }
+  adapters::HttpCall call;
+  call.method = "POST";
+  call.target = "/v1/events";
+  call.content_type = adapters::kJson;
+  call.body = envelope.dump();
+  auto reply = adapters::Call(*url, call);
+  if (!reply.ok()) return Fail(reply.status());
+  auto body = nlohmann::json::parse(reply->body, nullptr, /*allow_exceptions=*/false);
+  if (reply->status == 200) {
+    std::cout << reply->body;
+    return kExitOk;
+  }
+  if (body.is_object() && body.contains("error")) {
+    const auto& error = body["error"];
+    std::cerr << "shiplog: " << error.value("message", reply->body) << " (HTTP " << reply->status
+              << ")\n";
+    return reply->status >= 500 ? kExitInternal : kExitBadInput;
+  }
+  if (reply->status == 403) {  // a denial: the decision, as `append` prints it
+    std::cout << reply->body;
+    std::cerr << "shiplog: denied by policy\n";
+    return kExitDenied;
+  }
+  std::cerr << "shiplog: unexpected answer (HTTP " << reply->status << "): " << reply->body << "\n";
+  return kExitInternal;
+}
+
+}  // namespace
+
+void AddServeCommands(CLI::App& app, Context& context, Action& action) {
+  auto args = std::make_shared<ServeArgs>();
+  args->options.listen = "127.0.0.1:" + std::to_string(adapters::kDefaultPort);
+  auto* serve = app.add_subcommand(
+      "serve",
+      "Serve the ledger over HTTP (JSON, or Cap'n Proto bodies on request): submit signed events,\n"
+      "check intents, read state, timelines, replays, queries, checkpoints and proofs; /healthz,\n"
+      "/readyz, /metrics. Endpoints: adapters/openapi.yaml. Appends are taken once every record\n"
+      "has verified. SIGTERM stops accepting, answers what is in flight and exits 0.");
+  AddDataOption(serve, args->dir);
+  serve->add_option("--listen", args->options.listen,
+                    "HOST:PORT to listen on (loopback unless told otherwise)")
+      ->capture_default_str();
+  serve->add_option("--verify-threads", args->options.verify_threads,
+                    "Threads checking signatures")
+      ->capture_default_str();
+  serve->add_option("--io-threads", args->options.io_threads, "Threads serving connections")
+      ->capture_default_str();
+  serve->add_option("--max-body", args->options.max_body_bytes, "Largest request body, in bytes")
+      ->capture_default_str();
+  serve->add_option("--max-connections", args->options.max_connections,
+                    "Connections open at once; more are answered 503")
+      ->capture_default_str();
+  serve->add_option("--request-timeout-ms", args->request_timeout_ms,
+                    "Time for one request to arrive whole (a slower client is cut off)")
+      ->capture_default_str();
+  serve->callback([&action, &context, args] {
+    action = [&context, args] { return RunServe(*args, context); };
+  });
+
+  auto submit_args = std::make_shared<SubmitArgs>();
+  auto* submit = app.add_subcommand(
+      "submit", "Send a signed event to a server (shiplog serve); exits as `append` does");
+  submit->add_option("--server", submit_args->server, "The server's URL, e.g. http://127.0.0.1:7478")
+      ->required();
+  submit->add_option("--key", submit_args->key, "Sign a bare event with this key file first");
+  submit->add_option("event", submit_args->input, "The event's JSON file, or - for stdin")
+      ->capture_default_str();
+  submit->callback([&action, submit_args] {
+    action = [submit_args] { return RunSubmit(*submit_args); };
+  });
+}
+
+}  // namespace shiplog::cli

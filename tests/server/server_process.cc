@@ -1,0 +1,149 @@
+#include "tests/server/server_process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+namespace shiplog::testing {
+namespace {
+
+void Require(const ProcessResult& r, const std::string& what) {
+  if (r.exit_code != 0) throw std::runtime_error(what + " failed: " + r.err + r.out);
+}
+
+}  // namespace
+
+uint16_t PickFreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    throw std::runtime_error("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+ServerProcess::ServerProcess(const std::map<std::string, std::vector<std::string>>& agents,
+                             bool real_clock)
+    : log_(dir_ / "server.log") {
+  std::vector<std::string> init = {"init", "--data", data()};
+  if (!real_clock) {
+    init.insert(init.end(), {"--manual-clock", "--clock-start", "2026-11-24T10:00:00Z"});
+  }
+  Require(Shiplog(init), "shiplog init");
+  for (const auto& [name, roles] : agents) {
+    Require(Shiplog({"keygen", "--out", key(name)}), "shiplog keygen");
+    std::string joined;
+    for (const std::string& role : roles) joined += (joined.empty() ? "" : ",") + role;
+    Require(Shiplog({"enroll", "--data", data(), "--admin-key", data() + "/admin.key", "--name",
+                     name, "--roles", joined, "--public-key", key(name) + ".pub"}),
+            "shiplog enroll");
+  }
+}
+
+ServerProcess::~ServerProcess() {
+  if (running()) Kill();
+}
+
+void ServerProcess::Start(const std::vector<std::string>& extra) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    port_ = PickFreePort();
+    std::vector<std::string> argv = {SHIPLOG_BINARY, "serve", "--data", data(), "--listen",
+                                     "127.0.0.1:" + std::to_string(port_)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::vector<char*> args;
+      for (std::string& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {  // exited: most likely the port was taken
+        pid_ = -1;
+        break;
+      }
+      adapters::ServerUrl server{"127.0.0.1", std::to_string(port_), ""};
+      adapters::HttpCall call;
+      call.target = "/readyz";
+      call.timeout = std::chrono::milliseconds(1000);
+      auto reply = adapters::Call(server, call);
+      if (reply.ok() && reply->status == 200) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (running()) Kill();
+  }
+  throw std::runtime_error("shiplog serve did not become ready; its log:\n" + Log());
+}
+
+int ServerProcess::Stop(int signal) {
+  if (!running()) return -1;
+  ::kill(pid_, signal);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void ServerProcess::Kill() { Stop(SIGKILL); }
+
+std::string ServerProcess::Log() const {
+  try {
+    return ReadFile(log_);
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+adapters::HttpReply ServerProcess::Get(const std::string& target) const {
+  adapters::HttpCall call;
+  call.target = target;
+  auto reply = adapters::Call(adapters::ServerUrl{"127.0.0.1", std::to_string(port_), ""}, call);
+  if (!reply.ok()) throw std::runtime_error("GET " + target + ": " + reply.status().ToString());
+  return std::move(reply).value();
+}
+
+adapters::HttpReply ServerProcess::Post(const std::string& target, const std::string& body,
+                                        const std::string& content_type) const {
+  adapters::HttpCall call;
+  call.method = "POST";
+  call.target = target;
+  call.body = body;
+  call.content_type = content_type;
+  auto reply = adapters::Call(adapters::ServerUrl{"127.0.0.1", std::to_string(port_), ""}, call);
+  if (!reply.ok()) throw std::runtime_error("POST " + target + ": " + reply.status().ToString());
+  return std::move(reply).value();
+}
+
+nlohmann::json ServerProcess::Sign(const std::string& agent, nlohmann::json event) const {
+  event["actor"] = agent;
+  ProcessResult r = Shiplog({"sign", "--key", key(agent), "-"}, event.dump());
+  Require(r, "shiplog sign");
+  return nlohmann::json::parse(r.out);
+}
+
+ProcessResult ServerProcess::Shiplog(std::vector<std::string> args, const std::string& input) const {
+  args.insert(args.begin(), SHIPLOG_BINARY);
+  return RunProcess(args, input);
+}
+
+}  // namespace shiplog::testing

@@ -1,0 +1,63 @@
+// The real `shiplog serve` in a child process, for the server's integration tests: a fresh
+// ledger in a scratch directory with enrolled agents, the server started on a loopback port the
+// test picks, and plain HTTP calls to it. The child is killed if the test forgets to stop it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "adapters/http_client.h"
+#include "tests/cli/process.h"
+
+namespace shiplog::testing {
+
+class ServerProcess {
+ public:
+  // Creates the ledger (manual clock unless `real_clock`) and a key per agent, enrolled with its
+  // roles; the server is not started yet.
+  explicit ServerProcess(const std::map<std::string, std::vector<std::string>>& agents = {},
+                         bool real_clock = false);
+  ~ServerProcess();  // Kill() when still running
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Starts `shiplog serve` on a free 127.0.0.1 port with `extra` options and waits until
+  // /readyz answers 200 (a port taken in between: it picks another).
+  void Start(const std::vector<std::string>& extra = {});
+  // Sends `signal` and waits for the exit; returns the exit code (-1: killed by a signal).
+  int Stop(int signal = 15 /* SIGTERM */);
+  void Kill();  // SIGKILL, no waiting for anything but the process to be gone
+  bool running() const { return pid_ > 0; }
+
+  std::string data() const { return dir_ / "data"; }
+  std::string key(const std::string& agent) const { return dir_ / (agent + ".key"); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  uint16_t port() const { return port_; }
+  const std::string& log_path() const { return log_; }
+  std::string Log() const;  // what the server wrote to stderr/stdout so far
+
+  // One request on a fresh connection.
+  adapters::HttpReply Get(const std::string& target) const;
+  adapters::HttpReply Post(const std::string& target, const std::string& body,
+                           const std::string& content_type = "application/json") const;
+
+  // `event` (JSON, no id needed) signed by `agent` with `shiplog sign`: the envelope to submit.
+  nlohmann::json Sign(const std::string& agent, nlohmann::json event) const;
+  // Runs the shiplog binary with `args` (a CLI call against the same data directory).
+  ProcessResult Shiplog(std::vector<std::string> args, const std::string& input = "") const;
+
+ private:
+  ScratchDir dir_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  std::string log_;
+};
+
+// A port no one listens on now: bound to 127.0.0.1:0 and released.
+uint16_t PickFreePort();
+
+}  // namespace shiplog::testing

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build, and bring up a ledger under ./shiplog-data.
+# The main job: install what is missing, build, and serve a ledger under ./shiplog-data with the
+# default policy (created on the first run) on http://127.0.0.1:7478 until Ctrl-C or SIGTERM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
@@ -8,15 +9,12 @@ data=./shiplog-data
 if [ ! -d "$data/db" ]; then
   build/bin/shiplog init --data "$data"
 fi
-build/bin/shiplog verify --data "$data"
-cat <<MSG
+cat <<MSG >&2
 
-shiplog's ledger is ready in $data (verified above), under the default policy. Next:
-  build/bin/shiplog keygen --out leon.key
-  build/bin/shiplog enroll --data $data --admin-key $data/admin.key --name leon \\
-      --roles coordinator --public-key leon.key.pub
-  build/bin/shiplog policy show                  # the rules every intent is judged by
-  build/bin/shiplog query --data $data           # the log, as JSON lines
-The README walks through a deployment. Every command has --help.
-The admin key is $data/admin.key: keep it somewhere safe.
+shiplog serves the ledger in $data (default policy) on http://127.0.0.1:7478; it takes events once
+every record has verified (GET /readyz). The admin key is $data/admin.key: keep it somewhere safe.
+The README walks a deployment through it from a second terminal; endpoints: adapters/openapi.yaml.
+Ctrl-C or SIGTERM stops it after answering what is in flight.
+
 MSG
+exec build/bin/shiplog serve --data "$data" --listen 127.0.0.1:7478

@@ -1,16 +1,298 @@
 // The read-only endpoints: checkpoints and proofs, deployments (state, replay, timeline) and
 // queries. They read the ledger's store directly (RocksDB reads run alongside appends) and never
-// touch the policy gate's state.
+// touch the policy gate's state, which belongs to the sequencer.
+//
+// Each endpoint names the parameters it takes; any other is a 400 naming it, so a typo never
+// silently widens an answer.
+#include <spdlog/spdlog.h>
+
+#include <initializer_list>
+#include <memory>
+#include <vector>
+
 #include "adapters/routes.h"
+#include "ledger/query_bounds.h"
+#include "replay/replay.h"
+#include "replay/timeline.h"
 
 namespace shiplog::adapters {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kDeploymentsPrefix[] = "/v1/deployments/";
+constexpr char kTimelineSuffix[] = "/timeline";
+// Records a query reads per pull of its stream: enough to fill a chunk, few enough that a large
+// answer is never held whole.
+constexpr size_t kQueryPage = 256;
+
+// As the CLI prints JSON: a string that is not UTF-8 is shown replaced rather than failing.
+std::string Dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Response JsonAnswer(const json& body) {
+  Response r;
+  r.body = Dump(body);
+  return r;
+}
+
+Status OnlyParams(const Request& request, std::initializer_list<const char*> known) {
+  for (const auto& [name, value] : request.query) {
+    bool ok = false;
+    for (const char* k : known) ok = ok || name == k;
+    if (ok) continue;
+    std::string list;
+    for (const char* k : known) list += std::string(list.empty() ? "" : ", ") + k;
+    return Status::InvalidArgument("unknown parameter '" + name + "' for " + request.path +
+                                   (list.empty() ? " (it takes none)" : " (it takes " + list + ")"));
+  }
+  return Status::Ok();
+}
+
+// The parameter `name` as a non-negative integer; nullopt when not given.
+Result<std::optional<uint64_t>> UintParam(const Request& request, const std::string& name) {
+  auto text = request.Param(name);
+  if (!text) return std::optional<uint64_t>();
+  if (text->empty() || text->size() > 19 ||
+      text->find_first_not_of("0123456789") != std::string::npos) {
+    return Status::InvalidArgument("parameter " + name + " wants a non-negative integer, got '" +
+                                   *text + "'");
+  }
+  return std::optional<uint64_t>(std::stoull(*text));
+}
+
+Result<uint64_t> RequiredUint(const Request& request, const std::string& name) {
+  SHIPLOG_ASSIGN_OR_RETURN(std::optional<uint64_t> value, UintParam(request, name));
+  if (!value) return Status::InvalidArgument("parameter " + name + " is required");
+  return *value;
+}
+
+// "true" or "false" (absent: false).
+Result<bool> FlagParam(const Request& request, const std::string& name) {
+  auto text = request.Param(name);
+  if (!text || *text == "false") return false;
+  if (*text == "true") return true;
+  return Status::InvalidArgument("parameter " + name + " is true or false, not '" + *text + "'");
+}
+
+Response Checkpoint(ServerState& state, const Request& request) {
+  Status params = OnlyParams(request, {"size"});
+  if (!params.ok()) return ErrorResponse(params);
+  auto size = UintParam(request, "size");
+  if (!size.ok()) return ErrorResponse(size.status());
+  if (!*size) return JsonAnswer(state.ledger.LatestCheckpoint().ToJson());
+  auto checkpoint = state.ledger.CheckpointAt(**size);
+  if (!checkpoint.ok()) return ErrorResponse(checkpoint.status());
+  return JsonAnswer(checkpoint->ToJson());
+}
+
+Response InclusionProofOf(ServerState& state, const Request& request) {
+  Status params = OnlyParams(request, {"seq", "size"});
+  if (!params.ok()) return ErrorResponse(params);
+  auto seq = RequiredUint(request, "seq");
+  if (!seq.ok()) return ErrorResponse(seq.status());
+  auto size = UintParam(request, "size");
+  if (!size.ok()) return ErrorResponse(size.status());
+  auto proof = state.ledger.ProveInclusion(*seq, *size);
+  if (!proof.ok()) return ErrorResponse(proof.status());
+  return JsonAnswer(proof->ToJson());
+}
+
+Response ConsistencyProofOf(ServerState& state, const Request& request) {
+  Status params = OnlyParams(request, {"from", "to"});
+  if (!params.ok()) return ErrorResponse(params);
+  auto from = RequiredUint(request, "from");
+  if (!from.ok()) return ErrorResponse(from.status());
+  auto to = RequiredUint(request, "to");
+  if (!to.ok()) return ErrorResponse(to.status());
+  auto proof = state.ledger.ProveConsistency(*from, *to);
+  if (!proof.ok()) return ErrorResponse(proof.status());
+  return JsonAnswer(proof->ToJson());
+}
+
+// The deployment's state and the decisions for its next intents at ?at=SEQ|TIME, or as of the
+// latest record.
+Response DeploymentState(ServerState& state, const Request& request, const std::string& id) {
+  Status params = OnlyParams(request, {"at"});
+  if (!params.ok()) return ErrorResponse(params);
+  replay::Moment moment = replay::Moment::AtSeq(state.ledger.size() - 1);
+  if (auto at = request.Param("at")) {
+    auto parsed = replay::ParseMoment(*at, "parameter at");
+    if (!parsed.ok()) return ErrorResponse(parsed.status());
+    moment = *parsed;
+  }
+  replay::ReplayOptions options;
+  options.data_dir = state.options.data_dir;
+  options.warn = [](const std::string& message) { spdlog::warn("replay: {}", message); };
+  auto replayed = replay::ReplayAt(state.ledger, id, moment, options);
+  if (!replayed.ok()) return ErrorResponse(replayed.status());
+  return JsonAnswer(replayed->ToJson());
+}
+
+Response DeploymentTimeline(ServerState& state, const Request& request, const std::string& id) {
+  Status params = OnlyParams(request, {"format"});
+  if (!params.ok()) return ErrorResponse(params);
+  const std::string format = request.Param("format").value_or("json");
+  if (format != "json" && format != "html") {
+    return ErrorResponse(400, "invalid_argument",
+                         "parameter format is json or html, not '" + format + "'");
+  }
+  auto timeline = replay::BuildTimeline(state.ledger, id);
+  if (!timeline.ok()) return ErrorResponse(timeline.status());
+  if (format == "json") return JsonAnswer(replay::TimelineJson(*timeline));
+  Response r;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = replay::TimelineHtml(*timeline);
+  return r;
+}
+
+// The filter a /v1/query asks for, with the same fields (and time parsing) as `shiplog query`.
+Result<QueryFilter> QueryFilterOf(const Request& request) {
+  QueryFilter filter;
+  for (auto [name, field] : {std::make_pair("deployment", &filter.deployment),
+                             std::make_pair("app", &filter.app),
+                             std::make_pair("environment", &filter.environment),
+                             std::make_pair("actor", &filter.actor),
+                             std::make_pair("role", &filter.role),
+                             std::make_pair("kind", &filter.kind),
+                             std::make_pair("step", &filter.step),
+                             std::make_pair("image", &filter.image),
+                             std::make_pair("decision", &filter.decision)}) {
+    *field = request.Param(name).value_or("");
+  }
+  SHIPLOG_ASSIGN_OR_RETURN(filter.waivers, FlagParam(request, "waivers"));
+  SHIPLOG_ASSIGN_OR_RETURN(std::optional<uint64_t> from_seq, UintParam(request, "from_seq"));
+  filter.from_seq = from_seq.value_or(0);
+  SHIPLOG_ASSIGN_OR_RETURN(filter.to_seq, UintParam(request, "to_seq"));
+  SHIPLOG_RETURN_IF_ERROR(SetTimeBounds(filter,
+                                        {"parameter since", request.Param("since").value_or("")},
+                                        {"parameter until", request.Param("until").value_or("")}));
+  return filter;
+}
+
+// Pulls a query's records a page at a time: the next page's sequence numbers from the indexes
+// (resuming after the last one sent), then those records. The answer is the records as of the
+// request: records appended while it streams are not included.
+class QueryStream {
+ public:
+  QueryStream(const Ledger& ledger, QueryFilter filter) : ledger_(ledger), filter_(filter) {}
+
+  // The next page's sequence numbers; empty once the answer is done.
+  Status NextPage() {
+    page_.clear();
+    if (done_) return Status::Ok();
+    Status status = ledger_.QuerySeqs(filter_, [this](uint64_t seq) {
+      page_.push_back(seq);
+      return page_.size() < kQueryPage;
+    });
+    if (!status.ok()) return status;
+    if (page_.size() < kQueryPage) {
+      done_ = true;
+    } else {
+      filter_.from_seq = page_.back() + 1;
+    }
+    return Status::Ok();
+  }
+
+  // Fills `chunk` with the current page as JSON lines and reads the next; false when done. An
+  // error after the headers went out ends the stream with one {"error": ...} line.
+  bool Pull(std::string& chunk) {
+    if (page_.empty()) return false;
+    for (uint64_t seq : page_) {
+      auto record = ledger_.Read(seq);
+      if (!record.ok()) return Failed(record.status(), chunk);
+      chunk += Dump(record->ToJson());
+    }
+    Status next = NextPage();
+    if (!next.ok()) return Failed(next, chunk);
+    return !page_.empty();
+  }
+
+ private:
+  bool Failed(const Status& status, std::string& chunk) {
+    spdlog::error("query stream stopped: {}", status.ToString());
+    chunk += Dump({{"error", {{"code", StatusCodeName(status.code())},
+                              {"message", status.message()}}}});
+    page_.clear();
+    done_ = true;
+    return false;
+  }
+
+  const Ledger& ledger_;
+  QueryFilter filter_;
+  std::vector<uint64_t> page_;
+  bool done_ = false;
+};
+
+Response Query(ServerState& state, const Request& request) {
+  Status params = OnlyParams(request, {"deployment", "app", "environment", "actor", "role", "kind",
+                                       "step", "image", "since", "until", "decision", "waivers",
+                                       "from_seq", "to_seq", "count"});
+  if (!params.ok()) return ErrorResponse(params);
+  auto filter = QueryFilterOf(request);
+  if (!filter.ok()) return ErrorResponse(filter.status());
+  auto count_only = FlagParam(request, "count");
+  if (!count_only.ok()) return ErrorResponse(count_only.status());
+  // The answer as of now: appends during a long stream do not extend it.
+  const uint64_t last = state.ledger.size() - 1;
+  filter->to_seq = filter->to_seq ? std::min(*filter->to_seq, last) : last;
+  if (*count_only) {
+    uint64_t count = 0;
+    Status status = state.ledger.QuerySeqs(*filter, [&count](uint64_t) {
+      ++count;
+      return true;
+    });
+    if (!status.ok()) return ErrorResponse(status);
+    return JsonAnswer({{"count", count}});
+  }
+  // The first page is read before answering, so a filter the ledger refuses is a plain 400.
+  auto stream = std::make_shared<QueryStream>(state.ledger, *filter);
+  Status first = stream->NextPage();
+  if (!first.ok()) return ErrorResponse(first);
+  Response r;
+  r.content_type = kJsonLines;
+  r.stream = [stream](std::string& chunk) { return stream->Pull(chunk); };
+  return r;
+}
+
+}  // namespace
 
 bool RouteRead(ServerState& state, const Request& request, const Respond& respond) {
-  if (request.path == "/v1/checkpoint" && request.method == "GET") {
-    respond(JsonResponse(200, state.ledger.LatestCheckpoint().ToJson()));
+  const std::string& path = request.path;
+  const bool deployments = path.rfind(kDeploymentsPrefix, 0) == 0;
+  if (path != "/v1/checkpoint" && path != "/v1/proofs/inclusion" &&
+      path != "/v1/proofs/consistency" && path != "/v1/query" && !deployments) {
+    return false;
+  }
+  if (request.method != "GET") {
+    respond(ErrorResponse(405, "method_not_allowed", path + " takes GET, not " + request.method));
     return true;
   }
-  return false;
+  if (path == "/v1/checkpoint") {
+    respond(Checkpoint(state, request));
+  } else if (path == "/v1/proofs/inclusion") {
+    respond(InclusionProofOf(state, request));
+  } else if (path == "/v1/proofs/consistency") {
+    respond(ConsistencyProofOf(state, request));
+  } else if (path == "/v1/query") {
+    respond(Query(state, request));
+  } else {
+    std::string id = path.substr(sizeof(kDeploymentsPrefix) - 1);
+    const size_t suffix = sizeof(kTimelineSuffix) - 1;
+    const bool timeline =
+        id.size() > suffix && id.compare(id.size() - suffix, suffix, kTimelineSuffix) == 0;
+    if (timeline) id.resize(id.size() - suffix);
+    if (id.empty() || id.find('/') != std::string::npos) {
+      respond(ErrorResponse(404, "not_found",
+                            "no endpoint " + path +
+                                " (GET /v1/deployments/{id} or /v1/deployments/{id}/timeline)"));
+    } else {
+      respond(timeline ? DeploymentTimeline(state, request, id)
+                       : DeploymentState(state, request, id));
+    }
+  }
+  return true;
 }
 
 }  // namespace shiplog::adapters

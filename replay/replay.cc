@@ -313,6 +313,19 @@ Result<uint64_t> LastSeqAtOrBefore(const Ledger& ledger, Micros time) {
 
 // ---- point in time ----
 
+Result<Moment> ParseMoment(const std::string& text, const std::string& name) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    if (text.size() > 19) return Status::InvalidArgument(name + " " + text + " is too large");
+    return Moment::AtSeq(std::stoull(text));
+  }
+  auto time = ParseTime(text);
+  if (!time.ok()) {
+    return Status::InvalidArgument(name + " wants a sequence number or an RFC 3339 time, got '" +
+                                   text + "'");
+  }
+  return Moment::AtTime(*time);
+}
+
 Result<PointInTime> ReplayAt(const Ledger& ledger, const std::string& deployment, Moment moment,
                              const ReplayOptions& options) {
   SHIPLOG_ASSIGN_OR_RETURN(bool mentioned, MentionsDeployment(ledger, deployment));

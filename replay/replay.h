@@ -68,6 +68,10 @@ struct Moment {
   static Moment AtTime(Micros time) { return {std::nullopt, time}; }
 };
 
+// A moment as a person or a URL writes it: digits are a sequence number, anything else must be an
+// RFC 3339 ledger time. kInvalidArgument naming `name` (the option or parameter it came from).
+Result<Moment> ParseMoment(const std::string& text, const std::string& name);
+
 // Folds `ledger` through record `last_seq` under its own policies, from the nearest usable
 // snapshot. REQUIRES: last_seq < ledger.size().
 Result<LedgerFold> FoldThrough(const Ledger& ledger, uint64_t last_seq,

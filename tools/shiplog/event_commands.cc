@@ -1,7 +1,6 @@
 // shiplog sign | append | query
-#include <tuple>
-
 #include "ledger/key_file.h"
+#include "ledger/query_bounds.h"
 #include "tools/shiplog/cli.h"
 
 namespace shiplog::cli {
@@ -70,16 +69,8 @@ struct QueryArgs {
 // The filter with the time bounds parsed; errors name the option.
 Result<QueryFilter> FilterOf(const QueryArgs& args) {
   QueryFilter filter = args.filter;
-  for (auto [option, text, bound] : {std::make_tuple("--since", &args.since, &filter.since),
-                                     std::make_tuple("--until", &args.until, &filter.until)}) {
-    if (text->empty()) continue;
-    auto time = ParseTime(*text);
-    if (!time.ok()) return time.status().Prefixed(option);
-    *bound = *time;
-  }
-  if (filter.since && filter.until && *filter.until <= *filter.since) {
-    return Status::InvalidArgument("--until " + args.until + " is not after --since " + args.since);
-  }
+  SHIPLOG_RETURN_IF_ERROR(
+      SetTimeBounds(filter, {"--since", args.since}, {"--until", args.until}));
   return filter;
 }
 

@@ -22,20 +22,6 @@ struct ReplayArgs {
   bool whole_ledger = false;
 };
 
-// "--at 42" is a sequence number; anything else must be an RFC 3339 time.
-Result<replay::Moment> ParseMoment(const std::string& text) {
-  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
-    if (text.size() > 19) return Status::InvalidArgument("--at " + text + " is too large");
-    return replay::Moment::AtSeq(std::stoull(text));
-  }
-  auto time = ParseTime(text);
-  if (!time.ok()) {
-    return Status::InvalidArgument("--at wants a sequence number or an RFC 3339 time, got '" +
-                                   text + "'");
-  }
-  return replay::Moment::AtTime(*time);
-}
-
 Result<Micros> ParseOptionTime(const std::string& option, const std::string& text) {
   auto time = ParseTime(text);
   if (!time.ok()) return time.status().Prefixed(option + " '" + text + "'");
@@ -89,7 +75,7 @@ int PrintOut(const std::string& format, const nlohmann::json& json, const std::s
 }
 
 int RunPointInTime(const ReplayArgs& args, const Ledger& ledger) {
-  auto moment = ParseMoment(args.at);
+  auto moment = replay::ParseMoment(args.at, "--at");
   if (!moment.ok()) return Fail(moment.status());
   replay::ProgressLine progress("replay", moment->seq ? *moment->seq + 1 : ledger.size());
   auto replayed = replay::ReplayAt(ledger, args.deployment, *moment, OptionsFor(args, progress));
@@ -102,7 +88,7 @@ int RunCounterfactual(const ReplayArgs& args, const Ledger& ledger, const policy
   replay::CounterfactualScope scope;
   scope.deployment = args.deployment;
   if (!args.at.empty()) {
-    auto moment = ParseMoment(args.at);
+    auto moment = replay::ParseMoment(args.at, "--at");
     if (!moment.ok()) return Fail(moment.status());
     scope.through_seq = moment->seq;
     scope.to = moment->time;

@@ -132,6 +132,15 @@ TEST(ServerStop, SigtermAnswersWhatIsInFlightExitsZeroAndRefusesNewConnections) 
   RawSocket partial(port);
   ASSERT_TRUE(partial.connected());
   ASSERT_TRUE(partial.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+  // So is an intent check (answered by the sequencer, which is gone by the time it arrives).
+  json check = DeployRequest("check-1", "checked");
+  check["actor"] = "agent0";
+  const std::string intent = check.dump();
+  RawSocket partial_check(port);
+  ASSERT_TRUE(partial_check.connected());
+  ASSERT_TRUE(partial_check.Send("POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                 "Content-Type: application/json\r\nContent-Length: " +
+                                 std::to_string(intent.size()) + "\r\n\r\n"));
 
   std::atomic<bool> stop_sent{false};
   std::atomic<int> answered_after_stop{0};
@@ -179,6 +188,9 @@ TEST(ServerStop, SigtermAnswersWhatIsInFlightExitsZeroAndRefusesNewConnections) 
   ASSERT_TRUE(partial.Send("\r\n"));
   const std::string answer = partial.ReadUntilClosed();
   EXPECT_EQ(RawSocket::StatusOf(answer), 200) << "answer: " << answer;
+  ASSERT_TRUE(partial_check.Send(intent));
+  const std::string check_answer = partial_check.ReadUntilClosed();
+  EXPECT_THAT(RawSocket::StatusOf(check_answer), AnyOf(200, 503)) << "answer: " << check_answer;
   for (auto& c : clients) c.join();
   stopper.join();
   EXPECT_EQ(exit_code, 0) << server.Log();

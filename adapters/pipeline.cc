@@ -41,9 +41,16 @@ void AppendPipeline::Submit(SignedEvent event, Done done) {
 void AppendPipeline::RunInSequence(std::function<void()> task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    tasks_.push_back(std::move(task));
+    if (!sequencer_done_) {
+      tasks_.push_back(std::move(task));
+      wake_.notify_one();
+      return;
+    }
   }
-  wake_.notify_one();
+  // The sequencer has finished (a stopping server still answering a late request): nothing
+  // appends any more, so the task runs here; queued, it would never run and its client would
+  // wait forever (and the server with it).
+  task();
 }
 
 void AppendPipeline::Stop() {
@@ -76,7 +83,10 @@ void AppendPipeline::SequencerLoop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      if (batch.empty() && tasks.empty() && stopping_) return;
+      if (batch.empty() && tasks.empty() && stopping_) {
+        sequencer_done_ = true;
+        return;
+      }
     }
     for (auto& task : tasks) task();
     if (batch.empty()) continue;

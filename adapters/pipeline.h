@@ -67,6 +67,7 @@ class AppendPipeline {
   std::deque<std::function<void()>> tasks_;      // GUARDED_BY(mu_)
   bool stopping_ = false;                        // GUARDED_BY(mu_): the pool has drained
   bool refusing_ = false;                        // GUARDED_BY(mu_): Stop() was called
+  bool sequencer_done_ = false;                  // GUARDED_BY(mu_): the sequencer has returned
   std::once_flag stop_once_;
   std::thread sequencer_;
 };

@@ -125,7 +125,11 @@ void SubmitEvent(ServerState& state, const Request& request, Respond respond) {
   state.pipeline.Submit(
       std::move(event).value(),
       [respond = std::move(respond), capnp_wanted = request.WantsCapnp(), arrived,
-       &metrics](Result<Receipt> receipt) {
+       &metrics, &state](Result<Receipt> receipt) {
+        // Stop() came between the check above and the pipeline's refusal: the same answer.
+        if (!receipt.ok() && state.stopping && receipt.status().code() == StatusCode::kInternal) {
+          return respond(NotReady(state));
+        }
         if (!receipt.ok()) {
           metrics.Refused();
           return respond(ErrorResponse(receipt.status()));

@@ -92,10 +92,13 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadRequest(); });
   }
 
-  // On stop: an idle connection is closed now, a busy one after its answer.
+  // On stop: an idle connection is closed now, a busy one after its answer. A request partly
+  // arrived counts as busy: closing under it would leave its client with no answer at all; it is
+  // read to its end (within the request timeout) and answered, then the connection closes.
   void CloseIfIdle() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (!self->busy_) self->Close();
+      const bool request_begun = self->parser_ && self->parser_->got_some();
+      if (!self->busy_ && !request_begun) self->Close();
     });
   }
 

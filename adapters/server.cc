@@ -289,10 +289,13 @@ void Server::Impl::Accept() {
     if (!ec) {
       if (static_cast<size_t>(state_.metrics.open_connections()) >= options_.max_connections) {
         // Over the limit: say so and close, rather than leave the client hanging.
+        // The length is counted, not written by hand: a wrong one leaves the client waiting.
+        static const std::string kBusyBody =
+            "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many connections; retry later\"}}";
         static const std::string kBusy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-            "Connection: close\r\nContent-Length: 80\r\n\r\n"
-            "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many connections; retry later\"}}";
+            "Connection: close\r\nContent-Length: " + std::to_string(kBusyBody.size()) +
+            "\r\n\r\n" + kBusyBody;
         auto s = std::make_shared<tcp::socket>(std::move(socket));
         net::async_write(*s, net::buffer(kBusy), [s](beast::error_code, size_t) {
           beast::error_code ignored;

@@ -306,6 +306,11 @@ TEST(ServerLimits, ConnectionsOverTheLimitAre503) {
   ASSERT_TRUE(fifth.connected());
   const std::string answer = fifth.ReadUntilClosed();
   EXPECT_EQ(RawSocket::StatusOf(answer), 503) << answer;
+  // An HTTP client reads that answer whole (its length is right) and gets the reason.
+  auto reply = adapters::Call(UrlOf(server), adapters::HttpCall{});
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(reply->status, 503);
+  EXPECT_EQ(json::parse(reply->body)["error"]["code"], "unavailable");
   held.clear();
   // Once they are closed, others are served again (the server notices the closes on its own time).
   int status = 0;

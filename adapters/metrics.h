@@ -20,6 +20,7 @@ class Histogram {
   void Observe(double value);
   // The histogram's lines for metric `name` (with _bucket, _sum and _count).
   std::string Render(const std::string& name, const std::string& help) const;
+  uint64_t count() const { return count_.load(); }
 
  private:
   std::vector<double> bounds_;
@@ -42,6 +43,7 @@ class Metrics {
   void ConnectionOpened() { ++open_connections_; }
   void ConnectionClosed() { --open_connections_; }
   int64_t open_connections() const { return open_connections_.load(); }
+  uint64_t batches() const { return batch_size_.count(); }  // group commits, one fsync each
 
   std::string Render() const;
 

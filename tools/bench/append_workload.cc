@@ -18,40 +18,16 @@
 #include "ledger/crypto.h"
 #include "ledger/event.h"
 #include "ledger/ledger.h"
+#include "tools/bench/bench_ledger.h"
 #include "tools/bench/workloads.h"
 
 namespace shiplog::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double MicrosSince(Clock::time_point start) {
-  return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
-}
-
 double Percentile(std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
   size_t i = std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()));
   return sorted[i];
-}
-
-SignedEvent MakeEvent(uint64_t i, const std::string& actor, const SigningKey& key) {
-  nlohmann::json json = {{"id", "bench-" + std::to_string(i)},
-                         {"kind", "step.reported"},
-                         {"actor", actor},
-                         {"deployment", "checkout-" + std::to_string(i % 1000)},
-                         {"step", "build"},
-                         {"status", "READY"},
-                         {"details", "build " + std::to_string(i) + " of checkout passed its checks"}};
-  return SignedEvent::Sign(*Event::FromJson(json), key);
-}
-
-uint64_t DirectoryBytes(const std::string& dir) {
-  uint64_t total = 0;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
-    if (entry.is_regular_file()) total += entry.file_size();
-  }
-  return total;
 }
 
 }  // namespace
@@ -63,29 +39,9 @@ int RunAppendWorkload(uint64_t records, const std::string& dir_arg, bool verify)
   if (workload_dir.path().empty()) return 1;
   const std::string& dir = workload_dir.path();
   SystemClock clock;
-  SigningKey admin = SigningKey::Generate();
-  InitOptions options;
-  options.admin_public_key = admin.PublicKey();
-  if (Status s = Ledger::Init(dir, options, &clock); !s.ok()) {
-    std::cerr << "init: " << s.ToString() << "\n";
-    return 1;
-  }
-  auto ledger = Ledger::Open(dir, &clock);
-  if (!ledger.ok()) {
-    std::cerr << "open: " << ledger.status().ToString() << "\n";
-    return 1;
-  }
   SigningKey agent = SigningKey::Generate();
-  nlohmann::json enrol = {{"id", "enrol-agent"},
-                          {"kind", "key.enrolled"},
-                          {"actor", "admin"},
-                          {"name", "ci"},
-                          {"public_key", HexEncode(agent.PublicKey())},
-                          {"roles", {"ci"}}};
-  if (auto r = (*ledger)->Append(SignedEvent::Sign(*Event::FromJson(enrol), admin)); !r.ok()) {
-    std::cerr << "enrol: " << r.status().ToString() << "\n";
-    return 1;
-  }
+  std::unique_ptr<Ledger> ledger = CreateBenchLedger(dir, agent, &clock);
+  if (!ledger) return 1;
 
   // Events are signed ahead in chunks: signing is the agent's work, not the ledger's.
   constexpr uint64_t kChunk = 10000;
@@ -96,11 +52,11 @@ int RunAppendWorkload(uint64_t records, const std::string& dir_arg, bool verify)
   for (uint64_t done = 0; done < records;) {
     std::vector<SignedEvent> chunk;
     for (uint64_t i = done; i < std::min(records, done + kChunk); ++i) {
-      chunk.push_back(MakeEvent(i, "ci", agent));
+      chunk.push_back(MakeBenchEvent(i, agent));
     }
     for (const SignedEvent& e : chunk) {
-      auto start = Clock::now();
-      auto receipt = (*ledger)->Append(e);
+      auto start = BenchClock::now();
+      auto receipt = ledger->Append(e);
       double took = MicrosSince(start);
       if (!receipt.ok()) {
         std::cerr << "append " << done << ": " << receipt.status().ToString() << "\n";
@@ -115,9 +71,8 @@ int RunAppendWorkload(uint64_t records, const std::string& dir_arg, bool verify)
                  static_cast<unsigned long long>(records));
   }
   std::fprintf(stderr, "\n");
-  std::sort(latencies.begin(), latencies.end());
 
-  const uint64_t size = (*ledger)->size();
+  const uint64_t size = ledger->size();
   // Proofs at the final size: median build time over many random leaves.
   std::vector<double> inclusion_micros, consistency_micros;
   size_t inclusion_hashes = 0, consistency_hashes = 0;
@@ -130,8 +85,8 @@ int RunAppendWorkload(uint64_t records, const std::string& dir_arg, bool verify)
   };
   for (int i = 0; i < 200; ++i) {
     uint64_t seq = next() % size;
-    auto start = Clock::now();
-    auto proof = (*ledger)->ProveInclusion(seq, std::nullopt);
+    auto start = BenchClock::now();
+    auto proof = ledger->ProveInclusion(seq, std::nullopt);
     inclusion_micros.push_back(MicrosSince(start));
     if (!proof.ok() || !proof->Verify().ok()) {
       std::cerr << "inclusion proof for " << seq << " failed\n";
@@ -139,8 +94,8 @@ int RunAppendWorkload(uint64_t records, const std::string& dir_arg, bool verify)
     }
     inclusion_hashes = std::max(inclusion_hashes, proof->path.size());
     uint64_t from = 1 + next() % (size - 1);
-    start = Clock::now();
-    auto consistency = (*ledger)->ProveConsistency(from, size);
+    start = BenchClock::now();
+    auto consistency = ledger->ProveConsistency(from, size);
     consistency_micros.push_back(MicrosSince(start));
     if (!consistency.ok() || !consistency->Verify().ok()) {
       std::cerr << "consistency proof from " << from << " failed\n";
@@ -150,15 +105,13 @@ int RunAppendWorkload(uint64_t records, const std::string& dir_arg, bool verify)
   }
   std::sort(inclusion_micros.begin(), inclusion_micros.end());
   std::sort(consistency_micros.begin(), consistency_micros.end());
-  const Checkpoint checkpoint = (*ledger)->LatestCheckpoint();
+  const Checkpoint checkpoint = ledger->LatestCheckpoint();
 
   nlohmann::json out = {
       {"records", size},
       {"append_seconds", append_micros / 1e6},
       {"appends_per_second", records / (append_micros / 1e6)},
-      {"append_latency_us", {{"p50", Percentile(latencies, 0.5)},
-                             {"p99", Percentile(latencies, 0.99)},
-                             {"p999", Percentile(latencies, 0.999)}}},
+      {"append_latency_us", LatencySummary(latencies)},
       {"inclusion_proof", {{"max_hashes", inclusion_hashes},
                            {"max_bytes", inclusion_hashes * kSha256Size},
                            {"build_us_p50", Percentile(inclusion_micros, 0.5)}}},
@@ -169,8 +122,8 @@ int RunAppendWorkload(uint64_t records, const std::string& dir_arg, bool verify)
       {"checkpoint_note_bytes", checkpoint.note.size()},
       {"disk_bytes_per_record", static_cast<double>(DirectoryBytes(dir)) / size}};
   if (verify) {
-    auto start = Clock::now();
-    auto report = (*ledger)->Verify();
+    auto start = BenchClock::now();
+    auto report = ledger->Verify();
     double seconds = MicrosSince(start) / 1e6;
     if (!report.ok() || !report->ok) {
       std::cerr << "verify failed\n";

@@ -1,11 +1,15 @@
-// Micro-benchmarks of the policy's hot paths: one decision, one fold step.
+// The policy's hot paths: one decision, one fold step. Google Benchmark's micro-benchmarks, and
+// `shiplog-bench decide`, which times each decision alone for its median and p99.
 #include <benchmark/benchmark.h>
 
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "ledger/crypto.h"
 #include "policy/engine.h"
+#include "tools/bench/bench_ledger.h"
+#include "tools/bench/workloads.h"
 
 namespace shiplog::policy {
 namespace {
@@ -58,11 +62,14 @@ struct Deployment {
 
   void Append(const std::string& actor, const json& e) {
     Event event = MakeEvent(actor, e, seq + 1);
+    const auto start = bench::BenchClock::now();
     engine.Apply(++seq, now, event, kRoles.at(actor));
+    fold_micros += bench::MicrosSince(start);
     now += kMicrosPerSecond;
   }
 
   Engine engine;
+  double fold_micros = 0;  // in Engine::Apply, building the state
   uint64_t seq = 0;
   Micros now = 1795514400LL * kMicrosPerSecond;
 };
@@ -90,3 +97,40 @@ BENCHMARK(BM_FoldEvent)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace shiplog::policy
+
+namespace shiplog::bench {
+
+int RunDecideWorkload(int runs) {
+  InitCrypto();
+  constexpr int kDecisions = 20000;
+  nlohmann::json out = MedianOfRuns(runs, []() -> nlohmann::json {
+    nlohmann::json result;
+    for (int64_t events : {10, 1000, 100000}) {
+      policy::Deployment d(events);
+      const Event production = policy::MakeEvent(
+          "rutger", {{"kind", "step.started"}, {"step", "production"}}, 0);
+      std::vector<double> micros;
+      micros.reserve(kDecisions);
+      for (int i = 0; i < kDecisions; ++i) {
+        const auto start = BenchClock::now();
+        policy::Decision decision = d.engine.Decide(production, policy::kRoles.at("rutger"), d.now);
+        micros.push_back(MicrosSince(start));
+        if (!decision.allowed) {
+          std::cerr << "production was denied on a deployment of " << events << " events\n";
+          return nullptr;
+        }
+      }
+      nlohmann::json summary = LatencySummary(micros);
+      result["decide_us_" + std::to_string(events)] = {{"p50", summary["p50"]},
+                                                        {"p99", summary["p99"]}};
+      result["fold_us_per_event_" + std::to_string(events)] =
+          d.fold_micros / static_cast<double>(d.seq);
+    }
+    return result;
+  });
+  if (out.is_null()) return 1;
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace shiplog::bench

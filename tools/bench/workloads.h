@@ -32,4 +32,23 @@ int RunAppendWorkload(uint64_t records, const std::string& dir, bool verify);
 // waivers among them. Kept for the replay and query workloads.
 int RunHistoryWorkload(uint64_t records, const std::string& dir);
 
+// One decision timed alone (median, p99) on deployments of 10, 1,000 and 100,000 events, and
+// the fold's cost per event.
+int RunDecideWorkload(int runs);
+
+// The machine's limits, the references of the other figures (medians of `runs`).
+int RunLimitsWorkload(int runs);
+
+// `records` appends by `clients` concurrent clients through the server's AppendPipeline, in
+// process (medians of `runs`, each on a fresh ledger).
+int RunPipelineWorkload(unsigned clients, uint64_t records, int runs);
+
+// The same over HTTP: `shiplog` (the binary) serves a fresh ledger and `clients` keep-alive
+// connections post the events.
+int RunHttpWorkload(const std::string& shiplog, unsigned clients, uint64_t records, int runs);
+
+// Replay (from genesis over the first `replay_records` records, and from the nearest snapshot to
+// the end), a full verify and three queries on the ledger a history workload left in `dir`.
+int RunReadsWorkload(const std::string& dir, uint64_t replay_records, int runs);
+
 }  // namespace shiplog::bench

@@ -98,16 +98,31 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   void CloseIfIdle() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
       const bool request_begun = self->parser_ && self->parser_->got_some();
-      if (!self->busy_ && !request_begun) self->Close();
+      // An idle connection's only pending operation is the wait for a request: closing the
+      // socket ends it (there is nothing unread to drain).
+      if (!self->busy_ && !request_begun) self->CloseNow();
     });
   }
 
  private:
+  // A connection waits for its next request's first bytes up to idle_timeout; from there the
+  // whole request must arrive within request_timeout.
   void ReadRequest() {
     if (server_.state_.stopping) return Close();
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_.options_.max_header_bytes));
     parser_->body_limit(server_.options_.max_body_bytes);
+    if (buffer_.size() > 0) return ReadRest();  // pipelined: the next request is here already
+    stream_.expires_after(server_.options_.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec,
+                                                                              size_t n) {
+      if (ec) return self->Close();  // idle too long, or the client went away
+      self->buffer_.commit(n);
+      self->ReadRest();
+    });
+  }
+
+  void ReadRest() {
     stream_.expires_after(server_.options_.request_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
@@ -240,15 +255,39 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
                  micros, response.log_note.empty() ? "" : " ", response.log_note);
   }
 
+  // Sends FIN, then reads and discards what the client still sends (an unread body, say) until
+  // it closes too, for a second at most: closing with unread bytes would reset the connection and
+  // could destroy the answer (a 413) before the client reads it.
   void Close() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (closing_) return;
+    closing_ = true;
+    Drain();
+  }
+
+  void CloseNow() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
+  }
+
+  void Drain() {
+    stream_.expires_after(std::chrono::seconds(1));
+    stream_.async_read_some(drain_.prepare(16 * 1024), [self = shared_from_this()](
+                                                          beast::error_code ec, size_t) {
+      self->drain_.clear();
+      if (!ec) return self->Drain();
+      beast::error_code ignored;
+      self->stream_.socket().close(ignored);
+    });
   }
 
   beast::tcp_stream stream_;
   Impl& server_;
   beast::flat_buffer buffer_;
+  beast::flat_buffer drain_;
+  bool closing_ = false;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::function<bool(std::string&)> producer_;
   bool busy_ = false;

@@ -214,7 +214,8 @@ class BadClientTest : public ::testing::Test {
  protected:
   BadClientTest() : server_(Coordinators(1)) {}
   void SetUp() override {
-    server_.Start({"--max-body", "4096", "--request-timeout-ms", "500"});
+    server_.Start(
+        {"--max-body", "4096", "--request-timeout-ms", "500", "--idle-timeout-ms", "2000"});
     records_ = RecordsNow(server_);
   }
   void TearDown() override {
@@ -251,6 +252,41 @@ TEST_F(BadClientTest, ABodyOverMaxBodyIs413) {
   const std::string answer = Exchange(PostHead(8000) + std::string(8000, 'x'));
   EXPECT_EQ(RawSocket::StatusOf(answer), 413) << answer;
   EXPECT_THAT(answer, HasSubstr("4096"));
+}
+
+// A client that sends its whole oversized body before reading still gets the 413: the server
+// reads and drops the rest instead of resetting the connection under the answer.
+TEST_F(BadClientTest, AHugeBodySentWholeStillGets413) {
+  RawSocket socket(server_.port());
+  ASSERT_TRUE(socket.connected());
+  const size_t size = 8 * 1024 * 1024;
+  EXPECT_TRUE(socket.Send(PostHead(size) + std::string(size, 'x'))) << "the server reset the upload";
+  const std::string answer = socket.ReadUntilClosed();
+  EXPECT_EQ(RawSocket::StatusOf(answer), 413) << answer.substr(0, 200);
+}
+
+// Waiting for a request is bounded by the idle timeout (2 s here), not by the request timeout
+// (0.5 s), which starts with the request's first byte.
+TEST_F(BadClientTest, AConnectionWithNoRequestIsClosedAfterTheIdleTimeout) {
+  RawSocket thinking(server_.port());
+  ASSERT_TRUE(thinking.connected());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  ASSERT_TRUE(thinking.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+  EXPECT_EQ(RawSocket::StatusOf(thinking.ReadUntilClosed()), 200)
+      << "a connection quiet for less than the idle timeout was cut off";
+
+  RawSocket idle(server_.port());
+  ASSERT_TRUE(idle.connected());
+  bool timed_out = false;
+  EXPECT_EQ(idle.ReadUntilClosed(&timed_out), "");
+  EXPECT_FALSE(timed_out) << "the server still holds an idle connection";
+
+  // Also after a first request on a keep-alive connection.
+  RawSocket kept(server_.port());
+  ASSERT_TRUE(kept.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  const std::string answer = kept.ReadUntilClosed(&timed_out);
+  EXPECT_EQ(RawSocket::StatusOf(answer), 200) << answer;
+  EXPECT_FALSE(timed_out) << "the server still holds an idle keep-alive connection";
 }
 
 TEST_F(BadClientTest, HeadersOverTheLimitAre431) {

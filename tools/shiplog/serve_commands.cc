@@ -20,6 +20,7 @@ struct ServeArgs {
   std::string dir;
   adapters::ServerOptions options;
   unsigned request_timeout_ms = 15000;
+  unsigned idle_timeout_ms = 60000;
 };
 
 int RunServe(ServeArgs& args, Context& context) {
@@ -36,6 +37,7 @@ int RunServe(ServeArgs& args, Context& context) {
   if (!ledger.ok()) return Fail(ledger.status());
   args.options.data_dir = args.dir;
   args.options.request_timeout = std::chrono::milliseconds(args.request_timeout_ms);
+  args.options.idle_timeout = std::chrono::milliseconds(args.idle_timeout_ms);
   adapters::Server server(**ledger, &context.gate, args.options);
   Status listening = server.Listen();
   if (!listening.ok()) return Fail(listening);
@@ -153,6 +155,9 @@ void AddServeCommands(CLI::App& app, Context& context, Action& action) {
       ->capture_default_str();
   serve->add_option("--request-timeout-ms", args->request_timeout_ms,
                     "Time for one request to arrive whole (a slower client is cut off)")
+      ->capture_default_str();
+  serve->add_option("--idle-timeout-ms", args->idle_timeout_ms,
+                    "Time a connection may wait with no request before it is closed")
       ->capture_default_str();
   serve->callback([&action, &context, args] {
     action = [&context, args] { return RunServe(*args, context); };

@@ -81,7 +81,7 @@ whole=$(peak_rss "$shiplog" replay --data "$history" --deployment "$deployment" 
 echo "{\"deployment\": $one, \"whole_ledger\": $whole}" >"$out/replay-rss.json"
 
 step "6. peers on the same event stream"
-"$bench" events --records "$pg_events" --out "$out/events.jsonl"
+"$bench" events --records "$events" --out "$out/events.jsonl"
 peers=tools/bench/peers
 if [ -x "$peers/git_peer.sh" ]; then
   "$peers/git_peer.sh" "$out/events.jsonl" --count "$git_events" --runs "$runs" |
@@ -90,7 +90,9 @@ else
   echo '{"skipped": "tools/bench/peers/git_peer.sh is missing"}' >"$out/git.json"
 fi
 if [ -x "$peers/postgres_peer.sh" ]; then
-  "$peers/postgres_peer.sh" "$out/events.jsonl" --count "$pg_events" --clients 64 --runs "$runs" |
+  # The history query runs on a table as large as shiplog's history ledger.
+  "$peers/postgres_peer.sh" "$out/events.jsonl" --count "$pg_events" --clients 1,64 --runs "$runs" \
+    --query-events "$events" |
     tail -1 >"$out/postgres.json"
 else
   echo '{"skipped": "tools/bench/peers/postgres_peer.sh is missing"}' >"$out/postgres.json"

@@ -174,15 +174,19 @@ def build(results):
         t.note("6. peer: PostgreSQL hash-chain table", "skipped: " + str(get(pg, "skipped")))
     else:
         for clients, mine in ((1, http1), (64, http64)):
-            theirs = get(pg, f"append_per_s_{clients}")
+            theirs = get(pg, "append_per_s_by_clients", str(clients))
             t.row(f"6. append vs PostgreSQL, {clients} client{'s' if clients > 1 else ''}",
                   rate(mine), "PostgreSQL " + rate(theirs), ratio(mine, theirs),
                   "≥ 8×" if clients == 64 else "",
                   (ratio(mine, theirs) or 0) >= 8 if clients == 64 else None)
         mine_q = get(reads, "query_deployment_history_ms", "p50")
-        theirs_q = get(pg, "query_ms", "p50")
+        theirs_q = get(pg, "history_p50_ms")
         t.row("6. a deployment's history vs PostgreSQL, p50", millis(mine_q),
               "PostgreSQL " + millis(theirs_q), ratio(theirs_q, mine_q))
+        t.row("6. a deployment's history vs PostgreSQL, p99",
+              millis(get(reads, "query_deployment_history_ms", "p99")),
+              "PostgreSQL " + millis(get(pg, "history_p99_ms")),
+              ratio(get(pg, "history_p99_ms"), get(reads, "query_deployment_history_ms", "p99")))
     if cedar is None or "skipped" in cedar:
         t.note("6. peer: Cedar decision", "skipped: " + str(get(cedar, "skipped")))
     elif decide is not None:

@@ -76,31 +76,36 @@ function expect(context, wanted) {
   }
 }
 
+// Times are kept in typed arrays and sorted numerically by the typed array's own sort: no
+// comparator callback, little garbage while timing.
 function percentile(sorted, fraction) {
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))];
 }
 
 function median(values) {
-  return percentile([...values].sort((a, b) => a - b), 0.5);
+  return percentile(Float64Array.from(values).sort(), 0.5);
 }
 
 // Alternates a passing and a failing context and checks every answer, so the figure is for
-// decisions known to be right. Returns each decision's time in microseconds.
+// decisions known to be right. Returns each decision's time in microseconds, all of them and
+// split by the expected answer.
 function timedDecisions(count) {
-  const allowUs = [];
-  const denyUs = [];
+  const allUs = new Float64Array(count);
+  const allowUs = new Float64Array(Math.ceil(count / 2));
+  const denyUs = new Float64Array(Math.floor(count / 2));
   for (let i = 0; i < count; i++) {
     const passing = i % 2 === 0;
     const context = passing ? PASSING : FAILING[(i >> 1) % FAILING.length];
     const start = process.hrtime.bigint();
     const decision = decide(context);
-    const elapsedNs = process.hrtime.bigint() - start;
+    const elapsedUs = Number(process.hrtime.bigint() - start) / 1000;
     if (decision !== (passing ? 'allow' : 'deny')) {
       throw new Error(`decision ${i} was ${decision} for ${JSON.stringify(context)}`);
     }
-    (passing ? allowUs : denyUs).push(Number(elapsedNs) / 1000);
+    allUs[i] = elapsedUs;
+    (passing ? allowUs : denyUs)[i >> 1] = elapsedUs;
   }
-  return { allowUs, denyUs };
+  return { allUs: allUs.sort(), allowUs: allowUs.sort(), denyUs: denyUs.sort() };
 }
 
 function main() {
@@ -118,13 +123,12 @@ function main() {
 
   const runs = [];
   for (let run = 1; run <= options.runs; run++) {
-    const { allowUs, denyUs } = timedDecisions(options.decisions);
-    const all = [...allowUs, ...denyUs].sort((a, b) => a - b);
+    const { allUs, allowUs, denyUs } = timedDecisions(options.decisions);
     const figures = {
-      median_us: percentile(all, 0.5),
-      p99_us: percentile(all, 0.99),
-      allow_median_us: median(allowUs),
-      deny_median_us: median(denyUs),
+      median_us: percentile(allUs, 0.5),
+      p99_us: percentile(allUs, 0.99),
+      allow_median_us: percentile(allowUs, 0.5),
+      deny_median_us: percentile(denyUs, 0.5),
     };
     console.error(`run ${run}/${options.runs}: ${options.decisions} decisions, ` +
                   `median ${figures.median_us.toFixed(2)} us, p99 ${figures.p99_us.toFixed(2)} us`);

@@ -9,8 +9,11 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 EVENTS_FILE [--count N] [--clients C[,C...]] [--runs R] [--queries Q]" >&2
+  echo "usage: $0 EVENTS_FILE [--count N] [--clients C[,C...]] [--runs R] [--queries Q]" \
+    "[--query-events M]" >&2
   echo "  defaults: 10000 events, 8 clients (1 client is always measured too), 3 runs, 1000 queries" >&2
+  echo "  --query-events M: query a ledger of the first M events, loaded in one transaction" \
+    "(default: the ledger the last append run made)" >&2
   echo "  EVENTS_FILE: signed events, one JSON line each, as \`shiplog sign\` prints them" >&2
 }
 
@@ -19,12 +22,14 @@ count=10000
 clients_list=8
 runs=3
 queries=1000
+query_events=0
 while (($#)); do
   case "$1" in
     --count) count="${2:?--count needs a value}"; shift 2 ;;
     --clients) clients_list="${2:?--clients needs a value}"; shift 2 ;;
     --runs) runs="${2:?--runs needs a value}"; shift 2 ;;
     --queries) queries="${2:?--queries needs a value}"; shift 2 ;;
+    --query-events) query_events="${2:?--query-events needs a value}"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     -*) usage; exit 2 ;;
     *) events_file="$1"; shift ;;
@@ -103,21 +108,19 @@ scalar() {
 
 # The stream staged in the database once, outside any timing, so a pgbench client appends event n
 # by number and sends no data of its own.
-python3 "$here/event_fields.py" "$events_file" --count "$count" --format csv --out "$work/events.csv"
+python3 "$here/event_fields.py" "$events_file" --count "$((count > query_events ? count : query_events))" \
+  --format csv --out "$work/events.csv"
 psql_bench <<SQL
 CREATE TABLE peer_input (n bigint PRIMARY KEY, deployment text, id text, kind text, actor text,
                          body jsonb);
 \copy peer_input FROM '$work/events.csv' WITH (FORMAT csv)
-CREATE TABLE peer_deployments AS
-  SELECT row_number() OVER (ORDER BY deployment) AS n, deployment
-  FROM (SELECT DISTINCT deployment FROM peer_input) AS d;
-ALTER TABLE peer_deployments ADD PRIMARY KEY (n);
 CREATE SEQUENCE peer_feed;
 SQL
-events=$(scalar "SELECT count(*) FROM peer_input")
-deployments=$(scalar "SELECT count(*) FROM peer_deployments")
-((events > 0)) || fail "no events in $events_file"
-echo "staged $events events of $deployments deployments" >&2
+staged=$(scalar "SELECT count(*) FROM peer_input")
+((staged > 0)) || fail "no events in $events_file"
+events=$((count < staged ? count : staged))
+query_events=$((query_events < staged ? query_events : staged))
+echo "staged $staged events" >&2
 
 # The append-only rule holds: a row cannot be changed.
 psql_bench -f "$here/postgres_ledger.sql"
@@ -158,9 +161,30 @@ check_chain() {
   ((broken == 0)) || fail "$broken rows break the hash chain"
 }
 
-# One deployment's history, QUERIES times from one client; prints "p50_ms p99_ms" from pgbench's
-# per-transaction log, whose third field is the transaction's latency in microseconds.
+# Loads the first QUERY_EVENTS events in one transaction (untimed), for the history query.
+load_query_ledger() {
+  echo "loading $query_events events for the history query" >&2
+  psql_bench -f "$here/postgres_ledger.sql"
+  psql_bench -c "INSERT INTO peer.ledger (id, deployment, kind, body)
+                 SELECT id, deployment, kind, body FROM peer_input WHERE n <= $query_events ORDER BY n"
+  check_chain "$query_events"
+}
+
+# One deployment's history, QUERIES times from one client, a deployment of the ledger drawn at
+# random each time; prints "p50_ms p99_ms" from pgbench's per-transaction log, whose third field
+# is the transaction's latency in microseconds. The table is analyzed first, as autovacuum would.
 history_latency() {
+  local deployments
+  psql_bench <<SQL
+SET client_min_messages = warning;
+ANALYZE peer.ledger;
+DROP TABLE IF EXISTS peer_deployments;
+CREATE TABLE peer_deployments AS
+  SELECT row_number() OVER (ORDER BY deployment) AS n, deployment
+  FROM (SELECT DISTINCT deployment FROM peer.ledger) AS d;
+ALTER TABLE peer_deployments ADD PRIMARY KEY (n);
+SQL
+  deployments=$(scalar "SELECT count(*) FROM peer_deployments")
   rm -f "$work"/history_log*
   "$bindir/pgbench" -n -M prepared -c 1 -t "$queries" -D deployments="$deployments" -l \
     --log-prefix="$work/history_log" -f "$here/postgres_history.pgbench" \
@@ -180,12 +204,24 @@ for ((run = 1; run <= runs; run++)); do
   for clients in "${client_counts[@]}"; do
     rate_now=$(append_rate "$clients")
     rates[$clients]="${rates[$clients]:-} $rate_now"
-    echo "postgres run $run/$runs: $clients clients appended at $rate_now events/s" >&2
+    echo "postgres run $run/$runs: clients=$clients appended at $rate_now events/s" >&2
   done
-  read -r p50 p99 < <(history_latency)
-  p50s+=("$p50") p99s+=("$p99")
-  echo "postgres run $run/$runs: history query p50 $p50 ms, p99 $p99 ms" >&2
+  if ((query_events == 0)); then
+    latency=$(history_latency) && read -r p50 p99 <<<"$latency"
+    p50s+=("$p50") p99s+=("$p99")
+    echo "postgres run $run/$runs: history query p50 $p50 ms, p99 $p99 ms" >&2
+  fi
 done
+query_ledger=$((events / client_counts[-1] * client_counts[-1]))
+if ((query_events > 0)); then
+  load_query_ledger
+  query_ledger=$query_events
+  for ((run = 1; run <= runs; run++)); do
+    latency=$(history_latency) && read -r p50 p99 <<<"$latency"
+    p50s+=("$p50") p99s+=("$p99")
+    echo "postgres query run $run/$runs: history p50 $p50 ms, p99 $p99 ms on $query_ledger events" >&2
+  done
+fi
 
 by_clients=""
 for clients in "${client_counts[@]}"; do
@@ -194,8 +230,8 @@ for clients in "${client_counts[@]}"; do
   by_clients+="${by_clients:+,}\"$clients\":$(median ${rates[$clients]})"
 done
 
-printf '{"peer":"postgres","version":"%s","events":%d,"deployments":%d,"runs":%d,' \
-  "$("$bindir/postgres" --version | awk '{print $3}')" "$events" "$deployments" "$runs"
+printf '{"peer":"postgres","version":"%s","events":%d,"runs":%d,"query_ledger_events":%d,' \
+  "$("$bindir/postgres" --version | awk '{print $3}')" "$events" "$runs" "$query_ledger"
 printf '"append_per_s_by_clients":{%s},"queries":%d,"history_p50_ms":%s,"history_p99_ms":%s,' \
   "$by_clients" "$queries" "$(median "${p50s[@]}")" "$(median "${p99s[@]}")"
 printf '"durability":"fsync=on synchronous_commit=on","driver":"pgbench -M prepared"}\n'

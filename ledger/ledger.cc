@@ -352,9 +352,37 @@ KeyInfo Ledger::LedgerSigner() const {
   return KeyInfo{ledger_key_.PublicKey(), std::string(kLedgerActor), {}, 0, std::nullopt};
 }
 
+// The gate's view of the committed records: the store and its indexes, read without mu_.
+class Ledger::GateReader final : public GateRecords {
+ public:
+  explicit GateReader(const Ledger& ledger) : ledger_(ledger) {}
+
+  Status KindSeqs(std::string_view kind, const SeqVisitor& visit) const override {
+    return Seqs(IndexPrefix(IndexField::kKind, kind), visit);
+  }
+  Status DeploymentSeqs(std::string_view deployment, const SeqVisitor& visit) const override {
+    return Seqs(IndexPrefix(IndexField::kDeployment, deployment), visit);
+  }
+  Result<Record> Read(uint64_t seq) const override {
+    SHIPLOG_ASSIGN_OR_RETURN(StoredRecord r, ledger_.Read(seq));
+    return Record{r.seq, r.ledger_time, std::move(r.event), std::move(r.signed_event.public_key)};
+  }
+
+ private:
+  Status Seqs(const std::string& prefix, const SeqVisitor& visit) const {
+    return ledger_.store_->ScanIndex(prefix, "", [&](std::string_view key, std::string_view) {
+      return visit(IndexKeySeq(key));
+    });
+  }
+  const Ledger& ledger_;
+};
+
 // The gate's state is the fold of the whole log; each record is folded with its signer as the
 // registry stood when it was appended.
 Status Ledger::ReplayIntoGate() {
+  gate_records_ = std::make_unique<GateReader>(*this);
+  SHIPLOG_ASSIGN_OR_RETURN(bool restored, gate_->Restore(*gate_records_));
+  if (restored) return Status::Ok();
   KeyRegistry registry;
   const KeyInfo ledger_signer = LedgerSigner();
   return Scan(0, [&](const StoredRecord& r) {
@@ -571,6 +599,7 @@ std::vector<Result<Receipt>> Ledger::AppendBatch(std::vector<CheckedEvent> event
     nodes = before.Nodes();
     nodes.insert(nodes.end(), completed.begin(), completed.end());
     requests_->Trim();
+    if (gate_) gate_->Committed();
   }
   // Receipts are signed outside the sequencer: the records and their tree are durable now.
   TreeReader reader(*store_);

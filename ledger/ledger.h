@@ -257,7 +257,9 @@ class Ledger {
   Result<std::pair<uint64_t, uint64_t>> QueryRange(const QueryFilter& filter) const;
   // Finds the first index entry no record produces; reports it in `report`.
   Status FindStrayIndexEntry(uint64_t expected_entries, VerifyReport& report) const;
+  // Lets the gate restore itself from the records (gate_records_), else replays every record.
   Status ReplayIntoGate();
+  class GateReader;
   struct PendingRecord;
   // Checks `checked` against the registry and the gate and adds its record (or its denial's) to
   // `batch` as the next sequence number, folding it into the state later events see (registry,
@@ -286,6 +288,7 @@ class Ledger {
   SigningKey ledger_key_;
   Clock* clock_;
   AppendGate* gate_;
+  std::unique_ptr<GateRecords> gate_records_;  // what gate_ reads of the records
   bool manual_clock_ = false;
   std::string origin_;
 

@@ -384,33 +384,19 @@ void Engine::Apply(uint64_t seq, Micros time, const Event& event,
   const std::string kind(event.kind());
   Fact fact = MakeFact(seq, time, event, roles);
   const json& f = fact.fields;
-  if (kind == "incident.opened") {
-    environment_.open_incidents[f.value("environment", "")][f.value("incident", "")] = seq;
-    return;
-  }
-  if (kind == "incident.resolved") {
-    environment_.open_incidents[f.value("environment", "")].erase(f.value("incident", ""));
-    return;
-  }
-  if (kind == "maintenance.window") {
-    Micros from = ParseTime(f.value("from", "")).value(), to = ParseTime(f.value("to", "")).value();
-    environment_.windows[f.value("environment", "")].push_back({seq, from, to});
-    return;
-  }
+  if (ApplyEnvironmentKind(seq, kind, f)) return;
   if (event.deployment().empty()) return;
 
   DeploymentState& d = deployments_[std::string(event.deployment())];
   d.id = std::string(event.deployment());
   auto finish = [&](DeploymentState::Status status) {
     d.status = status;
-    auto key = std::make_pair(d.app(), d.environment());
-    auto it = environment_.in_progress.find(key);
-    if (it != environment_.in_progress.end() && it->second == d.id) environment_.in_progress.erase(it);
+    MarkFinished({d.app(), d.environment()}, d.id);
   };
   if (kind == "deploy.requested") {
     d.request = fact;
     d.status = DeploymentState::Status::kRequested;
-    environment_.in_progress[{d.app(), d.environment()}] = d.id;
+    MarkInProgress({d.app(), d.environment()}, d.id);
   } else if (kind == "step.started") {
     StepState& s = d.steps[f.value("step", "")];
     if (s.status == StepStatus::kNotStarted || s.status == StepStatus::kReady) {
@@ -445,6 +431,66 @@ void Engine::Apply(uint64_t seq, Micros time, const Event& event,
   }
   d.facts.push_back(std::move(fact));
   IndexFact(d, d.facts.size() - 1);
+}
+
+bool Engine::ApplyEnvironmentKind(uint64_t seq, const std::string& kind, const json& f) {
+  if (kind == "incident.opened") {
+    environment_.open_incidents[f.value("environment", "")][f.value("incident", "")] = seq;
+    return true;
+  }
+  if (kind == "incident.resolved") {
+    environment_.open_incidents[f.value("environment", "")].erase(f.value("incident", ""));
+    return true;
+  }
+  if (kind == "maintenance.window") {
+    Micros from = ParseTime(f.value("from", "")).value(), to = ParseTime(f.value("to", "")).value();
+    environment_.windows[f.value("environment", "")].push_back({seq, from, to});
+    return true;
+  }
+  return false;
+}
+
+void Engine::MarkInProgress(const std::pair<std::string, std::string>& key, const std::string& id) {
+  environment_.in_progress[key] = id;
+}
+
+void Engine::MarkFinished(const std::pair<std::string, std::string>& key, const std::string& id) {
+  auto it = environment_.in_progress.find(key);
+  if (it != environment_.in_progress.end() && it->second == id) environment_.in_progress.erase(it);
+}
+
+void Engine::ApplyToEnvironment(uint64_t seq, const Event& event, RequestKeys& requests) {
+  const std::string kind(event.kind());
+  const bool ends = kind == "deploy.completed" || kind == "rollback.completed";
+  const bool environment_kind =
+      kind == "incident.opened" || kind == "incident.resolved" || kind == "maintenance.window";
+  if (!environment_kind && kind != "deploy.requested" && !ends) return;
+  const json fields = event.ToJson();
+  if (ApplyEnvironmentKind(seq, kind, fields)) return;
+  const std::string id(event.deployment());
+  if (id.empty()) return;
+  if (kind == "deploy.requested") {
+    auto& key = requests[id];
+    key = {fields.value("app", ""), fields.value("environment", "")};
+    MarkInProgress(key, id);
+    return;
+  }
+  // A deployment ended before any request: Apply reads an empty app and environment then.
+  auto it = requests.find(id);
+  MarkFinished(it == requests.end() ? std::make_pair(std::string(), std::string()) : it->second, id);
+}
+
+std::optional<DeploymentState> Engine::TakeDeployment(const std::string& id) {
+  auto it = deployments_.find(id);
+  if (it == deployments_.end()) return std::nullopt;
+  std::optional<DeploymentState> taken(std::move(it->second));
+  deployments_.erase(it);
+  return taken;
+}
+
+void Engine::PutDeployment(DeploymentState state) {
+  std::string id = state.id;
+  deployments_.insert_or_assign(std::move(id), std::move(state));
 }
 
 void Engine::IndexFact(DeploymentState& d, size_t index) {

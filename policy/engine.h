@@ -158,7 +158,28 @@ class Engine {
   EngineState ExportState() const;
   void RestoreState(EngineState state);
 
+  // For a fold that holds only some deployments in memory (policy_gate.h): it rebuilds the
+  // environment from the ledger-wide kinds alone, and each deployment from its own records.
+  //
+  // Each deployment's app and environment, from its latest deploy.requested: what
+  // ApplyToEnvironment reads in place of the deployment states Apply has.
+  using RequestKeys = std::map<std::string, std::pair<std::string, std::string>>;
+  // Folds `event` into the environment state exactly as Apply would (incidents, maintenance
+  // windows, deployments in progress), keeping no deployment state. Only incident.*,
+  // maintenance.window, deploy.requested, deploy.completed and rollback.completed change it.
+  void ApplyToEnvironment(uint64_t seq, const Event& event, RequestKeys& requests);
+  // Moves one deployment's state out of the fold (nullopt when it holds none), and back in: a
+  // deployment taken out and put back decides and folds on as if it never left.
+  std::optional<DeploymentState> TakeDeployment(const std::string& id);
+  void PutDeployment(DeploymentState state);
+
  private:
+  // Folds an incident or maintenance-window event; false for any other kind.
+  bool ApplyEnvironmentKind(uint64_t seq, const std::string& kind, const nlohmann::json& fields);
+  // deployment `id` of (app, environment) started or ended (completed or rolled back).
+  void MarkInProgress(const std::pair<std::string, std::string>& key, const std::string& id);
+  void MarkFinished(const std::pair<std::string, std::string>& key, const std::string& id);
+
   Fact MakeFact(uint64_t seq, Micros time, const Event& event,
                 const std::vector<std::string>& roles) const;
   // Adds d.facts[index] to the deployment's kind and value indexes.

@@ -1,5 +1,8 @@
 #include "policy/policy_gate.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace shiplog::policy {
 namespace {
 
@@ -46,6 +49,24 @@ Result<Policy> PolicyFromEvent(const Event& event) {
   return std::move(*parsed.policy);
 }
 
+namespace {
+
+bool IsPolicyKind(std::string_view kind) {
+  return kind == "ledger.genesis" || kind == "policy.activated";
+}
+
+bool IsKeyKind(std::string_view kind) {
+  return kind == "ledger.genesis" || kind == "key.enrolled" || kind == "key.revoked";
+}
+
+// What Restore folds: policies, keys, and every kind Engine::ApplyToEnvironment reads.
+constexpr const char* kLedgerWideKinds[] = {
+    "ledger.genesis",  "policy.activated",  "key.enrolled",       "key.revoked",
+    "incident.opened", "incident.resolved", "maintenance.window", "deploy.requested",
+    "deploy.completed", "rollback.completed"};
+
+}  // namespace
+
 AppendGate::Verdict PolicyGate::Admit(const Event& event, const KeyInfo& signer, Micros now) {
   Verdict verdict;
   if (event.kind() == "policy.activated") {
@@ -54,7 +75,8 @@ AppendGate::Verdict PolicyGate::Admit(const Event& event, const KeyInfo& signer,
     return verdict;
   }
   if (!engine_) return verdict;
-  auto decision = Check(event, signer.roles, now);
+  if (!batch_open_) Trim();
+  auto decision = Judge(event, signer.roles, now);
   if (!decision.ok()) {
     verdict.status = decision.status();
     return verdict;
@@ -67,27 +89,189 @@ AppendGate::Verdict PolicyGate::Admit(const Event& event, const KeyInfo& signer,
 }
 
 Result<Decision> PolicyGate::Check(const Event& intent, const std::vector<std::string>& roles,
-                                   Micros now) const {
+                                   Micros now) {
   if (!engine_) return Status::NotFound("the ledger has no policy in force");
+  if (!batch_open_) Trim();
+  return Judge(intent, roles, now);
+}
+
+Result<Decision> PolicyGate::Judge(const Event& intent, const std::vector<std::string>& roles,
+                                   Micros now) {
+  SHIPLOG_RETURN_IF_ERROR(broken_);
   SHIPLOG_RETURN_IF_ERROR(engine_->CheckAuthority(intent, roles));
+  // Facts are always allowed, but the fold that follows needs their deployment held too.
+  if (!intent.deployment().empty()) SHIPLOG_RETURN_IF_ERROR(Hold(std::string(intent.deployment())));
   return engine_->Decide(intent, roles, now);
 }
 
 void PolicyGate::Appended(uint64_t seq, Micros time, const Event& event, const KeyInfo& signer) {
+  batch_open_ = true;
   const std::string_view kind = event.kind();
-  if (kind == "ledger.genesis" || kind == "policy.activated") {
-    auto policy = PolicyFromEvent(event);
-    // Admit checked an activation before it was stored; a genesis without a policy leaves the
-    // ledger unenforced, as it was created.
-    if (!policy.ok()) return;
-    if (engine_) {
-      engine_->SetPolicy(std::move(policy).value());
-    } else {
-      engine_ = std::make_unique<Engine>(std::move(policy).value());
-    }
+  if (IsKeyKind(kind)) NoteKeys(event, seq);
+  if (IsPolicyKind(kind)) {
+    AdoptPolicy(event, seq);
     return;
   }
-  if (engine_ && kind != "policy.denied") engine_->Apply(seq, time, event, signer.roles);
+  if (!engine_ || kind == "policy.denied") return;
+  const std::string id(event.deployment());
+  if (!id.empty()) {
+    // Admit held it already; this only reads when an admin kind skipped the authority check.
+    Status held = Hold(id);
+    if (!held.ok()) {
+      broken_ = held;
+      return;
+    }
+  }
+  engine_->Apply(seq, time, event, signer.roles);
+  if (!id.empty()) Refresh(id);
+}
+
+void PolicyGate::Committed() {
+  batch_open_ = false;
+  Trim();
+}
+
+Result<bool> PolicyGate::Restore(const GateRecords& records) {
+  if (!options_.restore_from_indexes) return false;
+  records_ = &records;
+  std::vector<uint64_t> seqs;
+  for (const char* kind : kLedgerWideKinds) {
+    SHIPLOG_RETURN_IF_ERROR(records.KindSeqs(kind, [&](uint64_t seq) {
+      seqs.push_back(seq);
+      return true;
+    }));
+  }
+  std::sort(seqs.begin(), seqs.end());
+  Engine::RequestKeys requests;  // every deployment's; dropped once the environment is built
+  for (uint64_t seq : seqs) {
+    SHIPLOG_ASSIGN_OR_RETURN(GateRecords::Record r, records.Read(seq));
+    const std::string_view kind = r.event.kind();
+    if (IsKeyKind(kind)) NoteKeys(r.event, seq);
+    if (IsPolicyKind(kind)) {
+      AdoptPolicy(r.event, seq);
+    } else if (engine_) {
+      engine_->ApplyToEnvironment(seq, r.event, requests);
+    }
+  }
+  return true;
+}
+
+// ---- the cache ----
+
+Status PolicyGate::Hold(const std::string& id) {
+  if (!records_) return Status::Ok();  // the plain fold: every deployment is in the engine
+  auto it = held_.find(id);
+  if (it != held_.end()) {
+    std::list<std::string>& list = ListOf(it->second.finished);
+    list.splice(list.begin(), list, it->second.at);
+    return Status::Ok();
+  }
+  SHIPLOG_ASSIGN_OR_RETURN(std::optional<DeploymentState> state, Rebuild(id));
+  Held held;
+  if (state) {
+    held.facts = state->facts.size();
+    held.finished = state->status != DeploymentState::Status::kRequested;
+    engine_->PutDeployment(std::move(*state));
+  }
+  std::list<std::string>& list = ListOf(held.finished);
+  list.push_front(id);
+  held.at = list.begin();
+  facts_held_ += held.facts;
+  held_.emplace(id, held);
+  return Status::Ok();
+}
+
+Result<std::optional<DeploymentState>> PolicyGate::Rebuild(const std::string& id) {
+  std::vector<uint64_t> seqs;
+  SHIPLOG_RETURN_IF_ERROR(records_->DeploymentSeqs(id, [&](uint64_t seq) {
+    seqs.push_back(seq);
+    return true;
+  }));
+  for (uint64_t seq : seqs) {
+    SHIPLOG_ASSIGN_OR_RETURN(GateRecords::Record r, records_->Read(seq));
+    // As Appended: denials are not folded, nor anything before the log named a policy.
+    const Policy* policy = PolicyAt(seq);
+    if (!policy || r.event.kind() == "policy.denied") continue;
+    if (!scratch_) {
+      scratch_ = std::make_unique<Engine>(*policy);
+    } else if (scratch_policy_ != policy) {
+      scratch_->SetPolicy(*policy);
+    }
+    scratch_policy_ = policy;
+    scratch_->Apply(seq, r.time, r.event, RolesAt(r.public_key, seq));
+  }
+  if (!scratch_) return std::optional<DeploymentState>();
+  std::optional<DeploymentState> state = scratch_->TakeDeployment(id);
+  scratch_->RestoreState({});  // its environment saw only this deployment's records
+  return state;
+}
+
+void PolicyGate::Refresh(const std::string& id) {
+  auto it = held_.find(id);
+  const DeploymentState* d = engine_->FindDeployment(id);
+  if (it == held_.end() || !d) return;
+  Held& held = it->second;
+  facts_held_ = facts_held_ - held.facts + d->facts.size();
+  held.facts = d->facts.size();
+  ListOf(held.finished).erase(held.at);
+  held.finished = d->status != DeploymentState::Status::kRequested;
+  ListOf(held.finished).push_front(id);
+  held.at = ListOf(held.finished).begin();
+}
+
+void PolicyGate::Trim() {
+  if (!records_) return;
+  while ((held_.size() > options_.max_deployments || facts_held_ > options_.max_facts) &&
+         !held_.empty()) {
+    std::list<std::string>& list = finished_.empty() ? active_ : finished_;
+    const std::string id = list.back();
+    list.pop_back();
+    auto it = held_.find(id);
+    facts_held_ -= it->second.facts;
+    held_.erase(it);
+    engine_->TakeDeployment(id);
+  }
+}
+
+// ---- what spans deployments ----
+
+void PolicyGate::AdoptPolicy(const Event& event, uint64_t seq) {
+  auto policy = PolicyFromEvent(event);
+  // Admit checked an activation before it was stored; a genesis without a policy leaves the
+  // ledger unenforced, as it was created.
+  if (!policy.ok()) return;
+  auto shared = std::make_shared<const Policy>(std::move(policy).value());
+  policies_.emplace_back(seq, shared);
+  if (engine_) {
+    engine_->SetPolicy(*shared);
+  } else {
+    engine_ = std::make_unique<Engine>(*shared);
+  }
+}
+
+const Policy* PolicyGate::PolicyAt(uint64_t seq) const {
+  auto after = std::lower_bound(policies_.begin(), policies_.end(), seq,
+                                [](const auto& p, uint64_t s) { return p.first < s; });
+  return after == policies_.begin() ? nullptr : std::prev(after)->second.get();
+}
+
+void PolicyGate::NoteKeys(const Event& event, uint64_t seq) {
+  registry_.Apply(event, seq);
+  for (const auto& [key, info] : registry_.keys()) {
+    auto& history = key_roles_[key];
+    if (history.empty() || history.back().second != info.roles) {
+      history.emplace_back(seq, info.roles);
+    }
+  }
+}
+
+std::vector<std::string> PolicyGate::RolesAt(const std::string& public_key, uint64_t seq) const {
+  auto it = key_roles_.find(public_key);
+  if (it == key_roles_.end()) return {};
+  const auto& history = it->second;
+  auto after = std::lower_bound(history.begin(), history.end(), seq,
+                                [](const auto& h, uint64_t s) { return h.first < s; });
+  return after == history.begin() ? std::vector<std::string>{} : std::prev(after)->second;
 }
 
 }  // namespace shiplog::policy

@@ -119,9 +119,8 @@ Result<StoredRecord> DecodeRecord(uint64_t seq, std::string_view value) {
 }
 
 Result<Checkpoint> OpenStoredCheckpoint(uint64_t size, std::string_view note,
-                                        std::string_view ledger_public_key,
-                                        std::string_view origin) {
-  auto checkpoint = Checkpoint::Open(note, ledger_public_key);
+                                        const SigningKey& ledger_key, std::string_view origin) {
+  auto checkpoint = Checkpoint::OpenOwn(note, ledger_key);
   if (!checkpoint.ok()) {
     return Status::Corrupt("the stored " + checkpoint.status().message());
   }
@@ -895,7 +894,7 @@ Checkpoint Ledger::LatestCheckpoint() const {
 Result<Checkpoint> Ledger::CheckpointAt(uint64_t size) const {
   SHIPLOG_ASSIGN_OR_RETURN(auto note, store_->GetIndex(CheckpointKey(size)));
   if (!note) return Status::NotFound("no checkpoint was signed at size " + std::to_string(size));
-  return internal::OpenStoredCheckpoint(size, *note, ledger_key_.PublicKey(), origin_);
+  return internal::OpenStoredCheckpoint(size, *note, ledger_key_, origin_);
 }
 
 Status Ledger::ScanCheckpoints(uint64_t from_size, const CheckpointVisitor& visit) const {

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "ledger/checkpoint.h"
+#include "ledger/crypto.h"
 #include "ledger/event.h"
 #include "ledger/ledger.h"
 #include "ledger/status.h"
@@ -26,10 +27,9 @@ std::string CheckpointKey(uint64_t size);
 // is stored under, and the event inside. Not the signature: reads skip it, Verify checks it.
 Result<StoredRecord> DecodeRecord(uint64_t seq, std::string_view value);
 
-// Opens the checkpoint note stored under "c/" `size`: its signature by `ledger_public_key`, and
-// that it is the checkpoint of that size of `origin`. kCorrupt naming what is wrong otherwise.
+// Opens the checkpoint note stored under "c/" `size`: its signature by `ledger_key`, and that it
+// is the checkpoint of that size of `origin`. kCorrupt naming what is wrong otherwise.
 Result<Checkpoint> OpenStoredCheckpoint(uint64_t size, std::string_view note,
-                                        std::string_view ledger_public_key,
-                                        std::string_view origin);
+                                        const SigningKey& ledger_key, std::string_view origin);
 
 }  // namespace shiplog::internal

@@ -232,16 +232,19 @@ class VerifyPass {
 
 Result<VerifyReport> VerifyPass::Run() {
   std::vector<ChunkRecord> current, next;
-  SHIPLOG_RETURN_IF_ERROR(ReadChunk(ledger_.store, 0, chunk_records_, current));
+  // A read that fails is reported once the records read before it have been checked (the chunk
+  // keeps them): a bad record among them is named first, as a single scan would.
+  Status read = ReadChunk(ledger_.store, 0, chunk_records_, current);
   std::atomic<bool> cancel{false};
   auto decode = [this](ChunkRecord& r) {
     DecodeAndCheckSignatures(r, ledger_.key, ledger_.origin);
   };
   ForEachInParallel(current, threads_, decode, [] {}, cancel);
   while (!current.empty()) {
-    // A read that fails ahead is reported once the records before it have checked out.
-    Status ahead = ReadChunk(ledger_.store, current.back().seq + 1, chunk_records_, next);
-    if (!ahead.ok()) next.clear();
+    next.clear();
+    Status read_next = read.ok() ? ReadChunk(ledger_.store, current.back().seq + 1,
+                                             chunk_records_, next)
+                                 : Status::Ok();
     bool going = true;
     ForEachInParallel(
         next, threads_, decode,
@@ -250,11 +253,12 @@ Result<VerifyReport> VerifyPass::Run() {
           if (!going) cancel = true;
         },
         cancel);
-    if (!going) break;
-    if (!ahead.ok()) return ahead;
+    if (!going || !read.ok()) break;
     std::swap(current, next);
+    read = std::move(read_next);
   }
   report_.records = expected_;
+  if (report_.ok && !read.ok()) return read;
   if (report_.ok && !read_error_.ok()) return read_error_;
   if (report_.ok) SHIPLOG_RETURN_IF_ERROR(CheckTail());
   return report_;

@@ -10,6 +10,7 @@
 
 #include "ledger/canonical.h"
 #include "ledger/index.h"
+#include "ledger/key_file.h"
 #include "ledger/ledger.h"
 #include "ledger/merkle.h"
 #include "raw_db.h"
@@ -69,6 +70,46 @@ std::string WithBadSignature(const std::string& stored) {
   r.setLeafHash(capnp::Data::Reader(leaf.data(), leaf.size()));
   return shiplog::CanonicalBytes(r.asReader());
 }
+
+// A RocksDB store whose record scan fails on reaching `fail_at`, as a damaged file would make it.
+class FailingScanStore final : public shiplog::Store {
+ public:
+  FailingScanStore(std::unique_ptr<shiplog::Store> inner, const uint64_t* fail_at)
+      : inner_(std::move(inner)), fail_at_(fail_at) {}
+  Status ScanRecords(uint64_t from, const RecordVisitor& visit) override {
+    Status failed;
+    Status status = inner_->ScanRecords(from, [&](uint64_t seq, std::string_view value) {
+      if (seq >= *fail_at_) {
+        failed = Status::Internal("reading record " + std::to_string(seq) + ": I/O error");
+        return false;
+      }
+      return visit(seq, value);
+    });
+    return failed.ok() ? status : failed;
+  }
+  Status Commit(const shiplog::StoreBatch& batch) override { return inner_->Commit(batch); }
+  shiplog::Result<uint64_t> RecordCount() override { return inner_->RecordCount(); }
+  shiplog::Result<std::optional<std::string>> GetRecord(uint64_t seq) override {
+    return inner_->GetRecord(seq);
+  }
+  shiplog::Result<std::optional<std::string>> GetIndex(std::string_view key) override {
+    return inner_->GetIndex(key);
+  }
+  Status ScanIndex(std::string_view prefix, std::string_view start,
+                   const IndexVisitor& visit) override {
+    return inner_->ScanIndex(prefix, start, visit);
+  }
+  shiplog::Result<std::optional<std::string>> GetMeta(std::string_view key) override {
+    return inner_->GetMeta(key);
+  }
+  Status PutMeta(std::string_view key, std::string_view value) override {
+    return inner_->PutMeta(key, value);
+  }
+
+ private:
+  std::unique_ptr<shiplog::Store> inner_;
+  const uint64_t* fail_at_;
+};
 
 class VerifyTest : public ::testing::Test {
  protected:
@@ -202,6 +243,39 @@ TEST_F(VerifyTest, AStrayIndexEntryIsNamedWhateverTheThreadsAndChunks) {
   EXPECT_FALSE(report.ok);
   EXPECT_EQ(report.first_bad_seq, 17u) << report.problem;
   EXPECT_THAT(report.problem, HasSubstr("is one that record does not have"));
+}
+
+// A record that cannot be read stops verification with the read's error, but only once the
+// records read before it are checked: a bad one among them is named instead.
+TEST_F(VerifyTest, AFailedReadIsReportedAfterTheRecordsBeforeIt) {
+  uint64_t fail_at = UINT64_MAX;
+  auto open = [&] {
+    auto store = Unwrap(shiplog::OpenRocksStore(db(), false));
+    auto key = Unwrap(shiplog::ReadKeyFile(t_.dir() + "/ledger.key"));
+    return Unwrap(Ledger::Open(std::make_unique<FailingScanStore>(std::move(store), &fail_at),
+                               std::move(key), &t_.clock));
+  };
+  {
+    auto ledger = open();
+    fail_at = 30;
+    for (const VerifyOptions& options : AllOptions()) {
+      auto report = ledger->Verify(options);
+      EXPECT_CODE(report, StatusCode::kInternal) << Describe(options);
+      EXPECT_THAT(report.status().message(), HasSubstr("record 30")) << Describe(options);
+    }
+  }
+  {
+    RawDb raw(db());
+    raw.PutRecord(9, WithBadSignature(raw.Record(9)));
+  }
+  fail_at = UINT64_MAX;
+  auto ledger = open();
+  fail_at = 30;
+  for (const VerifyOptions& options : AllOptions()) {
+    auto report = ledger->Verify(options);
+    ASSERT_OK(report) << Describe(options);
+    EXPECT_EQ(report->first_bad_seq, 9u) << Describe(options) << ": " << report->problem;
+  }
 }
 
 }  // namespace

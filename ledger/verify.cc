@@ -21,6 +21,11 @@
 // pass looks every entry and node up as records are checked, as Verify always did, and names the
 // first bad record or index entry. (A stray tree node no record completes fails the first pass
 // and passes the second: that pass, the old check, is what the report says.)
+//
+// Where the time goes (perf, the 1,000,001-record history ledger, one checkpoint per record):
+// records' Ed25519 verifies 55%, re-signing checkpoints 23%, the rest decoding, the ordered checks
+// and scans. So records/s stays near half the all-core verify rate on such a ledger; a ledger
+// written in batches (one checkpoint per commit) pays the re-signing far less often.
 #include <sodium.h>
 
 #include <algorithm>

@@ -171,6 +171,18 @@ Result<Checkpoint> Checkpoint::Open(std::string_view note, std::string_view ledg
   return Checkpoint{std::move(head), std::string(note)};
 }
 
+Result<Checkpoint> Checkpoint::OpenOwn(std::string_view note, const SigningKey& ledger_key) {
+  const size_t split = note.size() < 2 ? std::string_view::npos : note.rfind("\n\n", note.size() - 2);
+  if (split != std::string_view::npos) {
+    auto head = ParseText(note.substr(0, split + 1));
+    if (head.ok()) {
+      Checkpoint own = Sign(*head, ledger_key);
+      if (own.note == note) return own;
+    }
+  }
+  return Open(note, ledger_key.PublicKey());
+}
+
 nlohmann::json Checkpoint::ToJson() const {
   return {{"origin", head.origin},
           {"size", head.size},

@@ -20,18 +20,20 @@
 #include "ledger/canonical.h"
 #include "ledger/index.h"
 #include "ledger/key_file.h"
+#include "ledger/ledger_internal.h"
 #include "ledger/record_checks.h"
 #include "schemas/record.capnp.h"
 
 namespace shiplog {
 namespace {
 
-constexpr size_t kMaxRecordBytes = kMaxEventBytes + 1024;
-constexpr char kRecordCountKey[] = "record_count";
+using internal::CheckpointKey;
+using internal::DecodeRecord;
+using internal::kMaxRecordBytes;
+using internal::kRecordCountKey;
+
 constexpr char kManualClockKey[] = "manual_clock_now";
 constexpr size_t kMaxReceiptBytes = 64 * 1024;
-
-std::string CheckpointKey(uint64_t size) { return "c/" + EncodeSeq(size); }
 
 std::string Bytes(capnp::Data::Reader d) {
   return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
@@ -72,8 +74,29 @@ StoredRecord MakeRecord(uint64_t seq, Micros time, bool manual, SignedEvent sign
   return record;
 }
 
-// Decodes and checks one stored record: canonical forms, the leaf hash, the sequence number it
-// is stored under, and the event inside. Signatures are checked by Verify(), not on every read.
+Result<Micros> ParseMicros(const std::string& text) {
+  try {
+    size_t used = 0;
+    long long v = std::stoll(text, &used);
+    if (used == text.size()) return static_cast<Micros>(v);
+  } catch (const std::exception&) {
+  }
+  return Status::Corrupt("the stored manual clock '" + text + "' is not a number");
+}
+
+// A stored index version at or after this binary's (a newer binary's is left alone).
+bool IndexVersionIsCurrent(const std::string& stored) {
+  char* end = nullptr;
+  const unsigned long version = std::strtoul(stored.c_str(), &end, 10);
+  return end != stored.c_str() && *end == '\0' && version >= kIndexVersion;
+}
+
+}  // namespace
+
+namespace internal {
+
+std::string CheckpointKey(uint64_t size) { return "c/" + EncodeSeq(size); }
+
 Result<StoredRecord> DecodeRecord(uint64_t seq, std::string_view value) {
   auto fail = [seq](const std::string& what) {
     return Status::Corrupt("record " + std::to_string(seq) + ": " + what);
@@ -95,24 +118,21 @@ Result<StoredRecord> DecodeRecord(uint64_t seq, std::string_view value) {
   return decoded;
 }
 
-Result<Micros> ParseMicros(const std::string& text) {
-  try {
-    size_t used = 0;
-    long long v = std::stoll(text, &used);
-    if (used == text.size()) return static_cast<Micros>(v);
-  } catch (const std::exception&) {
+Result<Checkpoint> OpenStoredCheckpoint(uint64_t size, std::string_view note,
+                                        const SigningKey& ledger_key, std::string_view origin) {
+  auto checkpoint = Checkpoint::OpenOwn(note, ledger_key);
+  if (!checkpoint.ok()) {
+    return Status::Corrupt("the stored " + checkpoint.status().message());
   }
-  return Status::Corrupt("the stored manual clock '" + text + "' is not a number");
+  if (checkpoint->head.size != size || checkpoint->head.origin != origin) {
+    return Status::Corrupt("the checkpoint stored for size " + std::to_string(size) +
+                           " is one for size " + std::to_string(checkpoint->head.size) +
+                           " of '" + checkpoint->head.origin + "'");
+  }
+  return checkpoint;
 }
 
-// A stored index version at or after this binary's (a newer binary's is left alone).
-bool IndexVersionIsCurrent(const std::string& stored) {
-  char* end = nullptr;
-  const unsigned long version = std::strtoul(stored.c_str(), &end, 10);
-  return end != stored.c_str() && *end == '\0' && version >= kIndexVersion;
-}
-
-}  // namespace
+}  // namespace internal
 
 // ---- JSON forms ----
 
@@ -903,16 +923,7 @@ Checkpoint Ledger::LatestCheckpoint() const {
 Result<Checkpoint> Ledger::CheckpointAt(uint64_t size) const {
   SHIPLOG_ASSIGN_OR_RETURN(auto note, store_->GetIndex(CheckpointKey(size)));
   if (!note) return Status::NotFound("no checkpoint was signed at size " + std::to_string(size));
-  auto checkpoint = Checkpoint::Open(*note, ledger_key_.PublicKey());
-  if (!checkpoint.ok()) {
-    return Status::Corrupt("the stored " + checkpoint.status().message());
-  }
-  if (checkpoint->head.size != size || checkpoint->head.origin != origin_) {
-    return Status::Corrupt("the checkpoint stored for size " + std::to_string(size) +
-                           " is one for size " + std::to_string(checkpoint->head.size) +
-                           " of '" + checkpoint->head.origin + "'");
-  }
-  return checkpoint;
+  return internal::OpenStoredCheckpoint(size, *note, ledger_key_, origin_);
 }
 
 Status Ledger::ScanCheckpoints(uint64_t from_size, const CheckpointVisitor& visit) const {
@@ -999,186 +1010,6 @@ Status Ledger::SetClock(Micros to) {
   SHIPLOG_RETURN_IF_ERROR(store_->PutMeta(kManualClockKey, std::to_string(to)));
   manual_now_ = to;
   return Status::Ok();
-}
-
-// ---- verification ----
-
-Result<VerifyReport> Ledger::Verify(const std::function<void(uint64_t)>& progress) const {
-  VerifyReport report;
-  report.manual_clock = manual_clock_;
-  KeyRegistry registry;
-  uint64_t expected = 0;
-  Micros last_time = 0;
-  auto bad = [&](uint64_t seq, std::string problem) {
-    report.ok = false;
-    report.first_bad_seq = seq;
-    report.problem = std::move(problem);
-    return false;
-  };
-  // The tree rebuilt from the records, checked against the stored nodes and checkpoints.
-  TreeFrontier tree;
-  uint64_t checkpoint_size = 0;  // the last checkpoint that matched the records
-  Status read_error;
-  auto read_failed = [&](Status status) {
-    read_error = std::move(status);
-    return false;
-  };
-  auto CheckTree = [&](const StoredRecord& r) {
-    std::vector<TreeNodePut> completed;
-    tree.Append(*HashFromBytes(r.leaf_hash, "leaf hash"), &completed);
-    for (const auto& [key, hash] : completed) {
-      auto stored = store_->GetIndex(key);
-      if (!stored.ok()) return read_failed(stored.status());
-      if (!*stored || **stored != hash) {
-        const unsigned level = static_cast<unsigned char>(key[2]);
-        const uint64_t begin = DecodeSeq(std::string_view(key).substr(3)) << level;
-        return bad(r.seq, "record " + std::to_string(r.seq) + ": the stored tree node for records " +
-                              std::to_string(begin) + " to " +
-                              std::to_string(begin + (uint64_t{1} << level) - 1) +
-                              (*stored ? " does not match them" : " is missing"));
-      }
-    }
-    // Each commit (a batch of records) signs one checkpoint at the size it ends at; a record in
-    // the middle of a batch has none of its own. The last one must cover every record (below).
-    const uint64_t size = r.seq + 1;
-    auto note = store_->GetIndex(CheckpointKey(size));
-    if (!note.ok()) return read_failed(note.status());
-    if (!*note) return true;
-    report.bad_checkpoint = size;
-    auto checkpoint = CheckpointAt(size);
-    if (!checkpoint.ok()) return bad(r.seq, checkpoint.status().message());
-    const TreeHead& head = checkpoint->head;
-    if (head.root != tree.Root()) {
-      return bad(checkpoint_size,
-                 "the checkpoint at size " + std::to_string(size) + " signed a tree that records " +
-                     std::to_string(checkpoint_size) + " to " + std::to_string(r.seq) +
-                     " no longer match: they were changed after it was signed");
-    }
-    if (head.time != r.ledger_time || head.manual_clock != manual_clock_) {
-      return bad(r.seq, "the checkpoint at size " + std::to_string(size) +
-                            " does not carry the time and clock kind of record " +
-                            std::to_string(r.seq));
-    }
-    report.bad_checkpoint.reset();
-    checkpoint_size = size;
-    ++report.checkpoints;
-    return true;
-  };
-  // Every index entry each record has, as the records before it say, must be stored.
-  IndexFold index_fold;
-  uint64_t query_entries = 0;  // of them, under the query prefixes
-  auto CheckIndexEntries = [&](const StoredRecord& r) {
-    for (const auto& [key, value] : index_fold.Next(r)) {
-      auto stored = store_->GetIndex(key);
-      if (!stored.ok()) return read_failed(stored.status());
-      if (!*stored || **stored != value) {
-        return bad(r.seq, "record " + std::to_string(r.seq) + ": " + DescribeIndexKey(key) +
-                              (*stored ? " holds another value" : " is missing"));
-      }
-      if (key.compare(0, 2, "i/") != 0) ++query_entries;
-    }
-    return true;
-  };
-  auto check = [&](uint64_t seq, std::string_view value) {
-    if (seq != expected) return bad(expected, "record " + std::to_string(expected) + " is missing");
-    auto decoded = DecodeRecord(seq, value);
-    if (!decoded.ok()) return bad(seq, decoded.status().message());
-    const StoredRecord& r = *decoded;
-    std::string at = "record " + std::to_string(seq) + ": ";
-    Status sig = r.signed_event.VerifySignature();
-    if (!sig.ok()) return bad(seq, at + sig.message());
-    Status authority = CheckRecordAuthority(r, registry, public_key());
-    if (!authority.ok()) return bad(seq, at + authority.message());
-    if (r.ledger_time < last_time) return bad(seq, at + "ledger time went backwards");
-    if (r.manual_clock != manual_clock_) return bad(seq, at + "its clock kind differs from the genesis");
-    auto id_seq = store_->GetIndex(EventIdKey(r.event.actor(), r.event.id()));
-    if (!id_seq.ok() || !*id_seq || **id_seq != EncodeSeq(seq)) {
-      return bad(seq, at + "the event-id index does not point at it");
-    }
-    registry.Apply(r.event, seq);
-    last_time = r.ledger_time;
-    ++expected;
-    if (progress && expected % 4096 == 0) progress(expected);
-    return CheckTree(r) && CheckIndexEntries(r);
-  };
-  SHIPLOG_RETURN_IF_ERROR(store_->ScanRecords(0, check));
-  report.records = expected;
-  if (report.ok && !read_error.ok()) return read_error;
-  if (report.ok) {
-    // A checkpoint beyond the records signed records that are gone.
-    SHIPLOG_RETURN_IF_ERROR(store_->ScanIndex(
-        "c/", CheckpointKey(expected + 1), [&](std::string_view key, std::string_view) {
-          uint64_t size = DecodeSeq(key.substr(2));
-          report.bad_checkpoint = size;
-          return bad(expected, "the checkpoint at size " + std::to_string(size) +
-                                   " signed records from " + std::to_string(expected) +
-                                   " on, which are missing");
-        }));
-  }
-  if (report.ok && expected > 0 && checkpoint_size != expected) {
-    bad(checkpoint_size, "records " + std::to_string(checkpoint_size) + " to " +
-                             std::to_string(expected - 1) + " are in no signed checkpoint");
-  }
-  if (report.ok) {
-    SHIPLOG_ASSIGN_OR_RETURN(auto count, store_->GetMeta(kRecordCountKey));
-    if (!count || count->size() != 8 || DecodeSeq(*count) != expected) {
-      uint64_t want = count && count->size() == 8 ? DecodeSeq(*count) : 0;
-      report.ok = false;
-      report.first_bad_seq = expected;
-      report.problem = "the ledger recorded " + std::to_string(want) +
-                       " records but holds " + std::to_string(expected) +
-                       ": records are missing from the end";
-    }
-  }
-  if (report.ok) SHIPLOG_RETURN_IF_ERROR(FindStrayIndexEntry(query_entries, report));
-  return report;
-}
-
-Status Ledger::FindStrayIndexEntry(uint64_t expected_entries, VerifyReport& report) const {
-  // Every expected entry is stored, so more stored entries than expected means a stray one.
-  auto for_each_entry = [&](const Store::IndexVisitor& visit) -> Status {
-    for (IndexField field : QueryIndexFields()) {
-      const std::string space = IndexPrefix(field, "").substr(0, 2);
-      bool more = true;
-      SHIPLOG_RETURN_IF_ERROR(store_->ScanIndex(space, "", [&](std::string_view k, std::string_view v) {
-        return more = visit(k, v);
-      }));
-      if (!more) break;
-    }
-    return Status::Ok();
-  };
-  uint64_t stored = 0;
-  SHIPLOG_RETURN_IF_ERROR(for_each_entry([&](std::string_view, std::string_view) {
-    ++stored;
-    return true;
-  }));
-  if (stored == expected_entries) return Status::Ok();
-  // Name the first stray entry in key order: hash every expected key, look each stored one up.
-  std::vector<size_t> expected;
-  IndexFold fold;
-  SHIPLOG_RETURN_IF_ERROR(Scan(0, [&](const StoredRecord& r) {
-    for (const auto& entry : fold.Next(r)) expected.push_back(std::hash<std::string_view>()(entry.first));
-    return true;
-  }));
-  std::sort(expected.begin(), expected.end());
-  report.ok = false;
-  report.problem = "the index holds " + std::to_string(stored) + " query entries but the records give " +
-                   std::to_string(expected_entries);
-  return for_each_entry([&](std::string_view key, std::string_view) {
-    if (std::binary_search(expected.begin(), expected.end(), std::hash<std::string_view>()(key))) {
-      return true;
-    }
-    const uint64_t size = report.records;
-    if (key.size() < 11) {
-      report.problem = DescribeIndexKey(key) + " is malformed";
-      return false;
-    }
-    const uint64_t seq = IndexKeySeq(key);
-    report.first_bad_seq = seq;
-    report.problem = DescribeIndexKey(key) + (seq < size ? " is one that record does not have"
-                                                          : " points at a record that does not exist");
-    return false;
-  });
 }
 
 }  // namespace shiplog

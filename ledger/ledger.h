@@ -113,6 +113,12 @@ struct VerifyReport {
   nlohmann::json ToJson() const;
 };
 
+// How Verify() spreads its work. The report does not depend on it.
+struct VerifyOptions {
+  unsigned threads = 0;          // decoding records and checking signatures; 0: one per core
+  size_t chunk_records = 4096;   // records read and checked together: what memory holds
+};
+
 // What Query() selects: records matching every field given; empty fields match everything.
 // Each named field is a secondary index (ledger/index.h says what each one holds).
 struct QueryFilter {
@@ -240,8 +246,12 @@ class Ledger {
   // that does not have it. Recomputes the Merkle tree from the
   // records, compares it with every stored tree node and every checkpoint, and checks each
   // checkpoint's signature, time and origin. Names the first bad record or checkpoint.
-  // `progress`, when given, is told the number of records checked now and then.
+  // `progress`, when given, is told the number of records checked now and then. Signatures are
+  // checked on `options.threads` threads (ledger/verify.cc says how); memory stays bounded.
+  // A ledger that fails is read twice: once to find that something is wrong, once to name it.
   Result<VerifyReport> Verify(const std::function<void(uint64_t)>& progress = {}) const;
+  Result<VerifyReport> Verify(const VerifyOptions& options,
+                              const std::function<void(uint64_t)>& progress = {}) const;
 
  private:
   Ledger(std::unique_ptr<Store> store, SigningKey ledger_key, Clock* clock, AppendGate* gate);

@@ -268,6 +268,34 @@ TEST_F(CheckpointTest, AnEditedSizeRootOrTimeIsABadSignature) {
   EXPECT_CODE(Checkpoint::Open(bad_sig, key_.PublicKey()), StatusCode::kBadSignature);
 }
 
+// OpenOwn re-signs instead of verifying when the note is exactly the ledger key's own; every
+// other note gets Open()'s answer.
+TEST_F(CheckpointTest, OpenOwnAnswersAsOpenDoes) {
+  const std::string note = Checkpoint::Sign(Head(42, true), key_).note;
+  auto own = Checkpoint::OpenOwn(note, key_);
+  ASSERT_OK(own);
+  EXPECT_EQ(own->note, note);
+  EXPECT_EQ(own->head.size, 42u);
+  EXPECT_TRUE(own->head.manual_clock);
+
+  std::string bad_sig = note;
+  const size_t last = bad_sig.rfind(' ') + 10;
+  bad_sig[last] = bad_sig[last] == 'A' ? 'B' : 'A';
+  std::string edited = note;
+  edited.replace(edited.find("\n42\n"), 4, "\n43\n");
+  const std::string text = CheckpointText(Head());
+  const std::string witness = SignedNote(text, "witness.example.com", other_).substr(text.size() + 1);
+  const std::string cosigned = Checkpoint::Sign(Head(), key_).note + witness;
+  for (const std::string& other : {bad_sig, edited, Checkpoint::Sign(Head(), other_).note,
+                                   cosigned, std::string("no note\n"), std::string()}) {
+    auto opened = Checkpoint::OpenOwn(other, key_);
+    auto reference = Checkpoint::Open(other, key_.PublicKey());
+    EXPECT_EQ(opened.status().code(), reference.status().code()) << other;
+    EXPECT_EQ(opened.status().message(), reference.status().message()) << other;
+  }
+  EXPECT_OK(Checkpoint::OpenOwn(cosigned, key_)) << "a cosigned note is not the key's own bytes";
+}
+
 struct MalformedCase {
   const char* what;
   std::string text;  // signed properly, so only the form is wrong

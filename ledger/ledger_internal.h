@@ -1,0 +1,35 @@
+// Private details of the ledger shared by its own .cc files (ledger.cc: appends, reads and
+// proofs; verify.cc: the full check). Not for other modules.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "ledger/checkpoint.h"
+#include "ledger/crypto.h"
+#include "ledger/event.h"
+#include "ledger/ledger.h"
+#include "ledger/status.h"
+
+namespace shiplog::internal {
+
+// The largest stored record (its entry and leaf hash) a read accepts.
+constexpr size_t kMaxRecordBytes = kMaxEventBytes + 1024;
+// Meta key: EncodeSeq(n), the record count after the last commit (tail truncation shows).
+inline constexpr char kRecordCountKey[] = "record_count";
+
+// Index key "c/" size8: the checkpoint of the tree of that size.
+std::string CheckpointKey(uint64_t size);
+
+// Decodes and checks one stored record: canonical forms, the leaf hash, the sequence number it
+// is stored under, and the event inside. Not the signature: reads skip it, Verify checks it.
+Result<StoredRecord> DecodeRecord(uint64_t seq, std::string_view value);
+
+// Opens the checkpoint note stored under "c/" `size`: its signature by `ledger_key`, and that it
+// is the checkpoint of that size of `origin`. kCorrupt naming what is wrong otherwise.
+Result<Checkpoint> OpenStoredCheckpoint(uint64_t size, std::string_view note,
+                                        const SigningKey& ledger_key, std::string_view origin);
+
+}  // namespace shiplog::internal

@@ -34,7 +34,7 @@ step() { echo "== $*" >&2; }
 
 step "building shiplog and shiplog-bench (RelWithDebInfo)"
 tools/setup.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHIPLOG_BENCH=ON >/dev/null
 cmake --build build -j "$(nproc)" --target shiplog shiplog-bench >/dev/null
 bench=build/bin/shiplog-bench
 shiplog=build/bin/shiplog

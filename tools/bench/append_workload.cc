@@ -22,15 +22,6 @@
 #include "tools/bench/workloads.h"
 
 namespace shiplog::bench {
-namespace {
-
-double Percentile(std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  size_t i = std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()));
-  return sorted[i];
-}
-
-}  // namespace
 
 int RunAppendWorkload(uint64_t records, const std::string& dir_arg, bool verify) {
   InitCrypto();

@@ -60,13 +60,16 @@ std::vector<SignedEvent> SignBenchEvents(uint64_t first, uint64_t count, const S
   return events;
 }
 
+double Percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()))];
+}
+
 nlohmann::json LatencySummary(std::vector<double>& micros) {
   std::sort(micros.begin(), micros.end());
-  auto at = [&micros](double p) {
-    if (micros.empty()) return 0.0;
-    return micros[std::min(micros.size() - 1, static_cast<size_t>(p * micros.size()))];
-  };
-  return {{"p50", at(0.5)}, {"p99", at(0.99)}, {"p999", at(0.999)}};
+  return {{"p50", Percentile(micros, 0.5)},
+          {"p99", Percentile(micros, 0.99)},
+          {"p999", Percentile(micros, 0.999)}};
 }
 
 namespace {

@@ -40,6 +40,9 @@ std::unique_ptr<Ledger> CreateBenchLedger(const std::string& dir, const SigningK
 // Signs events [first, first + count) on all cores: the agents' work, done before the clock runs.
 std::vector<SignedEvent> SignBenchEvents(uint64_t first, uint64_t count, const SigningKey& key);
 
+// The value at fraction `p` (0.5: the median) of `sorted`, which is in ascending order; 0 if empty.
+double Percentile(const std::vector<double>& sorted, double p);
+
 // Latencies in microseconds: {"p50", "p99", "p999"}; sorts `micros`.
 nlohmann::json LatencySummary(std::vector<double>& micros);
 

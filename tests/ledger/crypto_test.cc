@@ -7,7 +7,7 @@
 #include "test_util.h"
 
 #ifndef SHIPLOG_VECTORS_DIR
-#error "SHIPLOG_VECTORS_DIR must point at shared/vectors"
+#error "SHIPLOG_VECTORS_DIR must point at tests/vectors"
 #endif
 
 namespace shiplog_test {

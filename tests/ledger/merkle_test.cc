@@ -1,4 +1,4 @@
-// RFC 6962 / RFC 9162 Merkle trees against the published vectors (../shared/vectors): roots,
+// RFC 6962 / RFC 9162 Merkle trees against the published vectors (tests/vectors): roots,
 // every inclusion and consistency probe (including those that must fail and real Rekor proofs),
 // and generated proofs that must equal the derived tables; plus properties on random trees.
 #include "ledger/merkle.h"

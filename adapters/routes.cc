@@ -18,10 +18,6 @@ std::string Bytes(capnp::Data::Reader d) {
   return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
 }
 
-capnp::Data::Reader DataOf(const std::string& s) {
-  return capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size());
-}
-
 Response NotReady(const ServerState& state) {
   Response r = ErrorResponse(503, "unavailable",
                              state.stopping ? "the server is shutting down"
@@ -66,17 +62,6 @@ Result<SignedEvent> SubmittedEvent(const Request& request) {
   return SignedEvent::FromJson(body);
 }
 
-// A receipt as Cap'n Proto: a SignedReceipt message.
-std::string ReceiptCapnp(const Receipt& receipt) {
-  capnp::MallocMessageBuilder message;
-  auto r = message.initRoot<schema::SignedReceipt>();
-  r.setReceipt(DataOf(receipt.bytes));
-  r.setSignature(DataOf(receipt.signature));
-  auto words = capnp::messageToFlatArray(message);
-  auto bytes = words.asBytes();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
-}
-
 Response ReceiptResponse(const Receipt& receipt, bool capnp_wanted) {
   json out = receipt.ToJson();
   Response r;
@@ -97,7 +82,7 @@ Response ReceiptResponse(const Receipt& receipt, bool capnp_wanted) {
   }
   if (capnp_wanted) {
     r.content_type = kCapnp;
-    r.body = ReceiptCapnp(receipt);
+    r.body = receipt.ToCapnpMessage();
   }
   return r;
 }

@@ -10,6 +10,7 @@
 //   "index_version"    decimal kIndexVersion: the key grammar the index entries follow
 #include "ledger/ledger.h"
 
+#include <capnp/serialize.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -33,7 +34,7 @@ using internal::kMaxRecordBytes;
 using internal::kRecordCountKey;
 
 constexpr char kManualClockKey[] = "manual_clock_now";
-constexpr size_t kMaxReceiptBytes = 64 * 1024;
+constexpr size_t kMaxReceiptBytes = 64 * 1024;  // a receipt's entry at most
 
 std::string Bytes(capnp::Data::Reader d) {
   return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
@@ -180,6 +181,25 @@ nlohmann::json StoredRecord::ToJson() const {
   return j;
 }
 
+Receipt Receipt::Of(const StoredRecord& record, std::string ledger_key, std::string checkpoint,
+                    std::vector<merkle::Hash> inclusion_proof) {
+  Receipt out;
+  out.seq = record.seq;
+  out.ledger_time = record.ledger_time;
+  out.leaf_hash = record.leaf_hash;
+  out.event_id = record.event.id();
+  out.actor = record.event.actor();
+  out.manual_clock = record.manual_clock;
+  out.ledger_key = std::move(ledger_key);
+  out.payload_hash = std::string(AsBytes(Sha256(record.signed_event.payload)));
+  out.decision = record.decision;
+  out.denied = record.event.kind() == "policy.denied";
+  out.checkpoint = std::move(checkpoint);
+  out.inclusion_proof = std::move(inclusion_proof);
+  out.entry = record.entry;
+  return out;
+}
+
 nlohmann::json Receipt::ToJson() const {
   nlohmann::json j = {{"seq", seq},
                       {"ledger_time", FormatTime(ledger_time)},
@@ -191,8 +211,7 @@ nlohmann::json Receipt::ToJson() const {
                       {"payload_hash", HexEncode(payload_hash)},
                       {"checkpoint", checkpoint},
                       {"inclusion_proof", HashesToHex(inclusion_proof)},
-                      {"receipt", Base64Encode(bytes)},
-                      {"signature", Base64Encode(signature)}};
+                      {"entry", Base64Encode(entry)}};
   if (duplicate) j["duplicate"] = true;
   if (denied) j["denied"] = true;
   if (!decision.empty()) {
@@ -201,48 +220,69 @@ nlohmann::json Receipt::ToJson() const {
   return j;
 }
 
+std::string Receipt::ToCapnpMessage() const {
+  capnp::MallocMessageBuilder message;
+  auto r = message.initRoot<schema::Receipt>();
+  r.setSeq(seq);
+  r.setLedgerTime(ledger_time);
+  r.setLeafHash(DataOf(leaf_hash));
+  r.setEventId(TextOf(event_id));
+  r.setActor(TextOf(actor));
+  r.setManualClock(manual_clock);
+  r.setLedgerKey(DataOf(ledger_key));
+  r.setPayloadHash(DataOf(payload_hash));
+  if (!decision.empty()) r.setDecision(TextOf(decision));
+  r.setDenied(denied);
+  r.setCheckpoint(TextOf(checkpoint));
+  auto proof = r.initInclusionProof(inclusion_proof.size());
+  for (size_t i = 0; i < inclusion_proof.size(); ++i) {
+    proof.set(i, DataOf(AsBytes(inclusion_proof[i])));
+  }
+  r.setEntry(DataOf(entry));
+  r.setDuplicate(duplicate);
+  auto words = capnp::messageToFlatArray(message);
+  auto bytes = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+namespace {
+
+// The first field of `given` that says something else than `derived` (the entry's receipt).
+Status FieldsMatchEntry(const nlohmann::json& given, const nlohmann::json& derived) {
+  for (auto it = given.begin(); it != given.end(); ++it) {
+    if (derived.contains(it.key()) && derived[it.key()] != it.value()) {
+      return Status::Corrupt("receipt field '" + it.key() + "' does not match its entry");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<Receipt> Receipt::FromJson(const nlohmann::json& j) {
-  if (!j.is_object() || !j.contains("receipt") || !j.contains("signature") ||
-      !j["receipt"].is_string() || !j["signature"].is_string()) {
-    return Status::InvalidArgument("a receipt needs \"receipt\" and \"signature\" (base64)");
+  auto text = [&j](const char* field) { return j.contains(field) && j[field].is_string(); };
+  if (!j.is_object() || !text("entry") || !text("checkpoint") || !text("ledger_key") ||
+      !j.contains("inclusion_proof")) {
+    return Status::InvalidArgument(
+        "a receipt needs \"entry\" (base64), \"checkpoint\", \"ledger_key\" and "
+        "\"inclusion_proof\"");
   }
-  Receipt out;
-  SHIPLOG_ASSIGN_OR_RETURN(out.bytes, Base64Decode(j["receipt"].get<std::string>()));
-  SHIPLOG_ASSIGN_OR_RETURN(out.signature, Base64Decode(j["signature"].get<std::string>()));
-  auto message = CanonicalMessage::Parse(out.bytes, kMaxReceiptBytes);
-  if (!message.ok()) return message.status().Prefixed("receipt");
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
-    auto r = message->Root<schema::Receipt>();
-    out.seq = r.getSeq();
-    out.ledger_time = r.getLedgerTime();
-    out.leaf_hash = Bytes(r.getLeafHash());
-    out.event_id = r.getEventId();
-    out.actor = r.getActor();
-    out.manual_clock = r.getManualClock();
-    out.ledger_key = Bytes(r.getLedgerKey());
-    out.payload_hash = Bytes(r.getPayloadHash());
-    out.decision = r.getDecision();
-    out.denied = r.getDenied();
-    out.checkpoint = r.getCheckpoint();
-    for (auto node : r.getInclusionProof()) {
-      merkle::Hash h{};
-      if (node.size() != h.size()) KJ_FAIL_REQUIRE("an inclusion proof hash is not 32 bytes");
-      std::memcpy(h.data(), node.begin(), h.size());
-      out.inclusion_proof.push_back(h);
-    }
-  })) {
-    return Status::InvalidArgument(std::string("receipt does not decode: ") +
-                                   e->getDescription().cStr());
+  SHIPLOG_ASSIGN_OR_RETURN(std::string entry, Base64Decode(j["entry"].get<std::string>()));
+  if (entry.size() > kMaxReceiptBytes) {
+    return Status::InvalidArgument("the receipt's entry is over " +
+                                   std::to_string(kMaxReceiptBytes) + " bytes");
   }
+  auto record = StoredRecord::FromEntry(std::move(entry));
+  if (!record.ok()) return Status::Corrupt("the receipt's " + record.status().message());
+  auto ledger_key = HexDecode(j["ledger_key"].get<std::string>());
+  if (!ledger_key.ok() || ledger_key->size() != kPublicKeySize) {
+    return Status::InvalidArgument("the receipt's \"ledger_key\" is not 32 bytes of hex");
+  }
+  SHIPLOG_ASSIGN_OR_RETURN(auto proof, HashesFromJson(j["inclusion_proof"], "\"inclusion_proof\""));
+  Receipt out = Of(*record, std::move(ledger_key).value(), j["checkpoint"].get<std::string>(),
+                   std::move(proof));
   out.duplicate = j.contains("duplicate") && j["duplicate"] == true;
-  // The readable fields must say what the signed bytes say.
-  nlohmann::json expected = out.ToJson();
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (expected.contains(it.key()) && expected[it.key()] != it.value()) {
-      return Status::Corrupt("receipt field '" + it.key() +
-                             "' does not match the signed receipt bytes");
-    }
-  }
+  SHIPLOG_RETURN_IF_ERROR(FieldsMatchEntry(j, out.ToJson()));
   return out;
 }
 
@@ -251,11 +291,14 @@ Result<Checkpoint> Receipt::Verify(std::string_view ledger_public_key) const {
     return Status::BadSignature("the receipt names ledger key " + HexEncode(ledger_key) +
                                 ", not " + HexEncode(ledger_public_key));
   }
-  if (!VerifySignature(ledger_public_key, bytes, signature)) {
-    return Status::BadSignature("the receipt's signature does not verify");
-  }
+  // Every field must be the entry's: the proof and the signature below vouch for the entry only.
+  auto record = StoredRecord::FromEntry(entry);
+  if (!record.ok()) return Status::Corrupt("the receipt's " + record.status().message());
+  Receipt derived = Of(*record, ledger_key, checkpoint, inclusion_proof);
+  derived.duplicate = duplicate;
+  SHIPLOG_RETURN_IF_ERROR(FieldsMatchEntry(ToJson(), derived.ToJson()));
   SHIPLOG_ASSIGN_OR_RETURN(Checkpoint cp, Checkpoint::Open(checkpoint, ledger_public_key));
-  SHIPLOG_ASSIGN_OR_RETURN(merkle::Hash leaf, HashFromBytes(leaf_hash, "the receipt's leaf hash"));
+  SHIPLOG_ASSIGN_OR_RETURN(merkle::Hash leaf, HashFromBytes(record->leaf_hash, "the leaf hash"));
   InclusionProof proof{seq, leaf, inclusion_proof, cp};
   SHIPLOG_RETURN_IF_ERROR(proof.Verify());
   return cp;
@@ -524,7 +567,7 @@ Result<std::optional<Receipt>> Ledger::FindDuplicate(const Event& event,
   if (first.signed_event.payload != signed_event.payload) return IdConflict(event, first.seq);
   TreeReader reader(*store_);
   reader.Add(tree_.Nodes());
-  SHIPLOG_ASSIGN_OR_RETURN(Receipt receipt, MakeReceipt(first, false, latest_, reader));
+  SHIPLOG_ASSIGN_OR_RETURN(Receipt receipt, MakeReceipt(first, latest_, reader));
   receipt.duplicate = true;
   return std::optional<Receipt>(std::move(receipt));
 }
@@ -545,7 +588,7 @@ Result<Receipt> Ledger::Append(const SignedEvent& signed_event) {
 // One record of a batch being built: stored with the others under one fsync.
 struct Ledger::PendingRecord {
   StoredRecord record;
-  bool denied = false;
+  bool denied = false;  // the policy.denied record of a denied intent
 };
 
 std::vector<Result<Receipt>> Ledger::AppendBatch(std::vector<CheckedEvent> events) {
@@ -630,7 +673,7 @@ std::vector<Result<Receipt>> Ledger::AppendBatch(std::vector<CheckedEvent> event
     auto& receipt = made[*which[i]];
     if (!receipt) {
       const PendingRecord& p = pending[*which[i]];
-      receipt = MakeReceipt(p.record, p.denied, checkpoint, reader);
+      receipt = MakeReceipt(p.record, checkpoint, reader);
     }
     out[i] = *receipt;
     if (repeat[i] && out[i].ok()) out[i]->duplicate = true;
@@ -730,45 +773,12 @@ Result<Event> Ledger::DenialEvent(const Event& denied, const SignedEvent& signed
   return Event::FromBuilder(event.asReader());
 }
 
-Result<Receipt> Ledger::MakeReceipt(const StoredRecord& record, bool denied,
-                                    const Checkpoint& checkpoint, TreeReader& reader) const {
+Result<Receipt> Ledger::MakeReceipt(const StoredRecord& record, const Checkpoint& checkpoint,
+                                    TreeReader& reader) const {
   std::vector<merkle::Hash> path =
       merkle::InclusionProof(record.seq, checkpoint.head.size, reader.AsSubtreeRoot());
   SHIPLOG_RETURN_IF_ERROR(reader.status());
-  const std::string& decision = record.decision;
-  capnp::MallocMessageBuilder message;
-  auto r = message.initRoot<schema::Receipt>();
-  r.setSeq(record.seq);
-  r.setLedgerTime(record.ledger_time);
-  r.setLeafHash(DataOf(record.leaf_hash));
-  r.setEventId(TextOf(record.event.id()));
-  r.setActor(TextOf(record.event.actor()));
-  r.setManualClock(record.manual_clock);
-  std::string ledger_key = ledger_key_.PublicKey();
-  r.setLedgerKey(DataOf(ledger_key));
-  std::string payload_hash(AsBytes(Sha256(record.signed_event.payload)));
-  r.setPayloadHash(DataOf(payload_hash));
-  if (!decision.empty()) r.setDecision(TextOf(decision));
-  r.setDenied(denied);
-  r.setCheckpoint(TextOf(checkpoint.note));
-  auto proof = r.initInclusionProof(path.size());
-  for (size_t i = 0; i < path.size(); ++i) proof.set(i, DataOf(AsBytes(path[i])));
-  Receipt out;
-  out.seq = record.seq;
-  out.ledger_time = record.ledger_time;
-  out.leaf_hash = record.leaf_hash;
-  out.event_id = record.event.id();
-  out.actor = record.event.actor();
-  out.manual_clock = record.manual_clock;
-  out.ledger_key = ledger_key;
-  out.payload_hash = payload_hash;
-  out.decision = decision;
-  out.denied = denied;
-  out.checkpoint = checkpoint.note;
-  out.inclusion_proof = std::move(path);
-  out.bytes = CanonicalBytes(r.asReader());
-  out.signature = ledger_key_.Sign(out.bytes);
-  return out;
+  return Receipt::Of(record, ledger_key_.PublicKey(), checkpoint.note, std::move(path));
 }
 
 // ---- reading ----

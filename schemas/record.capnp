@@ -48,7 +48,9 @@ struct Record {
 }
 
 # The ledger's answer to an accepted append. Other systems check it offline with the ledger's
-# public key: signature = Ed25519(ledger secret key, canonicalize(Receipt)).
+# public key: `entry` hashes to `leafHash`, `inclusionProof` leads from it to the root of
+# `checkpoint`, and the checkpoint is signed by the ledger key; every other field is read from the
+# entry. One signature per commit covers every receipt of the batch.
 struct Receipt {
   seq @0 :UInt64;          # where the event is in the log
   ledgerTime @1 :Int64;    # microseconds since the Unix epoch
@@ -66,10 +68,6 @@ struct Receipt {
   # A signed checkpoint (ledger/checkpoint.h: C2SP tlog-checkpoint note) whose tree includes `seq`.
   inclusionProof @11 :List(Data);
   # The RFC 9162 audit path of leaf `seq` in the checkpoint's tree, leaf side first, 32 bytes each.
-}
-
-# A receipt and the ledger's signature over its canonical bytes.
-struct SignedReceipt {
-  receipt @0 :Data;        # canonicalize(Receipt)
-  signature @1 :Data;      # Ed25519 by the ledger key, 64 bytes
+  entry @12 :Data;         # canonicalize(Entry): the record's leaf input, which the proof proves
+  duplicate @13 :Bool;     # the append repeated a stored event; this is the first one's receipt
 }

@@ -16,6 +16,7 @@
 #include "ledger/event.h"
 #include "ledger/key_file.h"
 #include "ledger/ledger.h"
+#include "ledger/merkle.h"
 #include "ledger/store.h"
 #include "tests/cli/process.h"
 
@@ -293,7 +294,7 @@ TEST_F(ProofCliTest, AProofWithAChangedHashExitsFour) {
   EXPECT_EQ(VerifyProof(edited, data()).exit_code, 4);
 }
 
-// The receipt's readable inclusion proof says something else than what the ledger signed.
+// A hash of the receipt's inclusion proof changed: it leads to no root the ledger signed.
 TEST_F(ProofCliTest, AReceiptWithAChangedInclusionProofEntryExitsFour) {
   const json receipt = Append(data(), data() + ".rutger.key", "lint");
   ASSERT_FALSE(receipt["inclusion_proof"].empty());
@@ -301,25 +302,28 @@ TEST_F(ProofCliTest, AReceiptWithAChangedInclusionProofEntryExitsFour) {
   bad["inclusion_proof"][0] = ChangeHex(bad["inclusion_proof"][0], 5);
   ProcessResult r = VerifyProof(bad, data());
   EXPECT_EQ(r.exit_code, 4) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("inclusion_proof"));
+  EXPECT_THAT(r.err, HasSubstr("inclusion proof"));
 }
 
-// The same change made inside the signed receipt bytes: the ledger's signature fails.
-TEST_F(ProofCliTest, AReceiptWithAChangedSignedProofExitsFour) {
+// The record inside the receipt edited (the actor's name), with its readable field and leaf
+// hash changed to match: the leaf is not the one the ledger's checkpoint holds.
+TEST_F(ProofCliTest, AReceiptWithAnEditedEntryExitsFour) {
   const json receipt = Append(data(), data() + ".rutger.key", "lint");
-  const std::string entry = HexDecode(receipt["inclusion_proof"][0].get<std::string>()).value();
-  std::string bytes = Base64Decode(receipt["receipt"].get<std::string>()).value();
-  const size_t at = bytes.find(entry);
+  std::string entry = Base64Decode(receipt["entry"].get<std::string>()).value();
+  const size_t at = entry.find("rutger");
   ASSERT_NE(at, std::string::npos);
-  bytes[at + 3] ^= 0x01;
+  entry.replace(at, 6, "victor");
   json bad = receipt;
-  bad["receipt"] = Base64Encode(bytes);
-  std::string changed = entry;
-  changed[3] ^= 0x01;
-  bad["inclusion_proof"][0] = HexEncode(changed);
+  bad["entry"] = Base64Encode(entry);
   ProcessResult r = VerifyProof(bad, data());
   EXPECT_EQ(r.exit_code, 4) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("signature"));
+  EXPECT_THAT(r.err, HasSubstr("does not match its entry"));
+
+  bad["actor"] = "victor";
+  bad["leaf_hash"] = HexEncode(shiplog::AsBytes(shiplog::merkle::LeafHash(entry)));
+  bad.erase("payload_hash");  // a readable field left out is not compared
+  r = VerifyProof(bad, data());
+  EXPECT_EQ(r.exit_code, 4) << r.err;
 }
 
 // Another ledger under the same name (`init --origin`) but with its own key: its checkpoints are

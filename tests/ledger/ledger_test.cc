@@ -240,7 +240,7 @@ TEST_F(LedgerTest, ReadPastTheEndIsNotFound) {
 
 // ---- receipts ----
 
-TEST_F(LedgerTest, ReceiptFieldsAndSignature) {
+TEST_F(LedgerTest, ReceiptFieldsAndProof) {
   t_.Enroll("leon", leon_);
   const json ev = StepReportedJson("leon", "staging");
   const SignedEvent s = SignJson(ev, leon_);
@@ -250,18 +250,24 @@ TEST_F(LedgerTest, ReceiptFieldsAndSignature) {
   EXPECT_EQ(r.ledger_key, ledger().public_key());
   EXPECT_EQ(r.payload_hash, std::string(shiplog::AsBytes(shiplog::Sha256(s.payload))));
   EXPECT_EQ(r.leaf_hash.size(), 32u);
-  EXPECT_EQ(r.signature.size(), 64u);
-  EXPECT_TRUE(shiplog::VerifySignature(ledger().public_key(), r.bytes, r.signature));
+  // The receipt carries the stored record's leaf input, which its fields are read from.
+  auto stored = ledger().Read(r.seq);
+  ASSERT_OK(stored);
+  EXPECT_EQ(r.entry, stored->entry);
+  EXPECT_EQ(r.leaf_hash, stored->leaf_hash);
 
   EXPECT_OK(r.Verify(ledger().public_key()));
   EXPECT_FALSE(r.Verify(SigningKey::Generate().PublicKey()).ok());
   EXPECT_FALSE(r.Verify(t_.admin.PublicKey()).ok());
   Receipt forged = r;
-  forged.signature = FlipBit(forged.signature, 7);
-  EXPECT_FALSE(forged.Verify(ledger().public_key()).ok());
+  forged.actor = "rutger";
+  EXPECT_CODE(forged.Verify(ledger().public_key()), StatusCode::kCorrupt);
   Receipt altered = r;
-  altered.bytes = FlipBit(altered.bytes, altered.bytes.size() * 8 - 3);
+  altered.entry = FlipBit(altered.entry, altered.entry.size() * 8 - 3);
   EXPECT_FALSE(altered.Verify(ledger().public_key()).ok());
+  Receipt unsigned_root = r;
+  unsigned_root.checkpoint = FlipBit(unsigned_root.checkpoint, 8 * unsigned_root.checkpoint.find('\n', unsigned_root.checkpoint.find('\n') + 1) + 9);
+  EXPECT_FALSE(unsigned_root.Verify(ledger().public_key()).ok());
 }
 
 TEST_F(LedgerTest, ReceiptJsonRoundTripAndTamper) {
@@ -273,14 +279,14 @@ TEST_F(LedgerTest, ReceiptJsonRoundTripAndTamper) {
   ASSERT_OK(back);
   EXPECT_EQ(back->seq, r.seq);
   EXPECT_EQ(back->ledger_time, r.ledger_time);
-  EXPECT_EQ(back->bytes, r.bytes);
-  EXPECT_EQ(back->signature, r.signature);
+  EXPECT_EQ(back->entry, r.entry);
+  EXPECT_EQ(back->checkpoint, r.checkpoint);
   EXPECT_EQ(back->event_id, r.event_id);
   EXPECT_OK(back->Verify(ledger().public_key()));
 
   json lying = j;
   lying["seq"] = r.seq + 1;
-  EXPECT_FALSE(Receipt::FromJson(lying).ok()) << "a field that disagrees with the signed bytes";
+  EXPECT_FALSE(Receipt::FromJson(lying).ok()) << "a field that disagrees with the entry";
   lying = j;
   lying["actor"] = "rutger";
   EXPECT_FALSE(Receipt::FromJson(lying).ok());
@@ -300,7 +306,7 @@ TEST_F(LedgerTest, SameSignedEventTwiceIsStoredOnce) {
   EXPECT_FALSE(first.duplicate);
   EXPECT_EQ(second->seq, first.seq);
   EXPECT_EQ(second->ledger_time, first.ledger_time);
-  EXPECT_EQ(second->bytes, first.bytes);
+  EXPECT_EQ(second->entry, first.entry);
   EXPECT_OK(second->Verify(ledger().public_key()));
   EXPECT_EQ(ledger().size(), size);
 }

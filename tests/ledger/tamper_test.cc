@@ -557,7 +557,7 @@ TEST_F(TamperTest, EveryReceiptVerifiesOfflineAndRoundTripsThroughJson) {
 
     auto parsed = Receipt::FromJson(json::parse(receipt.ToJson().dump()));
     ASSERT_OK(parsed);
-    EXPECT_EQ(parsed->bytes, receipt.bytes);
+    EXPECT_EQ(parsed->entry, receipt.entry);
     EXPECT_EQ(parsed->seq, seq);
     EXPECT_EQ(parsed->leaf_hash, receipt.leaf_hash);
     EXPECT_EQ(parsed->checkpoint, receipt.checkpoint);
@@ -580,21 +580,34 @@ TEST_F(TamperTest, AReceiptWithAChangedProofOrLeafDoesNotVerify) {
   Receipt leaf = receipt;
   leaf.leaf_hash[0] ^= 0x01;
   EXPECT_CODE(leaf.Verify(key), StatusCode::kCorrupt);
-  Receipt bytes = receipt;
-  bytes.bytes[bytes.bytes.size() / 2] ^= 0x01;
-  EXPECT_CODE(bytes.Verify(key), StatusCode::kBadSignature);
+  Receipt entry = receipt;
+  entry.entry[entry.entry.size() / 2] ^= 0x01;
+  EXPECT_CODE(entry.Verify(key), StatusCode::kCorrupt);
 
-  // In JSON, a readable field that says something else than the signed bytes is refused.
+  // In JSON, a changed proof hash still parses, but leads to no root the ledger signed.
   json j = receipt.ToJson();
-  std::string entry = j["inclusion_proof"][0];
-  entry[0] = entry[0] == 'a' ? 'b' : 'a';
-  j["inclusion_proof"][0] = entry;
+  std::string node = j["inclusion_proof"][0];
+  node[0] = node[0] == 'a' ? 'b' : 'a';
+  j["inclusion_proof"][0] = node;
   auto parsed = Receipt::FromJson(j);
-  EXPECT_FALSE(parsed.ok());
-  EXPECT_THAT(parsed.status().message(), HasSubstr("inclusion_proof"));
+  ASSERT_OK(parsed);
+  EXPECT_CODE(parsed->Verify(key), StatusCode::kCorrupt);
+  EXPECT_THAT(parsed->Verify(key).status().message(), HasSubstr("inclusion proof"));
+  // A readable field that says something else than the entry is refused.
   json seq = receipt.ToJson();
   seq["seq"] = 12;
-  EXPECT_FALSE(Receipt::FromJson(seq).ok());
+  EXPECT_CODE(Receipt::FromJson(seq), StatusCode::kCorrupt);
+  // Another record's entry under this receipt's fields, or with its fields under this proof.
+  json stitched = receipt.ToJson();
+  stitched["entry"] = (*receipts_)[12].ToJson()["entry"];
+  EXPECT_CODE(Receipt::FromJson(stitched), StatusCode::kCorrupt);
+  for (const char* field : {"seq", "ledger_time", "leaf_hash", "event_id", "actor",
+                            "payload_hash"}) {
+    stitched[field] = (*receipts_)[12].ToJson()[field];
+  }
+  auto moved = Receipt::FromJson(stitched);
+  ASSERT_OK(moved);
+  EXPECT_CODE(moved->Verify(key), StatusCode::kCorrupt);
 }
 
 TEST_F(TamperTest, ADuplicateAppendsReceiptVerifiesAgainstTheLatestCheckpoint) {

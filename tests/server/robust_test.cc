@@ -18,6 +18,7 @@
 #include "adapters/http.h"
 #include "ledger/canonical.h"
 #include "ledger/crypto.h"
+#include "ledger/ledger.h"
 #include "schemas/record.capnp.h"
 #include "tests/server/raw_socket.h"
 #include "tests/server/server_process.h"
@@ -367,7 +368,7 @@ TEST(ServerLock, ASecondServerOnTheSameDataIsRefused) {
   EXPECT_EQ(server.Get("/healthz").status, 200) << "the first one goes on";
 }
 
-TEST(ServerCapnp, ACapnpSubmissionGetsASignedReceiptMessage) {
+TEST(ServerCapnp, ACapnpSubmissionGetsAReceiptMessageThatProvesItself) {
   ServerProcess server(Coordinators(1));
   server.Start();
   const SignedEvent event = Agent("agent0", server.key("agent0")).Sign(DeployRequest("c1", "capnp-1"));
@@ -396,22 +397,30 @@ TEST(ServerCapnp, ACapnpSubmissionGetsASignedReceiptMessage) {
   kj::Array<capnp::word> aligned = kj::heapArray<capnp::word>(reply->body.size() / sizeof(capnp::word));
   std::memcpy(aligned.begin(), reply->body.data(), reply->body.size());
   capnp::FlatArrayMessageReader reader(aligned);
-  auto signed_receipt = reader.getRoot<schema::SignedReceipt>();
-  const std::string bytes(reinterpret_cast<const char*>(signed_receipt.getReceipt().begin()),
-                          signed_receipt.getReceipt().size());
-  const std::string signature(reinterpret_cast<const char*>(signed_receipt.getSignature().begin()),
-                              signed_receipt.getSignature().size());
-  EXPECT_TRUE(VerifySignature(LedgerPublicKey(server.data()), bytes, signature));
-  std::string tampered = bytes;
-  tampered[tampered.size() / 2] ^= 1;
-  EXPECT_FALSE(VerifySignature(LedgerPublicKey(server.data()), tampered, signature));
-
-  auto receipt = CanonicalMessage::Parse(bytes, 1 << 20);
-  ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
-  auto fields = receipt->Root<schema::Receipt>();
+  auto fields = reader.getRoot<schema::Receipt>();
   EXPECT_EQ(std::string(fields.getEventId().cStr()), "c1");
   EXPECT_EQ(std::string(fields.getActor().cStr()), "agent0");
   EXPECT_EQ(fields.getSeq(), 2u);  // genesis, the enrolment, this
+  // The message proves itself as the JSON receipt does: entry, inclusion proof, signed checkpoint.
+  auto bytes = [](capnp::Data::Reader d) {
+    return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
+  };
+  auto record = StoredRecord::FromEntry(bytes(fields.getEntry()));
+  ASSERT_TRUE(record.ok()) << record.status().ToString();
+  std::vector<merkle::Hash> path;
+  for (auto node : fields.getInclusionProof()) {
+    ASSERT_EQ(node.size(), 32u);
+    path.emplace_back();
+    std::memcpy(path.back().data(), node.begin(), 32);
+  }
+  Receipt receipt = Receipt::Of(*record, bytes(fields.getLedgerKey()),
+                                fields.getCheckpoint().cStr(), path);
+  EXPECT_EQ(receipt.leaf_hash, bytes(fields.getLeafHash()));
+  EXPECT_EQ(receipt.payload_hash, bytes(fields.getPayloadHash()));
+  auto verified = receipt.Verify(LedgerPublicKey(server.data()));
+  EXPECT_TRUE(verified.ok()) << verified.status().ToString();
+  receipt.entry[receipt.entry.size() / 2] ^= 1;
+  EXPECT_FALSE(receipt.Verify(LedgerPublicKey(server.data())).ok());
   EXPECT_FALSE(fields.getDenied());
 }
 

@@ -53,7 +53,7 @@ int RunAppendWorkload(uint64_t records, const std::string& dir_arg, bool verify)
         std::cerr << "append " << done << ": " << receipt.status().ToString() << "\n";
         return 1;
       }
-      receipt_bytes = receipt->bytes.size();
+      receipt_bytes = receipt->ToCapnpMessage().size();
       latencies.push_back(took);
       append_micros += took;
       ++done;

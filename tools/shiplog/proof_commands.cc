@@ -97,7 +97,7 @@ Result<nlohmann::json> CheckDocument(const nlohmann::json& doc, const std::strin
   if (doc.is_object() && doc.contains("denial_receipt")) {
     return CheckDocument(doc["denial_receipt"], key, trusted);
   }
-  if (doc.is_object() && doc.contains("receipt")) {
+  if (doc.is_object() && doc.contains("entry")) {
     SHIPLOG_ASSIGN_OR_RETURN(Receipt receipt, Receipt::FromJson(doc));
     SHIPLOG_ASSIGN_OR_RETURN(Checkpoint checkpoint, receipt.Verify(key));
     SHIPLOG_RETURN_IF_ERROR(MatchesTrusted({&checkpoint}, trusted));

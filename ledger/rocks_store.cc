@@ -8,8 +8,12 @@
 // (WAL fsynced) before Commit returns, and a crash leaves all of it or none of it.
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <cstring>
+#include <memory>
 #include <mutex>
 
 #include "ledger/store.h"
@@ -38,6 +42,30 @@ Status FromRocks(const rocksdb::Status& s, const std::string& context) {
   if (s.IsCorruption()) return Status::Corrupt(context + ": " + s.ToString());
   return Status::Internal(context + ": " + s.ToString());
 }
+
+// Memtable insert hints. A skiplist insert normally searches from the top; with a hint it starts
+// from where the last key of the same run went, which for keys that arrive in order (a run of
+// sequence numbers) is a step, not a search. That was a third of the sequencer's time. The runs
+// follow the ledger's key grammar (ledger/ledger.cc, ledger/index.h): a record key's run is the
+// whole column family; an index key's is its name up to the NUL that ends it, and "t/" level and
+// "c/" keys run by level and by size. A wrong guess costs only the search it failed to save.
+class InsertRun final : public rocksdb::SliceTransform {
+ public:
+  explicit InsertRun(bool one_run) : one_run_(one_run) {}
+  const char* Name() const override { return one_run_ ? "shiplog.OneRun" : "shiplog.IndexRun"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    if (one_run_) return rocksdb::Slice(key.data(), 0);
+    if (key.starts_with("t/")) return rocksdb::Slice(key.data(), std::min<size_t>(3, key.size()));
+    if (key.starts_with("c/")) return rocksdb::Slice(key.data(), 2);
+    const void* nul = std::memchr(key.data(), '\0', key.size());
+    return rocksdb::Slice(key.data(), nul ? static_cast<const char*>(nul) - key.data() + 1
+                                          : key.size());
+  }
+  bool InDomain(const rocksdb::Slice&) const override { return true; }
+
+ private:
+  bool one_run_;
+};
 
 class RocksStore final : public Store {
  public:
@@ -148,7 +176,12 @@ Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, bool crea
   options.paranoid_checks = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), "records", "index", "meta"}) {
-    families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    rocksdb::ColumnFamilyOptions family;
+    if (std::strcmp(name, "records") == 0 || std::strcmp(name, "index") == 0) {
+      family.memtable_insert_with_hint_prefix_extractor =
+          std::make_shared<InsertRun>(std::strcmp(name, "records") == 0);
+    }
+    families.emplace_back(name, family);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;

@@ -66,6 +66,26 @@ class RawSocket {
     }
   }
 
+  // One answer on a connection that stays open: the head, then Content-Length bytes of body
+  // (empty when the server closes or the read bound passes first).
+  std::string ReadAnswer() {
+    std::string out;
+    char buf[4096];
+    size_t head_end = std::string::npos;
+    size_t want = std::string::npos;
+    while (want == std::string::npos || out.size() < want) {
+      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return {};
+      out.append(buf, static_cast<size_t>(n));
+      if (head_end == std::string::npos && (head_end = out.find("\r\n\r\n")) != std::string::npos) {
+        const size_t at = out.find("Content-Length: ");
+        if (at == std::string::npos || at > head_end) return {};
+        want = head_end + 4 + std::stoul(out.substr(at + 16));
+      }
+    }
+    return out;
+  }
+
   // The status code of an answer "HTTP/1.1 NNN ...", or 0 when there is none.
   static int StatusOf(const std::string& answer) {
     if (answer.rfind("HTTP/1.1 ", 0) != 0 || answer.size() < 12) return 0;

@@ -13,21 +13,31 @@ bool IsAdminOrLedgerKind(const std::string& kind) {
   return kind.rfind("key.", 0) == 0 || kind == "policy.activated" || kind == "ledger.genesis";
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+// ASCII case folding: event fields and policy values are compared case-insensitively in ASCII
+// alone, and inline (std::tolower is a locale-aware call per character, on the decision's path).
+char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+           return LowerAscii(x) == LowerAscii(y);
          });
 }
 
-// The key of the per-deployment value index: kind, top-level field and its value (lower case).
-std::string ValueKey(const std::string& kind, const std::string& field, const std::string& value) {
-  return kind + '\0' + field + '\0' + Lower(value);
+// The key of the per-deployment value index: kind, top-level field and its value (lower case),
+// written into `key` (reused, so a lookup does not allocate).
+void ValueKeyInto(std::string& key, std::string_view kind, std::string_view field,
+                  std::string_view value) {
+  key.assign(kind);
+  key += '\0';
+  key.append(field);
+  key += '\0';
+  for (char c : value) key += LowerAscii(c);
+}
+
+std::string ValueKey(std::string_view kind, std::string_view field, std::string_view value) {
+  std::string key;
+  ValueKeyInto(key, kind, field, value);
+  return key;
 }
 
 // A field by dotted path ("changes.db_migration"); nullptr when absent.
@@ -54,8 +64,9 @@ std::string ScalarText(const json& v) {
 }
 
 // Event JSON leaves zero values out, so an absent field equals its zero value.
-bool IsZeroText(const std::string& s) {
-  return s.empty() || s == "false" || s == "0" || s == "none" || s == "unspecified";
+bool IsZeroText(std::string_view s) {
+  return s.empty() || EqualsIgnoreCase(s, "false") || s == "0" || EqualsIgnoreCase(s, "none") ||
+         EqualsIgnoreCase(s, "unspecified");
 }
 
 bool Test(const json* value, const ValueTest& test) {
@@ -65,11 +76,15 @@ bool Test(const json* value, const ValueTest& test) {
              !(value->is_array() && value->empty()) && !(value->is_boolean() && !*value);
     case ValueTest::Op::kEquals:
     case ValueTest::Op::kOneOf: {
-      const std::string actual = value ? ScalarText(*value) : "";
-      for (const auto& want : test.values) {
-        if (value ? EqualsIgnoreCase(actual, want) : IsZeroText(Lower(want))) return true;
+      if (!value) {
+        return std::any_of(test.values.begin(), test.values.end(),
+                           [](const std::string& want) { return IsZeroText(want); });
       }
-      return false;
+      // A string field is compared where it lies; other scalars by their text.
+      const std::string text = value->is_string() ? std::string() : ScalarText(*value);
+      const std::string& actual = value->is_string() ? value->get_ref<const std::string&>() : text;
+      return std::any_of(test.values.begin(), test.values.end(),
+                         [&](const std::string& want) { return EqualsIgnoreCase(actual, want); });
     }
     default: {
       double n = value && value->is_number() ? value->get<double>() : 0;
@@ -169,6 +184,7 @@ struct Intent {
   const Event& event;
   const json fields;
   const std::string image;
+  const std::string step;  // the step it starts or reports, else empty
   const DeploymentState* deployment;  // null when the deployment has no events yet
   Micros now;
 };
@@ -205,7 +221,9 @@ std::vector<std::string> DeploymentState::planned_steps(const Policy& policy) co
   const json* listed = request ? FieldAt(request->fields, "planned_steps") : nullptr;
   for (const ChainStep& s : policy.chain) {
     bool in_plan = !listed || !listed->is_array() || listed->empty() ||
-                   std::find(listed->begin(), listed->end(), s.step) != listed->end();
+                   std::any_of(listed->begin(), listed->end(), [&](const json& name) {
+                     return name.is_string() && name.get_ref<const std::string&>() == s.step;
+                   });
     if (in_plan) planned.push_back(s.step);
   }
   return planned;
@@ -528,12 +546,14 @@ const std::vector<size_t>* Candidates(const DeploymentState& d, const EventMatch
   auto kind = d.by_kind.find(m.kind);
   if (kind == d.by_kind.end()) return &kNone;
   const std::vector<size_t>* best = &kind->second;
+  thread_local std::string key;
   for (const auto& [path, test] : m.where) {
     if (test.op != ValueTest::Op::kEquals || test.values.size() != 1 ||
-        path.find('.') != std::string::npos || IsZeroText(Lower(test.values[0]))) {
+        path.find('.') != std::string::npos || IsZeroText(test.values[0])) {
       continue;
     }
-    auto it = d.by_value.find(ValueKey(m.kind, path, test.values[0]));
+    ValueKeyInto(key, m.kind, path, test.values[0]);
+    auto it = d.by_value.find(key);
     if (it == d.by_value.end()) return &kNone;
     if (it->second.size() < best->size()) best = &it->second;
   }
@@ -630,7 +650,7 @@ Outcome CanaryRequirement(const Requirement& r, const Intent& in) {
 Outcome Builtin(const std::string& name, const Policy& policy, const EnvironmentState& env,
                 const Intent& in) {
   const DeploymentState* d = in.deployment;
-  const std::string step = in.fields.value("step", "");
+  const std::string& step = in.step;
   if (name == "owner") return Pass();  // an authority check: Engine::CheckAuthority
   if (name == "one-at-a-time") {
     if (d && d->request) {
@@ -671,7 +691,7 @@ Outcome Builtin(const std::string& name, const Policy& policy, const Environment
 
 Outcome Evaluate(const Requirement& r, const Policy& policy, const EnvironmentState& env,
                  const Intent& in) {
-  const json no_request = json::object();
+  static const json no_request = json::object();
   const json& request =
       in.deployment && in.deployment->request ? in.deployment->request->fields
       : in.event.kind() == "deploy.requested" ? in.fields
@@ -754,10 +774,12 @@ Decision Engine::Decide(const Event& event, const std::vector<std::string>& role
   }
   json fields = event.ToJson();
   std::string image = EffectiveImage(kind, fields, d);
-  const Intent intent{event, std::move(fields), std::move(image), d, now};
-  const std::string step = intent.fields.value("step", "");
+  std::string step = fields.value("step", "");
+  const Intent intent{event, std::move(fields), std::move(image), std::move(step), d, now};
+  const std::string& step_name = intent.step;
+  decision.evidence.reserve(policy_.rules.size());
   for (const Rule& rule : policy_.rules) {
-    if (!RuleApplies(rule, kind, step)) continue;
+    if (!RuleApplies(rule, kind, step_name)) continue;
     Evidence evidence{rule.id, rule.name, {}, std::nullopt};
     std::optional<Reason> failure;
     bool applied = false;

@@ -72,6 +72,18 @@ nlohmann::json LatencySummary(std::vector<double>& micros) {
           {"p999", Percentile(micros, 0.999)}};
 }
 
+nlohmann::json ConcurrentAppendFigures(unsigned clients, uint64_t events, double seconds,
+                                       const std::vector<std::vector<double>>& latencies,
+                                       double commits) {
+  std::vector<double> all;
+  for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  return {{"clients", clients},
+          {"events", events},
+          {"events_per_s", events / seconds},
+          {"latency_us", LatencySummary(all)},
+          {"fsyncs_per_event", commits / events}};
+}
+
 namespace {
 
 // The median of the numbers at the same place in `results`, recursively.

@@ -46,6 +46,12 @@ double Percentile(const std::vector<double>& sorted, double p);
 // Latencies in microseconds: {"p50", "p99", "p999"}; sorts `micros`.
 nlohmann::json LatencySummary(std::vector<double>& micros);
 
+// What a run of concurrent clients appending reports, in process or over HTTP: its rate, the
+// latencies of every client together (in microseconds) and fsyncs (commits) per event.
+nlohmann::json ConcurrentAppendFigures(unsigned clients, uint64_t events, double seconds,
+                                       const std::vector<std::vector<double>>& latencies,
+                                       double commits);
+
 // Runs `run` `runs` times and returns, for every number in its result, the median over the runs
 // (the first run's value for anything else). A failed run (null) fails the whole.
 nlohmann::json MedianOfRuns(int runs, const std::function<nlohmann::json()>& run);

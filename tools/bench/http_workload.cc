@@ -169,14 +169,9 @@ nlohmann::json RunOnce(const std::string& shiplog, unsigned clients, uint64_t re
     std::cerr << "the server exited with " << code << " on SIGTERM; its log is in " << log << "\n";
     return nullptr;
   }
-  std::vector<double> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  return {{"clients", clients},
-          {"events", records},
-          {"events_per_s", records / seconds},
-          {"latency_us", LatencySummary(all)},
-          {"fsyncs_per_event", batches / records},
-          {"server_peak_rss_bytes", peak_rss}};
+  nlohmann::json figures = ConcurrentAppendFigures(clients, records, seconds, latencies, batches);
+  figures["server_peak_rss_bytes"] = peak_rss;
+  return figures;
 }
 
 }  // namespace

@@ -73,13 +73,8 @@ nlohmann::json RunOnce(unsigned clients, uint64_t records) {
   const double seconds = MicrosSince(start) / 1e6;
   pipeline.Stop();
   if (failed) return nullptr;
-  std::vector<double> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  return {{"clients", clients},
-          {"events", records},
-          {"events_per_s", records / seconds},
-          {"latency_us", LatencySummary(all)},
-          {"fsyncs_per_event", static_cast<double>(metrics.batches()) / records}};
+  return ConcurrentAppendFigures(clients, records, seconds, latencies,
+                                 static_cast<double>(metrics.batches()));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 //   "record_count"     EncodeSeq(n): the count after the last commit (tail truncation shows)
 //   "manual_clock_now" decimal microseconds: a manual clock's time
 //   "index_version"    decimal kIndexVersion: the key grammar the index entries follow
+//   "witness"          "1": the ledger keeps a checkpoint witness file, which must be there
 #include "ledger/ledger.h"
 
 #include <capnp/serialize.h>
@@ -34,6 +35,11 @@ using internal::kMaxRecordBytes;
 using internal::kRecordCountKey;
 
 constexpr char kManualClockKey[] = "manual_clock_now";
+constexpr char kWitnessKey[] = "witness";
+constexpr char kWitnessFile[] = "/checkpoint";
+// How the checks that find acknowledged records gone end their message; Open(dir) then names the
+// write-ahead log they were lost from.
+constexpr char kMissingRecords[] = "missing from the database";
 constexpr size_t kMaxReceiptBytes = 64 * 1024;  // a receipt's entry at most
 
 std::string Bytes(capnp::Data::Reader d) {
@@ -368,6 +374,22 @@ Status Ledger::WriteGenesis(Store& store, const SigningKey& ledger_key, const In
   return store.Commit(batch);
 }
 
+namespace {
+
+std::string Plural(uint64_t n, const char* one) {
+  return std::to_string(n) + " " + one + (n == 1 ? "" : "s");
+}
+
+// Where acknowledged records that are missing from the database went: its write-ahead log.
+std::string LostRecordsHint(const std::string& db) {
+  const std::vector<std::string> logs = RocksWriteAheadLogs(db);
+  if (logs.empty()) return "; the database has no write-ahead log left (" + db + "/*.log was removed)";
+  std::string hint = "; its write-ahead log was damaged, cut short or removed:";
+  for (const std::string& log : logs) hint += " " + log;
+  return hint;
+}
+}
+
 Status Ledger::Init(const std::string& dir, const InitOptions& options, Clock* clock) {
   if (!options.origin.empty()) SHIPLOG_RETURN_IF_ERROR(CheckOrigin(options.origin));
   struct stat st;
@@ -380,20 +402,104 @@ Status Ledger::Init(const std::string& dir, const InitOptions& options, Clock* c
   ::chmod(dir.c_str(), 0700);
   SigningKey ledger_key = SigningKey::Generate();
   SHIPLOG_RETURN_IF_ERROR(WriteNewKeyFile(dir + "/ledger.key", ledger_key));
+  SHIPLOG_RETURN_IF_ERROR(CheckpointWitness::Create(dir + kWitnessFile));
   SHIPLOG_ASSIGN_OR_RETURN(auto store, OpenRocksStore(dir + "/db", /*create=*/true));
-  return WriteGenesis(*store, ledger_key, options, clock);
+  SHIPLOG_RETURN_IF_ERROR(WriteGenesis(*store, ledger_key, options, clock));
+  SHIPLOG_RETURN_IF_ERROR(store->PutMeta(kWitnessKey, "1"));
+  SHIPLOG_ASSIGN_OR_RETURN(auto witness, CheckpointWitness::Open(dir + kWitnessFile,
+                                                                 ledger_key.PublicKey(), false));
+  SHIPLOG_ASSIGN_OR_RETURN(auto genesis_checkpoint, store->GetIndex(CheckpointKey(1)));
+  if (!genesis_checkpoint) return Status::Internal("the genesis checkpoint was not stored");
+  SHIPLOG_ASSIGN_OR_RETURN(Checkpoint first, Checkpoint::Open(*genesis_checkpoint,
+                                                              ledger_key.PublicKey()));
+  return witness->Record(first);
 }
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, Clock* clock,
                                              AppendGate* gate) {
+  return OpenDir(dir, clock, gate, /*read_only=*/false);
+}
+
+Result<std::unique_ptr<Ledger>> Ledger::OpenReadOnly(const std::string& dir, Clock* clock) {
+  return OpenDir(dir, clock, nullptr, /*read_only=*/true);
+}
+
+Result<std::unique_ptr<Ledger>> Ledger::OpenDir(const std::string& dir, Clock* clock,
+                                                AppendGate* gate, bool read_only) {
   struct stat st;
   if (::stat((dir + "/db").c_str(), &st) != 0) {
     return Status::NotFound("no ledger in " + dir + " (create one with `shiplog init --data " +
                             dir + "`)");
   }
+  // A writable open of RocksDB replays its write-ahead log into a new table and removes the log:
+  // a damaged store must be found out before that, while the evidence is still there.
+  if (!read_only) SHIPLOG_RETURN_IF_ERROR(OpenDir(dir, clock, nullptr, true).status());
   SHIPLOG_ASSIGN_OR_RETURN(SigningKey key, ReadKeyFile(dir + "/ledger.key"));
-  SHIPLOG_ASSIGN_OR_RETURN(auto store, OpenRocksStore(dir + "/db", /*create=*/false));
-  return Open(std::move(store), std::move(key), clock, gate);
+  SHIPLOG_ASSIGN_OR_RETURN(auto store, read_only ? OpenRocksStoreReadOnly(dir + "/db")
+                                                 : OpenRocksStore(dir + "/db", /*create=*/false));
+  std::unique_ptr<Ledger> ledger(new Ledger(std::move(store), std::move(key), clock, gate));
+  ledger->read_only_ = read_only;
+  Status loaded = ledger->Load();
+  if (loaded.ok()) loaded = ledger->CheckWitness(dir, read_only);
+  if (!loaded.ok() && loaded.code() == StatusCode::kCorrupt &&
+      loaded.message().find(kMissingRecords) != std::string::npos) {
+    return Status::Corrupt(loaded.message() + LostRecordsHint(dir + "/db"));
+  }
+  SHIPLOG_RETURN_IF_ERROR(loaded);
+  if (gate) SHIPLOG_RETURN_IF_ERROR(ledger->ReplayIntoGate());
+  return ledger;
+}
+
+Status Ledger::CheckWitness(const std::string& dir, bool read_only) {
+  const std::string path = dir + kWitnessFile;
+  auto opened = CheckpointWitness::Open(path, ledger_key_.PublicKey(), read_only);
+  SHIPLOG_ASSIGN_OR_RETURN(auto marked, store_->GetMeta(kWitnessKey));
+  if (!opened.ok() && opened.status().code() == StatusCode::kNotFound) {
+    if (marked) {
+      return Status::Corrupt("the checkpoint witness " + path +
+                             " is missing: nothing can show whether records were lost");
+    }
+    if (read_only) return Status::Ok();  // a ledger from before the witness: made on next write
+    // A ledger made before the witness existed: it starts from what the store holds now.
+    SHIPLOG_RETURN_IF_ERROR(CheckpointWitness::Create(path));
+    SHIPLOG_ASSIGN_OR_RETURN(opened, CheckpointWitness::Open(path, ledger_key_.PublicKey(), false));
+    SHIPLOG_RETURN_IF_ERROR((*opened)->Record(latest_));
+    SHIPLOG_RETURN_IF_ERROR(store_->PutMeta(kWitnessKey, "1"));
+  }
+  SHIPLOG_ASSIGN_OR_RETURN(witness_, std::move(opened));
+  if (!witness_->latest()) {
+    return Status::Corrupt("the checkpoint witness " + path + " holds no checkpoint");
+  }
+  const Checkpoint& witnessed = *witness_->latest();
+  if (witnessed.head.size > size_) {
+    return Status::Corrupt(
+        "the database holds " + Plural(size_, "record") + " but " + path + " shows " +
+        Plural(witnessed.head.size, "record") + " acknowledged: records " + std::to_string(size_) +
+        " to " + std::to_string(witnessed.head.size - 1) + " are " + kMissingRecords);
+  }
+  auto stored = CheckpointAt(witnessed.head.size);
+  if (!stored.ok() || stored->head.root != witnessed.head.root) {
+    return Status::Corrupt("the database's tree at size " + std::to_string(witnessed.head.size) +
+                           " is not the one " + path +
+                           " shows signed: acknowledged records are " + kMissingRecords +
+                           " or were replaced");
+  }
+  // The last commit's witness write did not happen (a crash between the two): catch up.
+  if (witnessed.head.size < size_ && !read_only) return witness_->Record(latest_);
+  return Status::Ok();
+}
+
+Status Ledger::CheckNoLaterCheckpoint() const {
+  Status found;
+  SHIPLOG_RETURN_IF_ERROR(store_->ScanIndex(
+      "c/", CheckpointKey(size_ + 1), [&](std::string_view key, std::string_view) {
+        found = Status::Corrupt("a checkpoint is stored for a tree of " +
+                                std::to_string(DecodeSeq(key.substr(2))) +
+                                " records, but the database holds " + Plural(size_, "record") +
+                                ": acknowledged records are " + kMissingRecords);
+        return false;
+      }));
+  return found;
 }
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<Store> store, SigningKey ledger_key,
@@ -461,6 +567,7 @@ Ledger::~Ledger() = default;
 Status Ledger::RebuildIndexesIfOld() {
   SHIPLOG_ASSIGN_OR_RETURN(auto version, store_->GetMeta(kIndexVersionKey));
   if (version && IndexVersionIsCurrent(*version)) return Status::Ok();
+  if (read_only_) return Status::Ok();  // Verify reports the index entries that disagree
   // Written in batches of about this many entries with no records; the version goes with the
   // last, so a crash part way leaves the version old and the next Open starts again.
   constexpr size_t kBatchEntries = 50000;
@@ -518,6 +625,7 @@ Status Ledger::Load() {
                            " records: checkpoints were removed, or records added without one");
   }
   SHIPLOG_ASSIGN_OR_RETURN(latest_, std::move(latest));
+  SHIPLOG_RETURN_IF_ERROR(CheckNoLaterCheckpoint());
   if (tree_.Root() != latest_.head.root) {
     return Status::Corrupt("the stored tree's root at size " + std::to_string(size_) +
                            " is not the one its checkpoint signed (run `shiplog verify`)");
@@ -647,6 +755,8 @@ std::vector<Result<Receipt>> Ledger::AppendBatch(std::vector<CheckedEvent> event
       batch.meta_puts.emplace_back(kRecordCountKey, EncodeSeq(size_));
       committed = store_->Commit(batch);
     }
+    // Durable outside the database too before any receipt: see ledger/witness.h.
+    if (committed.ok() && witness_) committed = witness_->Record(*sealed);
     if (!committed.ok()) {
       // The registry, the gate and the request cache already hold the batch: nothing may be
       // appended on top of a state the disk does not have.
@@ -743,11 +853,17 @@ Result<Checkpoint> Ledger::SealBatch(const TreeFrontier& before, const TreeFront
                            ": the tree is not consistent with the checkpoint at size " +
                            std::to_string(last.size) + " (run `shiplog verify`)");
   }
-  // A signed checkpoint is never replaced: one already at this size means records went missing.
+  // A signed checkpoint is never replaced: one already at this size, or beyond it, means records
+  // went missing.
   SHIPLOG_ASSIGN_OR_RETURN(auto existing, store_->GetIndex(CheckpointKey(head.size)));
   if (existing) {
     return Status::Corrupt("refusing to sign a second checkpoint at size " +
                            std::to_string(head.size) + " (run `shiplog verify`)");
+  }
+  if (witness_ && witness_->latest() && witness_->latest()->head.size >= head.size) {
+    return Status::Corrupt("refusing to sign a checkpoint at size " + std::to_string(head.size) +
+                           ": " + witness_->path() + " already holds one at size " +
+                           std::to_string(witness_->latest()->head.size));
   }
   Checkpoint checkpoint = Checkpoint::Sign(head, ledger_key_);
   batch.index_puts.insert(batch.index_puts.end(), completed.begin(), completed.end());

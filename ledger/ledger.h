@@ -1,7 +1,9 @@
 // Ledger: the signed, append-only log of deployment events.
 //
-// A ledger lives in a directory: db/ (the RocksDB store), ledger.key (its own Ed25519 key, 0600)
-// and ledger.key.pub (the public key auditors check receipts with). Record 0 is the genesis, signed by the ledger key, which enrols the first admin.
+// A ledger lives in a directory: db/ (the RocksDB store), ledger.key (its own Ed25519 key, 0600),
+// ledger.key.pub (the public key auditors check receipts with) and checkpoint (the latest signed
+// checkpoint, kept outside the database: ledger/witness.h). Record 0 is the genesis, signed by the
+// ledger key, which enrols the first admin.
 //
 // An append checks, in this order, and stores nothing unless all pass: the envelope's scheme and
 // signature; the event's canonical form and fields; the key is enrolled and not revoked; the
@@ -14,7 +16,10 @@
 // Every record is a leaf of the ledger's RFC 6962 Merkle tree (ledger/tree.h stores it), and
 // every commit adds a checkpoint signed by the ledger key (ledger/checkpoint.h), after checking
 // that the new tree is consistent with the last checkpoint and that time did not go backwards.
-// Index keys "c/" size8 keep every checkpoint; receipts carry one and the inclusion proof.
+// Index keys "c/" size8 keep every checkpoint; receipts carry one and the inclusion proof. A
+// checkpoint is never signed at a size already signed, and a ledger in a directory writes each
+// commit's checkpoint to its witness file before answering: one whose database is behind the
+// witness, or disagrees with it, has lost acknowledged records and does not open (kCorrupt).
 //
 // Thread safety: all methods may be called from any thread; appends are serialized by one mutex
 // (the sequencer).
@@ -39,6 +44,7 @@
 #include "ledger/status.h"
 #include "ledger/store.h"
 #include "ledger/tree.h"
+#include "ledger/witness.h"
 
 namespace shiplog {
 
@@ -164,9 +170,14 @@ class Ledger {
 
   // Opens the ledger in `dir`. `clock` must outlive the ledger; a manual-clock ledger never reads
   // it. Fails with kCorrupt, naming the record, when the genesis, the last record or a key record
-  // does not check out: those are read to open.
+  // does not check out: those are read to open; and naming the file, when the database is damaged
+  // or holds fewer records than the checkpoint witness (or another tree) says were acknowledged.
   static Result<std::unique_ptr<Ledger>> Open(const std::string& dir, Clock* clock,
                                               AppendGate* gate = nullptr);
+
+  // Opens the ledger in `dir` for reading only (`shiplog verify`): with the same checks as Open,
+  // but no file in `dir` is written, created or removed; appends fail.
+  static Result<std::unique_ptr<Ledger>> OpenReadOnly(const std::string& dir, Clock* clock);
 
   // Opens a ledger over any store (tests, other backends). The store must already hold a genesis
   // signed by `ledger_key`.
@@ -265,7 +276,16 @@ class Ledger {
 
  private:
   Ledger(std::unique_ptr<Store> store, SigningKey ledger_key, Clock* clock, AppendGate* gate);
+  // Open(dir) and OpenReadOnly(dir).
+  static Result<std::unique_ptr<Ledger>> OpenDir(const std::string& dir, Clock* clock,
+                                                 AppendGate* gate, bool read_only);
   Status Load();
+  // Compares the loaded store with the checkpoint witness in `dir` (ledger/witness.h): kCorrupt
+  // when the store is behind it or disagrees with it. Creates the witness for a ledger made before
+  // it existed, and brings a witness the last commit did not reach up to date.
+  Status CheckWitness(const std::string& dir, bool read_only);
+  // kCorrupt when a checkpoint is stored for a tree larger than the store's: records went missing.
+  Status CheckNoLaterCheckpoint() const;
   // Rewrites every index entry from the records when the stored index version is missing or
   // older than kIndexVersion. REQUIRES: size_ set, not yet shared.
   Status RebuildIndexesIfOld();
@@ -321,7 +341,9 @@ class Ledger {
   Status broken_;                  // GUARDED_BY(mu_): set when a batch failed to commit
   Checkpoint latest_;              // GUARDED_BY(mu_): the checkpoint at size_
   std::unique_ptr<DeploymentRequests> requests_;  // GUARDED_BY(mu_): app/env for index entries
+  std::unique_ptr<CheckpointWitness> witness_;    // GUARDED_BY(mu_): null for a bare store
   bool indexes_rebuilt_ = false;
+  bool read_only_ = false;  // OpenReadOnly: nothing is written, not even an index rebuild
 };
 
 }  // namespace shiplog

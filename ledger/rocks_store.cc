@@ -6,9 +6,19 @@
 //   meta     setting name -> value
 // Every Commit is one WriteBatch across the three, written with sync=true: the batch is on disk
 // (WAL fsynced) before Commit returns, and a crash leaves all of it or none of it.
+//
+// Opening never passes over damage silently. RocksDB's default recovery reads the write-ahead
+// log up to its first bad record and opens without a word, so a flipped byte dropped every record
+// after it. Here only a torn tail (a write the crash cut short, never acknowledged) is tolerated;
+// a bad record anywhere else fails the open, and the MANIFEST tracks the logs, so a deleted one
+// fails it too. What no check inside the database can see, a log cut at a record boundary, the
+// ledger's checkpoint witness (ledger/witness.h) catches.
+#include <dirent.h>
+#include <fcntl.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/sst_file_reader.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -16,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <unistd.h>
 
 #include "ledger/store.h"
 
@@ -183,12 +194,69 @@ class RocksStore final : public Store {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, bool create) {
-  rocksdb::DBOptions options;
-  options.create_if_missing = create;
-  options.create_missing_column_families = create;
-  options.error_if_exists = false;
-  options.paranoid_checks = true;
+namespace {
+
+// RocksDB's info log for a read-only open: none, so that reading a ledger writes no file.
+class NoInfoLog final : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
+
+// The files in `path` whose name ends in `suffix`, sorted, as full paths.
+std::vector<std::string> FilesEndingIn(const std::string& path, std::string_view suffix) {
+  std::vector<std::string> files;
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return files;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string_view name = entry->d_name;
+    if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {
+      files.push_back(path + "/" + std::string(name));
+    }
+  }
+  ::closedir(dir);
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// The table files of the database in `path` that fail to open or to verify their checksums, each
+// with what is wrong. RocksDB blames the MANIFEST for a table it could not open during recovery.
+std::string DamagedTables(const std::string& path) {
+  std::string damaged;
+  for (const std::string& table : FilesEndingIn(path, ".sst")) {
+    rocksdb::SstFileReader reader{rocksdb::Options()};
+    rocksdb::Status s = reader.Open(table);
+    if (s.ok()) s = reader.VerifyChecksum();
+    if (!s.ok()) damaged += (damaged.empty() ? "" : "; ") + table + ": " + s.ToString();
+  }
+  return damaged;
+}
+
+// A failed open's message, with the damaged file named when RocksDB's own message does not:
+// a table that does not check out, else the write-ahead log.
+Status OpenFailure(const rocksdb::Status& s, const std::string& path) {
+  std::string message = "opening the ledger database " + path + ": " + s.ToString();
+  if (!s.IsCorruption()) return Status::Internal(message);
+  if (const size_t missing = message.find(".ldb: No such file"); missing != std::string::npos) {
+    // RocksDB looks for a missing table under its old name last, and names that.
+    const size_t start = message.rfind('/', missing) + 1;
+    const std::string number = message.substr(start, missing - start);
+    return Status::Corrupt(message + " (the table file " + path + "/" + number +
+                           ".sst is missing)");
+  }
+  if (const std::string tables = DamagedTables(path); !tables.empty()) {
+    return Status::Corrupt(message + " (damaged table file " + tables + ")");
+  }
+  const std::vector<std::string> logs = RocksWriteAheadLogs(path);
+  if (message.find(".log") == std::string::npos && !logs.empty()) {
+    message += " (write-ahead log";
+    for (const std::string& log : logs) message += " " + log;
+    message += ")";
+  }
+  return Status::Corrupt(message);
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> Families() {
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), "records", "index", "meta"}) {
     rocksdb::ColumnFamilyOptions family;
@@ -198,9 +266,31 @@ Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, bool crea
     }
     families.emplace_back(name, family);
   }
+  return families;
+}
+
+rocksdb::DBOptions BaseOptions() {
+  rocksdb::DBOptions options;
+  options.paranoid_checks = true;
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  options.track_and_verify_wals_in_manifest = true;
+  return options;
+}
+
+}  // namespace
+
+std::vector<std::string> RocksWriteAheadLogs(const std::string& path) {
+  return FilesEndingIn(path, ".log");
+}
+
+Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, bool create) {
+  rocksdb::DBOptions options = BaseOptions();
+  options.create_if_missing = create;
+  options.create_missing_column_families = create;
+  options.error_if_exists = false;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(options, path, families, &handles, &raw);
+  rocksdb::Status s = rocksdb::DB::Open(options, path, Families(), &handles, &raw);
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
       return Status::Internal("the ledger database " + path +
@@ -209,7 +299,36 @@ Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, bool crea
     if (!create && s.IsInvalidArgument()) {
       return Status::NotFound("no ledger database at " + path + " (" + s.ToString() + ")");
     }
-    return FromRocks(s, "opening the ledger database " + path);
+    return OpenFailure(s, path);
+  }
+  return std::unique_ptr<Store>(new RocksStore(std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+}
+
+Result<std::unique_ptr<Store>> OpenRocksStoreReadOnly(const std::string& path) {
+  // A read-only open takes no lock; ask whether a writer holds RocksDB's, without taking it.
+  const int lock_fd = ::open((path + "/LOCK").c_str(), O_RDONLY | O_CLOEXEC);
+  if (lock_fd >= 0) {
+    struct flock probe = {};
+    probe.l_type = F_WRLCK;
+    probe.l_whence = SEEK_SET;
+    const bool held = ::fcntl(lock_fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+    ::close(lock_fd);
+    if (held) {
+      return Status::Internal("the ledger database " + path +
+                              " is in use by another shiplog process (pid " +
+                              std::to_string(probe.l_pid) + ")");
+    }
+  }
+  rocksdb::DBOptions options = BaseOptions();
+  options.info_log = std::make_shared<NoInfoLog>();
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(options, path, Families(), &handles, &raw);
+  if (!s.ok()) {
+    if (s.IsInvalidArgument() || s.IsPathNotFound()) {
+      return Status::NotFound("no ledger database at " + path + " (" + s.ToString() + ")");
+    }
+    return OpenFailure(s, path);
   }
   return std::unique_ptr<Store>(new RocksStore(std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
 }

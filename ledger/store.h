@@ -60,8 +60,19 @@ class Store {
 };
 
 // Opens (creating when `create` is set) a RocksDB store in `path`. Fails with a clear message when
-// another process holds the database open.
+// another process holds the database open, and with kCorrupt, naming the file, when recovery
+// finds damage (only a torn tail of the write-ahead log, never acknowledged, is passed over).
 Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, bool create);
+
+// Opens the RocksDB store in `path` for reading only: no file in it is written, created or
+// removed (the write-ahead log is read into memory, not replayed into the database). Commit and
+// PutMeta fail. Refused, like OpenRocksStore, while another process holds the store open: what a
+// reader sees under a live writer is undefined.
+Result<std::unique_ptr<Store>> OpenRocksStoreReadOnly(const std::string& path);
+
+// The write-ahead log files of the RocksDB store in `path` (full paths), for messages that must
+// name the file where acknowledged records were lost.
+std::vector<std::string> RocksWriteAheadLogs(const std::string& path);
 
 // The 8-byte big-endian form of a sequence number: sorts in numeric order.
 std::string EncodeSeq(uint64_t seq);

@@ -317,6 +317,21 @@ TEST_F(TamperTest, ACoveredUpTruncationFailsAgainstAKeptCheckpoint) {
   EXPECT_CODE(proof->Verify(), StatusCode::kCorrupt);
 }
 
+// A truncation that rewrote the count but left the lost records' checkpoints: those are signed
+// for trees larger than the store's, so the ledger refuses to open rather than sign again there.
+TEST_F(TamperTest, ACheckpointBeyondTheStoredRecordsIsRefusedOnOpen) {
+  {
+    RawDb raw(db());
+    for (uint64_t seq = kRecords - 3; seq < kRecords; ++seq) raw.Delete("records", EncodeSeq(seq));
+    raw.Put("meta", "record_count", EncodeSeq(kRecords - 3));
+  }
+  auto ledger = world_->Open(copy_.path());
+  EXPECT_CODE(ledger, StatusCode::kCorrupt);
+  EXPECT_THAT(ledger.status().message(),
+              HasSubstr("a checkpoint is stored for a tree of 18 records, but the database holds "
+                        "17 records"));
+}
+
 // After a truncation, the ledger must not sign a second, different checkpoint for a size it has
 // already signed (STYLE.md 6: check the previous head is consistent with the new one before
 // signing). Either Open or Append must refuse; what it must not do is overwrite checkpoint 18.

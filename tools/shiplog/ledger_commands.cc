@@ -80,7 +80,8 @@ int RunInit(const InitArgs& args, Context& context) {
 }
 
 int RunVerify(const std::string& dir, Context& context) {
-  auto ledger = Ledger::Open(dir, &context.clock);
+  // Read-only: verifying changes no file (a write-ahead log is not replayed into the database).
+  auto ledger = Ledger::OpenReadOnly(dir, &context.clock);
   if (!ledger.ok() && ledger.status().code() == StatusCode::kCorrupt) {
     // Damage in the records read to open (genesis, last record, key records) is a failed
     // verification too.

@@ -211,6 +211,40 @@ TEST_F(HeavyReadTest, TheTimelineIsPagedAndThePagesHoldEveryEntry) {
   EXPECT_EQ(server_.Get("/v1/deployments/big-1/timeline?limit=100000").status, 400);
 }
 
+// Past the reader pool's bound a heavy read is refused at once with 503 and Retry-After rather
+// than queued without end. One reader and a bound of one: of eight timelines sent together, the
+// first holds the pool while it folds 3000 records, and those that arrive meanwhile are refused.
+TEST_F(HeavyReadTest, ReadsOverTheQueueBoundAre503WithRetryAfter) {
+  server_.Start({"--read-threads", "1", "--max-queued-reads", "1"});
+  std::vector<std::unique_ptr<RawSocket>> readers;
+  for (int i = 0; i < 8; ++i) {
+    readers.push_back(std::make_unique<RawSocket>(server_.port()));
+    ASSERT_TRUE(readers.back()->connected());
+    ASSERT_TRUE(readers.back()->Send(Get("/v1/deployments/big-1/timeline")));
+  }
+  int served = 0, refused = 0;
+  for (auto& reader : readers) {
+    const std::string answer = reader->ReadUntilClosed();
+    const int status = RawSocket::StatusOf(answer);
+    if (status == 200) ++served;
+    if (status != 503) continue;
+    ++refused;
+    EXPECT_THAT(answer, HasSubstr("Retry-After: 1"));
+    EXPECT_EQ(BodyOf(answer)["error"]["code"], "unavailable") << answer;
+  }
+  EXPECT_EQ(served + refused, 8) << "every read is answered 200 or 503";
+  EXPECT_GE(served, 1);
+  EXPECT_GE(refused, 1);
+  // The pool takes reads again once it is free (its slot is released just after the answer is
+  // handed over, so a client as quick as this one may still see one 503 and retry).
+  int status = 0;
+  for (int attempt = 0; attempt < 100 && status != 200; ++attempt) {
+    status = server_.Get("/v1/deployments/big-1/timeline?limit=1").status;
+    if (status == 503) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(status, 200);
+}
+
 // Heavy reads in flight (their clients never read) do not hold up /healthz or an append: with
 // one I/O thread, both are answered before the last of four timelines.
 TEST_F(HeavyReadTest, TimelinesInFlightDoNotStallHealthOrAppends) {

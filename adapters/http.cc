@@ -49,11 +49,21 @@ std::optional<std::string> Request::Param(const std::string& name) const {
   return it->second;
 }
 
+std::string DumpJson(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 Response JsonResponse(int status, const nlohmann::json& body) {
   Response r;
   r.status = status;
-  r.body = body.dump() + "\n";
+  r.body = DumpJson(body);
   return r;
+}
+
+Response InternalErrorResponse() {
+  return ErrorResponse(
+      500, "internal",
+      "an internal error stopped this request; the server logged it and serves on");
 }
 
 int HttpStatusFor(const Status& status) {

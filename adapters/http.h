@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ledger/status.h"
 
@@ -35,13 +37,24 @@ struct Response {
   std::string body;
   // When set, the body is sent chunked: each call fills `chunk` and returns true while there is
   // more (an empty chunk with true is allowed), false when done.
+  // A producer may throw: the server then ends the stream with one {"error": ...} line.
   std::function<bool(std::string& chunk)> stream;
+  // Headers beyond Content-Type (e.g. Retry-After on a 503).
+  std::vector<std::pair<std::string, std::string>> headers;
   // What the request log adds after the status: the sequence number, or the denial's rules.
   std::string log_note;
 };
 
+// `value` as the server sends JSON, one line. Every string the server echoes may be attacker
+// text (a percent-decoded path, an event field): bytes that are not UTF-8 are replaced with
+// U+FFFD instead of throwing, so no answer can fail to serialize.
+std::string DumpJson(const nlohmann::json& value);
+
 // A JSON answer.
 Response JsonResponse(int status, const nlohmann::json& body);
+// The last-resort answer when a route or producer threw: 500 {"error": {"code": "internal"}}.
+// Says nothing of the exception (it goes to the server's log).
+Response InternalErrorResponse();
 // An error answer: {"error": {"code": "...", "message": "..."}} with the HTTP status its code
 // maps to (HttpStatusFor).
 Response ErrorResponse(const Status& status);

@@ -1,11 +1,29 @@
 #include "adapters/pipeline.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <vector>
 
 namespace shiplog::adapters {
+namespace {
+
+// The last resort for a callback that threw (the routes guard their own and answer 500): log
+// it and keep the pool and the sequencer running for everyone else.
+template <typename Callback>
+void RunGuarded(const char* what, Callback&& callback) noexcept {
+  try {
+    callback();
+  } catch (const std::exception& e) {
+    spdlog::error("{} threw: {}", what, e.what());
+  } catch (...) {
+    spdlog::error("{} threw something that is not a std::exception", what);
+  }
+}
+
+}  // namespace
 
 AppendPipeline::AppendPipeline(Ledger& ledger, Options options, Metrics* metrics)
     : ledger_(ledger),
@@ -20,14 +38,15 @@ void AppendPipeline::Submit(SignedEvent event, Done done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (refusing_) {
-      done(Status::Internal("the server is shutting down"));
+      RunGuarded("an append's callback",
+                 [&] { done(Status::Internal("the server is shutting down")); });
       return;
     }
   }
   boost::asio::post(*verifiers_, [this, event = std::move(event), done = std::move(done)]() mutable {
     auto checked = CheckEvent(std::move(event));
     if (!checked.ok()) {
-      done(checked.status());
+      RunGuarded("an append's callback", [&] { done(checked.status()); });
       return;
     }
     {
@@ -50,7 +69,7 @@ void AppendPipeline::RunInSequence(std::function<void()> task) {
   // The sequencer has finished (a stopping server still answering a late request): nothing
   // appends any more, so the task runs here; queued, it would never run and its client would
   // wait forever (and the server with it).
-  task();
+  RunGuarded("a task in sequence", task);
 }
 
 void AppendPipeline::Stop() {
@@ -88,7 +107,7 @@ void AppendPipeline::SequencerLoop() {
         return;
       }
     }
-    for (auto& task : tasks) task();
+    for (auto& task : tasks) RunGuarded("a task in sequence", task);
     if (batch.empty()) continue;
     std::vector<CheckedEvent> events;
     events.reserve(batch.size());
@@ -98,7 +117,9 @@ void AppendPipeline::SequencerLoop() {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (metrics_) metrics_->BatchCommitted(batch.size(), seconds);
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(receipts[i]));
+    for (size_t i = 0; i < batch.size(); ++i) {
+      RunGuarded("an append's callback", [&] { batch[i].done(std::move(receipts[i])); });
+    }
   }
 }
 

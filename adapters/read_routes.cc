@@ -2,6 +2,11 @@
 // queries. They read the ledger's store directly (RocksDB reads run alongside appends) and never
 // touch the policy gate's state, which belongs to the sequencer.
 //
+// Checkpoints and proofs are a few point reads and answer on the I/O thread. Deployments and
+// queries can read a whole deployment or the whole log: they run on the reader pool (a full pool
+// is a 503 with Retry-After), and their memory is bounded: a timeline is a page of entries
+// (?from=SEQ&limit=N, linking to the next), a query streams a page of records per pull.
+//
 // Each endpoint names the parameters it takes; any other is a 400 naming it, so a typo never
 // silently widens an answer.
 #include <spdlog/spdlog.h>
@@ -25,15 +30,14 @@ constexpr char kTimelineSuffix[] = "/timeline";
 // Records a query reads per pull of its stream: enough to fill a chunk, few enough that a large
 // answer is never held whole.
 constexpr size_t kQueryPage = 256;
-
-// As the CLI prints JSON: a string that is not UTF-8 is shown replaced rather than failing.
-std::string Dump(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-}
+// Timeline entries per page unless ?limit= says otherwise, and the most one page may hold: an
+// entry's JSON or HTML is about a kilobyte, so a page stays around a megabyte or less.
+constexpr size_t kTimelineDefaultLimit = 500;
+constexpr size_t kTimelineMaxLimit = 2000;
 
 Response JsonAnswer(const json& body) {
   Response r;
-  r.body = Dump(body);
+  r.body = DumpJson(body);
   return r;
 }
 
@@ -130,17 +134,37 @@ Response DeploymentState(ServerState& state, const Request& request, const std::
   return JsonAnswer(replayed->ToJson());
 }
 
+// The page ?from=SEQ&limit=N asks for (from the first entry, kTimelineDefaultLimit entries).
+Result<replay::TimelinePage> TimelinePageOf(const Request& request) {
+  replay::TimelinePage page;
+  SHIPLOG_ASSIGN_OR_RETURN(std::optional<uint64_t> from, UintParam(request, "from"));
+  SHIPLOG_ASSIGN_OR_RETURN(std::optional<uint64_t> limit, UintParam(request, "limit"));
+  page.from_seq = from.value_or(0);
+  page.limit = limit.value_or(kTimelineDefaultLimit);
+  if (page.limit == 0 || page.limit > kTimelineMaxLimit) {
+    return Status::InvalidArgument("parameter limit is 1 to " + std::to_string(kTimelineMaxLimit) +
+                                   ", not " + std::to_string(page.limit));
+  }
+  return page;
+}
+
 Response DeploymentTimeline(ServerState& state, const Request& request, const std::string& id) {
-  Status params = OnlyParams(request, {"format"});
+  Status params = OnlyParams(request, {"format", "from", "limit"});
   if (!params.ok()) return ErrorResponse(params);
   const std::string format = request.Param("format").value_or("json");
   if (format != "json" && format != "html") {
     return ErrorResponse(400, "invalid_argument",
                          "parameter format is json or html, not '" + format + "'");
   }
-  auto timeline = replay::BuildTimeline(state.ledger, id);
+  auto page = TimelinePageOf(request);
+  if (!page.ok()) return ErrorResponse(page.status());
+  auto timeline = replay::BuildTimeline(state.ledger, id, *page);
   if (!timeline.ok()) return ErrorResponse(timeline.status());
-  if (format == "json") return JsonAnswer(replay::TimelineJson(*timeline));
+  if (format == "json") {
+    json body = replay::TimelineJson(*timeline);
+    body["page"] = replay::TimelinePageJson(*timeline);
+    return JsonAnswer(body);
+  }
   Response r;
   r.content_type = "text/html; charset=utf-8";
   r.body = replay::TimelineHtml(*timeline);
@@ -202,7 +226,7 @@ class QueryStream {
     for (uint64_t seq : page_) {
       auto record = ledger_.Read(seq);
       if (!record.ok()) return Failed(record.status(), chunk);
-      chunk += Dump(record->ToJson());
+      chunk += DumpJson(record->ToJson());
     }
     Status next = NextPage();
     if (!next.ok()) return Failed(next, chunk);
@@ -212,8 +236,8 @@ class QueryStream {
  private:
   bool Failed(const Status& status, std::string& chunk) {
     spdlog::error("query stream stopped: {}", status.ToString());
-    chunk += Dump({{"error", {{"code", StatusCodeName(status.code())},
-                              {"message", status.message()}}}});
+    chunk += DumpJson(
+        {{"error", {{"code", StatusCodeName(status.code())}, {"message", status.message()}}}});
     page_.clear();
     done_ = true;
     return false;
@@ -256,6 +280,27 @@ Response Query(ServerState& state, const Request& request) {
   return r;
 }
 
+Response TooManyReads() {
+  Response r = ErrorResponse(503, "unavailable", "too many reads in progress; retry later");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+// Runs `read` on the reader pool and responds with what it answers (500 if it throws), or 503
+// at once when the pool is full.
+void OnReaderPool(ServerState& state, const Request& request, const Respond& respond,
+                  Response (*read)(ServerState&, const Request&, const std::string&),
+                  std::string id) {
+  const bool queued = state.readers.TryRun([&state, request, respond, read, id = std::move(id)] {
+    AnswerGuarded(respond, "a read", [&] { respond(read(state, request, id)); });
+  });
+  if (!queued) respond(TooManyReads());
+}
+
+Response QueryOf(ServerState& state, const Request& request, const std::string&) {
+  return Query(state, request);
+}
+
 }  // namespace
 
 bool RouteRead(ServerState& state, const Request& request, const Respond& respond) {
@@ -276,7 +321,7 @@ bool RouteRead(ServerState& state, const Request& request, const Respond& respon
   } else if (path == "/v1/proofs/consistency") {
     respond(ConsistencyProofOf(state, request));
   } else if (path == "/v1/query") {
-    respond(Query(state, request));
+    OnReaderPool(state, request, respond, QueryOf, "");
   } else {
     std::string id = path.substr(sizeof(kDeploymentsPrefix) - 1);
     const size_t suffix = sizeof(kTimelineSuffix) - 1;
@@ -288,8 +333,8 @@ bool RouteRead(ServerState& state, const Request& request, const Respond& respon
                             "no endpoint " + path +
                                 " (GET /v1/deployments/{id} or /v1/deployments/{id}/timeline)"));
     } else {
-      respond(timeline ? DeploymentTimeline(state, request, id)
-                       : DeploymentState(state, request, id));
+      OnReaderPool(state, request, respond, timeline ? DeploymentTimeline : DeploymentState,
+                   std::move(id));
     }
   }
   return true;

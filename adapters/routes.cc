@@ -2,6 +2,7 @@
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstring>
@@ -108,24 +109,25 @@ void SubmitEvent(ServerState& state, const Request& request, Respond respond) {
   const auto arrived = Clock::now();
   Metrics& metrics = state.metrics;
   state.pipeline.Submit(
-      std::move(event).value(),
-      [respond = std::move(respond), capnp_wanted = request.WantsCapnp(), arrived,
-       &metrics, &state](Result<Receipt> receipt) {
-        // Stop() came between the check above and the pipeline's refusal: the same answer.
-        if (!receipt.ok() && state.stopping && receipt.status().code() == StatusCode::kInternal) {
-          return respond(NotReady(state));
-        }
-        if (!receipt.ok()) {
-          metrics.Refused();
-          return respond(ErrorResponse(receipt.status()));
-        }
-        if (!receipt->duplicate) {
-          const double seconds = std::chrono::duration<double>(Clock::now() - arrived).count();
-          metrics.Appended(receipt->denied, receipt->denied ? DeniedRules(*receipt)
-                                                            : std::vector<std::string>{},
-                           seconds);
-        }
-        respond(ReceiptResponse(*receipt, capnp_wanted));
+      std::move(event).value(), [respond = std::move(respond), capnp_wanted = request.WantsCapnp(),
+                                 arrived, &metrics, &state](Result<Receipt> receipt) {
+        AnswerGuarded(respond, "an append's answer", [&] {
+          // Stop() came between the check above and the pipeline's refusal: the same answer.
+          if (!receipt.ok() && state.stopping && receipt.status().code() == StatusCode::kInternal) {
+            return respond(NotReady(state));
+          }
+          if (!receipt.ok()) {
+            metrics.Refused();
+            return respond(ErrorResponse(receipt.status()));
+          }
+          if (!receipt->duplicate) {
+            const double seconds = std::chrono::duration<double>(Clock::now() - arrived).count();
+            metrics.Appended(receipt->denied,
+                             receipt->denied ? DeniedRules(*receipt) : std::vector<std::string>{},
+                             seconds);
+          }
+          respond(ReceiptResponse(*receipt, capnp_wanted));
+        });
       });
 }
 
@@ -143,17 +145,31 @@ void CheckIntent(ServerState& state, const Request& request, Respond respond) {
   if (!intent.ok()) return respond(ErrorResponse(intent.status()));
   state.pipeline.RunInSequence(
       [&state, intent = std::move(intent).value(), respond = std::move(respond)] {
-        auto roles = state.ledger.keys().LiveRolesOf(intent.actor());
-        if (!roles.ok()) return respond(ErrorResponse(roles.status()));
-        auto decision = state.gate->Check(intent, *roles, state.ledger.Now());
-        if (!decision.ok()) return respond(ErrorResponse(decision.status()));
-        Response r = JsonResponse(200, decision->ToJson());
-        r.log_note = decision->allowed ? "would allow" : "would deny";
-        respond(std::move(r));
+        AnswerGuarded(respond, "a check", [&] {
+          auto roles = state.ledger.keys().LiveRolesOf(intent.actor());
+          if (!roles.ok()) return respond(ErrorResponse(roles.status()));
+          auto decision = state.gate->Check(intent, *roles, state.ledger.Now());
+          if (!decision.ok()) return respond(ErrorResponse(decision.status()));
+          Response r = JsonResponse(200, decision->ToJson());
+          r.log_note = decision->allowed ? "would allow" : "would deny";
+          respond(std::move(r));
+        });
       });
 }
 
 }  // namespace
+
+void AnswerGuarded(const Respond& respond, const char* what, const std::function<void()>& answer) {
+  try {
+    answer();
+  } catch (const std::exception& e) {
+    spdlog::error("{} threw: {}; answered 500", what, e.what());
+    respond(InternalErrorResponse());
+  } catch (...) {
+    spdlog::error("{} threw something that is not a std::exception; answered 500", what);
+    respond(InternalErrorResponse());
+  }
+}
 
 void Route(ServerState& state, const Request& request, Respond respond) {
   const std::string& path = request.path;

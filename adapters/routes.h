@@ -13,7 +13,7 @@
 //
 // Errors are {"error": {"code", "message"}} with 400 (bad input), 401 (bad signature, unknown
 // key), 403 (not allowed, or denied), 404, 405, 409 (an event id reused), 413 (too large), 503
-// (not ready, shutting down).
+// (not ready, shutting down; too many reads waiting, with Retry-After), 500 (a bug, logged).
 #pragma once
 
 #include <functional>
@@ -25,8 +25,15 @@ namespace shiplog::adapters {
 
 using Respond = std::function<void(Response)>;
 
-// Answers `request` through `respond`, exactly once, now or later (from another thread).
+// Answers `request` through `respond`, exactly once, now or later (from another thread). The
+// server's `respond` ignores every call after the first, so a last-resort 500 after a partial
+// failure can never answer twice.
 void Route(ServerState& state, const Request& request, Respond respond);
+
+// Runs `answer` (which calls `respond`); if it throws, logs what threw and responds 500
+// (InternalErrorResponse). For code that runs off the I/O thread (pool, sequencer, reader pool),
+// where nothing else would catch: one bad request must not take the server down.
+void AnswerGuarded(const Respond& respond, const char* what, const std::function<void()>& answer);
 
 // The read-only endpoints under /v1 other than events and check (adapters/read_routes.cc);
 // false when `request` is not one of them.

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -41,14 +42,59 @@ std::string MediaType(std::string_view content_type) {
   return type;
 }
 
+// "HTTP/1.1 503" with a JSON error and Connection: close, for a connection refused before it is
+// served. The length is counted, not written by hand: a wrong one leaves the client waiting.
+std::string BusyAnswer(const std::string& message) {
+  const std::string body = "{\"error\":{\"code\":\"unavailable\",\"message\":\"" + message + "\"}}";
+  return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+         "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
 }  // namespace
+
+ReaderPool::ReaderPool(size_t threads, size_t max_queued)
+    : pool_(std::max<size_t>(threads, 1)), max_queued_(std::max<size_t>(max_queued, 1)) {}
+
+ReaderPool::~ReaderPool() { Stop(); }
+
+bool ReaderPool::TryRun(std::function<void()> read) {
+  if (queued_.fetch_add(1) >= max_queued_) {
+    queued_.fetch_sub(1);
+    return false;
+  }
+  Continue([this, read = std::move(read)] {
+    struct Release {
+      std::atomic<size_t>& queued;
+      ~Release() { queued.fetch_sub(1); }
+    } release{queued_};  // also when `read` throws
+    read();
+  });
+  return true;
+}
+
+void ReaderPool::Continue(std::function<void()> more) {
+  net::post(pool_, [more = std::move(more)] {
+    // The tasks guard themselves and answer 500; this only keeps a reader thread alive.
+    try {
+      more();
+    } catch (const std::exception& e) {
+      spdlog::error("a read threw past its guard: {}", e.what());
+    } catch (...) {
+      spdlog::error("a read threw past its guard");
+    }
+  });
+}
+
+void ReaderPool::Stop() { pool_.join(); }
 
 class Server::Impl {
  public:
   Impl(Ledger& ledger, policy::PolicyGate* gate, ServerOptions options, Metrics& metrics)
       : options_(std::move(options)),
         pipeline_(ledger, {options_.verify_threads, options_.max_batch}, &metrics),
-        state_{ledger, gate, pipeline_, metrics, options_},
+        readers_(options_.read_threads, options_.max_queued_reads),
+        state_{ledger, gate, pipeline_, metrics, readers_, options_},
         acceptor_(net::make_strand(ioc_)) {}
 
   Status Listen();
@@ -61,11 +107,15 @@ class Server::Impl {
   friend class Session;
   class Session;
   void Accept();
+  void Admit(tcp::socket socket);
+  void Refuse(tcp::socket socket, const std::string& message);
+  bool EvictLongestIdle();
   void Register(Session* session, std::weak_ptr<Session> weak);
-  void Unregister(Session* session);
+  void Unregister(Session* session, const net::ip::address& address);
 
   ServerOptions options_;
   AppendPipeline pipeline_;
+  ReaderPool readers_;
   ServerState state_;
   net::io_context ioc_;
   tcp::acceptor acceptor_;
@@ -73,19 +123,29 @@ class Server::Impl {
   std::thread stopper_;
   std::mutex sessions_mu_;
   std::map<Session*, std::weak_ptr<Session>> sessions_;  // GUARDED_BY(sessions_mu_)
+  std::map<net::ip::address, size_t> per_address_;       // GUARDED_BY(sessions_mu_)
 };
 
 // One client connection: reads requests one after another (keep-alive), routes each and writes
 // its answer; at most one request in flight.
 class Server::Impl::Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Impl& server) : stream_(std::move(socket)), server_(server) {
+  // `address` is the client's, already counted by Admit().
+  Session(tcp::socket socket, net::ip::address address, Impl& server)
+      : stream_(std::move(socket)),
+        request_timer_(stream_.get_executor()),
+        address_(std::move(address)),
+        server_(server) {
     server_.state_.metrics.ConnectionOpened();
   }
   ~Session() {
     server_.state_.metrics.ConnectionClosed();
-    server_.Unregister(this);
+    server_.Unregister(this, address_);
   }
+
+  // Since when the connection has waited for a request with none begun; 0 when it is not idle.
+  // Read by the acceptor to pick the longest-idle connection to close when the server is full.
+  int64_t idle_since() const { return idle_since_.load(); }
 
   void Start() {
     server_.Register(this, weak_from_this());
@@ -104,6 +164,18 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // To make room at the connection limit: closes the connection if it is still waiting for a
+  // request and none of it has arrived (bytes in the socket's buffer count as a request begun).
+  void EvictIfIdle() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      const size_t unread = self->stream_.socket().available(ec);
+      if (!self->waiting_idle_ || ec || unread > 0 || self->buffer_.size() > 0) return;
+      spdlog::info("closing an idle connection to make room (at the connection limit)");
+      self->CloseNow();
+    });
+  }
+
  private:
   // A connection waits for its next request's first bytes up to idle_timeout; from there the
   // whole request must arrive within request_timeout.
@@ -114,28 +186,43 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(server_.options_.max_body_bytes);
     if (buffer_.size() > 0) return ReadRest();  // pipelined: the next request is here already
     stream_.expires_after(server_.options_.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec,
-                                                                              size_t n) {
-      if (ec) return self->Close();  // idle too long, or the client went away
-      self->buffer_.commit(n);
-      self->ReadRest();
-    });
+    waiting_idle_ = true;
+    idle_since_ = SteadyClock::now().time_since_epoch().count();
+    stream_.async_read_some(
+        buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
+          self->waiting_idle_ = false;
+          self->idle_since_ = 0;
+          if (ec) return self->Close();  // idle too long, evicted, or the client went away
+          self->buffer_.commit(n);
+          self->ReadRest();
+        });
   }
 
+  // The request's deadline is a timer of its own, not the stream's expiry: tcp_stream closes the
+  // socket when its expiry passes, and the 408 written afterwards would never arrive. The timer
+  // only cancels the read, so the socket is still there to carry the 408.
   void ReadRest() {
-    stream_.expires_after(server_.options_.request_timeout);
+    stream_.expires_never();
+    request_timed_out_ = false;
+    request_timer_.expires_after(server_.options_.request_timeout);
+    request_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;  // cancelled: the request arrived (or failed) in time
+      self->request_timed_out_ = true;
+      self->stream_.socket().cancel();
+    });
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == net::error::eof ||
-        ec == net::error::operation_aborted || ec == net::error::connection_reset) {
-      return Close();
-    }
-    if (ec == beast::error::timeout) {
+    request_timer_.cancel();
+    if (ec && request_timed_out_) {
       // A request begun but not finished in time gets told; an idle keep-alive just closes.
       if (parser_->got_some()) return Fail(408, "request_timeout", "the request took too long to arrive");
+      return Close();
+    }
+    if (ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset) {
       return Close();
     }
     if (ec == http::error::body_limit) {
@@ -162,14 +249,25 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     request.body = std::move(req.body());
     Status parsed = ParseTarget(target_, request);
     if (!parsed.ok()) return Write(ErrorResponse(parsed));
+    RouteGuarded(request);
+  }
+
+  // Routes the request with a respond that answers once (later calls are ignored), and answers
+  // 500 if routing throws: the last resort that keeps one request from aborting the server.
+  void RouteGuarded(const Request& request) {
     // The answer may come from a pool thread; keep the I/O running until it is written.
-    auto work = net::make_work_guard(server_.ioc_);
-    Route(server_.state_, request,
-          [self = shared_from_this(), work = std::move(work)](Response response) mutable {
-            net::post(self->stream_.get_executor(),
-                      [self, response = std::move(response)]() mutable { self->Write(std::move(response)); });
-            work.reset();
-          });
+    auto work = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
+        server_.ioc_.get_executor());
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    Respond respond = [self = shared_from_this(), work, answered](Response response) {
+      if (answered->exchange(true)) return;
+      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->Write(std::move(response));
+      });
+      work->reset();
+    };
+    AnswerGuarded(respond, ("route " + method_ + " " + target_).c_str(),
+                  [&] { Route(server_.state_, request, respond); });
   }
 
   // Answers a request that could not be read and closes the connection.
@@ -191,6 +289,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
         static_cast<http::status>(response.status), 11);
     res->set(http::field::server, "shiplog");
     res->set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) res->set(name, value);
     res->keep_alive(keep_alive_);
     res->body() = std::move(response.body);
     res->prepare_payload();
@@ -204,6 +303,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
         static_cast<http::status>(response.status), 11);
     res->set(http::field::server, "shiplog");
     res->set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) res->set(name, value);
     res->keep_alive(keep_alive_);
     res->chunked(true);
     auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*res);
@@ -215,15 +315,43 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
                              });
   }
 
+  // The producer reads the ledger: it runs on the reader pool, and the chunk it fills is written
+  // back on this connection's strand. A write that waits for a slow client holds no thread.
   void WriteNextChunk() {
-    auto chunk = std::make_shared<std::string>();
+    auto work = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
+        server_.ioc_.get_executor());
+    server_.readers_.Continue([self = shared_from_this(), work] {
+      auto chunk = std::make_shared<std::string>();
+      const bool more = self->Produce(*chunk);
+      net::post(self->stream_.get_executor(),
+                [self, chunk, more] { self->WriteChunk(chunk, more); });
+      work->reset();
+    });
+  }
+
+  // Fills `chunk` with some output (small chunks cost a syscall each); false when the answer is
+  // done. A producer that throws ends the answer with one {"error": ...} line: the headers are
+  // out, so the status can no longer say it.
+  bool Produce(std::string& chunk) {
     bool more = true;
-    // Gather some output per write: small chunks cost a syscall each.
-    while (more && chunk->size() < 64 * 1024) {
-      std::string piece;
-      more = producer_(piece);
-      chunk->append(piece);
+    try {
+      while (more && chunk.size() < 64 * 1024) {
+        std::string piece;
+        more = producer_(piece);
+        chunk.append(piece);
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("the stream of {} {} threw: {}; ended it with an error line", method_, target_,
+                    e.what());
+      chunk += DumpJson(
+          {{"error",
+            {{"code", "internal"}, {"message", "the answer stopped on an internal error"}}}});
+      more = false;
     }
+    return more;
+  }
+
+  void WriteChunk(const std::shared_ptr<std::string>& chunk, bool more) {
     auto self = shared_from_this();
     stream_.expires_after(server_.options_.request_timeout);
     if (chunk->empty() && !more) {
@@ -284,6 +412,11 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
+  net::steady_timer request_timer_;  // the deadline of the request being read
+  bool request_timed_out_ = false;
+  bool waiting_idle_ = false;  // the wait for a request's first bytes is pending
+  std::atomic<int64_t> idle_since_{0};
+  const net::ip::address address_;
   Impl& server_;
   beast::flat_buffer buffer_;
   beast::flat_buffer drain_;
@@ -325,27 +458,67 @@ Status Server::Impl::Listen() {
 void Server::Impl::Accept() {
   acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) {
-      if (static_cast<size_t>(state_.metrics.open_connections()) >= options_.max_connections) {
-        // Over the limit: say so and close, rather than leave the client hanging.
-        // The length is counted, not written by hand: a wrong one leaves the client waiting.
-        static const std::string kBusyBody =
-            "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many connections; retry later\"}}";
-        static const std::string kBusy =
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-            "Connection: close\r\nContent-Length: " + std::to_string(kBusyBody.size()) +
-            "\r\n\r\n" + kBusyBody;
-        auto s = std::make_shared<tcp::socket>(std::move(socket));
-        net::async_write(*s, net::buffer(kBusy), [s](beast::error_code, size_t) {
-          beast::error_code ignored;
-          s->shutdown(tcp::socket::shutdown_both, ignored);
-        });
-      } else {
-        std::make_shared<Session>(std::move(socket), *this)->Start();
-      }
-    }
+    if (!ec) Admit(std::move(socket));
     Accept();
   });
+}
+
+// A new connection is served unless its address holds its cap, or the server is full and no
+// connection is idle to make room.
+void Server::Impl::Admit(tcp::socket socket) {
+  beast::error_code ec;
+  const tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return;  // gone already
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    size_t& from_peer = per_address_[peer.address()];
+    if (from_peer >= options_.max_connections_per_address) {
+      if (from_peer == 0) per_address_.erase(peer.address());
+      return Refuse(std::move(socket), "too many connections from your address; retry later");
+    }
+    ++from_peer;
+  }
+  const auto open = static_cast<size_t>(state_.metrics.open_connections());
+  if (open >= options_.max_connections && !EvictLongestIdle()) {
+    Unregister(nullptr, peer.address());
+    return Refuse(std::move(socket), "too many connections; retry later");
+  }
+  std::make_shared<Session>(std::move(socket), peer.address(), *this)->Start();
+}
+
+// Over a limit: say so and close, rather than leave the client hanging.
+void Server::Impl::Refuse(tcp::socket socket, const std::string& message) {
+  auto s = std::make_shared<tcp::socket>(std::move(socket));
+  auto answer = std::make_shared<std::string>(BusyAnswer(message));
+  net::async_write(*s, net::buffer(*answer), [s, answer](beast::error_code, size_t) {
+    beast::error_code ignored;
+    s->shutdown(tcp::socket::shutdown_both, ignored);
+  });
+}
+
+// Picks the connection idle the longest and asks it to close if it still is; false when none is
+// idle (every connection has a request begun or in flight).
+bool Server::Impl::EvictLongestIdle() {
+  // Taken out under the lock, released after it: a last reference would unregister (and lock).
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    live.reserve(sessions_.size());
+    for (auto& [raw, weak] : sessions_) {
+      if (auto session = weak.lock()) live.push_back(std::move(session));
+    }
+  }
+  Session* oldest = nullptr;
+  int64_t oldest_since = 0;
+  for (const auto& session : live) {
+    const int64_t since = session->idle_since();
+    if (since == 0 || (oldest && since >= oldest_since)) continue;
+    oldest = session.get();
+    oldest_since = since;
+  }
+  if (!oldest) return false;
+  oldest->EvictIfIdle();
+  return true;
 }
 
 void Server::Impl::Register(Session* session, std::weak_ptr<Session> weak) {
@@ -353,9 +526,12 @@ void Server::Impl::Register(Session* session, std::weak_ptr<Session> weak) {
   sessions_[session] = std::move(weak);
 }
 
-void Server::Impl::Unregister(Session* session) {
+// Forgets `session` (null: a connection refused before it became one) and uncounts its address.
+void Server::Impl::Unregister(Session* session, const net::ip::address& address) {
   std::lock_guard<std::mutex> lock(sessions_mu_);
-  sessions_.erase(session);
+  if (session) sessions_.erase(session);
+  auto it = per_address_.find(address);
+  if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
 }
 
 void Server::Impl::Run() {
@@ -365,6 +541,7 @@ void Server::Impl::Run() {
   ioc_.run();
   for (auto& t : threads) t.join();
   if (stopper_.joinable()) stopper_.join();
+  readers_.Stop();
   pipeline_.Stop();
 }
 

@@ -4,13 +4,19 @@
 // agents that ask (adapters/routes.h lists the endpoints; docs in adapters/openapi.yaml).
 // Appends go through the AppendPipeline (verification on a pool, group commit in one sequencer).
 //
-// Well-behaved under bad clients: limits on header and body size, on open connections, and on
-// the time one request may take to arrive (a slow or stalled client is cut off); a malformed
-// request gets a 4xx and the server goes on. Stop() (SIGTERM in `shiplog serve`) stops accepting,
+// Well-behaved under bad clients: limits on header and body size, on open connections (in all
+// and per client address; at the limit, the longest-idle keep-alive connection is closed to make
+// room), and on the time one request may take to arrive (a slow or stalled client gets its 408);
+// a malformed request gets a 4xx and the server goes on. Heavy reads (timelines, replays,
+// queries) run on a small reader pool, never on the I/O threads, so they cannot hold up /healthz
+// or an append; when too many wait, a read gets 503 with Retry-After. An exception escaping a
+// route, a callback or a stream's producer is answered 500 (or ends the stream with an error
+// line), logged, and the server serves on. Stop() (SIGTERM in `shiplog serve`) stops accepting,
 // answers what is in flight, closes idle connections and returns from Run().
 #pragma once
 
 #include <atomic>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -36,8 +42,36 @@ struct ServerOptions {
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 256 * 1024;
   size_t max_connections = 1024;
+  // From one client address. All tests and the benchmark (64 at once) come from 127.0.0.1.
+  size_t max_connections_per_address = 256;
+  size_t read_threads = 2;       // the reader pool's threads
+  size_t max_queued_reads = 16;  // heavy reads running or waiting; more are answered 503
   std::chrono::milliseconds request_timeout{15000};  // for one request to arrive whole
   std::chrono::milliseconds idle_timeout{60000};     // a keep-alive connection with no request
+};
+
+// Where heavy reads run: a few threads of their own and a bound on the reads running or waiting,
+// so a flood of them is refused (503) instead of queued without end.
+class ReaderPool {
+ public:
+  ReaderPool(size_t threads, size_t max_queued);
+  ~ReaderPool();  // Stop()
+  ReaderPool(const ReaderPool&) = delete;
+  ReaderPool& operator=(const ReaderPool&) = delete;
+
+  // Runs `read` on a reader thread, counted against the bound; false (and `read` is dropped) when
+  // the pool is full.
+  bool TryRun(std::function<void()> read);
+  // Runs `more` on a reader thread, not counted: the next piece of a read already admitted (a
+  // stream's producer), which must not be refused halfway.
+  void Continue(std::function<void()> more);
+  // Waits for every read queued to finish.
+  void Stop();
+
+ private:
+  boost::asio::thread_pool pool_;
+  const size_t max_queued_;
+  std::atomic<size_t> queued_{0};
 };
 
 // What every route can reach.
@@ -46,6 +80,7 @@ struct ServerState {
   policy::PolicyGate* gate;  // null: the ledger enforces no policy
   AppendPipeline& pipeline;
   Metrics& metrics;
+  ReaderPool& readers;
   const ServerOptions& options;
   std::atomic<bool> ready{false};
   std::atomic<bool> stopping{false};

@@ -277,60 +277,131 @@ class Measures {
   Timeline& t_;
 };
 
-void FillHeader(Timeline& timeline) {
-  for (const TimelineEntry& entry : timeline.entries) {
-    if (entry.denied) continue;
-    if (entry.kind == "deploy.requested" && timeline.app.empty()) {
-      timeline.app = Text(entry.fields, "app");
-      timeline.environment = Text(entry.fields, "environment");
-      timeline.version = Text(entry.fields, "version");
-      timeline.image = Text(entry.fields, "image");
-      timeline.planned_steps = entry.fields.value("planned_steps", std::vector<std::string>{});
-    }
-    if (entry.kind == "deploy.completed") timeline.outcome = "completed";
-    if (entry.kind == "rollback.completed") timeline.outcome = "rolled back";
+// The header comes from the first allowed deploy.requested; the outcome from the last end.
+void NoteHeader(Timeline& timeline, const TimelineEntry& entry) {
+  if (entry.denied) return;
+  if (entry.kind == "deploy.requested" && timeline.app.empty()) {
+    timeline.app = Text(entry.fields, "app");
+    timeline.environment = Text(entry.fields, "environment");
+    timeline.version = Text(entry.fields, "version");
+    timeline.image = Text(entry.fields, "image");
+    timeline.planned_steps = entry.fields.value("planned_steps", std::vector<std::string>{});
   }
-  if (timeline.outcome.empty()) timeline.outcome = "in progress";
+  if (entry.kind == "deploy.completed") timeline.outcome = "completed";
+  if (entry.kind == "rollback.completed") timeline.outcome = "rolled back";
 }
 
-void Measure(Timeline& timeline) {
-  Measures measures(timeline);
-  Micros previous = timeline.entries.front().time;
-  for (TimelineEntry& entry : timeline.entries) {
-    entry.since_previous = entry.time - previous;
-    previous = entry.time;
-    measures.Add(entry);
-    timeline.denials += entry.denied;
-    timeline.waivers += entry.waiver.has_value();
-    timeline.bad_signatures += !entry.signature_ok;
+// The seqs of the deployment's records and of the key records before its last one, in order:
+// a plan of reads from the indexes alone, so no more than one record is held at a time.
+Result<std::vector<uint64_t>> RecordPlan(const Ledger& ledger, const std::string& deployment) {
+  std::vector<uint64_t> seqs;
+  auto collect = [&seqs](uint64_t seq) {
+    seqs.push_back(seq);
+    return true;
+  };
+  QueryFilter own;
+  own.deployment = deployment;
+  SHIPLOG_RETURN_IF_ERROR(ledger.QuerySeqs(own, collect));
+  if (seqs.empty()) {
+    return Status::NotFound("the ledger holds no records of deployment '" + deployment + "'");
   }
-  measures.Finish();
-  timeline.started = timeline.entries.front().time;
-  timeline.ended = timeline.entries.back().time;
+  const uint64_t last = seqs.back();
+  for (const char* kind : {"ledger.genesis", "key.enrolled", "key.revoked"}) {
+    QueryFilter filter;
+    filter.kind = kind;
+    filter.to_seq = last;
+    SHIPLOG_RETURN_IF_ERROR(ledger.QuerySeqs(filter, collect));
+  }
+  std::sort(seqs.begin(), seqs.end());
+  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+  return seqs;
 }
 
-}  // namespace
+// Folds entries one by one into the timeline's totals and measures, keeping only those in the
+// page (all of them when there is no page).
+class TimelineFold {
+ public:
+  TimelineFold(Timeline& timeline, std::optional<TimelinePage> page)
+      : t_(timeline), page_(page), measures_(timeline) {
+    if (page_) t_.page = TimelinePageInfo{page_->from_seq, page_->limit, 0, std::nullopt};
+  }
 
-Result<Timeline> BuildTimeline(const Ledger& ledger, const std::string& deployment) {
+  void Add(TimelineEntry entry) {
+    if (first_) t_.started = entry.time;
+    entry.since_previous = first_ ? 0 : entry.time - t_.ended;
+    first_ = false;
+    t_.ended = entry.time;
+    measures_.Add(entry);
+    NoteHeader(t_, entry);
+    t_.denials += entry.denied;
+    t_.waivers += entry.waiver.has_value();
+    t_.bad_signatures += !entry.signature_ok;
+    Keep(std::move(entry));
+  }
+
+  void Finish() {
+    measures_.Finish();
+    if (t_.outcome.empty()) t_.outcome = "in progress";
+  }
+
+ private:
+  void Keep(TimelineEntry entry) {
+    if (!page_) return t_.entries.push_back(std::move(entry));
+    ++t_.page->total_entries;
+    if (entry.seq < page_->from_seq) return;
+    if (t_.entries.size() < page_->limit) return t_.entries.push_back(std::move(entry));
+    if (!t_.page->next_from_seq) t_.page->next_from_seq = entry.seq;
+  }
+
+  Timeline& t_;
+  std::optional<TimelinePage> page_;
+  Measures measures_;
+  bool first_ = true;
+};
+
+Result<Timeline> Build(const Ledger& ledger, const std::string& deployment,
+                       std::optional<TimelinePage> page) {
   if (deployment.empty()) return Status::InvalidArgument("name the deployment (--deployment)");
-  SHIPLOG_ASSIGN_OR_RETURN(auto records, DeploymentRecords(
-                                            ledger, deployment, std::nullopt,
-                                            {"ledger.genesis", "key.enrolled", "key.revoked"}));
+  SHIPLOG_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, RecordPlan(ledger, deployment));
   Timeline timeline;
   timeline.deployment = deployment;
   timeline.manual_clock = ledger.manual_clock();
   const std::string ledger_key = ledger.public_key();
   KeyRegistry keys;
-  for (const auto& [seq, record] : records) {
+  TimelineFold fold(timeline, page);
+  for (uint64_t seq : seqs) {
+    SHIPLOG_ASSIGN_OR_RETURN(StoredRecord record, ledger.Read(seq));
     if (record.event.deployment() == deployment) {
-      timeline.entries.push_back(MakeEntry(record, keys, ledger_key));
+      fold.Add(MakeEntry(record, keys, ledger_key));
     } else if (IsKeyKind(record.event.kind())) {
       keys.Apply(record.event, seq);
     }
   }
-  FillHeader(timeline);
-  Measure(timeline);
+  fold.Finish();
   return timeline;
+}
+
+}  // namespace
+
+Result<Timeline> BuildTimeline(const Ledger& ledger, const std::string& deployment) {
+  return Build(ledger, deployment, std::nullopt);
+}
+
+Result<Timeline> BuildTimeline(const Ledger& ledger, const std::string& deployment,
+                               const TimelinePage& page) {
+  if (page.limit == 0) return Status::InvalidArgument("a timeline page holds at least one entry");
+  return Build(ledger, deployment, page);
+}
+
+json TimelinePageJson(const Timeline& timeline) {
+  if (!timeline.page) return json();
+  const TimelinePageInfo& page = *timeline.page;
+  json out = {{"from", page.from_seq},
+              {"limit", page.limit},
+              {"entries", timeline.entries.size()},
+              {"total_entries", page.total_entries}};
+  if (page.next_from_seq) out["next_from"] = *page.next_from_seq;
+  return out;
 }
 
 }  // namespace shiplog::replay

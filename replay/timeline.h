@@ -87,6 +87,22 @@ struct CanaryPhase {
   std::optional<uint64_t> until_seq;   // the record that ended it
 };
 
+// Which part of a timeline to keep: the entries from `from_seq` on, at most `limit` of them. The
+// fold still reads every record of the deployment (steps, soaks, canary phases and totals are
+// of the whole run), but holds only the page's entries, so memory is bounded by `limit`.
+struct TimelinePage {
+  uint64_t from_seq = 0;
+  size_t limit = 500;
+};
+
+// Where a page sits in the whole timeline.
+struct TimelinePageInfo {
+  uint64_t from_seq = 0;
+  size_t limit = 0;
+  uint64_t total_entries = 0;             // entries of the whole deployment
+  std::optional<uint64_t> next_from_seq;  // the next page's from_seq; unset on the last page
+};
+
 struct Timeline {
   std::string deployment;
   std::string app, environment, version, image;  // from the deploy.requested, when allowed
@@ -101,13 +117,18 @@ struct Timeline {
   uint64_t denials = 0;
   uint64_t waivers = 0;
   uint64_t bad_signatures = 0;
+  std::optional<TimelinePageInfo> page;  // set when built as a page: entries holds it
 
   Micros duration() const { return ended - started; }
 };
 
 // The timeline of `deployment` as of the ledger's last record. kNotFound when the ledger holds no
 // record of it; kInvalidArgument when no deployment is named.
+// Records are read one at a time, never all at once.
 Result<Timeline> BuildTimeline(const Ledger& ledger, const std::string& deployment);
+// The same timeline, with only `page`'s entries kept (Timeline::page says where it sits).
+Result<Timeline> BuildTimeline(const Ledger& ledger, const std::string& deployment,
+                               const TimelinePage& page);
 
 // {"format": "shiplog-timeline-v1", "deployment", "app", "environment", "version", "image",
 //  "planned_steps", "manual_clock", "started", "ended", "duration_seconds", "duration",
@@ -123,10 +144,15 @@ Result<Timeline> BuildTimeline(const Ledger& ledger, const std::string& deployme
 // Times are RFC 3339; durations are seconds (numbers) with a readable twin where shown to people.
 nlohmann::json TimelineJson(const Timeline& timeline);
 
+// Where a page sits: {"from", "limit", "entries", "total_entries", "next_from" (unless last)}.
+// The server adds it to a page's TimelineJson as "page".
+nlohmann::json TimelinePageJson(const Timeline& timeline);
+
 // The post-mortem as text, one line per entry.
 std::string TimelineText(const Timeline& timeline);
 
-// The self-contained HTML page.
+// The self-contained HTML page; for a page of a timeline, with a link to the next page
+// (a relative "?format=html&from=SEQ&limit=N", as the server's timeline endpoint takes).
 std::string TimelineHtml(const Timeline& timeline);
 
 // Escapes text for HTML element content and quoted attribute values.

@@ -253,15 +253,34 @@ void WriteHeader(std::ostream& out, const Timeline& t) {
         << Esc(t.image) << "</p>\n";
   }
   out << "<p class=\"stats\">"
-      << Esc(std::to_string(t.entries.size()) + " events from " + FormatTime(t.started) + " to " +
-             FormatTime(t.ended) + " (" + FormatDuration(t.duration()) + "), " + t.outcome + "; " +
-             std::to_string(t.denials) + " denied, " + std::to_string(t.waivers) + " waivers, " +
+      << Esc(std::to_string(t.page ? t.page->total_entries : t.entries.size()) + " events from " +
+             FormatTime(t.started) + " to " + FormatTime(t.ended) + " (" +
+             FormatDuration(t.duration()) + "), " + t.outcome + "; " + std::to_string(t.denials) +
+             " denied, " + std::to_string(t.waivers) + " waivers, " +
              std::to_string(t.bad_signatures) + " bad signatures")
       << "</p>\n";
   if (t.manual_clock) {
     out << "<p class=\"drill\">A drill ledger on a manual clock: its times are not real.</p>\n";
   }
   out << "</header>\n";
+}
+
+// A page of a long timeline says which entries it shows and links to the next page, so no answer
+// has to hold the whole deployment.
+void WritePageNav(std::ostream& out, const Timeline& t) {
+  if (!t.page) return;
+  out << "<nav class=\"meta\">";
+  if (t.entries.empty()) {
+    out << "No events from #" << t.page->from_seq << ".";
+  } else {
+    out << "Events #" << t.entries.front().seq << " to #" << t.entries.back().seq << " ("
+        << t.entries.size() << " of " << t.page->total_entries << ").";
+  }
+  if (t.page->next_from_seq) {
+    out << " <a rel=\"next\" href=\"?format=html&amp;from=" << *t.page->next_from_seq
+        << "&amp;limit=" << t.page->limit << "\">Next page</a>";
+  }
+  out << "</nav>\n";
 }
 
 constexpr char kLegend[] =
@@ -321,7 +340,9 @@ std::string TimelineHtml(const Timeline& t) {
       << "<title>shiplog timeline: " << Esc(t.deployment) << "</title>\n<style>" << kStyle
       << "</style>\n</head>\n<body>\n";
   WriteHeader(out, t);
-  out << "<main>\n" << kLegend;
+  out << "<main>\n";
+  WritePageNav(out, t);
+  out << kLegend;
   WriteLanes(out, t);
   out << "<div class=\"layout\"><div>\n";
   WriteTable(out, t);

@@ -331,6 +331,7 @@ TEST_F(BadClientTest, ADisconnectMidBodyStoresNothing) {
   ++records_;
 }
 
+// Connections with a request begun fill the server: a connection over the limit is 503.
 TEST(ServerLimits, ConnectionsOverTheLimitAre503) {
   ServerProcess server;
   server.Start({"--max-connections", "4"});
@@ -353,6 +354,8 @@ TEST(ServerLimits, ConnectionsOverTheLimitAre503) {
     held.push_back(std::make_unique<RawSocket>(server.port()));
     ASSERT_TRUE(held.back()->connected());
   }
+  // Each has a request begun: an idle one would be closed to make room for the fifth.
+  for (auto& socket : held) ASSERT_TRUE(socket->Send("GET /healthz HTTP/1.1\r\nHost: 127"));
   RawSocket fifth(server.port());
   ASSERT_TRUE(fifth.connected());
   const std::string answer = fifth.ReadUntilClosed();

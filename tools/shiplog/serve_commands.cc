@@ -150,8 +150,22 @@ void AddServeCommands(CLI::App& app, Context& context, Action& action) {
       ->capture_default_str();
   serve->add_option("--max-body", args->options.max_body_bytes, "Largest request body, in bytes")
       ->capture_default_str();
-  serve->add_option("--max-connections", args->options.max_connections,
-                    "Connections open at once; more are answered 503")
+  serve
+      ->add_option("--max-connections", args->options.max_connections,
+                   "Connections open at once; when full, the longest-idle one is closed to make "
+                   "room, or a new one is answered 503 when none is idle")
+      ->capture_default_str();
+  serve
+      ->add_option("--max-connections-per-address", args->options.max_connections_per_address,
+                   "Connections open at once from one client address; more are answered 503")
+      ->capture_default_str();
+  serve
+      ->add_option("--read-threads", args->options.read_threads,
+                   "Threads for heavy reads (timelines, replays, queries), off the I/O threads")
+      ->capture_default_str();
+  serve
+      ->add_option("--max-queued-reads", args->options.max_queued_reads,
+                   "Heavy reads running or waiting at once; more are answered 503 with Retry-After")
       ->capture_default_str();
   serve->add_option("--request-timeout-ms", args->request_timeout_ms,
                     "Time for one request to arrive whole (a slower client is cut off)")

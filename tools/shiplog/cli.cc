@@ -10,6 +10,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "ledger/atomic_file.h"
 #include "ledger/key_file.h"
 
 namespace shiplog::cli {
@@ -69,42 +70,8 @@ Result<Checkpoint> ReadCheckpointFile(const std::string& path, std::string_view 
   return checkpoint;
 }
 
-namespace {
-
-bool WriteAll(int fd, const std::string& text) {
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// Writes all of `text` to `fd`, makes it durable and closes `fd`.
-Status WriteSyncClose(int fd, const std::string& text, const std::string& path) {
-  const bool written = WriteAll(fd, text) && ::fsync(fd) == 0;
-  const int error = errno;
-  const bool closed = ::close(fd) == 0;
-  if (!written || !closed) {
-    return Status::Internal("cannot write " + path + ": " + std::strerror(written ? errno : error));
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
 Status WriteWhole(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::InvalidArgument("cannot write " + tmp + ": " + std::strerror(errno));
-  Status status = WriteSyncClose(fd, text, tmp);
-  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    status = Status::Internal("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
-  }
-  if (!status.ok()) ::unlink(tmp.c_str());
-  return status;
+  return WriteFileAtomically(path, text, 0644);
 }
 
 void AddDataOption(CLI::App* command, std::string& dir) {

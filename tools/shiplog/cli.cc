@@ -12,6 +12,7 @@
 
 #include "ledger/atomic_file.h"
 #include "ledger/key_file.h"
+#include "ledger/terminal_text.h"
 
 namespace shiplog::cli {
 
@@ -26,7 +27,9 @@ int ExitCodeFor(const Status& status) {
 }
 
 int Fail(const Status& status) {
-  std::cerr << "shiplog: " << status.message() << " [" << StatusCodeName(status.code()) << "]\n";
+  // Messages quote what they reject (a field name, a kind, a file name): attacker text.
+  std::cerr << "shiplog: " << TerminalText(status.message()) << " ["
+            << StatusCodeName(status.code()) << "]\n";
   return ExitCodeFor(status);
 }
 
@@ -138,8 +141,8 @@ int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event) {
   for (const auto& reason : decision["reasons"]) {
     rules += (rules.empty() ? "" : ", ") + reason.value("rule", "") + " " + reason.value("name", "");
   }
-  std::cerr << "shiplog: denied by policy: " << rules << " (recorded as seq " << receipt->seq
-            << ")\n";
+  std::cerr << "shiplog: denied by policy: " << TerminalText(rules) << " (recorded as seq "
+            << receipt->seq << ")\n";
   return kExitDenied;
 }
 
@@ -157,7 +160,7 @@ Result<policy::ParseResult> ReadPolicy(const std::string& path) {
 int ReportPolicyErrors(const std::vector<policy::PolicyError>& found) {
   nlohmann::json errors = nlohmann::json::array();
   for (const auto& e : found) {
-    std::cerr << e.ToString() << "\n";
+    std::cerr << TerminalText(e.ToString()) << "\n";
     errors.push_back({{"file", e.where.file},
                       {"line", e.where.line},
                       {"column", e.where.column},

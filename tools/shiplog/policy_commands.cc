@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "ledger/event.h"
+#include "ledger/terminal_text.h"
 #include "policy/policy.h"
 #include "policy/policy_tests.h"
 #include "tools/shiplog/cli.h"
@@ -93,7 +94,7 @@ int RunTest(const TestArgs& args) {
   policy::PolicyTestRun run = policy::RunPolicyTests(*parsed->policy, *text, args.tests);
   if (!run.report) return ReportPolicyErrors(run.errors);
   for (const auto& m : run.report->mismatches) {
-    std::cerr << m.ToString() << "\n";
+    std::cerr << TerminalText(m.ToString()) << "\n";
     PrintJson(m.ToJson());
   }
   PrintJson(run.report->Summary());

@@ -666,10 +666,40 @@ Status Ledger::IdConflict(const Event& event, uint64_t first_seq) {
                           std::to_string(first_seq) + ")");
 }
 
+namespace {
+
+// Whether the holder of `public_key` may be told anything of an event already stored under
+// `event`'s actor and id (its receipt, or that the id is taken): the checks Stage's
+// KeyRegistry::Authorize makes of the signer, with the same errors (not enrolled or revoked:
+// kUnknownKey; another actor's, a ledger kind, an admin kind without the admin role: kForbidden).
+// Not its checks of what an admin event asks for: those held when the event was first appended,
+// and a repeated key.enrolled finds its key enrolled by itself.
+Status AuthorizeRepeat(const KeyRegistry& registry, const Event& event,
+                       std::string_view public_key) {
+  using B = schema::Event::Body;
+  const B::Which which = event.reader().getBody().which();
+  if (which == B::LEDGER_GENESIS || which == B::POLICY_DENIED) {
+    return Status::Forbidden("a " + std::string(event.kind()) +
+                             " event is written only by the ledger itself");
+  }
+  const KeyInfo* key = registry.Find(public_key);
+  if (key == nullptr || !key->active()) return registry.Authorize(event, public_key);
+  if (event.actor() != key->name) return registry.Authorize(event, public_key);
+  const bool admin_kind =
+      which == B::KEY_ENROLLED || which == B::KEY_REVOKED || which == B::POLICY_ACTIVATED;
+  if (admin_kind && !key->HasRole(kAdminRole)) return registry.Authorize(event, public_key);
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<std::optional<Receipt>> Ledger::FindDuplicate(const Event& event,
                                                      const SignedEvent& signed_event) const {
   SHIPLOG_ASSIGN_OR_RETURN(auto seq, store_->GetIndex(EventIdKey(event.actor(), event.id())));
   if (!seq) return std::optional<Receipt>();
+  // A repeat is acknowledged only to a signer that could have sent it: a key that is not
+  // enrolled must not get 200 for re-signing a payload it copied from a receipt or a bundle.
+  SHIPLOG_RETURN_IF_ERROR(AuthorizeRepeat(registry_, event, signed_event.public_key));
   if (seq->size() != 8) return Status::Corrupt("an id index entry is not a sequence number");
   SHIPLOG_ASSIGN_OR_RETURN(StoredRecord first, Read(DecodeSeq(*seq)));
   if (first.signed_event.payload != signed_event.payload) return IdConflict(event, first.seq);
@@ -723,7 +753,10 @@ std::vector<Result<Receipt>> Ledger::AppendBatch(std::vector<CheckedEvent> event
       const std::string id_key = EventIdKey(e.event.actor(), e.event.id());
       if (auto it = ids.find(id_key); it != ids.end()) {
         const StoredRecord& first = pending[it->second].record;
-        if (first.signed_event.payload != e.signed_event.payload) {
+        if (Status signer = AuthorizeRepeat(registry_, e.event, e.signed_event.public_key);
+            !signer.ok()) {
+          out[i] = signer;
+        } else if (first.signed_event.payload != e.signed_event.payload) {
           out[i] = IdConflict(e.event, first.seq);
         } else {
           which[i] = it->second;

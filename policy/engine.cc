@@ -404,6 +404,13 @@ void Engine::Apply(uint64_t seq, Micros time, const Event& event,
   const json& f = fact.fields;
   if (ApplyEnvironmentKind(seq, kind, f)) return;
   if (event.deployment().empty()) return;
+  // Evidence counts only from its deployment's request on. A review, waiver, gate result, backup
+  // or report recorded under a deployment id before anyone requested that deployment judged no
+  // known change (the app, version and image come with the request): the ledger keeps it for
+  // auditors, but it is folded into no state a rule reads. Otherwise an approval recorded ahead
+  // under a name would satisfy R4 for whatever is later requested under that name.
+  const DeploymentState* known = FindDeployment(std::string(event.deployment()));
+  if (kind != "deploy.requested" && (known == nullptr || !known->request)) return;
 
   DeploymentState& d = deployments_[std::string(event.deployment())];
   d.id = std::string(event.deployment());

@@ -233,6 +233,44 @@ struct Entry {
 };
 using Entries = std::map<std::string, Entry>;
 
+// The mark of the node that starts last in the file, found in `latest`.
+void LatestMark(const YAML::Node& node, std::optional<YAML::Mark>& latest) {
+  const YAML::Mark mark = node.Mark();
+  if (!mark.is_null() && (!latest || std::make_pair(mark.line, mark.column) >
+                                         std::make_pair(latest->line, latest->column))) {
+    latest = mark;
+  }
+  if (!node.IsSequence() && !node.IsMap()) return;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (node.IsMap()) {
+      LatestMark(it->first, latest);
+      LatestMark(it->second, latest);
+    } else {
+      LatestMark(*it, latest);
+    }
+  }
+}
+
+// Where a quoted string opens that is never closed, if one is. yaml-cpp reports "illegal EOF in
+// scalar" only when the file ends mid-line; when it ends with a line break, it takes a quoted
+// string still open there as closed at the end, swallowing every line after its opening quote. So
+// the text is read again without its final line breaks: failing then with EOF_IN_SCALAR means a
+// quote was left open, and it opened at the node of `root` that starts last (the open string runs
+// to the end of the file, so no other node starts after it).
+std::optional<YAML::Mark> UnclosedQuote(const std::string& text, const YAML::Node& root) {
+  const size_t end = text.find_last_not_of("\r\n");
+  if (end == std::string::npos || end + 1 == text.size()) return std::nullopt;  // no break at end
+  try {
+    YAML::Load(text.substr(0, end + 1));
+    return std::nullopt;
+  } catch (const YAML::Exception& e) {
+    if (e.msg != YAML::ErrorMsg::EOF_IN_SCALAR) return std::nullopt;
+    std::optional<YAML::Mark> latest;
+    LatestMark(root, latest);
+    return latest ? *latest : e.mark;
+  }
+}
+
 class Parser : public YamlDocument {
  public:
   explicit Parser(std::string file) : YamlDocument(std::move(file)) {}
@@ -555,7 +593,13 @@ ParseResult Parser::Parse(const std::string& text) {
                                            std::to_string(kMaxPolicyBytes));
   } else {
     try {
-      Top(YAML::Load(text));
+      const YAML::Node root = YAML::Load(text);
+      if (auto quote = UnclosedQuote(text, root)) {
+        Error(Where(*quote), "YAML syntax error: a quoted string opened here is never closed (it "
+                             "runs to the end of the file)");
+      } else {
+        Top(root);
+      }
     } catch (const YAML::ParserException& e) {
       Error(Where(e.mark), "YAML syntax error: " + e.msg);
     } catch (const YAML::Exception& e) {

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "ledger/atomic_file.h"
 #include "ledger/crypto.h"
 #include "policy/policy_gate.h"
 #include "schemas/snapshot.capnp.h"
@@ -415,21 +416,9 @@ Status SnapshotDir::Write(uint64_t seq, const std::string& bytes) const {
   std::error_code ec;
   std::filesystem::create_directories(path_, ec);
   if (ec) return Status::Internal("cannot create " + path_ + ": " + ec.message());
-  const std::string final_path = PathFor(seq), tmp = final_path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Internal("cannot write " + tmp);
-  size_t written = 0;
-  while (written < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n <= 0) break;
-    written += static_cast<size_t>(n);
-  }
-  const bool ok = written == bytes.size() && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), final_path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Status::Internal("cannot write " + final_path);
-  }
+  // Through PathFor(seq).tmp, never following a link planted there (ledger/atomic_file.h).
+  Status written = WriteFileAtomically(PathFor(seq), bytes, 0600);
+  if (!written.ok()) return Status::Internal("cannot write a snapshot: " + written.message());
   return Status::Ok();
 }
 

@@ -2,6 +2,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "ledger/terminal_text.h"
 #include "replay/timeline.h"
 
 namespace shiplog::replay {
@@ -63,18 +64,14 @@ json PhaseJson(const CanaryPhase& p) {
 
 // ---- text ----
 
-// Event text on one line: control characters (a newline in a report's details) become spaces, so
-// no event can forge a line of the post-mortem.
-std::string OneLine(std::string text) {
-  for (char& c : text) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
-  return text;
-}
+// Event text on one line, as a terminal shows it: controls, bidi overrides, line separators and
+// invalid UTF-8 become visible escapes (ledger/terminal_text.h), so no event can forge a line of
+// the post-mortem or reorder what a reader sees.
+std::string OneLine(std::string_view text) { return TerminalText(text); }
 
 std::string Roles(const std::vector<std::string>& roles) {
   std::string out;
-  for (const std::string& role : roles) out += (out.empty() ? "" : ", ") + role;
+  for (const std::string& role : roles) out += (out.empty() ? "" : ", ") + OneLine(role);
   return out;
 }
 
@@ -84,8 +81,8 @@ std::string Verdict(const TimelineEntry& e) {
   if (!e.decision->allowed) return "DENIED";
   std::string rules;
   for (const policy::Evidence& ev : e.decision->evidence) {
-    rules += (rules.empty() ? "" : ", ") + ev.rule + " " + ev.name;
-    if (ev.waiver) rules += " WAIVED by " + ev.waiver->actor;
+    rules += (rules.empty() ? "" : ", ") + OneLine(ev.rule) + " " + OneLine(ev.name);
+    if (ev.waiver) rules += " WAIVED by " + OneLine(ev.waiver->actor);
   }
   return "allowed" + (rules.empty() ? std::string() : " (" + rules + ")");
 }
@@ -93,28 +90,29 @@ std::string Verdict(const TimelineEntry& e) {
 void WriteEntry(std::ostream& out, const TimelineEntry& e) {
   const char* flag = e.denied ? "!! DENIED " : e.waiver ? "** WAIVER " : "   ";
   out << flag << std::left << std::setw(6) << ("#" + std::to_string(e.seq)) << " " << FormatTime(e.time) << "  +"
-      << FormatDuration(e.since_previous) << "  " << e.who.name;
+      << FormatDuration(e.since_previous) << "  " << OneLine(e.who.name);
   if (!e.who.roles.empty()) out << " [" << Roles(e.who.roles) << "]";
-  out << "  " << e.kind << ": " << OneLine(e.summary);
-  if (e.soak) out << " (" << e.soaked_step << " soaked " << FormatDuration(*e.soak) << ")";
+  out << "  " << OneLine(e.kind) << ": " << OneLine(e.summary);
+  if (e.soak) out << " (" << OneLine(e.soaked_step) << " soaked " << FormatDuration(*e.soak) << ")";
   if (e.phase_held) out << " (held " << FormatDuration(*e.phase_held) << ")";
   const std::string verdict = Verdict(e);
   if (!verdict.empty() && !e.denied) out << "  -> " << verdict;
-  if (!e.signature_ok) out << "  SIGNATURE INVALID: " << e.signature;
+  if (!e.signature_ok) out << "  SIGNATURE INVALID: " << OneLine(e.signature);
   out << "\n";
   if (e.denied && e.decision) {
     for (const policy::Reason& r : e.decision->reasons) {
-      out << "             " << r.rule << " " << r.name << ": " << OneLine(r.message) << "\n";
+      out << "             " << OneLine(r.rule) << " " << OneLine(r.name) << ": "
+          << OneLine(r.message) << "\n";
     }
   }
   if (e.waiver) {
-    out << "             rule " << e.waiver->rule << " lifted for this deployment by "
-        << e.waiver->holder << ", reason: " << OneLine(e.waiver->reason) << "\n";
+    out << "             rule " << OneLine(e.waiver->rule) << " lifted for this deployment by "
+        << OneLine(e.waiver->holder) << ", reason: " << OneLine(e.waiver->reason) << "\n";
   }
 }
 
 void WriteHeader(std::ostream& out, const Timeline& t) {
-  out << "deployment " << t.deployment;
+  out << "deployment " << OneLine(t.deployment);
   if (!t.app.empty()) {
     out << ": " << OneLine(t.app + " " + t.version + " to " + t.environment + " (" + t.image + ")");
   }
@@ -132,8 +130,8 @@ void WriteMeasures(std::ostream& out, const Timeline& t) {
     if (!s.soak) continue;
     if (!any) out << "\nsoaks (READY until the next step started):\n";
     any = true;
-    out << "  " << s.step << " READY at #" << *s.ready_seq << " for " << FormatDuration(*s.soak)
-        << " before " << s.next_step << " started\n";
+    out << "  " << OneLine(s.step) << " READY at #" << *s.ready_seq << " for "
+        << FormatDuration(*s.soak) << " before " << OneLine(s.next_step) << " started\n";
   }
   if (!t.canary.empty()) out << "\ncanary phases:\n";
   for (const CanaryPhase& p : t.canary) {

@@ -338,6 +338,75 @@ TEST_F(LedgerTest, SameIdFromDifferentActorsIsFine) {
   EXPECT_FALSE(rb->duplicate);
 }
 
+// A repeat is acknowledged only to a signer that could have sent it (issue 23): the payload of a
+// stored event, re-signed by another key, gets the error its first append would have had.
+SignedEvent ResignedBy(const SignedEvent& original, const SigningKey& key) {
+  auto event = shiplog::Event::FromCanonical(original.payload);
+  EXPECT_TRUE(event.ok());
+  return SignedEvent::Sign(*event, key);
+}
+
+TEST_F(LedgerTest, RepeatResignedByAKeyThatIsNotEnrolledIsRefused) {
+  t_.Enroll("leon", leon_);
+  json fixed = StepStartedJson("leon", "staging");
+  fixed["id"] = "fixed-id";
+  const SignedEvent original = SignJson(fixed, leon_);
+  t_.Append(original);
+  const uint64_t size = ledger().size();
+  SigningKey mallory = SigningKey::Generate();
+  EXPECT_CODE(ledger().Append(ResignedBy(original, mallory)), StatusCode::kUnknownKey);
+  // Nor does it learn that the id is taken: another payload under it is refused the same way.
+  fixed["step"] = "production";
+  EXPECT_CODE(ledger().Append(SignJson(fixed, mallory)), StatusCode::kUnknownKey);
+  EXPECT_EQ(ledger().size(), size);
+  // Its own signer still gets the duplicate.
+  auto again = ledger().Append(original);
+  ASSERT_OK(again);
+  EXPECT_TRUE(again->duplicate);
+}
+
+TEST_F(LedgerTest, RepeatResignedByAnotherAgentIsForbidden) {
+  t_.Enroll("leon", leon_);
+  t_.Enroll("rutger", rutger_);
+  const SignedEvent original = SignJson(StepStartedJson("leon", "staging"), leon_);
+  t_.Append(original);
+  EXPECT_CODE(ledger().Append(ResignedBy(original, rutger_)), StatusCode::kForbidden);
+}
+
+TEST_F(LedgerTest, RepeatFromARevokedKeyIsRefused) {
+  t_.Enroll("leon", leon_);
+  const SignedEvent original = SignJson(StepStartedJson("leon", "staging"), leon_);
+  t_.Append(original);
+  t_.Revoke(leon_);
+  EXPECT_CODE(ledger().Append(original), StatusCode::kUnknownKey);
+}
+
+TEST_F(LedgerTest, RepeatedEnrolmentByItsAdminIsStillADuplicate) {
+  const SignedEvent enrol =
+      SignJson(KeyEnrolledJson("admin", "leon", leon_.PublicKey(), {"coordinator"}), t_.admin);
+  t_.Append(enrol);
+  auto again = ledger().Append(enrol);
+  ASSERT_OK(again);
+  EXPECT_TRUE(again->duplicate);
+}
+
+TEST_F(LedgerTest, RepeatWithinABatchResignedByAKeyThatIsNotEnrolledIsRefused) {
+  t_.Enroll("leon", leon_);
+  const SignedEvent original = SignJson(StepStartedJson("leon", "staging"), leon_);
+  std::vector<shiplog::CheckedEvent> batch;
+  for (const SignedEvent& s : {original, ResignedBy(original, SigningKey::Generate()), original}) {
+    auto checked = shiplog::CheckEvent(s);
+    ASSERT_OK(checked);
+    batch.push_back(std::move(*checked));
+  }
+  auto out = ledger().AppendBatch(std::move(batch));
+  ASSERT_EQ(out.size(), 3u);
+  ASSERT_OK(out[0]);
+  EXPECT_CODE(out[1], StatusCode::kUnknownKey);
+  ASSERT_OK(out[2]);
+  EXPECT_TRUE(out[2]->duplicate);
+}
+
 // ---- authentication and authorization ----
 
 TEST_F(LedgerTest, UnknownKeyIsRefused) {

@@ -432,6 +432,50 @@ TEST(DefaultPackTest, IntentsBeforeTheRequestAreDenied) {
   EXPECT_THAT(d.reasons[0].message, HasSubstr("no deploy.requested"));
 }
 
+// Evidence counts only after its deployment's request (issue 23): a fact recorded under the
+// deployment's id before its deploy.requested satisfies no rule and lifts none.
+TEST(DefaultPackTest, AReviewBeforeTheRequestDoesNotSatisfyR4) {
+  Timeline t;
+  t.Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+  t.Request();
+  EXPECT_EQ(DeniedBy(t.Start("leon", "orchestrate")), "R4");
+  t.Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+  Decision d = t.Start("leon", "orchestrate");
+  ASSERT_TRUE(d.allowed) << d.ToJson().dump();
+  for (const Evidence& e : d.evidence) {
+    if (e.rule == "R4") {
+      EXPECT_EQ(e.events, std::vector<uint64_t>{3});
+    }
+  }
+}
+
+TEST(DefaultPackTest, AWaiverBeforeTheRequestLiftsNothing) {
+  Timeline t;
+  t.Append("rm", {{"kind", "waiver.granted"}, {"rule", "R4"}, {"reason", "granted ahead"}});
+  t.Request();
+  EXPECT_EQ(DeniedBy(t.Start("leon", "orchestrate")), "R4");
+  EXPECT_TRUE(t.engine().FindDeployment(kDeployment)->waivers.empty());
+}
+
+TEST(DefaultPackTest, ReportsGatesAndBackupsBeforeTheRequestCountForNothing) {
+  Timeline t;
+  t.Report("leon", "orchestrate", "READY");
+  t.Append("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"},
+                      {"image", kImage}});
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  t.Request();
+  t.Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+  EXPECT_EQ(DeniedBy(t.Start("ci-bot", "build")), "R1") << "orchestrate READY came before";
+  t.RunStep("leon", "orchestrate");
+  t.RunStep("ci-bot", "build");
+  EXPECT_EQ(DeniedBy(t.Start("thijmen", "staging")), "R9") << "the scan came before";
+  t.Append("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"},
+                      {"image", kImage}});
+  t.RunStep("thijmen", "staging");
+  t.Advance(15 * kMicrosPerMinute);
+  EXPECT_EQ(DeniedBy(t.Start("rutger", "production")), "R12") << "the backup came before";
+}
+
 // Seed 001's pipeline end to end, every step of the chain, with the denials a careless crew
 // meets on the way: each one names the rule a person has to satisfy.
 TEST(SeedTimelines, Seed001PipelineWithCarelessAgents) {

@@ -204,6 +204,20 @@ TEST_F(SnapshotTest, FoldsWriteSnapshotsPeriodicallyAndLaterFoldsUseThem) {
   EXPECT_EQ(second.folded, ledger().size() - 1 - expected.back());
 }
 
+// A link planted at PATH.tmp is never followed (issue 23): the write is refused, naming it.
+TEST_F(SnapshotTest, AWriteDoesNotFollowALinkPlantedAtTheTemporaryFile) {
+  const SnapshotDir dir(l_.data());
+  std::filesystem::create_directories(l_.data() + "/snapshots");
+  const std::string victim = l_.data() + "/victim.txt";
+  testing::WriteFile(victim, "precious\n");
+  std::filesystem::create_symlink(victim, dir.PathFor(4) + ".tmp");
+  Status written = dir.Write(4, "snapshot bytes");
+  EXPECT_FALSE(written.ok());
+  EXPECT_THAT(written.message(), HasSubstr(dir.PathFor(4) + ".tmp already exists"));
+  EXPECT_EQ(testing::ReadFile(victim), "precious\n");
+  EXPECT_FALSE(dir.Has(4));
+}
+
 TEST_F(SnapshotTest, NoSnapshotsWithoutADataDir) {
   Recorder r;
   LedgerUnderTest::Must(FoldThrough(ledger(), ledger().size() - 1, r.Options("", 2)));

@@ -6,6 +6,7 @@
 
 #include "ledger/bundle.h"
 #include "ledger/key_file.h"
+#include "ledger/terminal_text.h"
 #include "tools/shiplog/cli.h"
 
 namespace shiplog::cli {
@@ -90,7 +91,7 @@ int PrintReport(const BundleReport& report) {
            "ledger); its times are not real\n";
   }
   if (report.ok) return kExitOk;
-  std::cerr << "shiplog: verification failed: " << report.problem << "\n";
+  std::cerr << "shiplog: verification failed: " << TerminalText(report.problem) << "\n";
   return kExitVerifyFailed;
 }
 

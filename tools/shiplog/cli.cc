@@ -10,7 +10,9 @@
 #include <iterator>
 #include <sstream>
 
+#include "ledger/atomic_file.h"
 #include "ledger/key_file.h"
+#include "ledger/terminal_text.h"
 
 namespace shiplog::cli {
 
@@ -25,7 +27,9 @@ int ExitCodeFor(const Status& status) {
 }
 
 int Fail(const Status& status) {
-  std::cerr << "shiplog: " << status.message() << " [" << StatusCodeName(status.code()) << "]\n";
+  // Messages quote what they reject (a field name, a kind, a file name): attacker text.
+  std::cerr << "shiplog: " << TerminalText(status.message()) << " ["
+            << StatusCodeName(status.code()) << "]\n";
   return ExitCodeFor(status);
 }
 
@@ -69,42 +73,8 @@ Result<Checkpoint> ReadCheckpointFile(const std::string& path, std::string_view 
   return checkpoint;
 }
 
-namespace {
-
-bool WriteAll(int fd, const std::string& text) {
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// Writes all of `text` to `fd`, makes it durable and closes `fd`.
-Status WriteSyncClose(int fd, const std::string& text, const std::string& path) {
-  const bool written = WriteAll(fd, text) && ::fsync(fd) == 0;
-  const int error = errno;
-  const bool closed = ::close(fd) == 0;
-  if (!written || !closed) {
-    return Status::Internal("cannot write " + path + ": " + std::strerror(written ? errno : error));
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
 Status WriteWhole(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::InvalidArgument("cannot write " + tmp + ": " + std::strerror(errno));
-  Status status = WriteSyncClose(fd, text, tmp);
-  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    status = Status::Internal("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
-  }
-  if (!status.ok()) ::unlink(tmp.c_str());
-  return status;
+  return WriteFileAtomically(path, text, 0644);
 }
 
 void AddDataOption(CLI::App* command, std::string& dir) {
@@ -171,8 +141,8 @@ int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event) {
   for (const auto& reason : decision["reasons"]) {
     rules += (rules.empty() ? "" : ", ") + reason.value("rule", "") + " " + reason.value("name", "");
   }
-  std::cerr << "shiplog: denied by policy: " << rules << " (recorded as seq " << receipt->seq
-            << ")\n";
+  std::cerr << "shiplog: denied by policy: " << TerminalText(rules) << " (recorded as seq "
+            << receipt->seq << ")\n";
   return kExitDenied;
 }
 
@@ -190,7 +160,7 @@ Result<policy::ParseResult> ReadPolicy(const std::string& path) {
 int ReportPolicyErrors(const std::vector<policy::PolicyError>& found) {
   nlohmann::json errors = nlohmann::json::array();
   for (const auto& e : found) {
-    std::cerr << e.ToString() << "\n";
+    std::cerr << TerminalText(e.ToString()) << "\n";
     errors.push_back({{"file", e.where.file},
                       {"line", e.where.line},
                       {"column", e.where.column},

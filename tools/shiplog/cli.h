@@ -57,7 +57,9 @@ Result<Checkpoint> ReadCheckpointFile(const std::string& path, std::string_view 
                                       const std::string& option);
 
 // Writes `text` to `path` whole or not at all: into path.tmp, synced, then renamed over `path`
-// (so a reader never sees half a file, and an old file stays until the new one is complete).
+// (so a reader never sees half a file, and an old file stays until the new one is complete). A
+// file or link already at path.tmp is never followed: kInvalidArgument naming it
+// (ledger/atomic_file.h).
 Status WriteWhole(const std::string& path, const std::string& text);
 
 // Adds --data DIR (required) to `command`, bound to `dir`.

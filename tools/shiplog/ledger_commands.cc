@@ -7,6 +7,7 @@
 
 #include "ledger/key_file.h"
 #include "replay/progress.h"
+#include "ledger/terminal_text.h"
 #include "tools/shiplog/cli.h"
 
 namespace shiplog::cli {
@@ -101,7 +102,7 @@ int RunVerify(const std::string& dir, Context& context) {
   if (!report->ok) {
     std::cerr << "shiplog: verification failed at record " << *report->first_bad_seq;
     if (report->bad_checkpoint) std::cerr << " (checkpoint " << *report->bad_checkpoint << ")";
-    std::cerr << ": " << report->problem << "\n";
+    std::cerr << ": " << TerminalText(report->problem) << "\n";
     return kExitVerifyFailed;
   }
   return kExitOk;

@@ -2,8 +2,10 @@
 #include <kj/exception.h>
 
 #include <iostream>
+#include <sstream>
 
 #include "ledger/crypto.h"
+#include "ledger/terminal_text.h"
 #include "tools/shiplog/cli.h"
 
 int main(int argc, char** argv) {
@@ -29,17 +31,22 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
+    // A parse error quotes the argument it rejects, which may hold an ESC or a bidi control.
+    std::ostringstream out, err;
+    int code = app.exit(e, out, err);
+    std::cout << shiplog::TerminalText(out.str(), shiplog::Newlines::kKeep);
+    std::cerr << shiplog::TerminalText(err.str(), shiplog::Newlines::kKeep);
     return code == 0 ? kExitOk : kExitBadInput;
   }
   try {
     return action ? action() : kExitBadInput;
   } catch (const std::exception& e) {
     // A bug or a broken resource: exceptions do not cross module boundaries on purpose.
-    std::cerr << "shiplog: internal error: " << e.what() << "\n";
+    std::cerr << "shiplog: internal error: " << shiplog::TerminalText(e.what()) << "\n";
     return kExitInternal;
   } catch (const kj::Exception& e) {
-    std::cerr << "shiplog: internal error: " << e.getDescription().cStr() << "\n";
+    std::cerr << "shiplog: internal error: "
+              << shiplog::TerminalText(e.getDescription().cStr()) << "\n";
     return kExitInternal;
   }
 }

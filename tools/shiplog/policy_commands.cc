@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "ledger/event.h"
+#include "ledger/terminal_text.h"
 #include "policy/policy.h"
 #include "policy/policy_tests.h"
 #include "tools/shiplog/cli.h"
@@ -18,12 +19,32 @@ constexpr size_t kMaxTestsFileBytes = 4 * 1024 * 1024;
 constexpr int kExitTestsFailed = kExitVerifyFailed;
 
 
+// What is valid but almost surely not meant, each printed on stderr as "FILE: warning: ..." and
+// returned for the JSON output. A policy without rules allows every intent.
+nlohmann::json Warnings(const Policy& p, const std::string& path) {
+  const std::string file = path == "-" ? "stdin" : path;
+  nlohmann::json warnings = nlohmann::json::array();
+  if (p.rules.empty()) {
+    warnings.push_back({{"file", file},
+                        {"message", "the policy has no rules, so it allows every intent"}});
+  }
+  for (const auto& w : warnings) {
+    std::cerr << TerminalText(file + ": warning: " + w["message"].get<std::string>()) << "\n";
+  }
+  return warnings;
+}
+
 int RunLint(const std::string& file) {
   auto parsed = ReadPolicy(file);
   if (!parsed.ok()) return Fail(parsed.status());
   if (!parsed->policy) return ReportPolicyErrors(parsed->errors);
   const Policy& p = *parsed->policy;
-  PrintJson({{"ok", true}, {"name", p.name}, {"sha256", p.sha256_hex}, {"rules", p.rules.size()}});
+  nlohmann::json warnings = Warnings(p, file);
+  PrintJson({{"ok", true},
+             {"name", p.name},
+             {"sha256", p.sha256_hex},
+             {"rules", p.rules.size()},
+             {"warnings", warnings}});
   return kExitOk;
 }
 
@@ -70,6 +91,7 @@ int RunActivate(const ActivateArgs& args, Context& context) {
   if (!parsed.ok()) return Fail(parsed.status());
   if (!parsed->policy) return ReportPolicyErrors(parsed->errors);
   const Policy& p = *parsed->policy;
+  Warnings(p, args.file);
   return AppendSignedBy(args.dir, args.admin_key, context,
                         {{"kind", "policy.activated"},
                          {"name", p.name},
@@ -93,7 +115,7 @@ int RunTest(const TestArgs& args) {
   policy::PolicyTestRun run = policy::RunPolicyTests(*parsed->policy, *text, args.tests);
   if (!run.report) return ReportPolicyErrors(run.errors);
   for (const auto& m : run.report->mismatches) {
-    std::cerr << m.ToString() << "\n";
+    std::cerr << TerminalText(m.ToString()) << "\n";
     PrintJson(m.ToJson());
   }
   PrintJson(run.report->Summary());

@@ -4,6 +4,7 @@
 
 #include "ledger/key_file.h"
 #include "ledger/proof.h"
+#include "ledger/terminal_text.h"
 #include "tools/shiplog/cli.h"
 
 namespace shiplog::cli {
@@ -14,7 +15,7 @@ constexpr size_t kMaxProofFileBytes = 1 << 20;
 // A proof that did not check out: exit 4 with the reason, and the verdict as JSON.
 int Refuted(const Status& status) {
   PrintJson({{"ok", false}, {"problem", status.message()}});
-  std::cerr << "shiplog: verification failed: " << status.message() << "\n";
+  std::cerr << "shiplog: verification failed: " << TerminalText(status.message()) << "\n";
   return kExitVerifyFailed;
 }
 

@@ -4,6 +4,7 @@
 
 #include "replay/progress.h"
 #include "replay/replay.h"
+#include "ledger/terminal_text.h"
 #include "tools/shiplog/cli.h"
 
 namespace shiplog::cli {
@@ -59,7 +60,7 @@ replay::ReplayOptions OptionsFor(const ReplayArgs& args, replay::ProgressLine& p
   options.scope =
       args.whole_ledger ? replay::FoldScope::kWholeLedger : replay::FoldScope::kDeployment;
   options.warn = [](const std::string& message) {
-    std::cerr << "shiplog: warning: " << message << "\n";
+    std::cerr << "shiplog: warning: " << TerminalText(message) << "\n";
   };
   options.progress = progress.Callback();
   return options;
@@ -69,7 +70,8 @@ int PrintOut(const std::string& format, const nlohmann::json& json, const std::s
   if (format == "json") {
     PrintJson(json);
   } else {
-    std::cout << text;
+    // The text quotes event fields (reasons, waiver reasons, step and incident names).
+    std::cout << TerminalText(text, Newlines::kKeep);
   }
   return kExitOk;
 }

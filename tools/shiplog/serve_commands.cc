@@ -11,6 +11,7 @@
 #include "adapters/server.h"
 #include "ledger/key_file.h"
 #include "replay/progress.h"
+#include "ledger/terminal_text.h"
 #include "tools/shiplog/cli.h"
 
 namespace shiplog::cli {
@@ -115,8 +116,8 @@ int RunSubmit(const SubmitArgs& args) {
   }
   if (body.is_object() && body.contains("error")) {
     const auto& error = body["error"];
-    std::cerr << "shiplog: " << error.value("message", reply->body) << " (HTTP " << reply->status
-              << ")\n";
+    std::cerr << "shiplog: " << TerminalText(error.value("message", reply->body)) << " (HTTP "
+              << reply->status << ")\n";
     return reply->status >= 500 ? kExitInternal : kExitBadInput;
   }
   if (reply->status == 403) {  // a denial: the decision, as `append` prints it
@@ -124,7 +125,8 @@ int RunSubmit(const SubmitArgs& args) {
     std::cerr << "shiplog: denied by policy\n";
     return kExitDenied;
   }
-  std::cerr << "shiplog: unexpected answer (HTTP " << reply->status << "): " << reply->body << "\n";
+  std::cerr << "shiplog: unexpected answer (HTTP " << reply->status
+            << "): " << TerminalText(reply->body) << "\n";
   return kExitInternal;
 }
 

@@ -33,19 +33,6 @@ Status WriteSyncClose(int fd, std::string_view bytes, const std::string& path) {
   return Status::Ok();
 }
 
-// Makes a rename inside the directory of `path` durable.
-Status SyncDirectoryOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::Internal("cannot open directory " + dir + ": " + Error(errno));
-  const bool synced = ::fsync(fd) == 0;
-  const int error = errno;
-  ::close(fd);
-  if (!synced) return Status::Internal("cannot sync directory " + dir + ": " + Error(error));
-  return Status::Ok();
-}
-
 // Creates `tmp` anew: never through a link, never over an existing file.
 Result<int> CreateFresh(const std::string& tmp, mode_t mode) {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -59,6 +46,18 @@ Result<int> CreateFresh(const std::string& tmp, mode_t mode) {
 }
 
 }  // namespace
+
+Status SyncDirectoryOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::Internal("cannot open directory " + dir + ": " + Error(errno));
+  const bool synced = ::fsync(fd) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (!synced) return Status::Internal("cannot sync directory " + dir + ": " + Error(error));
+  return Status::Ok();
+}
 
 Status WriteFileAtomically(const std::string& path, std::string_view bytes, mode_t mode) {
   const std::string tmp = path + ".tmp";

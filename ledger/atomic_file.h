@@ -21,4 +21,7 @@ namespace shiplog {
 // sync or rename is kInternal.
 Status WriteFileAtomically(const std::string& path, std::string_view bytes, mode_t mode);
 
+// Makes a file created or renamed in the directory of `path` durable: fsyncs that directory.
+Status SyncDirectoryOf(const std::string& path);
+
 }  // namespace shiplog

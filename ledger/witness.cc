@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "ledger/atomic_file.h"
+
 namespace shiplog {
 namespace {
 
@@ -28,16 +30,6 @@ bool WriteAllAt(int fd, std::string_view bytes, off_t offset) {
     offset += n;
   }
   return true;
-}
-
-Status SyncDirectoryOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("cannot open the directory", dir);
-  const int synced = ::fsync(fd);
-  ::close(fd);
-  return synced == 0 ? Status::Ok() : Errno("cannot sync the directory", dir);
 }
 
 // The note a slot holds, if it is a written slot; nullopt for a slot never written.

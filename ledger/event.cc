@@ -513,6 +513,8 @@ Result<Event> Event::FromBuilder(schema::Event::Reader event) {
 
 Result<Event> Event::FromJson(const json& object) {
   if (!object.is_object()) return Status::InvalidArgument("an event must be a JSON object");
+  // Before anything copies a part of the tree (the split below does), by recursion.
+  SHIPLOG_RETURN_IF_ERROR(CheckJsonDepth(object).Prefixed("event"));
   auto kind_it = object.find("kind");
   if (kind_it == object.end() || !kind_it->is_string()) {
     return Status::InvalidArgument("the event has no \"kind\" (a string such as \"step.started\")");
@@ -651,11 +653,58 @@ Result<SignedEvent> SignedEvent::FromJson(const json& j) {
   return out;
 }
 
+namespace {
+
+Status TooDeep(size_t max_depth, const std::string& where) {
+  return Status::InvalidArgument("JSON nested deeper than " + std::to_string(max_depth) +
+                                 " levels of arrays and objects" + where);
+}
+
+}  // namespace
+
+Status CheckJsonTextDepth(std::string_view text, size_t max_depth) {
+  size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      // Inside a string only the closing quote matters; a backslash hides the next byte from it.
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return TooDeep(max_depth, " (at byte " + std::to_string(i) + ")");
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckJsonDepth(const json& root, size_t max_depth) {
+  // Depth-first with an explicit stack: the tree may be the very thing that is too deep to
+  // recurse over.
+  std::vector<std::pair<const json*, size_t>> stack = {{&root, 1}};
+  while (!stack.empty()) {
+    auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (!node->is_structured()) continue;
+    if (depth > max_depth) return TooDeep(max_depth, "");
+    for (const auto& child : *node) {
+      if (child.is_structured()) stack.emplace_back(&child, depth + 1);
+    }
+  }
+  return Status::Ok();
+}
+
 Result<json> ParseJsonText(std::string_view text, size_t max_bytes) {
   if (text.size() > max_bytes) {
     return Status::InvalidArgument("the input is " + std::to_string(text.size()) +
                                    " bytes; the limit is " + std::to_string(max_bytes));
   }
+  SHIPLOG_RETURN_IF_ERROR(CheckJsonTextDepth(text));
   try {
     return json::parse(text.begin(), text.end());
   } catch (const json::parse_error& e) {

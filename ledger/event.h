@@ -48,7 +48,8 @@ class Event {
  public:
   // Parses canonical bytes (untrusted) with read limits and validates them.
   static Result<Event> FromCanonical(std::string_view bytes);
-  // Builds the event from its JSON form and validates it.
+  // Builds the event from its JSON form and validates it. Refuses a tree nested deeper than
+  // kMaxJsonDepth before copying any part of it.
   static Result<Event> FromJson(const nlohmann::json& json);
   // Builds the event from a message the caller filled in (the ledger's own events).
   static Result<Event> FromBuilder(schema::Event::Reader event);
@@ -107,7 +108,24 @@ struct SignedEvent {
   static bool LooksLikeEnvelope(const nlohmann::json& json);
 };
 
-// Parses JSON text with a size limit, naming the position of a syntax error.
+// How deep arrays and objects may nest in JSON from outside (an event has depth 2: the event
+// object and a metrics object or a list inside it; envelopes, keys, receipts and bundles a few
+// more). Like Cap'n Proto's ReaderOptions::nestingLimit: nlohmann's tree is copied, compared and
+// printed by recursion, so a deeper tree would overflow the stack on whatever touches it.
+constexpr size_t kMaxJsonDepth = 64;
+
+// Refuses JSON text whose arrays and objects nest deeper than `max_depth`, without building a
+// tree: one linear scan that skips strings (and their escapes). Text that is not JSON may pass;
+// the parser judges that. The error names the depth and the byte where it was exceeded.
+Status CheckJsonTextDepth(std::string_view text, size_t max_depth = kMaxJsonDepth);
+
+// Refuses a JSON tree nested deeper than `max_depth`, walking it without recursion (for trees
+// built in-process from other sources).
+Status CheckJsonDepth(const nlohmann::json& json, size_t max_depth = kMaxJsonDepth);
+
+// Parses JSON text from outside: a size limit, then the nesting limit before any tree is built,
+// then the parse, naming the position of a syntax error. Every reader of untrusted JSON text
+// (HTTP bodies, event, key, receipt, checkpoint and bundle files, stored JSON) goes through here.
 Result<nlohmann::json> ParseJsonText(std::string_view text, size_t max_bytes = kMaxEventBytes);
 
 }  // namespace shiplog

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "ledger/crypto.h"
+#include "ledger/event.h"
 #include "policy/policy_gate.h"
 #include "schemas/snapshot.capnp.h"
 
@@ -163,8 +164,10 @@ Result<Fact> GetFact(snap::Fact::Reader in) {
   f.kind = in.getKind();
   f.actor = in.getActor();
   for (auto role : in.getRoles()) f.roles.emplace_back(role);
-  f.fields = json::parse(std::string(in.getFields()), nullptr, /*allow_exceptions=*/false);
-  if (f.fields.is_discarded() || !f.fields.is_object()) {
+  // A snapshot file is read back from disk: parsed with the same limits as any outside JSON.
+  auto fields = ParseJsonText(in.getFields().cStr(), in.getFields().size());
+  if (fields.ok()) f.fields = std::move(fields).value();
+  if (!fields.ok() || !f.fields.is_object()) {
     return Status::Corrupt("the fields of fact " + std::to_string(f.seq) + " are not a JSON object");
   }
   f.image = in.getImage();

@@ -359,6 +359,26 @@ Status CheckRequired(const DynamicStruct::Reader& s, const std::string& kind) {
   return Status::Ok();
 }
 
+// Every $time field, at any depth, is a time FormatTime and ParseTime round-trip: canonical bytes
+// can carry any Int64, and a time the JSON form cannot write would break everything that reads
+// the event back (the policy engine, replay, receipts).
+Status CheckTimes(const DynamicStruct::Reader& s) {
+  using W = capnp::schema::Type::Which;
+  for (auto field : s.getSchema().getNonUnionFields()) {
+    const auto which = field.getType().which();
+    if (which == W::INT64 && HasAnnotation(field, kTimeAnnotation) &&
+        !IsAcceptedTime(s.get(field).as<int64_t>())) {
+      return Status::InvalidArgument("field '" + JsonFieldName(field) +
+                                     "' is outside the accepted times, 0001-01-01T00:00:00Z to "
+                                     "9999-12-31T23:59:59.999999Z");
+    }
+    if (which == W::STRUCT && s.has(field)) {
+      SHIPLOG_RETURN_IF_ERROR(CheckTimes(s.get(field).as<DynamicStruct>()));
+    }
+  }
+  return Status::Ok();
+}
+
 Status CheckKeySize(capnp::Data::Reader key, const char* field, size_t size) {
   if (key.size() != size) {
     return Status::InvalidArgument("field '" + std::string(field) + "' must be " +
@@ -454,6 +474,8 @@ Status ValidateEvent(schema::Event::Reader event) {
     SHIPLOG_RETURN_IF_ERROR(CheckRequired(body.get(member).as<DynamicStruct>(), kind));
     SHIPLOG_RETURN_IF_ERROR(
         CheckText(body.get(member).as<DynamicStruct>()).Prefixed("event kind '" + kind + "'"));
+    SHIPLOG_RETURN_IF_ERROR(
+        CheckTimes(body.get(member).as<DynamicStruct>()).Prefixed("event kind '" + kind + "'"));
   }
   return CheckKindRules(event.getBody());
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -405,8 +406,12 @@ std::vector<uint64_t> SnapshotDir::List() const {
   for (const auto& entry : std::filesystem::directory_iterator(path_, ec)) {
     const std::string name = entry.path().filename().string();
     if (name.size() != 25 || name.compare(20, 5, ".snap") != 0) continue;
-    if (!std::all_of(name.begin(), name.begin() + 20, ::isdigit)) continue;
-    seqs.push_back(std::stoull(name.substr(0, 20)));
+    // Anyone who can write the directory picks the names: twenty digits can still overflow a
+    // uint64 ("99999999999999999999.snap"), so parse checked and pass over what is not ours.
+    uint64_t seq = 0;
+    const auto [end, error] = std::from_chars(name.data(), name.data() + 20, seq);
+    if (error != std::errc() || end != name.data() + 20) continue;
+    seqs.push_back(seq);
   }
   std::sort(seqs.begin(), seqs.end());
   return seqs;

@@ -139,8 +139,9 @@ std::string FormatTime(Micros t) {
   const CivilDate date = CivilFromDays(days);
   char buf[80];
   const bool four_digits = date.year >= 1 && date.year <= 9999;
-  std::snprintf(buf, sizeof buf, four_digits ? "%04lld-%02u-%02uT%02lld:%02lld:%02lld"
-                                             : "%+lld-%02u-%02uT%02lld:%02lld:%02lld",
+  std::snprintf(buf, sizeof buf,
+                four_digits ? "%04lld-%02u-%02uT%02lld:%02lld:%02lld"
+                            : "%+lld-%02u-%02uT%02lld:%02lld:%02lld",
                 static_cast<long long>(date.year), date.month, date.day,
                 static_cast<long long>(in_day / 3600), static_cast<long long>(in_day / 60 % 60),
                 static_cast<long long>(in_day % 60));

@@ -691,9 +691,13 @@ Status CheckJsonTextDepth(std::string_view text, size_t max_depth) {
     const char c = text[i];
     if (in_string) {
       // Inside a string only the closing quote matters; a backslash hides the next byte from it.
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {

@@ -29,8 +29,8 @@ TEST(JsonDepth, TheLimitIsSixtyFourLevels) {
 
 TEST(JsonDepth, BracketsInsideStringsDoNotCount) {
   // Quotes escaped inside a string do not end it; an escaped backslash does not hide the quote.
-  const std::string brackets = "\"" + std::string(100, '[') + "\\\"" + std::string(100, '{') +
-                               "\\\\\"";
+  const std::string brackets =
+      "\"" + std::string(100, '[') + "\\\"" + std::string(100, '{') + "\\\\\"";
   EXPECT_OK(CheckJsonTextDepth("[" + brackets + "]"));
   auto parsed = ParseJsonText("[" + brackets + "]");
   ASSERT_OK(parsed);
@@ -79,8 +79,8 @@ TEST_F(JsonDepthFiles, DeepKeyFileIsRefusedNamingTheDepth) {
 }
 
 TEST_F(JsonDepthFiles, DeepCheckpointJsonIsRefusedNamingTheDepth) {
-  auto checkpoint =
-      shiplog::Checkpoint::FromText("{\"checkpoint\":" + Nested(10'000) + "}", std::string(32, 'k'));
+  auto checkpoint = shiplog::Checkpoint::FromText("{\"checkpoint\":" + Nested(10'000) + "}",
+                                                  std::string(32, 'k'));
   ASSERT_FALSE(checkpoint.ok());
   EXPECT_THAT(checkpoint.status().message(), HasSubstr("nested deeper than 64"));
 }

@@ -42,8 +42,8 @@ TEST(TimeBounds, YearsBelowAThousandArePaddedToFourDigits) {
 }
 
 TEST(TimeBounds, TimesOutsideTheSpanAreRefusedEvenThroughAnOffset) {
-  for (const char* text : {"0000-12-31T23:59:59Z", "0001-01-01T00:30:00+01:00",
-                           "9999-12-31T23:59:59-01:00"}) {
+  for (const char* text :
+       {"0000-12-31T23:59:59Z", "0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-01:00"}) {
     auto t = ParseTime(text);
     EXPECT_FALSE(t.ok()) << text;
     EXPECT_THAT(t.status().message(), ::testing::HasSubstr("outside the accepted times")) << text;
@@ -66,9 +66,9 @@ RC_GTEST_PROP(TimeBounds, EveryAcceptedTimeRoundTrips, ()) {
 }
 
 RC_GTEST_PROP(TimeBounds, EveryAcceptedWholeSecondRoundTripsWithoutAFraction, ()) {
-  const Micros t = *rc::gen::inRange<Micros>(kFirst / kMicrosPerSecond,
-                                             kLast / kMicrosPerSecond + 1) *
-                   kMicrosPerSecond;
+  const Micros t =
+      *rc::gen::inRange<Micros>(kFirst / kMicrosPerSecond, kLast / kMicrosPerSecond + 1) *
+      kMicrosPerSecond;
   const std::string text = FormatTime(t);
   RC_ASSERT(text.size() == 20u);  // YYYY-MM-DDTHH:MM:SSZ
   auto back = ParseTime(text);
@@ -118,7 +118,8 @@ TEST(EventDepth, AnInProcessTreeTooDeepToCopyIsRefused) {
 
 TEST(EventDepth, DeepJsonTextIsRefusedBeforeAnyTreeIsBuilt) {
   const size_t depth = 1'000'000;  // within the size limit given below
-  auto parsed = shiplog::ParseJsonText(std::string(depth, '[') + std::string(depth, ']'), 4 * depth);
+  auto parsed =
+      shiplog::ParseJsonText(std::string(depth, '[') + std::string(depth, ']'), 4 * depth);
   ASSERT_FALSE(parsed.ok());
   EXPECT_THAT(parsed.status().message(), ::testing::HasSubstr("nested deeper than 64"));
 }

@@ -30,9 +30,10 @@ std::string DeepReview(size_t depth) {
 // The server still answers and still appends after the hostile request.
 void ExpectServesOn(const ServerProcess& server, const std::string& agent) {
   EXPECT_EQ(server.Get("/healthz").status, 200);
-  const json envelope = server.Sign(
-      agent, {{"id", "after-" + agent}, {"kind", "incident.opened"}, {"environment", "staging"},
-              {"incident", "INC-1"}});
+  const json envelope = server.Sign(agent, {{"id", "after-" + agent},
+                                            {"kind", "incident.opened"},
+                                            {"environment", "staging"},
+                                            {"incident", "INC-1"}});
   EXPECT_EQ(server.Post("/v1/events", envelope.dump()).status, 200);
 }
 
@@ -79,8 +80,8 @@ std::string FarFutureWindowEnvelope(const ServerProcess& server) {
   event.setActor("ic");
   auto window = event.initBody().initMaintenanceWindow();
   window.setEnvironment("production");
-  window.setFrom(1'795'000'000'000'000);      // 2026-11-18, in microseconds
-  window.setTo(1'795'000'000'000'000'000);    // the same instant in nanoseconds
+  window.setFrom(1'795'000'000'000'000);    // 2026-11-18, in microseconds
+  window.setTo(1'795'000'000'000'000'000);  // the same instant in nanoseconds
   auto key = ReadKeyFile(server.key("ic"));
   if (!key.ok()) throw std::runtime_error(key.status().ToString());
   SignedEvent signed_event;

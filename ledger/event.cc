@@ -359,6 +359,22 @@ Status CheckRequired(const DynamicStruct::Reader& s, const std::string& kind) {
   return Status::Ok();
 }
 
+// Every enum, at any depth, holds a value the schema knows: the JSON form can only name those.
+Status CheckKnownEnums(const DynamicStruct::Reader& s) {
+  using W = capnp::schema::Type::Which;
+  for (auto field : s.getSchema().getNonUnionFields()) {
+    const auto which = field.getType().which();
+    if (which == W::ENUM && s.get(field).as<capnp::DynamicEnum>().getEnumerant() == nullptr) {
+      return Status::InvalidArgument("field '" + JsonFieldName(field) +
+                                     "' has a value the schema does not know");
+    }
+    if (which == W::STRUCT && s.has(field)) {
+      SHIPLOG_RETURN_IF_ERROR(CheckKnownEnums(s.get(field).as<DynamicStruct>()));
+    }
+  }
+  return Status::Ok();
+}
+
 // Every $time field, at any depth, is a time FormatTime and ParseTime round-trip: canonical bytes
 // can carry any Int64, and a time the JSON form cannot write would break everything that reads
 // the event back (the policy engine, replay, receipts).
@@ -392,15 +408,27 @@ Status CheckKeySize(capnp::Data::Reader key, const char* field, size_t size) {
 Status CheckKindRules(schema::Event::Body::Reader body) {
   using B = schema::Event::Body;
   switch (body.which()) {
-    case B::GATE_RESULT:
+    case B::GATE_RESULT: {
+      // One canonical form: the JSON form is an object, so each name once, in byte order.
+      std::string_view previous;
+      bool first = true;
       for (auto m : body.getGateResult().getMetrics()) {
         if (m.getName().size() == 0) return Status::InvalidArgument("a gate metric has no name");
+        const std::string_view name(m.getName().cStr(), m.getName().size());
+        if (!first && !(previous < name)) {
+          return Status::InvalidArgument("gate metric '" + std::string(name) +
+                                         "' is repeated or out of order: metrics are one per "
+                                         "name, in name order");
+        }
+        previous = name;
+        first = false;
         if (!std::isfinite(m.getValue())) {
           return Status::InvalidArgument("gate metric '" + std::string(m.getName().cStr()) +
                                          "' is not a finite number");
         }
       }
       return Status::Ok();
+    }
     case B::TRAFFIC_SHIFTED:
       if (body.getTrafficShifted().getWeight() > 100) {
         return Status::InvalidArgument("field 'weight' is a percentage: 0 to 100");
@@ -445,6 +473,75 @@ Status CheckKindRules(schema::Event::Body::Reader body) {
   }
 }
 
+// ---- the schema's own copy ----
+
+void CopyKnown(const DynamicStruct::Reader& from, DynamicStruct::Builder to);
+
+// Copies one field as the schema sees it: bits the schema does not have are left behind.
+void CopyField(const DynamicStruct::Reader& from, DynamicStruct::Builder to,
+               StructSchema::Field field) {
+  using W = capnp::schema::Type::Which;
+  if (field.getProto().isGroup()) {
+    CopyKnown(from.get(field).as<DynamicStruct>(), to.init(field).as<DynamicStruct>());
+    return;
+  }
+  switch (field.getType().which()) {
+    case W::STRUCT:
+      if (from.has(field)) {
+        CopyKnown(from.get(field).as<DynamicStruct>(), to.init(field).as<DynamicStruct>());
+      }
+      return;
+    case W::LIST: {
+      // Empty lists, text and data are the same as absent (as in the JSON form): written as null.
+      if (!from.has(field) || from.get(field).as<capnp::DynamicList>().size() == 0) return;
+      auto list = from.get(field).as<capnp::DynamicList>();
+      auto out = to.init(field, list.size()).as<capnp::DynamicList>();
+      for (uint32_t i = 0; i < list.size(); ++i) {
+        if (list[i].getType() == capnp::DynamicValue::STRUCT) {
+          CopyKnown(list[i].as<DynamicStruct>(), out[i].as<DynamicStruct>());
+        } else {
+          out.set(i, list[i]);
+        }
+      }
+      return;
+    }
+    case W::TEXT:
+      if (from.get(field).as<capnp::Text>().size() > 0) to.set(field, from.get(field));
+      return;
+    case W::DATA:
+      if (from.get(field).as<capnp::Data>().size() > 0) to.set(field, from.get(field));
+      return;
+    default:  // numbers, booleans, enums, void
+      to.set(field, from.get(field));
+      return;
+  }
+}
+
+void CopyKnown(const DynamicStruct::Reader& from, DynamicStruct::Builder to) {
+  for (auto field : from.getSchema().getNonUnionFields()) CopyField(from, to, field);
+  KJ_IF_MAYBE(member, from.which()) { CopyField(from, to, *member); }
+}
+
+// The one canonical form of an event: the bytes its fields alone make, with empty text, data and
+// lists written as absent. Canonical bytes can carry more (bits no field owns in a data section,
+// a longer data section or more pointers than the schema has, an empty text that is not null):
+// the event would read the same, so two signed byte strings would be one event, and the JSON
+// form could not give the bytes back.
+std::string OneCanonicalForm(schema::Event::Reader event) {
+  capnp::MallocMessageBuilder copy;
+  CopyKnown(DynamicStruct::Reader(event), copy.initRoot<DynamicStruct>(EventStruct()));
+  return CanonicalBytes(copy.getRoot<schema::Event>().asReader());
+}
+
+Status CheckOnlyKnownFields(schema::Event::Reader event, std::string_view bytes) {
+  if (OneCanonicalForm(event) != bytes) {
+    return Status::InvalidArgument(
+        "the event bytes carry data no field of the schema owns (not the event's one canonical "
+        "form)");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ValidateEvent(schema::Event::Reader event) {
@@ -476,6 +573,8 @@ Status ValidateEvent(schema::Event::Reader event) {
         CheckText(body.get(member).as<DynamicStruct>()).Prefixed("event kind '" + kind + "'"));
     SHIPLOG_RETURN_IF_ERROR(
         CheckTimes(body.get(member).as<DynamicStruct>()).Prefixed("event kind '" + kind + "'"));
+    SHIPLOG_RETURN_IF_ERROR(CheckKnownEnums(body.get(member).as<DynamicStruct>())
+                                .Prefixed("event kind '" + kind + "'"));
   }
   return CheckKindRules(event.getBody());
 }
@@ -513,6 +612,8 @@ Result<Event> Event::FromCanonical(std::string_view bytes) {
     impl->root = impl->message.Root<schema::Event>();
     status = ValidateEvent(impl->root);
     if (!status.ok()) return;
+    status = CheckOnlyKnownFields(impl->root, bytes);
+    if (!status.ok()) return;
     KJ_IF_MAYBE(m, DynamicStruct::Reader(impl->root).get("body").as<DynamicStruct>().which()) {
       impl->kind = KindName(*m);
     }
@@ -526,7 +627,7 @@ Result<Event> Event::FromCanonical(std::string_view bytes) {
 
 Result<Event> Event::FromBuilder(schema::Event::Reader event) {
   std::string bytes;
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] { bytes = CanonicalBytes(event); })) {
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] { bytes = OneCanonicalForm(event); })) {
     return Status::InvalidArgument("cannot canonicalize the event: " +
                                    std::string(e->getDescription().cStr()));
   }

@@ -46,12 +46,15 @@ constexpr std::string_view kSchemeEd25519Capnp = "shiplog-ed25519-capnp-v1";
 // A checked event that owns its canonical bytes. Cheap to move; copying copies the bytes.
 class Event {
  public:
-  // Parses canonical bytes (untrusted) with read limits and validates them.
+  // Parses canonical bytes (untrusted) with read limits and validates them. Refuses bytes that
+  // are not the event's one canonical form: bits no field of the schema owns, or an empty text,
+  // data or list written as present (empty is absent, as in the JSON form).
   static Result<Event> FromCanonical(std::string_view bytes);
   // Builds the event from its JSON form and validates it. Refuses a tree nested deeper than
   // kMaxJsonDepth before copying any part of it.
   static Result<Event> FromJson(const nlohmann::json& json);
-  // Builds the event from a message the caller filled in (the ledger's own events).
+  // Builds the event from a message the caller filled in (the ledger's own events), in its one
+  // canonical form: empty text, data and lists are dropped.
   static Result<Event> FromBuilder(schema::Event::Reader event);
 
   Event(Event&&) noexcept;

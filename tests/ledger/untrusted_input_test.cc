@@ -105,6 +105,65 @@ TEST(TimeBounds, CanonicalEventAtTheEdgesOfTheSpanRoundTripsThroughJson) {
   EXPECT_EQ(again->bytes(), event->bytes());
 }
 
+TEST(CanonicalEvent, BitsNoFieldOwnsAreRefused) {
+  // Found by event_fuzz: a byte set in the padding of the root's data section (after the body's
+  // discriminant) still read as the same event, but no JSON form could give those bytes back.
+  auto event = shiplog::Event::FromJson({{"kind", "traffic.shifted"},
+                                         {"id", "shift-1"},
+                                         {"actor", "rutger"},
+                                         {"deployment", "checkout-1"},
+                                         {"weight", 25}});
+  ASSERT_OK(event);
+  std::string bytes(event->bytes());
+  ASSERT_EQ(bytes[15], '\0');  // the last byte of the root's one data word
+  bytes[15] = 0x6a;
+  auto padded = shiplog::Event::FromCanonical(bytes);
+  ASSERT_FALSE(padded.ok());
+  EXPECT_EQ(padded.status().code(), shiplog::StatusCode::kInvalidArgument);
+  EXPECT_THAT(padded.status().message(), ::testing::HasSubstr("no field of the schema owns"));
+}
+
+TEST(CanonicalEvent, GateMetricsAreOnePerNameInNameOrder) {
+  // Found by event_fuzz: the JSON form is an object, so unordered or repeated names could not be
+  // given back.
+  for (const auto& names : std::vector<std::vector<std::string>>{{"b", "a"}, {"a", "a"}}) {
+    capnp::MallocMessageBuilder message;
+    auto event = message.initRoot<shiplog::schema::Event>();
+    event.setId("gate-1");
+    event.setActor("ci-bot");
+    event.setDeployment("checkout-1");
+    auto gate = event.initBody().initGateResult();
+    gate.setGate("analysis");
+    gate.setOutcome(shiplog::schema::Outcome::PASS);
+    auto metrics = gate.initMetrics(2);
+    for (unsigned i = 0; i < 2; ++i) {
+      metrics[i].setName(names[i]);
+      metrics[i].setValue(1.0);
+    }
+    auto decoded = shiplog::Event::FromCanonical(shiplog::CanonicalBytes(event.asReader()));
+    ASSERT_FALSE(decoded.ok()) << names[0] << names[1];
+    EXPECT_THAT(decoded.status().message(), ::testing::HasSubstr("repeated or out of order"));
+  }
+}
+
+TEST(CanonicalEvent, AnEmptyTextWrittenAsPresentIsRefusedAndFromBuilderDropsIt) {
+  capnp::MallocMessageBuilder message;
+  auto event = message.initRoot<shiplog::schema::Event>();
+  event.setId("rep-1");
+  event.setActor("thijmen");
+  event.setDeployment("checkout-1");
+  auto report = event.initBody().initStepReported();
+  report.setStep("staging");
+  report.setStatus(shiplog::schema::ReportStatus::READY);
+  report.setDetails("");  // a non-null empty text: the JSON form has no way to say it
+  EXPECT_FALSE(shiplog::Event::FromCanonical(shiplog::CanonicalBytes(event.asReader())).ok());
+  auto built = shiplog::Event::FromBuilder(event.asReader());
+  ASSERT_OK(built);
+  auto again = shiplog::Event::FromJson(built->ToJson());
+  ASSERT_OK(again);
+  EXPECT_EQ(again->bytes(), built->bytes());
+}
+
 TEST(EventDepth, AnInProcessTreeTooDeepToCopyIsRefused) {
   // nlohmann's parser builds this without recursion; copying it would recurse 100,000 deep.
   const size_t depth = 100'000;

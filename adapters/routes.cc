@@ -54,8 +54,9 @@ Result<SignedEvent> SubmittedEvent(const Request& request) {
     return Status::InvalidArgument("a submission is application/json or " + std::string(kCapnp) +
                                    ", not " + request.content_type);
   }
-  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) return Status::InvalidArgument("the body is not valid JSON");
+  auto parsed = ParseJsonText(request.body, request.body.size());  // size: the server's limit
+  if (!parsed.ok()) return parsed.status().Prefixed("the body is not valid JSON");
+  json body = std::move(parsed).value();
   if (!SignedEvent::LooksLikeEnvelope(body)) {
     return Status::InvalidArgument(
         "the body is not a signed event: sign it first (shiplog sign --key FILE EVENT.json)");
@@ -135,7 +136,9 @@ void CheckIntent(ServerState& state, const Request& request, Respond respond) {
   if (!state.gate) {
     return respond(ErrorResponse(409, "no_policy", "this ledger enforces no policy"));
   }
-  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  auto parsed = ParseJsonText(request.body, request.body.size());  // size: the server's limit
+  if (!parsed.ok()) return respond(ErrorResponse(parsed.status().Prefixed("the body")));
+  json body = std::move(parsed).value();
   if (!body.is_object()) {
     return respond(
         ErrorResponse(400, "invalid_argument", "the body must be a JSON object (an unsigned event)"));

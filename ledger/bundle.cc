@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "ledger/event.h"
 #include "ledger/proof.h"
 #include "ledger/record_checks.h"
 
@@ -86,8 +87,9 @@ json SignerJson(const StoredRecord& record, const BundleFold& before) {
 }
 
 json DecisionJson(const std::string& decision) {
-  json parsed = json::parse(decision, nullptr, /*allow_exceptions=*/false);
-  return parsed.is_discarded() ? json(decision) : parsed;
+  // Stored text, but validated where it is used: unparseable or too deep stays a plain string.
+  auto parsed = ParseJsonText(decision, decision.size());
+  return parsed.ok() ? std::move(parsed).value() : json(decision);
 }
 
 // A bundle record: the entry and its inclusion proof, with the readable fields computed from the

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <vector>
 
+#include "ledger/event.h"
+
 namespace shiplog {
 namespace {
 
@@ -195,7 +197,9 @@ nlohmann::json Checkpoint::ToJson() const {
 Result<Checkpoint> Checkpoint::FromText(std::string_view text, std::string_view ledger_public_key) {
   size_t start = text.find_first_not_of(" \t\r\n");
   if (start != std::string_view::npos && text[start] == '{') {
-    auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    auto parsed = ParseJsonText(text, text.size());  // callers bound the size
+    if (!parsed.ok()) return parsed.status().Prefixed("checkpoint");
+    nlohmann::json& json = *parsed;
     if (!json.is_object() || !json.contains("checkpoint") || !json["checkpoint"].is_string()) {
       return Status::InvalidArgument(
           "a checkpoint is its note text, or JSON with a \"checkpoint\" string");

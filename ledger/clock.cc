@@ -23,6 +23,28 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
+struct CivilDate {
+  int64_t year;
+  unsigned month, day;
+};
+
+// The inverse of DaysFromCivil, after the same algorithm; valid for any int64 day count that a
+// Micros value can produce.
+CivilDate CivilFromDays(int64_t z) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return {static_cast<int64_t>(yoe) + era * 400 + (m <= 2), m, d};
+}
+
+// Floor division, so times before 1970 land in the right day and second.
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
 bool ReadDigits(const std::string& s, size_t& pos, size_t count, int& out) {
   if (pos + count > s.size()) return false;
   out = 0;
@@ -95,21 +117,34 @@ Result<Micros> ParseTime(const std::string& text) {
   if (pos != text.size()) return bad();
   int64_t days = DaysFromCivil(year, month, day);
   int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
-  return seconds * kMicrosPerSecond + fraction;
+  const Micros t = seconds * kMicrosPerSecond + fraction;
+  if (!IsAcceptedTime(t)) {
+    return Status::InvalidArgument("'" + text +
+                                   "' is outside the accepted times, 0001-01-01T00:00:00Z to "
+                                   "9999-12-31T23:59:59.999999Z");
+  }
+  return t;
 }
 
 std::string FormatTime(Micros t) {
-  int64_t seconds = t / kMicrosPerSecond;
-  int64_t micros = t % kMicrosPerSecond;
-  if (micros < 0) {
+  // By hand rather than gmtime/strftime: those depend on time_t's range and print years below
+  // 1000 without padding, which ParseTime would not read back.
+  int64_t seconds = t / kMicrosPerSecond, micros = t % kMicrosPerSecond;
+  if (micros < 0) {  // round toward the earlier second (no overflow at INT64_MIN this way)
     micros += kMicrosPerSecond;
     seconds -= 1;
   }
-  std::time_t tt = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  const int64_t days = FloorDiv(seconds, 86400);
+  const int64_t in_day = seconds - days * 86400;
+  const CivilDate date = CivilFromDays(days);
+  char buf[80];
+  const bool four_digits = date.year >= 1 && date.year <= 9999;
+  std::snprintf(buf, sizeof buf,
+                four_digits ? "%04lld-%02u-%02uT%02lld:%02lld:%02lld"
+                            : "%+lld-%02u-%02uT%02lld:%02lld:%02lld",
+                static_cast<long long>(date.year), date.month, date.day,
+                static_cast<long long>(in_day / 3600), static_cast<long long>(in_day / 60 % 60),
+                static_cast<long long>(in_day % 60));
   std::string out = buf;
   if (micros != 0) {
     char frac[16];

@@ -359,6 +359,42 @@ Status CheckRequired(const DynamicStruct::Reader& s, const std::string& kind) {
   return Status::Ok();
 }
 
+// Every enum, at any depth, holds a value the schema knows: the JSON form can only name those.
+Status CheckKnownEnums(const DynamicStruct::Reader& s) {
+  using W = capnp::schema::Type::Which;
+  for (auto field : s.getSchema().getNonUnionFields()) {
+    const auto which = field.getType().which();
+    if (which == W::ENUM && s.get(field).as<capnp::DynamicEnum>().getEnumerant() == nullptr) {
+      return Status::InvalidArgument("field '" + JsonFieldName(field) +
+                                     "' has a value the schema does not know");
+    }
+    if (which == W::STRUCT && s.has(field)) {
+      SHIPLOG_RETURN_IF_ERROR(CheckKnownEnums(s.get(field).as<DynamicStruct>()));
+    }
+  }
+  return Status::Ok();
+}
+
+// Every $time field, at any depth, is a time FormatTime and ParseTime round-trip: canonical bytes
+// can carry any Int64, and a time the JSON form cannot write would break everything that reads
+// the event back (the policy engine, replay, receipts).
+Status CheckTimes(const DynamicStruct::Reader& s) {
+  using W = capnp::schema::Type::Which;
+  for (auto field : s.getSchema().getNonUnionFields()) {
+    const auto which = field.getType().which();
+    if (which == W::INT64 && HasAnnotation(field, kTimeAnnotation) &&
+        !IsAcceptedTime(s.get(field).as<int64_t>())) {
+      return Status::InvalidArgument("field '" + JsonFieldName(field) +
+                                     "' is outside the accepted times, 0001-01-01T00:00:00Z to "
+                                     "9999-12-31T23:59:59.999999Z");
+    }
+    if (which == W::STRUCT && s.has(field)) {
+      SHIPLOG_RETURN_IF_ERROR(CheckTimes(s.get(field).as<DynamicStruct>()));
+    }
+  }
+  return Status::Ok();
+}
+
 Status CheckKeySize(capnp::Data::Reader key, const char* field, size_t size) {
   if (key.size() != size) {
     return Status::InvalidArgument("field '" + std::string(field) + "' must be " +
@@ -372,15 +408,27 @@ Status CheckKeySize(capnp::Data::Reader key, const char* field, size_t size) {
 Status CheckKindRules(schema::Event::Body::Reader body) {
   using B = schema::Event::Body;
   switch (body.which()) {
-    case B::GATE_RESULT:
+    case B::GATE_RESULT: {
+      // One canonical form: the JSON form is an object, so each name once, in byte order.
+      std::string_view previous;
+      bool first = true;
       for (auto m : body.getGateResult().getMetrics()) {
         if (m.getName().size() == 0) return Status::InvalidArgument("a gate metric has no name");
+        const std::string_view name(m.getName().cStr(), m.getName().size());
+        if (!first && !(previous < name)) {
+          return Status::InvalidArgument("gate metric '" + std::string(name) +
+                                         "' is repeated or out of order: metrics are one per "
+                                         "name, in name order");
+        }
+        previous = name;
+        first = false;
         if (!std::isfinite(m.getValue())) {
           return Status::InvalidArgument("gate metric '" + std::string(m.getName().cStr()) +
                                          "' is not a finite number");
         }
       }
       return Status::Ok();
+    }
     case B::TRAFFIC_SHIFTED:
       if (body.getTrafficShifted().getWeight() > 100) {
         return Status::InvalidArgument("field 'weight' is a percentage: 0 to 100");
@@ -425,6 +473,75 @@ Status CheckKindRules(schema::Event::Body::Reader body) {
   }
 }
 
+// ---- the schema's own copy ----
+
+void CopyKnown(const DynamicStruct::Reader& from, DynamicStruct::Builder to);
+
+// Copies one field as the schema sees it: bits the schema does not have are left behind.
+void CopyField(const DynamicStruct::Reader& from, DynamicStruct::Builder to,
+               StructSchema::Field field) {
+  using W = capnp::schema::Type::Which;
+  if (field.getProto().isGroup()) {
+    CopyKnown(from.get(field).as<DynamicStruct>(), to.init(field).as<DynamicStruct>());
+    return;
+  }
+  switch (field.getType().which()) {
+    case W::STRUCT:
+      if (from.has(field)) {
+        CopyKnown(from.get(field).as<DynamicStruct>(), to.init(field).as<DynamicStruct>());
+      }
+      return;
+    case W::LIST: {
+      // Empty lists, text and data are the same as absent (as in the JSON form): written as null.
+      if (!from.has(field) || from.get(field).as<capnp::DynamicList>().size() == 0) return;
+      auto list = from.get(field).as<capnp::DynamicList>();
+      auto out = to.init(field, list.size()).as<capnp::DynamicList>();
+      for (uint32_t i = 0; i < list.size(); ++i) {
+        if (list[i].getType() == capnp::DynamicValue::STRUCT) {
+          CopyKnown(list[i].as<DynamicStruct>(), out[i].as<DynamicStruct>());
+        } else {
+          out.set(i, list[i]);
+        }
+      }
+      return;
+    }
+    case W::TEXT:
+      if (from.get(field).as<capnp::Text>().size() > 0) to.set(field, from.get(field));
+      return;
+    case W::DATA:
+      if (from.get(field).as<capnp::Data>().size() > 0) to.set(field, from.get(field));
+      return;
+    default:  // numbers, booleans, enums, void
+      to.set(field, from.get(field));
+      return;
+  }
+}
+
+void CopyKnown(const DynamicStruct::Reader& from, DynamicStruct::Builder to) {
+  for (auto field : from.getSchema().getNonUnionFields()) CopyField(from, to, field);
+  KJ_IF_MAYBE(member, from.which()) { CopyField(from, to, *member); }
+}
+
+// The one canonical form of an event: the bytes its fields alone make, with empty text, data and
+// lists written as absent. Canonical bytes can carry more (bits no field owns in a data section,
+// a longer data section or more pointers than the schema has, an empty text that is not null):
+// the event would read the same, so two signed byte strings would be one event, and the JSON
+// form could not give the bytes back.
+std::string OneCanonicalForm(schema::Event::Reader event) {
+  capnp::MallocMessageBuilder copy;
+  CopyKnown(DynamicStruct::Reader(event), copy.initRoot<DynamicStruct>(EventStruct()));
+  return CanonicalBytes(copy.getRoot<schema::Event>().asReader());
+}
+
+Status CheckOnlyKnownFields(schema::Event::Reader event, std::string_view bytes) {
+  if (OneCanonicalForm(event) != bytes) {
+    return Status::InvalidArgument(
+        "the event bytes carry data no field of the schema owns (not the event's one canonical "
+        "form)");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ValidateEvent(schema::Event::Reader event) {
@@ -454,6 +571,10 @@ Status ValidateEvent(schema::Event::Reader event) {
     SHIPLOG_RETURN_IF_ERROR(CheckRequired(body.get(member).as<DynamicStruct>(), kind));
     SHIPLOG_RETURN_IF_ERROR(
         CheckText(body.get(member).as<DynamicStruct>()).Prefixed("event kind '" + kind + "'"));
+    SHIPLOG_RETURN_IF_ERROR(
+        CheckTimes(body.get(member).as<DynamicStruct>()).Prefixed("event kind '" + kind + "'"));
+    SHIPLOG_RETURN_IF_ERROR(CheckKnownEnums(body.get(member).as<DynamicStruct>())
+                                .Prefixed("event kind '" + kind + "'"));
   }
   return CheckKindRules(event.getBody());
 }
@@ -491,6 +612,8 @@ Result<Event> Event::FromCanonical(std::string_view bytes) {
     impl->root = impl->message.Root<schema::Event>();
     status = ValidateEvent(impl->root);
     if (!status.ok()) return;
+    status = CheckOnlyKnownFields(impl->root, bytes);
+    if (!status.ok()) return;
     KJ_IF_MAYBE(m, DynamicStruct::Reader(impl->root).get("body").as<DynamicStruct>().which()) {
       impl->kind = KindName(*m);
     }
@@ -504,7 +627,7 @@ Result<Event> Event::FromCanonical(std::string_view bytes) {
 
 Result<Event> Event::FromBuilder(schema::Event::Reader event) {
   std::string bytes;
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] { bytes = CanonicalBytes(event); })) {
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] { bytes = OneCanonicalForm(event); })) {
     return Status::InvalidArgument("cannot canonicalize the event: " +
                                    std::string(e->getDescription().cStr()));
   }
@@ -513,6 +636,8 @@ Result<Event> Event::FromBuilder(schema::Event::Reader event) {
 
 Result<Event> Event::FromJson(const json& object) {
   if (!object.is_object()) return Status::InvalidArgument("an event must be a JSON object");
+  // Before anything copies a part of the tree (the split below does), by recursion.
+  SHIPLOG_RETURN_IF_ERROR(CheckJsonDepth(object).Prefixed("event"));
   auto kind_it = object.find("kind");
   if (kind_it == object.end() || !kind_it->is_string()) {
     return Status::InvalidArgument("the event has no \"kind\" (a string such as \"step.started\")");
@@ -651,11 +776,62 @@ Result<SignedEvent> SignedEvent::FromJson(const json& j) {
   return out;
 }
 
+namespace {
+
+Status TooDeep(size_t max_depth, const std::string& where) {
+  return Status::InvalidArgument("JSON nested deeper than " + std::to_string(max_depth) +
+                                 " levels of arrays and objects" + where);
+}
+
+}  // namespace
+
+Status CheckJsonTextDepth(std::string_view text, size_t max_depth) {
+  size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      // Inside a string only the closing quote matters; a backslash hides the next byte from it.
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return TooDeep(max_depth, " (at byte " + std::to_string(i) + ")");
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckJsonDepth(const json& root, size_t max_depth) {
+  // Depth-first with an explicit stack: the tree may be the very thing that is too deep to
+  // recurse over.
+  std::vector<std::pair<const json*, size_t>> stack = {{&root, 1}};
+  while (!stack.empty()) {
+    auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (!node->is_structured()) continue;
+    if (depth > max_depth) return TooDeep(max_depth, "");
+    for (const auto& child : *node) {
+      if (child.is_structured()) stack.emplace_back(&child, depth + 1);
+    }
+  }
+  return Status::Ok();
+}
+
 Result<json> ParseJsonText(std::string_view text, size_t max_bytes) {
   if (text.size() > max_bytes) {
     return Status::InvalidArgument("the input is " + std::to_string(text.size()) +
                                    " bytes; the limit is " + std::to_string(max_bytes));
   }
+  SHIPLOG_RETURN_IF_ERROR(CheckJsonTextDepth(text));
   try {
     return json::parse(text.begin(), text.end());
   } catch (const json::parse_error& e) {

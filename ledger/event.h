@@ -46,11 +46,15 @@ constexpr std::string_view kSchemeEd25519Capnp = "shiplog-ed25519-capnp-v1";
 // A checked event that owns its canonical bytes. Cheap to move; copying copies the bytes.
 class Event {
  public:
-  // Parses canonical bytes (untrusted) with read limits and validates them.
+  // Parses canonical bytes (untrusted) with read limits and validates them. Refuses bytes that
+  // are not the event's one canonical form: bits no field of the schema owns, or an empty text,
+  // data or list written as present (empty is absent, as in the JSON form).
   static Result<Event> FromCanonical(std::string_view bytes);
-  // Builds the event from its JSON form and validates it.
+  // Builds the event from its JSON form and validates it. Refuses a tree nested deeper than
+  // kMaxJsonDepth before copying any part of it.
   static Result<Event> FromJson(const nlohmann::json& json);
-  // Builds the event from a message the caller filled in (the ledger's own events).
+  // Builds the event from a message the caller filled in (the ledger's own events), in its one
+  // canonical form: empty text, data and lists are dropped.
   static Result<Event> FromBuilder(schema::Event::Reader event);
 
   Event(Event&&) noexcept;
@@ -107,7 +111,24 @@ struct SignedEvent {
   static bool LooksLikeEnvelope(const nlohmann::json& json);
 };
 
-// Parses JSON text with a size limit, naming the position of a syntax error.
+// How deep arrays and objects may nest in JSON from outside (an event has depth 2: the event
+// object and a metrics object or a list inside it; envelopes, keys, receipts and bundles a few
+// more). Like Cap'n Proto's ReaderOptions::nestingLimit: nlohmann's tree is copied, compared and
+// printed by recursion, so a deeper tree would overflow the stack on whatever touches it.
+constexpr size_t kMaxJsonDepth = 64;
+
+// Refuses JSON text whose arrays and objects nest deeper than `max_depth`, without building a
+// tree: one linear scan that skips strings (and their escapes). Text that is not JSON may pass;
+// the parser judges that. The error names the depth and the byte where it was exceeded.
+Status CheckJsonTextDepth(std::string_view text, size_t max_depth = kMaxJsonDepth);
+
+// Refuses a JSON tree nested deeper than `max_depth`, walking it without recursion (for trees
+// built in-process from other sources).
+Status CheckJsonDepth(const nlohmann::json& json, size_t max_depth = kMaxJsonDepth);
+
+// Parses JSON text from outside: a size limit, then the nesting limit before any tree is built,
+// then the parse, naming the position of a syntax error. Every reader of untrusted JSON text
+// (HTTP bodies, event, key, receipt, checkpoint and bundle files, stored JSON) goes through here.
 Result<nlohmann::json> ParseJsonText(std::string_view text, size_t max_bytes = kMaxEventBytes);
 
 }  // namespace shiplog

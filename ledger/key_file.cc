@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "ledger/event.h"
+
 namespace shiplog {
 namespace {
 
@@ -88,7 +90,9 @@ Result<SigningKey> ReadKeyFile(const std::string& path) {
                                    ": group or others can read it; run chmod 600 " + path);
   }
   SHIPLOG_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
-  auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  auto parsed = ParseJsonText(text, text.size());  // ReadSmallFile bounds the size
+  if (!parsed.ok()) return parsed.status().Prefixed("key file " + path);
+  nlohmann::json& json = *parsed;
   if (!json.is_object() || json.value("type", "") != "ed25519" || !json["secret"].is_string()) {
     return Status::InvalidArgument("key file " + path +
                                    " is not a shiplog key (want JSON with type ed25519 and secret)");
@@ -111,9 +115,10 @@ Result<std::string> ReadPublicKey(const std::string& arg) {
     return Status::NotFound("no public key file " + arg + " (and it is not 64 hex characters)");
   }
   SHIPLOG_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(arg));
-  auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_object() && json.contains("public") && json["public"].is_string()) {
-    return DecodePublicHex(json["public"].get<std::string>(), arg);
+  // Not JSON (or too deep to be a key file): read as bare hex below.
+  auto json = ParseJsonText(text, text.size());  // ReadSmallFile bounds the size
+  if (json.ok() && json->is_object() && json->contains("public") && (*json)["public"].is_string()) {
+    return DecodePublicHex((*json)["public"].get<std::string>(), arg);
   }
   return DecodePublicHex(Trim(text), arg);
 }

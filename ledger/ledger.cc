@@ -1035,7 +1035,7 @@ Status Ledger::QuerySeqs(const QueryFilter& filter, const SeqVisitor& visit) con
   Status status;
   const std::string& driver = prefixes.front();
   SHIPLOG_RETURN_IF_ERROR(store_->ScanIndex(
-      driver, driver + EncodeSeq(first), [&](std::string_view key, std::string_view) {
+      driver, driver + EncodeSeq(first), [&, end = end](std::string_view key, std::string_view) {
         const uint64_t seq = IndexKeySeq(key);
         if (seq >= end) return false;
         const std::string seq_bytes = EncodeSeq(seq);

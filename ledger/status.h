@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <utility>
@@ -60,6 +62,20 @@ class Status {
   std::string message_;
 };
 
+namespace internal {
+
+// Reading the value of a failed Result is a bug in the caller, not an error to recover from: it
+// must never surface as an exception that some handler far away turns into "bad input" or that
+// unwinds through half-done state (a sequencer, an Asio handler). So it stops the process loudly,
+// naming the Status, in every build type (like KJ_REQUIRE).
+[[noreturn]] inline void DieOnUncheckedValue(const Status& status) {
+  std::fprintf(stderr, "shiplog: BUG: value() of a failed Result: %s\n", status.ToString().c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace internal
+
 // A value or the Status saying why there is none. REQUIRES: a Result is never built from an OK
 // Status.
 template <typename T>
@@ -76,16 +92,26 @@ class Result {
     return ok() ? kOk : std::get<Status>(state_);
   }
 
-  // REQUIRES: ok()
-  T& value() & { return std::get<T>(state_); }
-  const T& value() const& { return std::get<T>(state_); }
-  T&& value() && { return std::get<T>(std::move(state_)); }
+  // REQUIRES: ok(). Calling them on a failed Result aborts the process (see DieOnUncheckedValue):
+  // check ok() first, or use SHIPLOG_ASSIGN_OR_RETURN.
+  T& value() & { return *Checked(); }
+  const T& value() const& { return *Checked(); }
+  T&& value() && { return std::move(*Checked()); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
  private:
+  T* Checked() {
+    if (!ok()) internal::DieOnUncheckedValue(std::get<Status>(state_));
+    return std::get_if<T>(&state_);
+  }
+  const T* Checked() const {
+    if (!ok()) internal::DieOnUncheckedValue(std::get<Status>(state_));
+    return std::get_if<T>(&state_);
+  }
+
   std::variant<T, Status> state_;
 };
 

@@ -468,8 +468,13 @@ bool Engine::ApplyEnvironmentKind(uint64_t seq, const std::string& kind, const j
     return true;
   }
   if (kind == "maintenance.window") {
-    Micros from = ParseTime(f.value("from", "")).value(), to = ParseTime(f.value("to", "")).value();
-    environment_.windows[f.value("environment", "")].push_back({seq, from, to});
+    // Event validation keeps window times inside what FormatTime/ParseTime round-trip, so both
+    // parse; should one not, the window opens nothing (it can only ever allow), and this runs
+    // past the point where staging may fail, so it must not fail itself.
+    auto from = ParseTime(f.value("from", "")), to = ParseTime(f.value("to", ""));
+    if (from.ok() && to.ok()) {
+      environment_.windows[f.value("environment", "")].push_back({seq, *from, *to});
+    }
     return true;
   }
   return false;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 
 #include "ledger/atomic_file.h"
 #include "ledger/crypto.h"
+#include "ledger/event.h"
 #include "policy/policy_gate.h"
 #include "schemas/snapshot.capnp.h"
 
@@ -164,8 +166,10 @@ Result<Fact> GetFact(snap::Fact::Reader in) {
   f.kind = in.getKind();
   f.actor = in.getActor();
   for (auto role : in.getRoles()) f.roles.emplace_back(role);
-  f.fields = json::parse(std::string(in.getFields()), nullptr, /*allow_exceptions=*/false);
-  if (f.fields.is_discarded() || !f.fields.is_object()) {
+  // A snapshot file is read back from disk: parsed with the same limits as any outside JSON.
+  auto fields = ParseJsonText(in.getFields().cStr(), in.getFields().size());
+  if (fields.ok()) f.fields = std::move(fields).value();
+  if (!fields.ok() || !f.fields.is_object()) {
     return Status::Corrupt("the fields of fact " + std::to_string(f.seq) + " are not a JSON object");
   }
   f.image = in.getImage();
@@ -403,8 +407,12 @@ std::vector<uint64_t> SnapshotDir::List() const {
   for (const auto& entry : std::filesystem::directory_iterator(path_, ec)) {
     const std::string name = entry.path().filename().string();
     if (name.size() != 25 || name.compare(20, 5, ".snap") != 0) continue;
-    if (!std::all_of(name.begin(), name.begin() + 20, ::isdigit)) continue;
-    seqs.push_back(std::stoull(name.substr(0, 20)));
+    // Anyone who can write the directory picks the names: twenty digits can still overflow a
+    // uint64 ("99999999999999999999.snap"), so parse checked and pass over what is not ours.
+    uint64_t seq = 0;
+    const auto [end, error] = std::from_chars(name.data(), name.data() + 20, seq);
+    if (error != std::errc() || end != name.data() + 20) continue;
+    seqs.push_back(seq);
   }
   std::sort(seqs.begin(), seqs.end());
   return seqs;

@@ -1,6 +1,6 @@
 // libFuzzer target: untrusted bytes into every decoder of the append path. Whatever the input,
 // decoding returns a Status and never crashes, leaks or reads out of bounds; what decodes must
-// encode back to the same bytes.
+// encode back to the same bytes. Seeds: tests/fuzz/corpus/event (run by run_event_fuzz.sh).
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -17,6 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   auto json = shiplog::ParseJsonText(bytes);
   if (json.ok()) {
+    // The text scan and the tree agree on depth: whatever parsed is within the nesting limit.
+    if (!shiplog::CheckJsonDepth(*json).ok()) std::abort();
     auto from_json = shiplog::Event::FromJson(*json);
     if (shiplog::SignedEvent::LooksLikeEnvelope(*json)) {
       auto envelope = shiplog::SignedEvent::FromJson(*json);

@@ -9,6 +9,7 @@
 #include "adapters/http.h"
 #include "adapters/http_client.h"
 #include "adapters/server.h"
+#include "ledger/event.h"
 #include "ledger/key_file.h"
 #include "replay/progress.h"
 #include "ledger/terminal_text.h"
@@ -109,15 +110,21 @@ int RunSubmit(const SubmitArgs& args) {
   call.body = envelope.dump();
   auto reply = adapters::Call(*url, call);
   if (!reply.ok()) return Fail(reply.status());
-  auto body = nlohmann::json::parse(reply->body, nullptr, /*allow_exceptions=*/false);
+  // The server's reply is outside text too; unparseable or too deep reads as no JSON at all.
+  auto parsed = ParseJsonText(reply->body, reply->body.size());
+  const nlohmann::json body = parsed.ok() ? std::move(parsed).value() : nlohmann::json();
   if (reply->status == 200) {
     std::cout << reply->body;
     return kExitOk;
   }
   if (body.is_object() && body.contains("error")) {
     const auto& error = body["error"];
-    std::cerr << "shiplog: " << TerminalText(error.value("message", reply->body)) << " (HTTP "
-              << reply->status << ")\n";
+    // value() would throw on a reply whose "message" is not a string.
+    const bool has_message =
+        error.is_object() && error.contains("message") && error["message"].is_string();
+    std::cerr << "shiplog: "
+              << TerminalText(has_message ? error["message"].get<std::string>() : reply->body)
+              << " (HTTP " << reply->status << ")\n";
     return reply->status >= 500 ? kExitInternal : kExitBadInput;
   }
   if (reply->status == 403) {  // a denial: the decision, as `append` prints it

@@ -1,0 +1,203 @@
+// Regression tests for untrusted input into the ledger's decoders (issue 23): $time fields bounded
+// to what FormatTime and ParseTime round-trip, an event tree too deep to copy by recursion, and a
+// failed Result's value() that stops the process instead of throwing across a layer.
+#include <capnp/message.h>
+#include <gtest/gtest.h>  // before rapidcheck/gtest.h, which uses it
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "ledger/canonical.h"
+#include "ledger/clock.h"
+#include "ledger/event.h"
+#include "test_util.h"
+
+namespace shiplog_test {
+namespace {
+
+using shiplog::FormatTime;
+using shiplog::kMicrosPerSecond;
+using shiplog::ParseTime;
+
+// The accepted span, written out here so the tests state the contract rather than restate the
+// code: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z.
+constexpr Micros kFirst = -62'135'596'800'000'000;
+constexpr Micros kLast = 253'402'300'799'999'999;
+
+TEST(TimeBounds, TheFirstAndLastAcceptedTimesRoundTrip) {
+  EXPECT_EQ(FormatTime(kFirst), "0001-01-01T00:00:00Z");
+  EXPECT_EQ(FormatTime(kLast), "9999-12-31T23:59:59.999999Z");
+  auto first = ParseTime("0001-01-01T00:00:00Z");
+  ASSERT_OK(first);
+  EXPECT_EQ(*first, kFirst);
+  auto last = ParseTime("9999-12-31T23:59:59.999999Z");
+  ASSERT_OK(last);
+  EXPECT_EQ(*last, kLast);
+}
+
+TEST(TimeBounds, YearsBelowAThousandArePaddedToFourDigits) {
+  EXPECT_EQ(FormatTime(-59'011'459'200'000'000), "0100-01-01T00:00:00Z");
+  EXPECT_EQ(FormatTime(-1), "1969-12-31T23:59:59.999999Z");
+}
+
+TEST(TimeBounds, TimesOutsideTheSpanAreRefusedEvenThroughAnOffset) {
+  for (const char* text :
+       {"0000-12-31T23:59:59Z", "0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-01:00"}) {
+    auto t = ParseTime(text);
+    EXPECT_FALSE(t.ok()) << text;
+    EXPECT_THAT(t.status().message(), ::testing::HasSubstr("outside the accepted times")) << text;
+  }
+}
+
+TEST(TimeBounds, ATimeOutsideTheSpanIsFormattedSoThatItIsNotReadBack) {
+  const std::string far = FormatTime(1'795'000'000'000'000'000);  // nanoseconds, read as micros
+  EXPECT_EQ(far.front(), '+') << far;
+  EXPECT_FALSE(ParseTime(far).ok()) << far;
+  EXPECT_FALSE(FormatTime(INT64_MIN).empty());
+  EXPECT_FALSE(FormatTime(INT64_MAX).empty());
+}
+
+RC_GTEST_PROP(TimeBounds, EveryAcceptedTimeRoundTrips, ()) {
+  const Micros t = *rc::gen::inRange<Micros>(kFirst, kLast + 1);
+  auto back = ParseTime(FormatTime(t));
+  RC_ASSERT(back.ok());
+  RC_ASSERT(*back == t);
+}
+
+RC_GTEST_PROP(TimeBounds, EveryAcceptedWholeSecondRoundTripsWithoutAFraction, ()) {
+  const Micros t =
+      *rc::gen::inRange<Micros>(kFirst / kMicrosPerSecond, kLast / kMicrosPerSecond + 1) *
+      kMicrosPerSecond;
+  const std::string text = FormatTime(t);
+  RC_ASSERT(text.size() == 20u);  // YYYY-MM-DDTHH:MM:SSZ
+  auto back = ParseTime(text);
+  RC_ASSERT(back.ok());
+  RC_ASSERT(*back == t);
+}
+
+// A maintenance window as canonical bytes, with any Int64 for its end.
+std::string WindowBytes(Micros to) {
+  capnp::MallocMessageBuilder message;
+  auto event = message.initRoot<shiplog::schema::Event>();
+  event.setId("w-1");
+  event.setActor("ic");
+  auto window = event.initBody().initMaintenanceWindow();
+  window.setEnvironment("production");
+  window.setFrom(kFirst);
+  window.setTo(to);
+  return shiplog::CanonicalBytes(event.asReader());
+}
+
+TEST(TimeBounds, CanonicalEventWithATimeOutsideTheSpanIsRefusedNamingTheField) {
+  auto far = shiplog::Event::FromCanonical(WindowBytes(1'795'000'000'000'000'000));
+  ASSERT_FALSE(far.ok());
+  EXPECT_EQ(far.status().code(), shiplog::StatusCode::kInvalidArgument);
+  EXPECT_THAT(far.status().message(), ::testing::HasSubstr("field 'to'"));
+  EXPECT_FALSE(shiplog::Event::FromCanonical(WindowBytes(kLast + 1)).ok());
+}
+
+TEST(TimeBounds, CanonicalEventAtTheEdgesOfTheSpanRoundTripsThroughJson) {
+  auto event = shiplog::Event::FromCanonical(WindowBytes(kLast));
+  ASSERT_OK(event);
+  auto again = shiplog::Event::FromJson(event->ToJson());
+  ASSERT_OK(again);
+  EXPECT_EQ(again->bytes(), event->bytes());
+}
+
+TEST(CanonicalEvent, BitsNoFieldOwnsAreRefused) {
+  // Found by event_fuzz: a byte set in the padding of the root's data section (after the body's
+  // discriminant) still read as the same event, but no JSON form could give those bytes back.
+  auto event = shiplog::Event::FromJson({{"kind", "traffic.shifted"},
+                                         {"id", "shift-1"},
+                                         {"actor", "rutger"},
+                                         {"deployment", "checkout-1"},
+                                         {"weight", 25}});
+  ASSERT_OK(event);
+  std::string bytes(event->bytes());
+  ASSERT_EQ(bytes[15], '\0');  // the last byte of the root's one data word
+  bytes[15] = 0x6a;
+  auto padded = shiplog::Event::FromCanonical(bytes);
+  ASSERT_FALSE(padded.ok());
+  EXPECT_EQ(padded.status().code(), shiplog::StatusCode::kInvalidArgument);
+  EXPECT_THAT(padded.status().message(), ::testing::HasSubstr("no field of the schema owns"));
+}
+
+TEST(CanonicalEvent, GateMetricsAreOnePerNameInNameOrder) {
+  // Found by event_fuzz: the JSON form is an object, so unordered or repeated names could not be
+  // given back.
+  for (const auto& names : std::vector<std::vector<std::string>>{{"b", "a"}, {"a", "a"}}) {
+    capnp::MallocMessageBuilder message;
+    auto event = message.initRoot<shiplog::schema::Event>();
+    event.setId("gate-1");
+    event.setActor("ci-bot");
+    event.setDeployment("checkout-1");
+    auto gate = event.initBody().initGateResult();
+    gate.setGate("analysis");
+    gate.setOutcome(shiplog::schema::Outcome::PASS);
+    auto metrics = gate.initMetrics(2);
+    for (unsigned i = 0; i < 2; ++i) {
+      metrics[i].setName(names[i]);
+      metrics[i].setValue(1.0);
+    }
+    auto decoded = shiplog::Event::FromCanonical(shiplog::CanonicalBytes(event.asReader()));
+    ASSERT_FALSE(decoded.ok()) << names[0] << names[1];
+    EXPECT_THAT(decoded.status().message(), ::testing::HasSubstr("repeated or out of order"));
+  }
+}
+
+TEST(CanonicalEvent, AnEmptyTextWrittenAsPresentIsRefusedAndFromBuilderDropsIt) {
+  capnp::MallocMessageBuilder message;
+  auto event = message.initRoot<shiplog::schema::Event>();
+  event.setId("rep-1");
+  event.setActor("thijmen");
+  event.setDeployment("checkout-1");
+  auto report = event.initBody().initStepReported();
+  report.setStep("staging");
+  report.setStatus(shiplog::schema::ReportStatus::READY);
+  report.setDetails("");  // a non-null empty text: the JSON form has no way to say it
+  EXPECT_FALSE(shiplog::Event::FromCanonical(shiplog::CanonicalBytes(event.asReader())).ok());
+  auto built = shiplog::Event::FromBuilder(event.asReader());
+  ASSERT_OK(built);
+  auto again = shiplog::Event::FromJson(built->ToJson());
+  ASSERT_OK(again);
+  EXPECT_EQ(again->bytes(), built->bytes());
+}
+
+TEST(EventDepth, AnInProcessTreeTooDeepToCopyIsRefused) {
+  // nlohmann's parser builds this without recursion; copying it would recurse 100,000 deep.
+  const size_t depth = 100'000;
+  const auto tree = nlohmann::json::parse(R"({"kind":"review","a":)" + std::string(depth, '[') +
+                                          std::string(depth, ']') + "}");
+  auto event = shiplog::Event::FromJson(tree);
+  ASSERT_FALSE(event.ok());
+  EXPECT_EQ(event.status().code(), shiplog::StatusCode::kInvalidArgument);
+  EXPECT_THAT(event.status().message(), ::testing::HasSubstr("nested deeper than 64"));
+}
+
+TEST(EventDepth, DeepJsonTextIsRefusedBeforeAnyTreeIsBuilt) {
+  const size_t depth = 1'000'000;  // within the size limit given below
+  auto parsed =
+      shiplog::ParseJsonText(std::string(depth, '[') + std::string(depth, ']'), 4 * depth);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_THAT(parsed.status().message(), ::testing::HasSubstr("nested deeper than 64"));
+}
+
+TEST(ResultValueDeathTest, ValueOfAFailedResultStopsTheProcessNamingTheStatus) {
+  // Not an exception that some far-away handler could mistake for bad input.
+  EXPECT_DEATH(
+      {
+        shiplog::Result<int> failed(shiplog::Status::InvalidArgument("no such thing"));
+        (void)failed.value();
+      },
+      "value\\(\\) of a failed Result: invalid_argument: no such thing");
+  EXPECT_DEATH(
+      {
+        shiplog::Result<std::string> failed(shiplog::Status::NotFound("gone"));
+        (void)failed->size();
+      },
+      "not_found: gone");
+}
+
+}  // namespace
+}  // namespace shiplog_test

@@ -91,7 +91,7 @@ Response ReceiptResponse(const Receipt& receipt, bool capnp_wanted) {
 
 std::vector<std::string> DeniedRules(const Receipt& receipt) {
   std::vector<std::string> rules;
-  json decision = json::parse(receipt.decision, nullptr, false);
+  json decision = ParseStoredJson(receipt.decision);
   if (decision.is_object()) {
     for (const json& reason : decision.value("reasons", json::array())) {
       rules.push_back(reason.value("rule", std::string()));

@@ -6,6 +6,7 @@
 #include <kj/exception.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "ledger/canonical.h"
@@ -840,6 +841,11 @@ Result<json> ParseJsonText(std::string_view text, size_t max_bytes) {
   } catch (const json::exception& e) {  // a number out of range, ...
     return Status::InvalidArgument(std::string("malformed JSON: ") + e.what());
   }
+}
+
+nlohmann::json ParseStoredJson(std::string_view text) {
+  auto parsed = ParseJsonText(text, std::numeric_limits<size_t>::max());
+  return parsed.ok() ? std::move(parsed).value() : nlohmann::json(nlohmann::json::value_t::discarded);
 }
 
 }  // namespace shiplog

@@ -131,4 +131,9 @@ Status CheckJsonDepth(const nlohmann::json& json, size_t max_depth = kMaxJsonDep
 // (HTTP bodies, event, key, receipt, checkpoint and bundle files, stored JSON) goes through here.
 Result<nlohmann::json> ParseJsonText(std::string_view text, size_t max_bytes = kMaxEventBytes);
 
+// JSON the ledger stored itself (a record's decision), read as any other untrusted text, since
+// a record may have been tampered with or come inside a receipt: the nesting limit, no size
+// limit. A discarded value (is_discarded()) when it does not parse.
+nlohmann::json ParseStoredJson(std::string_view text);
+
 }  // namespace shiplog

@@ -82,7 +82,7 @@ std::optional<Event> DeniedAttempt(const StoredRecord& record) {
 
 // "allowed" / "waived" for an intent's decision (JSON) that allowed it.
 std::vector<std::string> OutcomesOfDecision(const std::string& decision) {
-  auto json = nlohmann::json::parse(decision, nullptr, /*allow_exceptions=*/false);
+  auto json = ParseStoredJson(decision);
   if (!json.is_object() || json.value("allowed", false) != true) return {};
   std::vector<std::string> outcomes = {"allowed"};
   const auto evidence = json.find("evidence");

@@ -182,7 +182,7 @@ nlohmann::json StoredRecord::ToJson() const {
                       {"signature", Base64Encode(signed_event.signature)}};
   if (manual_clock) j["manual_clock"] = true;
   if (!decision.empty()) {
-    j["decision"] = nlohmann::json::parse(decision, nullptr, /*allow_exceptions=*/false);
+    j["decision"] = ParseStoredJson(decision);
   }
   return j;
 }
@@ -221,7 +221,7 @@ nlohmann::json Receipt::ToJson() const {
   if (duplicate) j["duplicate"] = true;
   if (denied) j["denied"] = true;
   if (!decision.empty()) {
-    j["decision"] = nlohmann::json::parse(decision, nullptr, /*allow_exceptions=*/false);
+    j["decision"] = ParseStoredJson(decision);
   }
   return j;
 }

@@ -453,7 +453,7 @@ std::string PointInTime::ToText() const {
 policy::Decision RecordedDecision(const StoredRecord& record) {
   if (record.decision.empty()) return Decision();
   auto decision =
-      Decision::FromJson(json::parse(record.decision, nullptr, /*allow_exceptions=*/false));
+      Decision::FromJson(ParseStoredJson(record.decision));
   return decision.ok() ? std::move(decision).value() : Decision();
 }
 

@@ -30,7 +30,7 @@ std::string Bytes(capnp::Data::Reader d) {
 std::optional<policy::Decision> ParseDecision(const std::string& text) {
   if (text.empty()) return std::nullopt;
   auto decision =
-      policy::Decision::FromJson(json::parse(text, nullptr, /*allow_exceptions=*/false));
+      policy::Decision::FromJson(ParseStoredJson(text));
   if (!decision.ok()) return std::nullopt;
   return std::move(decision).value();
 }

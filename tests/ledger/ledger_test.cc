@@ -3,8 +3,13 @@
 // queries, reopening, locking and verification.
 #include "ledger/ledger.h"
 
+#include <capnp/message.h>
+
 #include <set>
 #include <thread>
+
+#include "ledger/canonical.h"
+#include "schemas/record.capnp.h"
 
 #include "test_util.h"
 
@@ -290,6 +295,26 @@ TEST_F(LedgerTest, ReceiptJsonRoundTripAndTamper) {
   lying = j;
   lying["actor"] = "rutger";
   EXPECT_FALSE(Receipt::FromJson(lying).ok());
+}
+
+// A receipt comes from outside: the decision inside its entry is attacker text like any other.
+// Nested 30,000 deep it once reached nlohmann's recursive compare and copy; now the nesting limit
+// refuses it as it is read, and the receipt does not check out.
+TEST_F(LedgerTest, AReceiptWhoseEntryHoldsADeeplyNestedDecisionIsRefused) {
+  t_.Enroll("leon", leon_);
+  const Receipt r = t_.Append(StepStartedJson("leon", "staging"), leon_);
+  auto entry = Unwrap(shiplog::CanonicalMessage::Parse(r.entry, 1 << 20), "parse entry");
+  capnp::MallocMessageBuilder changed;
+  changed.setRoot(entry.Root<shiplog::schema::Entry>());
+  const std::string deep = std::string(30000, '[') + std::string(30000, ']');
+  changed.getRoot<shiplog::schema::Entry>().setDecision(deep);
+  json j = r.ToJson();
+  j["entry"] = shiplog::Base64Encode(
+      shiplog::CanonicalBytes(changed.getRoot<shiplog::schema::Entry>().asReader()));
+  j["decision"] = json::array();  // the field a lying receipt shows beside its entry
+  EXPECT_TRUE(shiplog::ParseStoredJson(deep).is_discarded());
+  auto back = Receipt::FromJson(j);
+  EXPECT_FALSE(back.ok());
 }
 
 // ---- duplicates and conflicts ----

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/cli/cli_ledger_test.h"
 #include "tests/cli/process.h"
 
 namespace shiplog::testing {
@@ -17,41 +18,12 @@ using json = nlohmann::json;
 const std::string kImage =
     "registry.example/checkout@sha256:4f1c2a9e7b3d5f60812a4c6e8f0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b";
 
-class EnforceTest : public ::testing::Test {
+class EnforceTest : public CliLedgerTest {
  protected:
   void SetUp() override {
-    Ok({"init", "--data", data(), "--manual-clock", "--clock-start", "2026-11-24T10:00:00Z"});
-    for (auto [name, role] : std::vector<std::pair<std::string, std::string>>{
-             {"leon", "coordinator"}, {"marta", "merge-approver"}, {"ci-bot", "ci"},
-             {"thijmen", "k8s-operator"}, {"rutger", "production-ops"}, {"otto", "backup"},
-             {"rm", "release-manager"}}) {
-      Ok({"keygen", "--out", dir_ / (name + ".key")});
-      Ok({"enroll", "--data", data(), "--admin-key", data() + "/admin.key", "--name", name,
-          "--roles", role, "--public-key", dir_ / (name + ".key.pub")});
-    }
-  }
-
-  std::string data() const { return dir_ / "data"; }
-
-  ProcessResult Run(std::vector<std::string> args, const std::string& input = "") {
-    args.insert(args.begin(), SHIPLOG_BINARY);
-    return RunProcess(args, input);
-  }
-
-  json Ok(std::vector<std::string> args, const std::string& input = "") {
-    ProcessResult r = Run(args, input);
-    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err << r.out;
-    return r.out.empty() ? json() : json::parse(r.out.substr(0, r.out.find('\n')));
-  }
-
-  ProcessResult As(const std::string& who, json event) {
-    event["deployment"] = "checkout-1";
-    return Run({"append", "--data", data(), "--key", dir_ / (who + ".key"), "-"}, event.dump());
-  }
-
-  void AsOk(const std::string& who, json event) {
-    ProcessResult r = As(who, event);
-    ASSERT_EQ(r.exit_code, 0) << who << " " << event.dump() << ": " << r.err << r.out;
+    InitWithAgents({{"leon", "coordinator"}, {"marta", "merge-approver"}, {"ci-bot", "ci"},
+                    {"thijmen", "k8s-operator"}, {"rutger", "production-ops"}, {"otto", "backup"},
+                    {"rm", "release-manager"}});
   }
 
   uint64_t Count(const std::string& kind) {
@@ -75,7 +47,6 @@ class EnforceTest : public ::testing::Test {
     AsOk("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
   }
 
-  ScratchDir dir_;
 };
 
 TEST_F(EnforceTest, StagingSoakDeniesThenAllowsAtTheBoundary) {

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/cli/cli_ledger_test.h"
 #include "tests/cli/process.h"
 
 namespace shiplog::testing {
@@ -37,39 +38,10 @@ bool Exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
-class HolesCliTest : public ::testing::Test {
+class HolesCliTest : public CliLedgerTest {
  protected:
   void SetUp() override {
-    Ok({"init", "--data", data(), "--manual-clock", "--clock-start", "2026-11-24T10:00:00Z"});
-    for (auto [name, role] : std::vector<std::pair<std::string, std::string>>{
-             {"leon", "coordinator"}, {"marta", "merge-approver"}, {"rm", "release-manager"}}) {
-      Ok({"keygen", "--out", dir_ / (name + ".key")});
-      Ok({"enroll", "--data", data(), "--admin-key", data() + "/admin.key", "--name", name,
-          "--roles", role, "--public-key", dir_ / (name + ".key.pub")});
-    }
-  }
-
-  std::string data() const { return dir_ / "data"; }
-
-  ProcessResult Run(std::vector<std::string> args, const std::string& input = "") {
-    args.insert(args.begin(), SHIPLOG_BINARY);
-    return RunProcess(args, input);
-  }
-
-  json Ok(std::vector<std::string> args, const std::string& input = "") {
-    ProcessResult r = Run(args, input);
-    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err << r.out;
-    return r.out.empty() ? json() : json::parse(r.out.substr(0, r.out.find('\n')));
-  }
-
-  ProcessResult As(const std::string& who, json event) {
-    event["deployment"] = "checkout-1";
-    return Run({"append", "--data", data(), "--key", dir_ / (who + ".key"), "-"}, event.dump());
-  }
-
-  void AsOk(const std::string& who, json event) {
-    ProcessResult r = As(who, event);
-    ASSERT_EQ(r.exit_code, 0) << who << " " << event.dump() << ": " << r.err << r.out;
+    InitWithAgents({{"leon", "coordinator"}, {"marta", "merge-approver"}, {"rm", "release-manager"}});
   }
 
   void Request() {
@@ -96,7 +68,6 @@ class HolesCliTest : public ::testing::Test {
     EXPECT_FALSE(Exists(out));
   }
 
-  ScratchDir dir_;
 };
 
 // ---- --out FILE and a link planted at FILE.tmp ----

@@ -76,6 +76,7 @@ void AddBundleCommands(CLI::App& app, Context& context, Action& action);  // exp
 void AddReplayCommands(CLI::App& app, Context& context, Action& action);    // replay
 void AddTimelineCommands(CLI::App& app, Context& context, Action& action);  // timeline
 void AddServeCommands(CLI::App& app, Context& context, Action& action);     // serve submit
+void AddPinCommands(CLI::App& app, Context& context, Action& action);       // pin analysisrun
 
 }  // namespace shiplog::cli
 
@@ -99,6 +100,12 @@ int AppendSignedBy(const std::string& dir, const std::string& key_file, Context&
 
 // Appends and prints the receipt; a denied intent prints the decision and exits 3.
 int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event);
+
+// POSTs `request` (the body) to `target` on the server at URL `server` and prints the answer as `shiplog
+// submit` does: a receipt (exit 0), a denial's decision (exit 3), or the server's error on
+// stderr (exit 2 for a 4xx, 1 for a 5xx or no answer).
+int PostAndPrint(const std::string& server, const std::string& target, const std::string& request,
+                 const std::string& content_type = "application/json");
 
 }  // namespace shiplog::cli
 

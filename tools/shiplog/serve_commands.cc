@@ -103,11 +103,20 @@ int RunSubmit(const SubmitArgs& args) {
   } else if (!args.key.empty()) {
     return Fail(Status::InvalidArgument("the input is already signed; drop --key"));
   }
+  return PostAndPrint(args.server, "/v1/events", envelope.dump());
+}
+
+}  // namespace
+
+int PostAndPrint(const std::string& server, const std::string& target, const std::string& request,
+                 const std::string& content_type) {
+  auto url = adapters::ParseServerUrl(server);
+  if (!url.ok()) return Fail(url.status());
   adapters::HttpCall call;
   call.method = "POST";
-  call.target = "/v1/events";
-  call.content_type = adapters::kJson;
-  call.body = envelope.dump();
+  call.target = target;
+  call.content_type = content_type;
+  call.body = request;
   auto reply = adapters::Call(*url, call);
   if (!reply.ok()) return Fail(reply.status());
   // The server's reply is outside text too; unparseable or too deep reads as no JSON at all.
@@ -136,8 +145,6 @@ int RunSubmit(const SubmitArgs& args) {
             << "): " << TerminalText(reply->body) << "\n";
   return kExitInternal;
 }
-
-}  // namespace
 
 void AddServeCommands(CLI::App& app, Context& context, Action& action) {
   auto args = std::make_shared<ServeArgs>();

@@ -1,0 +1,106 @@
+// shiplog pin analysisrun: keeps an Argo Rollouts AnalysisRun's verdict as a signed gate.result
+// before Argo deletes the run (adapters/argo/analysis_run.h says what is recorded).
+//
+// Three ways to sign it:
+//   --data DIR --key K                   a local ledger, signed with K under its enrolled name
+//   --server URL --key K --actor NAME    signed here with K, submitted to the server
+//   --server URL                         the run is sent to POST /v1/argo/analysisruns and the
+//                                        server signs it with its integration key
+// The event id is the run's uid, so pinning one run again prints the first receipt (with
+// "duplicate": true) and records nothing new.
+#include "adapters/argo/analysis_run.h"
+#include "ledger/event.h"
+#include "ledger/key_file.h"
+#include "tools/shiplog/cli.h"
+
+namespace shiplog::cli {
+namespace {
+
+// A run with many metrics and kept measurements is larger than one event, but not by much.
+constexpr size_t kMaxAnalysisRunBytes = 4 * kMaxEventBytes;
+
+struct PinArgs {
+  std::string dir;
+  std::string server;
+  std::string key;
+  std::string actor;
+  std::string input = "-";
+};
+
+Status CheckWhere(const PinArgs& args) {
+  if (args.dir.empty() == args.server.empty()) {
+    return Status::InvalidArgument("give --data DIR (a local ledger) or --server URL, not both");
+  }
+  if (!args.dir.empty()) {
+    if (args.key.empty()) return Status::InvalidArgument("--data needs --key FILE to sign with");
+    if (!args.actor.empty()) {
+      return Status::InvalidArgument(
+          "--actor is for --server: with --data the key's enrolled "
+          "name is the actor");
+    }
+    return Status::Ok();
+  }
+  if (args.key.empty() != args.actor.empty()) {
+    return Status::InvalidArgument(
+        "with --server give --key FILE and --actor NAME (its enrolled name) to sign here, or "
+        "neither to have the server sign with its integration key");
+  }
+  return Status::Ok();
+}
+
+// The signed gate.result, submitted to the server.
+int SubmitSigned(const PinArgs& args, const adapters::argo::AnalysisRun& run) {
+  auto key = ReadKeyFile(args.key);
+  if (!key.ok()) return Fail(key.status());
+  nlohmann::json event = adapters::argo::GateResultEvent(run);
+  event["actor"] = args.actor;
+  auto signed_event = SignEventJson(event, *key);
+  if (!signed_event.ok()) return Fail(signed_event.status());
+  return PostAndPrint(args.server, "/v1/events", signed_event->ToJson().dump());
+}
+
+int RunPin(const PinArgs& args, Context& context) {
+  Status where = CheckWhere(args);
+  if (!where.ok()) return Fail(where);
+  auto text = ReadInput(args.input, kMaxAnalysisRunBytes);
+  if (!text.ok()) return Fail(text.status());
+  // Read here in every mode, so a bad document is refused before anything is sent or opened.
+  auto run = adapters::argo::ReadAnalysisRun(*text, kMaxAnalysisRunBytes);
+  if (!run.ok()) return Fail(run.status().Prefixed(args.input == "-" ? "stdin" : args.input));
+  if (!args.dir.empty()) {
+    return AppendSignedBy(args.dir, args.key, context, adapters::argo::GateResultEvent(*run));
+  }
+  if (!args.key.empty()) return SubmitSigned(args, *run);
+  const size_t first = text->find_first_not_of(" \t\r\n");
+  const bool json = first != std::string::npos && (*text)[first] == '{';
+  return PostAndPrint(args.server, "/v1/argo/analysisruns", *text,
+                      json ? "application/json" : "application/yaml");
+}
+
+}  // namespace
+
+void AddPinCommands(CLI::App& app, Context& context, Action& action) {
+  auto* group = app.add_subcommand(
+      "pin", "Keep evidence that its tool will delete, as signed records in the ledger");
+  group->require_subcommand(1);
+
+  auto args = std::make_shared<PinArgs>();
+  auto* run = group->add_subcommand(
+      "analysisrun",
+      "Record a finished Argo Rollouts AnalysisRun (YAML or JSON, as `kubectl get analysisrun "
+      "NAME -o yaml` prints it) as one gate.result (gate analysis) for the deployment it names "
+      "(arg shiplog-deployment, or label/annotation shiplog.dev/deployment); pinning a run again "
+      "records nothing new. Prints the receipt");
+  run->add_option("--data", args->dir, "A local ledger's directory");
+  run->add_option("--server", args->server, "Or: a server's URL, e.g. http://127.0.0.1:7478");
+  run->add_option("--key", args->key,
+                  "Sign with this key file (an enrolled key that may emit "
+                  "gate.result)");
+  run->add_option("--actor", args->actor, "With --server --key: the key's enrolled name");
+  run->add_option("analysisrun", args->input, "The AnalysisRun's file, or - for stdin")
+      ->capture_default_str();
+  run->callback(
+      [&action, &context, args] { action = [&context, args] { return RunPin(*args, context); }; });
+}
+
+}  // namespace shiplog::cli

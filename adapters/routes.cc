@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "adapters/argo/argo_routes.h"
 #include "adapters/kubernetes/admission.h"
 #include "schemas/record.capnp.h"
 
@@ -216,6 +217,7 @@ void Route(ServerState& state, const Request& request, Respond respond) {
     if (only("POST")) AnswerAdmission(state, request, respond);
     return;
   }
+  if (argo::RouteArgo(state, request, respond)) return;
   if (RouteRead(state, request, respond)) return;
   respond(ErrorResponse(404, "not_found", "no endpoint " + path + " (see adapters/openapi.yaml)"));
 }

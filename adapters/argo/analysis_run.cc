@@ -348,6 +348,12 @@ Result<AnalysisRun> ReadAnalysisRun(std::string_view text, size_t max_bytes) {
   return run;
 }
 
+void StepFromNamespace(const policy::Policy& policy, AnalysisRun& run) {
+  if (!run.step.empty() || run.namespace_.empty()) return;
+  const policy::EnvironmentBinding* environment = policy.EnvironmentForNamespace(run.namespace_);
+  if (environment != nullptr) run.step = environment->step;
+}
+
 std::string PinnedEventId(const AnalysisRun& run) { return "analysisrun:" + run.uid; }
 
 json GateResultEvent(const AnalysisRun& run) {

@@ -13,7 +13,7 @@
 //             parses as a number (a Prometheus vector of one, "[0.05]", counts), under the
 //             metric's name with '-' turned into '_' (so a metric named error_rate_delta_pct or
 //             error-rate-delta-pct feeds the rule's error_rate_delta_pct)
-//   deployment, image, step: see AnalysisRun below
+//   deployment, image, step: see AnalysisRun below (and StepFromNamespace)
 // The event is built from the run alone (no random id, no clock), so signing it twice with one
 // key gives the same bytes.
 //
@@ -28,6 +28,7 @@
 #include <string_view>
 
 #include "ledger/status.h"
+#include "policy/policy.h"
 
 namespace shiplog::adapters::argo {
 
@@ -61,6 +62,10 @@ struct AnalysisRun {
 // (apiVersion argoproj.io/..., kind AnalysisRun), no metadata.uid, no deployment named, a run
 // not finished, a field of the wrong type.
 Result<AnalysisRun> ReadAnalysisRun(std::string_view text, size_t max_bytes);
+
+// When `run` names no step: the step of the environment its namespace is bound to in `policy`
+// (environments:), if any. A failed analysis in staging then counts against staging (R10).
+void StepFromNamespace(const policy::Policy& policy, AnalysisRun& run);
 
 // The gate.result event for `run` (see the top of this file), without "actor": the signer adds
 // its own name.

@@ -69,6 +69,7 @@ TEST_F(PinTest, ASuccessfulRunIsOneGateResultWithItsMetrics) {
   EXPECT_EQ(event["gate"], "analysis");
   EXPECT_EQ(event["outcome"], "pass");
   EXPECT_EQ(event["image"], kImage) << "from the shiplog.dev/image annotation";
+  EXPECT_EQ(event["step"], "production") << "the default pack binds namespace production to it";
   // The latest measurement of each metric; '-' becomes '_'; a Prometheus vector of one is its
   // number; a value that is not a number (the provider's own verdict, "true") is left out.
   EXPECT_EQ(event["metrics"], json({{"error_rate_delta_pct", 0.04}, {"p99_latency_delta_ms", 42.5}}));

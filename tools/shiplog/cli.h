@@ -97,6 +97,8 @@ Result<SignedEvent> SignEventJson(nlohmann::json event, const SigningKey& key);
 // to the ledger in `dir` and prints the receipt; returns the exit code.
 int AppendSignedBy(const std::string& dir, const std::string& key_file, Context& context,
                    nlohmann::json event);
+// The same, to a ledger already open (with the context's gate).
+int AppendSignedBy(Ledger& ledger, const std::string& key_file, nlohmann::json event);
 
 // Appends and prints the receipt; a denied intent prints the decision and exits 3.
 int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event);

@@ -6,6 +6,8 @@
 //   --server URL --key K --actor NAME    signed here with K, submitted to the server
 //   --server URL                         the run is sent to POST /v1/argo/analysisruns and the
 //                                        server signs it with its integration key
+// A run naming no step gets the step its namespace is bound to by the policy's environments:
+// in the first and last ways (which read the policy), and none in the second.
 // The event id is the run's uid, so pinning one run again prints the first receipt (with
 // "duplicate": true) and records nothing new.
 #include "adapters/argo/analysis_run.h"
@@ -59,6 +61,16 @@ int SubmitSigned(const PinArgs& args, const adapters::argo::AnalysisRun& run) {
   return PostAndPrint(args.server, "/v1/events", signed_event->ToJson().dump());
 }
 
+// Signed with the user's key into a local ledger; a run naming no step gets its namespace's.
+int AppendLocally(const PinArgs& args, Context& context, adapters::argo::AnalysisRun run) {
+  auto ledger = OpenLedger(args.dir, context, /*enforce=*/true);
+  if (!ledger.ok()) return Fail(ledger.status());
+  if (auto policy = context.gate.policy_in_force()) {
+    adapters::argo::StepFromNamespace(*policy, run);
+  }
+  return AppendSignedBy(**ledger, args.key, adapters::argo::GateResultEvent(run));
+}
+
 int RunPin(const PinArgs& args, Context& context) {
   Status where = CheckWhere(args);
   if (!where.ok()) return Fail(where);
@@ -67,9 +79,7 @@ int RunPin(const PinArgs& args, Context& context) {
   // Read here in every mode, so a bad document is refused before anything is sent or opened.
   auto run = adapters::argo::ReadAnalysisRun(*text, kMaxAnalysisRunBytes);
   if (!run.ok()) return Fail(run.status().Prefixed(args.input == "-" ? "stdin" : args.input));
-  if (!args.dir.empty()) {
-    return AppendSignedBy(args.dir, args.key, context, adapters::argo::GateResultEvent(*run));
-  }
+  if (!args.dir.empty()) return AppendLocally(args, context, *run);
   if (!args.key.empty()) return SubmitSigned(args, *run);
   const size_t first = text->find_first_not_of(" \t\r\n");
   const bool json = first != std::string::npos && (*text)[first] == '{';

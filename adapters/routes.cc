@@ -21,12 +21,16 @@ std::string Bytes(capnp::Data::Reader d) {
   return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
 }
 
+}  // namespace
+
 Response NotReady(const ServerState& state) {
   Response r = ErrorResponse(503, "unavailable",
                              state.stopping ? "the server is shutting down"
                                             : "not ready: " + state.not_ready_reason);
   return r;
 }
+
+namespace {
 
 // The signed event in a submission's body, JSON or Cap'n Proto.
 Result<SignedEvent> SubmittedEvent(const Request& request) {

@@ -45,6 +45,9 @@ void AnswerGuarded(const Respond& respond, const char* what, const std::function
 // false when `request` is not one of them.
 bool RouteRead(ServerState& state, const Request& request, const Respond& respond);
 
+// The 503 for a server not ready for appends yet (still verifying the ledger) or shutting down.
+Response NotReady(const ServerState& state);
+
 // Refuses (kInvalidArgument naming it) a query parameter not in `known`, so a typo never
 // silently widens an answer.
 Status OnlyParams(const Request& request, std::initializer_list<const char*> known);

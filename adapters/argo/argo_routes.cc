@@ -158,12 +158,12 @@ Status CheckBodyType(const Request& request) {
     return Status::Ok();
   }
   return Status::InvalidArgument(
-      "an AnalysisRun is sent as application/json or application/yaml, "
-      "not " +
-      type);
+      "an AnalysisRun is sent as application/json or application/yaml, not " + type);
 }
 
 void PinAnalysisRun(ServerState& state, const Request& request, const Respond& respond) {
+  // Appends wait until the ledger has verified, as a submitted event does.
+  if (!state.ready || state.stopping) return respond(NotReady(state));
   Status type = CheckBodyType(request);
   if (!type.ok()) return respond(ErrorResponse(type));
   // The body is within the server's limit already.

@@ -96,6 +96,26 @@ TEST_F(PinTest, AFailedRunIsAFailingGateResultWithItsLatestValue) {
   EXPECT_EQ(results[0]["event"]["metrics"], json({{"error_rate_delta_pct", 0.83}}));
 }
 
+TEST_F(PinTest, TheStepIsTheOneItsNamespaceIsBoundToUnlessTheRunNamesOne) {
+  const std::string yaml = ReadFile(DataFile("analysisrun-successful.yaml"));
+  auto in = [&yaml](const std::string& ns, const std::string& uid) {
+    std::string text = yaml;
+    text.replace(text.find("namespace: production"), 21, "namespace: " + ns);
+    return text.replace(text.find("7c2f9a41"), 8, uid);
+  };
+  ASSERT_EQ(Pin("-", in("staging", "00000001")).exit_code, 0);
+  ASSERT_EQ(Pin("-", in("team-sandbox", "00000002")).exit_code, 0);
+  std::string named = in("staging", "00000003");
+  named.replace(named.find("  - name: service-name"), 0,
+                "  - name: shiplog-step\n    value: production\n");
+  ASSERT_EQ(Pin("-", named).exit_code, 0);
+  std::vector<json> results = GateResults();
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0]["event"]["step"], "staging");
+  EXPECT_FALSE(results[1]["event"].contains("step")) << "no environment binds that namespace";
+  EXPECT_EQ(results[2]["event"]["step"], "production") << "the run's own arg wins";
+}
+
 TEST_F(PinTest, PinnedTwiceIsStoredOnce) {
   ProcessResult first = Pin(DataFile("analysisrun-successful.yaml"));
   ASSERT_EQ(first.exit_code, 0) << first.err;

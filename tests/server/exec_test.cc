@@ -183,6 +183,20 @@ TEST_F(ExecServerTest, ReportThatNeverLandsExitsNonZeroAndSaysSo) {
   EXPECT_THAT(r.err, HasSubstr("ERROR: step.reported READY was NOT recorded"));
 }
 
+TEST_F(ExecServerTest, StopSignalEndsTheRetrying) {
+  BackgroundProcess exec(ExecArgs("leon", "orchestrate", WaitsForGo("exit 0"),
+                                  {"--report-retry", "10m"}));
+  ASSERT_TRUE(WaitUntil([&] { return FileExists(File("ready")); })) << exec.Err();
+  ASSERT_EQ(server_.Stop(), 0);
+  WriteFile(File("go"), "");
+  ASSERT_TRUE(WaitUntil([&] { return exec.Err().find("not delivered") != std::string::npos; }))
+      << exec.Err();
+  exec.Signal(SIGTERM);  // a cancelled job: not ten minutes of retrying
+  ProcessResult r = exec.Wait();
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("SIGTERM while retrying; step.reported READY was NOT recorded"));
+}
+
 TEST_F(ExecServerTest, UnreachableServerRunsNothing) {
   ASSERT_EQ(server_.Stop(), 0);
   ProcessResult r = Exec("leon", "orchestrate", {"/bin/sh", "-c", "touch " + File("ran")});

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "ledger/key_file.h"
 #include "ledger/terminal_text.h"
@@ -39,7 +40,7 @@ struct ExecArgs {
 // What the ledger made of one submitted event.
 struct Submitted {
   bool denied = false;
-  uint64_t seq = 0;       // the event's, or for a denied intent its policy.denied record's
+  uint64_t seq = 0;        // the event's, or for a denied intent its policy.denied record's
   bool duplicate = false;  // a retry of an event already stored
   json decision;           // a denied intent's decision
 };
@@ -142,8 +143,8 @@ Result<std::unique_ptr<EventSink>> SinkFor(const ExecArgs& args, Context& contex
 }
 
 // The step's event, signed as `actor`, with a fresh id.
-Result<SignedEvent> StepEvent(const ExecArgs& args, const SigningKey& key,
-                              const std::string& actor, json fields) {
+Result<SignedEvent> StepEvent(const ExecArgs& args, const SigningKey& key, const std::string& actor,
+                              json fields) {
   fields["deployment"] = args.deployment;
   fields["actor"] = actor;
   fields["step"] = args.step;
@@ -160,8 +161,8 @@ std::string StringIn(const json& object, const char* name) {
 void PrintDenial(const std::string& step, const Submitted& denial) {
   std::cerr << "shiplog exec: step.started " << TerminalText(step)
             << " denied by policy; the command was not run:\n";
-  const json reasons = denial.decision.is_object() ? denial.decision.value("reasons", json())
-                                                   : json();
+  const json reasons =
+      denial.decision.is_object() ? denial.decision.value("reasons", json()) : json();
   for (const json& reason : reasons.is_array() ? reasons : json::array()) {
     std::cerr << "  " << TerminalText(StringIn(reason, "rule") + " " + StringIn(reason, "name"))
               << ": " << TerminalText(StringIn(reason, "message")) << "\n";
@@ -186,8 +187,7 @@ bool DeliverReport(EventSink& sink, const SignedEvent& report, const std::string
     sink.Release();
     if (submitted.ok()) {
       std::cerr << "shiplog exec: " << what << " recorded (seq " << submitted->seq
-                << (submitted->duplicate ? ", already stored by an earlier attempt" : "")
-                << ")\n";
+                << (submitted->duplicate ? ", already stored by an earlier attempt" : "") << ")\n";
       return true;
     }
     const std::string problem = TerminalText(submitted.status().message());
@@ -212,19 +212,25 @@ bool DeliverReport(EventSink& sink, const SignedEvent& report, const std::string
   }
 }
 
-int RunExec(const ExecArgs& args, Context& context) {
-  SignalForwarder signals;  // first: before the ledger starts RocksDB's threads
-  auto window = ParseDuration(args.report_retry);
-  if (!window.ok()) return Fail(window.status().Prefixed("--report-retry"));
-  auto sink = SinkFor(args, context);
-  if (!sink.ok()) return Fail(sink.status());
-  auto key = ReadKeyFile(args.key);
-  if (!key.ok()) return Fail(key.status());
-  auto actor = (*sink)->ActorOf(*key);
-  if (!actor.ok()) return Fail(actor.status());
-  auto started = StepEvent(args, *key, *actor, {{"kind", "step.started"}});
+// Who signs exec's events and where they go, settled before anything is submitted.
+struct Agent {
+  SigningKey key;
+  std::string actor;  // the key's enrolled name
+  std::unique_ptr<EventSink> sink;
+};
+
+Result<Agent> AgentFor(const ExecArgs& args, Context& context) {
+  SHIPLOG_ASSIGN_OR_RETURN(std::unique_ptr<EventSink> sink, SinkFor(args, context));
+  SHIPLOG_ASSIGN_OR_RETURN(SigningKey key, ReadKeyFile(args.key));
+  SHIPLOG_ASSIGN_OR_RETURN(std::string actor, sink->ActorOf(key));
+  return Agent{std::move(key), std::move(actor), std::move(sink)};
+}
+
+// Submits step.started. nullopt: allowed, run the command; otherwise the exit code (3 denied).
+std::optional<int> RefusedStart(const ExecArgs& args, Agent& agent) {
+  auto started = StepEvent(args, agent.key, agent.actor, {{"kind", "step.started"}});
   if (!started.ok()) return Fail(started.status());
-  auto allowed = (*sink)->Submit(*started, kStartTimeout);
+  auto allowed = agent.sink->Submit(*started, kStartTimeout);
   if (!allowed.ok()) return Fail(allowed.status());
   if (allowed->denied) {
     PrintDenial(args.step, *allowed);
@@ -232,23 +238,41 @@ int RunExec(const ExecArgs& args, Context& context) {
   }
   std::cerr << "shiplog exec: step.started " << TerminalText(args.step) << " allowed (seq "
             << allowed->seq << "); running " << TerminalText(args.command[0]) << "\n";
-  (*sink)->Release();
+  agent.sink->Release();
+  return std::nullopt;
+}
 
-  const ChildOutcome outcome = signals.Run(args.command);
-  const char* status = outcome.succeeded() ? "READY" : "FAILED";
+// Reports how the command ended; returns exec's exit code: the command's, or 1 when a command
+// that succeeded could not be reported.
+int ReportOutcome(const ExecArgs& args, Agent& agent, const ChildOutcome& outcome,
+                  milliseconds window, SignalForwarder& signals) {
+  const std::string status = outcome.succeeded() ? "READY" : "FAILED";
   std::cerr << "shiplog exec: " << TerminalText(args.command[0]) << ": " << outcome.Description()
             << "\n";
-  auto report = StepEvent(args, *key, *actor,
-                          {{"kind", "step.reported"},
-                           {"status", status},
-                           {"details", outcome.Description()}});
-  if (!report.ok()) return Fail(report.status());
-  const bool delivered =
-      DeliverReport(**sink, *report, "step.reported " + std::string(status),
-                    std::chrono::duration_cast<milliseconds>(std::chrono::microseconds(*window)),
-                    signals);
+  auto report = StepEvent(
+      args, agent.key, agent.actor,
+      {{"kind", "step.reported"}, {"status", status}, {"details", outcome.Description()}});
   const int code = outcome.ShellExitCode();
+  if (!report.ok()) {  // not expected: its step.started, with the same fields, was accepted
+    Fail(report.status());
+    return code != 0 ? code : kExitInternal;
+  }
+  const bool delivered =
+      DeliverReport(*agent.sink, *report, "step.reported " + status, window, signals);
   return delivered || code != 0 ? code : kExitInternal;
+}
+
+int RunExec(const ExecArgs& args, Context& context) {
+  SignalForwarder signals;  // first: before the ledger starts RocksDB's threads
+  auto window = ParseDuration(args.report_retry);
+  if (!window.ok()) return Fail(window.status().Prefixed("--report-retry"));
+  auto agent = AgentFor(args, context);
+  if (!agent.ok()) return Fail(agent.status());
+  if (std::optional<int> refused = RefusedStart(args, *agent)) return *refused;
+  const ChildOutcome outcome = signals.Run(args.command);
+  return ReportOutcome(args, *agent, outcome,
+                       std::chrono::duration_cast<milliseconds>(std::chrono::microseconds(*window)),
+                       signals);
 }
 
 }  // namespace
@@ -270,16 +294,14 @@ void AddExecCommand(CLI::App& app, Context& context, Action& action) {
   exec->add_option("--key", args->key, "The agent's key file; the actor is its enrolled name")
       ->required();
   exec->add_option("--deployment", args->deployment, "The deployment")->required();
-  exec->add_option("--step", args->step, "The step COMMAND performs (e.g. production)")
-      ->required();
+  exec->add_option("--step", args->step, "The step COMMAND performs (e.g. production)")->required();
   exec->add_option("--image", args->image, "The image (repo@sha256:...) the step applies");
   exec->add_option("--report-retry", args->report_retry,
                    "How long to keep retrying the report when it cannot be delivered (15s, 10m)")
       ->capture_default_str();
   exec->add_option("command", args->command, "-- COMMAND ARGS...: what to run")->required();
-  exec->callback([&action, &context, args] {
-    action = [&context, args] { return RunExec(*args, context); };
-  });
+  exec->callback(
+      [&action, &context, args] { action = [&context, args] { return RunExec(*args, context); }; });
 }
 
 }  // namespace shiplog::cli

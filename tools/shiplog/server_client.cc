@@ -50,8 +50,8 @@ Result<std::string> EnrolledNameAt(const adapters::ServerUrl& server, std::strin
   while (start < reply.body.size()) {  // JSON lines: one record each
     size_t end = reply.body.find('\n', start);
     if (end == std::string::npos) end = reply.body.size();
-    auto record = ParseJsonText(std::string_view(reply.body).substr(start, end - start),
-                                reply.body.size());
+    auto record =
+        ParseJsonText(std::string_view(reply.body).substr(start, end - start), reply.body.size());
     start = end + 1;
     if (!record.ok() || !record->is_object()) continue;
     const nlohmann::json event = record->value("event", nlohmann::json());
@@ -61,8 +61,8 @@ Result<std::string> EnrolledNameAt(const adapters::ServerUrl& server, std::strin
     }
   }
   if (!name) {
-    return Status::UnknownKey("key " + hex + " is not enrolled at the server " + server.host +
-                              ":" + server.port);
+    return Status::UnknownKey("key " + hex + " is not enrolled at the server " + server.host + ":" +
+                              server.port);
   }
   return *name;
 }

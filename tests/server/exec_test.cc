@@ -205,5 +205,24 @@ TEST_F(ExecServerTest, UnreachableServerRunsNothing) {
   EXPECT_FALSE(FileExists(File("ran")));
 }
 
+// `shiplog submit` reads the server's answers through the client exec uses (server_client.h).
+TEST_F(ExecServerTest, SubmitReadsTheSameAnswers) {
+  auto submit = [&](const std::string& who, json event) {
+    event["actor"] = who;
+    event["deployment"] = "checkout-1";
+    return server_.Shiplog({"submit", "--server", server_.url(), "--key", server_.key(who), "-"},
+                           event.dump());
+  };
+  ProcessResult denied = submit("ci-bot", {{"kind", "step.started"}, {"step", "build"}});
+  EXPECT_EQ(denied.exit_code, 3) << denied.err;
+  EXPECT_EQ(json::parse(denied.out)["reasons"][0]["rule"], "R1");
+  ProcessResult not_owner = submit("ci-bot", {{"kind", "step.started"}, {"step", "orchestrate"}});
+  EXPECT_EQ(not_owner.exit_code, 2) << not_owner.err;
+  EXPECT_THAT(not_owner.err, HasSubstr("(HTTP 403)"));
+  ProcessResult allowed = submit("leon", {{"kind", "step.started"}, {"step", "orchestrate"}});
+  ASSERT_EQ(allowed.exit_code, 0) << allowed.err;
+  EXPECT_EQ(json::parse(allowed.out)["seq"], 7u);
+}
+
 }  // namespace
 }  // namespace shiplog::testing

@@ -123,8 +123,9 @@ class ServerSink : public EventSink {
       return Submitted{true, SeqIn(answer.body.value("denial_receipt", json())), false,
                        answer.body};
     }
+    constexpr size_t kQuoted = 200;  // of an answer that may be anything, and long
     return Status::Internal("unexpected answer (HTTP " + std::to_string(answer.status) +
-                            "): " + answer.text);
+                            "): " + answer.text.substr(0, kQuoted));
   }
 
  private:

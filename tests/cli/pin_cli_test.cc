@@ -214,11 +214,10 @@ TEST_F(PinTest, OptionsSayWhereToRecord) {
   ProcessResult no_key = Run({"pin", "analysisrun", "--data", data(), file});
   EXPECT_EQ(no_key.exit_code, 2);
   EXPECT_THAT(no_key.err, HasSubstr("--data needs --key FILE"));
-  ProcessResult key_no_actor =
-      Run({"pin", "analysisrun", "--server", "http://127.0.0.1:1", "--key", dir_ / "rutger.key",
-           file});
-  EXPECT_EQ(key_no_actor.exit_code, 2);
-  EXPECT_THAT(key_no_actor.err, HasSubstr("--actor NAME"));
+  ProcessResult both = Run({"pin", "analysisrun", "--data", data(), "--server",
+                            "http://127.0.0.1:1", "--key", dir_ / "rutger.key", file});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_THAT(both.err, HasSubstr("not both"));
 }
 
 }  // namespace

@@ -190,12 +190,13 @@ TEST_F(ArgoTest, ARunPinnedTwiceIsStoredOnceThroughTheRouteAndTheCli) {
   EXPECT_EQ(json::parse(cli.out)["duplicate"], true);
   EXPECT_EQ(Records(), records);
 
-  // Signed by an agent's own key: its own record, once.
-  std::vector<std::string> as_rutger = {"pin", "analysisrun", "--server", server_.url(),
-                                        "--key", server_.key("rutger"), "--actor", "rutger",
+  // Signed by an agent's own key, under the name the server has it enrolled with.
+  std::vector<std::string> as_rutger = {"pin", "analysisrun", "--server", server_.url(), "--key",
+                                        server_.key("rutger"),
                                         DataFile("analysisrun-successful.json")};
   ProcessResult mine = server_.Shiplog(as_rutger);
   ASSERT_EQ(mine.exit_code, 0) << mine.err;
+  EXPECT_EQ(json::parse(mine.out)["actor"], "rutger");
   EXPECT_EQ(Records(), records + 1);
   ProcessResult mine_again = server_.Shiplog(as_rutger);
   ASSERT_EQ(mine_again.exit_code, 0) << mine_again.err;

@@ -21,6 +21,8 @@
 
 namespace shiplog::cli {
 
+struct ServerAnswer;  // tools/shiplog/server_client.h
+
 enum ExitCode : int {
   kExitOk = 0,
   kExitInternal = 1,
@@ -76,6 +78,7 @@ void AddBundleCommands(CLI::App& app, Context& context, Action& action);  // exp
 void AddReplayCommands(CLI::App& app, Context& context, Action& action);    // replay
 void AddTimelineCommands(CLI::App& app, Context& context, Action& action);  // timeline
 void AddServeCommands(CLI::App& app, Context& context, Action& action);     // serve submit
+void AddExecCommand(CLI::App& app, Context& context, Action& action);       // exec
 void AddPinCommands(CLI::App& app, Context& context, Action& action);       // pin analysisrun
 
 }  // namespace shiplog::cli
@@ -103,11 +106,9 @@ int AppendSignedBy(Ledger& ledger, const std::string& key_file, nlohmann::json e
 // Appends and prints the receipt; a denied intent prints the decision and exits 3.
 int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event);
 
-// POSTs `request` (the body) to `target` on the server at URL `server` and prints the answer as `shiplog
-// submit` does: a receipt (exit 0), a denial's decision (exit 3), or the server's error on
-// stderr (exit 2 for a 4xx, 1 for a 5xx or no answer).
-int PostAndPrint(const std::string& server, const std::string& target, const std::string& request,
-                 const std::string& content_type = "application/json");
+// Prints a server's answer to a submission as `shiplog submit` does: a receipt (exit 0), a
+// denial's decision (exit 3), or the server's error on stderr (exit 2 for a 4xx, 1 for a 5xx).
+int PrintServerAnswer(const ServerAnswer& answer);
 
 }  // namespace shiplog::cli
 

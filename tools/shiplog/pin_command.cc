@@ -3,7 +3,8 @@
 //
 // Three ways to sign it:
 //   --data DIR --key K                   a local ledger, signed with K under its enrolled name
-//   --server URL --key K --actor NAME    signed here with K, submitted to the server
+//   --server URL --key K                 signed here with K under the name the server has
+//                                        enrolled it with, submitted to the server
 //   --server URL                         the run is sent to POST /v1/argo/analysisruns and the
 //                                        server signs it with its integration key
 // A run naming no step gets the step its namespace is bound to by the policy's environments:
@@ -14,6 +15,7 @@
 #include "ledger/event.h"
 #include "ledger/key_file.h"
 #include "tools/shiplog/cli.h"
+#include "tools/shiplog/server_client.h"
 
 namespace shiplog::cli {
 namespace {
@@ -25,7 +27,6 @@ struct PinArgs {
   std::string dir;
   std::string server;
   std::string key;
-  std::string actor;
   std::string input = "-";
 };
 
@@ -33,32 +34,35 @@ Status CheckWhere(const PinArgs& args) {
   if (args.dir.empty() == args.server.empty()) {
     return Status::InvalidArgument("give --data DIR (a local ledger) or --server URL, not both");
   }
-  if (!args.dir.empty()) {
-    if (args.key.empty()) return Status::InvalidArgument("--data needs --key FILE to sign with");
-    if (!args.actor.empty()) {
-      return Status::InvalidArgument(
-          "--actor is for --server: with --data the key's enrolled "
-          "name is the actor");
-    }
-    return Status::Ok();
-  }
-  if (args.key.empty() != args.actor.empty()) {
-    return Status::InvalidArgument(
-        "with --server give --key FILE and --actor NAME (its enrolled name) to sign here, or "
-        "neither to have the server sign with its integration key");
+  if (!args.dir.empty() && args.key.empty()) {
+    return Status::InvalidArgument("--data needs --key FILE to sign with");
   }
   return Status::Ok();
 }
 
-// The signed gate.result, submitted to the server.
-int SubmitSigned(const PinArgs& args, const adapters::argo::AnalysisRun& run) {
+// Signed here with the user's key under its enrolled name, submitted to the server.
+int SubmitSigned(const PinArgs& args, const adapters::ServerUrl& url,
+                 const adapters::argo::AnalysisRun& run) {
   auto key = ReadKeyFile(args.key);
   if (!key.ok()) return Fail(key.status());
+  auto name = EnrolledNameAt(url, key->PublicKey());
+  if (!name.ok()) return Fail(name.status());
   nlohmann::json event = adapters::argo::GateResultEvent(run);
-  event["actor"] = args.actor;
+  event["actor"] = *name;
   auto signed_event = SignEventJson(event, *key);
   if (!signed_event.ok()) return Fail(signed_event.status());
-  return PostAndPrint(args.server, "/v1/events", signed_event->ToJson().dump());
+  auto answer = PostSignedEvent(url, signed_event->ToJson(), adapters::HttpCall().timeout);
+  return answer.ok() ? PrintServerAnswer(*answer) : Fail(answer.status());
+}
+
+// The run as read, for the server to sign with its integration key.
+int SendToServer(const adapters::ServerUrl& url, std::string text) {
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  const bool json = first != std::string::npos && text[first] == '{';
+  auto answer =
+      PostToServer(url, "/v1/argo/analysisruns", json ? "application/json" : "application/yaml",
+                   std::move(text), adapters::HttpCall().timeout);
+  return answer.ok() ? PrintServerAnswer(*answer) : Fail(answer.status());
 }
 
 // Signed with the user's key into a local ledger; a run naming no step gets its namespace's.
@@ -80,11 +84,10 @@ int RunPin(const PinArgs& args, Context& context) {
   auto run = adapters::argo::ReadAnalysisRun(*text, kMaxAnalysisRunBytes);
   if (!run.ok()) return Fail(run.status().Prefixed(args.input == "-" ? "stdin" : args.input));
   if (!args.dir.empty()) return AppendLocally(args, context, *run);
-  if (!args.key.empty()) return SubmitSigned(args, *run);
-  const size_t first = text->find_first_not_of(" \t\r\n");
-  const bool json = first != std::string::npos && (*text)[first] == '{';
-  return PostAndPrint(args.server, "/v1/argo/analysisruns", *text,
-                      json ? "application/json" : "application/yaml");
+  auto url = adapters::ParseServerUrl(args.server);
+  if (!url.ok()) return Fail(url.status());
+  if (!args.key.empty()) return SubmitSigned(args, *url, *run);
+  return SendToServer(*url, std::move(text).value());
 }
 
 }  // namespace
@@ -106,7 +109,6 @@ void AddPinCommands(CLI::App& app, Context& context, Action& action) {
   run->add_option("--key", args->key,
                   "Sign with this key file (an enrolled key that may emit "
                   "gate.result)");
-  run->add_option("--actor", args->actor, "With --server --key: the key's enrolled name");
   run->add_option("analysisrun", args->input, "The AnalysisRun's file, or - for stdin")
       ->capture_default_str();
   run->callback(

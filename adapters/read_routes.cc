@@ -41,6 +41,9 @@ Response JsonAnswer(const json& body) {
   return r;
 }
 
+}  // namespace
+
+// Shared with the other routes (routes.h).
 Status OnlyParams(const Request& request, std::initializer_list<const char*> known) {
   for (const auto& [name, value] : request.query) {
     bool ok = false;
@@ -65,6 +68,8 @@ Result<std::optional<uint64_t>> UintParam(const Request& request, const std::str
   }
   return std::optional<uint64_t>(std::stoull(*text));
 }
+
+namespace {
 
 Result<uint64_t> RequiredUint(const Request& request, const std::string& name) {
   SHIPLOG_ASSIGN_OR_RETURN(std::optional<uint64_t> value, UintParam(request, name));

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "adapters/argo/argo_routes.h"
 #include "adapters/kubernetes/admission.h"
 #include "schemas/record.capnp.h"
 
@@ -20,12 +21,16 @@ std::string Bytes(capnp::Data::Reader d) {
   return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
 }
 
+}  // namespace
+
 Response NotReady(const ServerState& state) {
   Response r = ErrorResponse(503, "unavailable",
                              state.stopping ? "the server is shutting down"
                                             : "not ready: " + state.not_ready_reason);
   return r;
 }
+
+namespace {
 
 // The signed event in a submission's body, JSON or Cap'n Proto.
 Result<SignedEvent> SubmittedEvent(const Request& request) {
@@ -216,6 +221,7 @@ void Route(ServerState& state, const Request& request, Respond respond) {
     if (only("POST")) AnswerAdmission(state, request, respond);
     return;
   }
+  if (argo::RouteArgo(state, request, respond)) return;
   if (RouteRead(state, request, respond)) return;
   respond(ErrorResponse(404, "not_found", "no endpoint " + path + " (see adapters/openapi.yaml)"));
 }

@@ -11,6 +11,7 @@
 //   GET  /v1/query?deployment=&app=...   the records, streamed as JSON lines; &count=true
 //   POST /v1/admission[/ENVIRONMENT]     a Kubernetes ValidatingAdmissionWebhook's AdmissionReview
 //                                        (adapters/kubernetes/admission.h)
+//   GET  /v1/argo/canary, POST /v1/argo/analysisruns   Argo Rollouts (adapters/argo/argo_routes.h)
 //   GET  /healthz, /readyz, /metrics
 //
 // Errors are {"error": {"code", "message"}} with 400 (bad input), 401 (bad signature, unknown
@@ -18,7 +19,10 @@
 // (not ready, shutting down; too many reads waiting, with Retry-After), 500 (a bug, logged).
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <initializer_list>
+#include <optional>
 
 #include "adapters/http.h"
 #include "adapters/server.h"
@@ -40,5 +44,14 @@ void AnswerGuarded(const Respond& respond, const char* what, const std::function
 // The read-only endpoints under /v1 other than events and check (adapters/read_routes.cc);
 // false when `request` is not one of them.
 bool RouteRead(ServerState& state, const Request& request, const Respond& respond);
+
+// The 503 for a server not ready for appends yet (still verifying the ledger) or shutting down.
+Response NotReady(const ServerState& state);
+
+// Refuses (kInvalidArgument naming it) a query parameter not in `known`, so a typo never
+// silently widens an answer.
+Status OnlyParams(const Request& request, std::initializer_list<const char*> known);
+// The query parameter `name` as a non-negative integer; nullopt when not given.
+Result<std::optional<uint64_t>> UintParam(const Request& request, const std::string& name);
 
 }  // namespace shiplog::adapters

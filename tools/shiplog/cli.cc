@@ -113,16 +113,20 @@ Result<SignedEvent> SignEventJson(nlohmann::json event, const SigningKey& key) {
 
 int AppendSignedBy(const std::string& dir, const std::string& key_file, Context& context,
                    nlohmann::json event) {
-  auto key = ReadKeyFile(key_file);
-  if (!key.ok()) return Fail(key.status());
   auto ledger = OpenLedger(dir, context, /*enforce=*/true);
   if (!ledger.ok()) return Fail(ledger.status());
-  auto name = EnrolledName(**ledger, *key);
+  return AppendSignedBy(**ledger, key_file, std::move(event));
+}
+
+int AppendSignedBy(Ledger& ledger, const std::string& key_file, nlohmann::json event) {
+  auto key = ReadKeyFile(key_file);
+  if (!key.ok()) return Fail(key.status());
+  auto name = EnrolledName(ledger, *key);
   if (!name.ok()) return Fail(name.status());
   event["actor"] = *name;
   auto signed_event = SignEventJson(event, *key);
   if (!signed_event.ok()) return Fail(signed_event.status());
-  return AppendAndPrint(**ledger, *signed_event);
+  return AppendAndPrint(ledger, *signed_event);
 }
 
 int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event) {

@@ -21,6 +21,8 @@
 
 namespace shiplog::cli {
 
+struct ServerAnswer;  // tools/shiplog/server_client.h
+
 enum ExitCode : int {
   kExitOk = 0,
   kExitInternal = 1,
@@ -77,6 +79,7 @@ void AddReplayCommands(CLI::App& app, Context& context, Action& action);    // r
 void AddTimelineCommands(CLI::App& app, Context& context, Action& action);  // timeline
 void AddServeCommands(CLI::App& app, Context& context, Action& action);     // serve submit
 void AddExecCommand(CLI::App& app, Context& context, Action& action);       // exec
+void AddPinCommands(CLI::App& app, Context& context, Action& action);       // pin analysisrun
 
 }  // namespace shiplog::cli
 
@@ -97,9 +100,15 @@ Result<SignedEvent> SignEventJson(nlohmann::json event, const SigningKey& key);
 // to the ledger in `dir` and prints the receipt; returns the exit code.
 int AppendSignedBy(const std::string& dir, const std::string& key_file, Context& context,
                    nlohmann::json event);
+// The same, to a ledger already open (with the context's gate).
+int AppendSignedBy(Ledger& ledger, const std::string& key_file, nlohmann::json event);
 
 // Appends and prints the receipt; a denied intent prints the decision and exits 3.
 int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event);
+
+// Prints a server's answer to a submission as `shiplog submit` does: a receipt (exit 0), a
+// denial's decision (exit 3), or the server's error on stderr (exit 2 for a 4xx, 1 for a 5xx).
+int PrintServerAnswer(const ServerAnswer& answer);
 
 }  // namespace shiplog::cli
 

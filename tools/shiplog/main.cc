@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   AddTimelineCommands(app, context, action);
   AddServeCommands(app, context, action);
   AddExecCommand(app, context, action);
+  AddPinCommands(app, context, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

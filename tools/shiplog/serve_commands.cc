@@ -113,25 +113,29 @@ int RunSubmit(const SubmitArgs& args) {
   }
   auto reply = PostSignedEvent(*url, envelope, adapters::HttpCall().timeout);
   if (!reply.ok()) return Fail(reply.status());
-  if (reply->status == 200) {
-    std::cout << reply->text;
-    return kExitOk;
-  }
-  if (auto message = reply->ErrorMessage()) {
-    std::cerr << "shiplog: " << TerminalText(*message) << " (HTTP " << reply->status << ")\n";
-    return reply->status >= 500 ? kExitInternal : kExitBadInput;
-  }
-  if (reply->status == 403) {  // a denial: the decision, as `append` prints it
-    std::cout << reply->text;
-    std::cerr << "shiplog: denied by policy\n";
-    return kExitDenied;
-  }
-  std::cerr << "shiplog: unexpected answer (HTTP " << reply->status
-            << "): " << TerminalText(reply->text) << "\n";
-  return kExitInternal;
+  return PrintServerAnswer(*reply);
 }
 
 }  // namespace
+
+int PrintServerAnswer(const ServerAnswer& reply) {
+  if (reply.status == 200) {
+    std::cout << reply.text;
+    return kExitOk;
+  }
+  if (auto message = reply.ErrorMessage()) {
+    std::cerr << "shiplog: " << TerminalText(*message) << " (HTTP " << reply.status << ")\n";
+    return reply.status >= 500 ? kExitInternal : kExitBadInput;
+  }
+  if (reply.status == 403) {  // a denial: the decision, as `append` prints it
+    std::cout << reply.text;
+    std::cerr << "shiplog: denied by policy\n";
+    return kExitDenied;
+  }
+  std::cerr << "shiplog: unexpected answer (HTTP " << reply.status
+            << "): " << TerminalText(reply.text) << "\n";
+  return kExitInternal;
+}
 
 void AddServeCommands(CLI::App& app, Context& context, Action& action) {
   auto args = std::make_shared<ServeArgs>();

@@ -16,14 +16,14 @@ std::optional<std::string> ServerAnswer::ErrorMessage() const {
   return text;
 }
 
-Result<ServerAnswer> PostSignedEvent(const adapters::ServerUrl& server,
-                                     const nlohmann::json& envelope,
-                                     std::chrono::milliseconds timeout) {
+Result<ServerAnswer> PostToServer(const adapters::ServerUrl& server, const std::string& target,
+                                  const std::string& content_type, std::string body,
+                                  std::chrono::milliseconds timeout) {
   adapters::HttpCall call;
   call.method = "POST";
-  call.target = "/v1/events";
-  call.content_type = adapters::kJson;
-  call.body = envelope.dump();
+  call.target = target;
+  call.content_type = content_type;
+  call.body = std::move(body);
   call.timeout = timeout;
   SHIPLOG_ASSIGN_OR_RETURN(adapters::HttpReply reply, adapters::Call(server, call));
   ServerAnswer answer;
@@ -33,6 +33,12 @@ Result<ServerAnswer> PostSignedEvent(const adapters::ServerUrl& server,
   if (parsed.ok()) answer.body = std::move(parsed).value();
   answer.text = std::move(reply.body);
   return answer;
+}
+
+Result<ServerAnswer> PostSignedEvent(const adapters::ServerUrl& server,
+                                     const nlohmann::json& envelope,
+                                     std::chrono::milliseconds timeout) {
+  return PostToServer(server, "/v1/events", adapters::kJson, envelope.dump(), timeout);
 }
 
 Result<std::string> EnrolledNameAt(const adapters::ServerUrl& server, std::string_view public_key) {

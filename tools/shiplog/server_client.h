@@ -25,6 +25,12 @@ struct ServerAnswer {
   std::optional<std::string> ErrorMessage() const;
 };
 
+// POSTs `body` (of `content_type`) to `target`. An unreachable server or a broken exchange is
+// kInternal naming the server; any HTTP answer is a value.
+Result<ServerAnswer> PostToServer(const adapters::ServerUrl& server, const std::string& target,
+                                  const std::string& content_type, std::string body,
+                                  std::chrono::milliseconds timeout);
+
 // POSTs a signed event's envelope (SignedEvent::ToJson()) to /v1/events. An unreachable server
 // or a broken exchange is kInternal naming the server; any HTTP answer is a value.
 Result<ServerAnswer> PostSignedEvent(const adapters::ServerUrl& server,

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "adapters/github/app_jwt.h"
+#include "adapters/github/delivery.h"
 #include "adapters/github/github_api.h"
 #include "adapters/github/review_poster.h"
 #include "adapters/github/webhook_signature.h"
@@ -321,6 +322,123 @@ TEST_F(ReviewPosterTest, GivesUpAtOnceOnARefusalAndAfterTheBoundOnAnOutage) {
   EXPECT_EQ(counts.retried, 2u) << "d-1 was not retried; d-2 was tried 3 times";
   EXPECT_EQ(counts.posted, 0u);
   EXPECT_TRUE(double_.reviews().empty());
+}
+
+// integrations.md, section 1: octokit's example delivery [S2] (trimmed), with the installation
+// object an App's delivery adds.
+json ExampleDelivery() {
+  return json::parse(R"({
+    "action": "requested",
+    "environment": "production",
+    "event": "push",
+    "deployment_callback_url": "https://api.github.com/repos/Codertocat/Hello-World/actions/runs/7/deployment_protection_rule",
+    "deployment": {
+      "url": "https://api.github.com/repos/Codertocat/Hello-World/deployments/145988746",
+      "id": 145988746, "node_id": "MDEwOkRlcGxveW1lbnQxNDU5ODg3NDY=",
+      "sha": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", "ref": "master", "task": "deploy",
+      "payload": {}, "original_environment": "production", "environment": "production",
+      "description": null,
+      "creator": {"login": "Codertocat", "id": 21031067, "type": "User", "site_admin": false},
+      "created_at": "2019-05-15T15:20:53Z", "updated_at": "2019-05-15T15:20:53Z",
+      "statuses_url": "https://api.github.com/repos/Codertocat/Hello-World/deployments/145988746/statuses",
+      "repository_url": "https://api.github.com/repos/Codertocat/Hello-World"
+    },
+    "pull_requests": [{"number": 2, "state": "open", "title": "Update the README with new information.",
+                       "head": {"sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821"}}],
+    "repository": {"id": 186853002, "name": "Hello-World", "full_name": "Codertocat/Hello-World",
+                   "private": false},
+    "sender": {"login": "Codertocat", "id": 21031067, "type": "User"},
+    "installation": {"id": 2311213, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMjMxMTIxMw=="}
+  })");
+}
+
+TEST(GitHubDelivery, ReadsTheDocumentedPayload) {
+  auto delivery = adapters::github::ParseProtectionRuleDelivery(ExampleDelivery().dump());
+  ASSERT_TRUE(delivery.ok()) << delivery.status().ToString();
+  EXPECT_EQ(delivery->action, "requested");
+  EXPECT_EQ(delivery->environment, "production");
+  EXPECT_EQ(delivery->repository, "Codertocat/Hello-World");
+  EXPECT_EQ(delivery->sha, "f95f852bd8fca8fcc58a9a2d6c842781e32a215e");
+  EXPECT_EQ(delivery->installation_id, 2311213);
+  EXPECT_EQ(delivery->Source(), "Codertocat/Hello-World@f95f852bd8fca8fcc58a9a2d6c842781e32a215e");
+}
+
+TEST(GitHubDelivery, NamesWhatIsMissingOrMalformed) {
+  auto problem = [](const std::function<void(json&)>& change) {
+    json body = ExampleDelivery();
+    change(body);
+    auto delivery = adapters::github::ParseProtectionRuleDelivery(body.dump());
+    return delivery.ok() ? std::string("parsed") : delivery.status().message();
+  };
+  EXPECT_THAT(problem([](json& b) { b["deployment"].erase("sha"); }), HasSubstr("deployment.sha"));
+  EXPECT_THAT(problem([](json& b) { b["deployment"]["sha"] = "main"; }), HasSubstr("commit id"));
+  EXPECT_THAT(problem([](json& b) { b.erase("environment"); }), HasSubstr("'environment'"));
+  EXPECT_THAT(problem([](json& b) { b["environment"] = 7; }), HasSubstr("not a string"));
+  EXPECT_THAT(problem([](json& b) { b["repository"]["full_name"] = "a/b/c"; }),
+              HasSubstr("OWNER/REPO"));
+  EXPECT_THAT(problem([](json& b) { b.erase("installation"); }), HasSubstr("installation"));
+  EXPECT_THAT(problem([](json& b) { b["installation"]["id"] = "1"; }),
+              HasSubstr("installation.id"));
+  EXPECT_THAT(problem([](json& b) { b.erase("deployment_callback_url"); }),
+              HasSubstr("deployment_callback_url"));
+  EXPECT_THAT(problem([](json& b) { b = json::array(); }), HasSubstr("not an object"));
+  EXPECT_EQ(problem([](json& b) {
+              b = {{"action", "something-new"}};
+            }),
+            "parsed")
+      << "another action is read, to be ignored";
+  EXPECT_FALSE(adapters::github::ParseProtectionRuleDelivery("{not json").ok());
+}
+
+TEST(GitHubReviewComment, SaysTheVerdictTheReasonsAndLinksTheTimeline) {
+  auto delivery = adapters::github::ParseProtectionRuleDelivery(ExampleDelivery().dump());
+  ASSERT_TRUE(delivery.ok());
+  adapters::github::ReviewVerdict verdict;
+  verdict.allowed = false;
+  verdict.deployment = "hello world/7";
+  verdict.step = "production";
+  verdict.decision = {{"allowed", false},
+                      {"reasons",
+                       {{{"rule", "R12"},
+                         {"name", "backup-before-prod"},
+                         {"message", "no backup verified for this deployment"}}}}};
+  const json body = adapters::github::ReviewBody(*delivery, verdict, "https://shiplog.example/");
+  EXPECT_EQ(body["environment_name"], "production");
+  EXPECT_EQ(body["state"], "rejected");
+  const std::string comment = body["comment"];
+  EXPECT_THAT(comment, HasSubstr("rejected"));
+  EXPECT_THAT(comment, HasSubstr("R12 backup-before-prod"));
+  EXPECT_THAT(comment, HasSubstr("no backup verified for this deployment"));
+  EXPECT_THAT(
+      comment,
+      HasSubstr("(https://shiplog.example/v1/deployments/hello%20world%2F7/timeline?format=html)"));
+}
+
+TEST(GitHubReviewComment, AttackerTextIsInertAndTheCommentFitsGitHubsLimit) {
+  auto delivery = adapters::github::ParseProtectionRuleDelivery(ExampleDelivery().dump());
+  ASSERT_TRUE(delivery.ok());
+  adapters::github::ReviewVerdict verdict;
+  verdict.deployment = "d-1";
+  json reasons = json::array();
+  reasons.push_back({{"rule", "R9"},
+                     {"name", "immutable-image"},
+                     {"message",
+                      "image [click](https://evil.example) <img src=x> \x1b[2J\n"
+                      "forged line"}});
+  for (int i = 0; i < 40; ++i) {
+    reasons.push_back(
+        {{"rule", "R" + std::to_string(i)}, {"name", "rule"}, {"message", std::string(60, 'x')}});
+  }
+  verdict.decision = {{"allowed", false}, {"reasons", reasons}};
+  const std::string comment =
+      adapters::github::ReviewComment(*delivery, verdict, "https://s.example");
+  EXPECT_LE(comment.size(), adapters::github::kMaxCommentBytes);
+  EXPECT_THAT(comment, HasSubstr("\\[click\\]\\(https://evil.example\\)"));
+  EXPECT_THAT(comment, HasSubstr("\\<img"));
+  EXPECT_THAT(comment, ::testing::Not(HasSubstr("\x1b")));
+  EXPECT_THAT(comment, HasSubstr(" more\n"));
+  EXPECT_THAT(comment, HasSubstr("https://s.example/v1/deployments/d-1/timeline?format=html)"))
+      << "the link is kept when reasons are cut";
 }
 
 }  // namespace

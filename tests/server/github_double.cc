@@ -138,6 +138,32 @@ TestCertificate MakeSelfSignedCertificate(const std::string& dns_name, bool incl
   return {BioText(bio), key.PrivatePem()};
 }
 
+nlohmann::json ExampleProtectionRuleDelivery() {
+  return nlohmann::json::parse(R"({
+    "action": "requested",
+    "environment": "production",
+    "event": "push",
+    "deployment_callback_url": "https://api.github.com/repos/Codertocat/Hello-World/actions/runs/7/deployment_protection_rule",
+    "deployment": {
+      "url": "https://api.github.com/repos/Codertocat/Hello-World/deployments/145988746",
+      "id": 145988746, "node_id": "MDEwOkRlcGxveW1lbnQxNDU5ODg3NDY=",
+      "sha": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", "ref": "master", "task": "deploy",
+      "payload": {}, "original_environment": "production", "environment": "production",
+      "description": null,
+      "creator": {"login": "Codertocat", "id": 21031067, "type": "User", "site_admin": false},
+      "created_at": "2019-05-15T15:20:53Z", "updated_at": "2019-05-15T15:20:53Z",
+      "statuses_url": "https://api.github.com/repos/Codertocat/Hello-World/deployments/145988746/statuses",
+      "repository_url": "https://api.github.com/repos/Codertocat/Hello-World"
+    },
+    "pull_requests": [{"number": 2, "state": "open", "title": "Update the README with new information.",
+                       "head": {"sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821"}}],
+    "repository": {"id": 186853002, "name": "Hello-World", "full_name": "Codertocat/Hello-World",
+                   "private": false},
+    "sender": {"login": "Codertocat", "id": 21031067, "type": "User"},
+    "installation": {"id": 2311213, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMjMxMTIxMw=="}
+  })");
+}
+
 class GitHubDouble::Impl {
  public:
   Impl(EVP_PKEY* key, std::string app_id, const TestCertificate* tls)

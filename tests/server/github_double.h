@@ -59,6 +59,10 @@ struct Received {
   int answered = 0;  // the status it was answered with
 };
 
+// integrations.md, section 1: octokit's example `deployment_protection_rule` delivery [S2]
+// (trimmed as there), with the installation object a GitHub App's delivery adds.
+nlohmann::json ExampleProtectionRuleDelivery();
+
 class GitHubDouble {
  public:
   // `app_public_key`: the key JWTs must verify under (not owned; must outlive the double).

@@ -1,6 +1,7 @@
-// The GitHub deployment protection rule: the webhook's HMAC, the App's RS256 JWT and installation
-// tokens, https to the API, and the background poster of reviews, against a local double of
-// api.github.com (tests/server/github_double.h).
+// The GitHub deployment protection rule, part by part: the webhook's HMAC, the App's RS256 JWT and
+// installation tokens, https to the API, the delivery and the review, and the background poster,
+// against a local double of api.github.com (tests/server/github_double.h). github_test.cc drives
+// the whole route through the real server.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/ec.h>
@@ -324,36 +325,9 @@ TEST_F(ReviewPosterTest, GivesUpAtOnceOnARefusalAndAfterTheBoundOnAnOutage) {
   EXPECT_TRUE(double_.reviews().empty());
 }
 
-// integrations.md, section 1: octokit's example delivery [S2] (trimmed), with the installation
-// object an App's delivery adds.
-json ExampleDelivery() {
-  return json::parse(R"({
-    "action": "requested",
-    "environment": "production",
-    "event": "push",
-    "deployment_callback_url": "https://api.github.com/repos/Codertocat/Hello-World/actions/runs/7/deployment_protection_rule",
-    "deployment": {
-      "url": "https://api.github.com/repos/Codertocat/Hello-World/deployments/145988746",
-      "id": 145988746, "node_id": "MDEwOkRlcGxveW1lbnQxNDU5ODg3NDY=",
-      "sha": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", "ref": "master", "task": "deploy",
-      "payload": {}, "original_environment": "production", "environment": "production",
-      "description": null,
-      "creator": {"login": "Codertocat", "id": 21031067, "type": "User", "site_admin": false},
-      "created_at": "2019-05-15T15:20:53Z", "updated_at": "2019-05-15T15:20:53Z",
-      "statuses_url": "https://api.github.com/repos/Codertocat/Hello-World/deployments/145988746/statuses",
-      "repository_url": "https://api.github.com/repos/Codertocat/Hello-World"
-    },
-    "pull_requests": [{"number": 2, "state": "open", "title": "Update the README with new information.",
-                       "head": {"sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821"}}],
-    "repository": {"id": 186853002, "name": "Hello-World", "full_name": "Codertocat/Hello-World",
-                   "private": false},
-    "sender": {"login": "Codertocat", "id": 21031067, "type": "User"},
-    "installation": {"id": 2311213, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMjMxMTIxMw=="}
-  })");
-}
-
 TEST(GitHubDelivery, ReadsTheDocumentedPayload) {
-  auto delivery = adapters::github::ParseProtectionRuleDelivery(ExampleDelivery().dump());
+  auto delivery =
+      adapters::github::ParseProtectionRuleDelivery(ExampleProtectionRuleDelivery().dump());
   ASSERT_TRUE(delivery.ok()) << delivery.status().ToString();
   EXPECT_EQ(delivery->action, "requested");
   EXPECT_EQ(delivery->environment, "production");
@@ -365,7 +339,7 @@ TEST(GitHubDelivery, ReadsTheDocumentedPayload) {
 
 TEST(GitHubDelivery, NamesWhatIsMissingOrMalformed) {
   auto problem = [](const std::function<void(json&)>& change) {
-    json body = ExampleDelivery();
+    json body = ExampleProtectionRuleDelivery();
     change(body);
     auto delivery = adapters::github::ParseProtectionRuleDelivery(body.dump());
     return delivery.ok() ? std::string("parsed") : delivery.status().message();
@@ -391,7 +365,8 @@ TEST(GitHubDelivery, NamesWhatIsMissingOrMalformed) {
 }
 
 TEST(GitHubReviewComment, SaysTheVerdictTheReasonsAndLinksTheTimeline) {
-  auto delivery = adapters::github::ParseProtectionRuleDelivery(ExampleDelivery().dump());
+  auto delivery =
+      adapters::github::ParseProtectionRuleDelivery(ExampleProtectionRuleDelivery().dump());
   ASSERT_TRUE(delivery.ok());
   adapters::github::ReviewVerdict verdict;
   verdict.allowed = false;
@@ -415,7 +390,8 @@ TEST(GitHubReviewComment, SaysTheVerdictTheReasonsAndLinksTheTimeline) {
 }
 
 TEST(GitHubReviewComment, AttackerTextIsInertAndTheCommentFitsGitHubsLimit) {
-  auto delivery = adapters::github::ParseProtectionRuleDelivery(ExampleDelivery().dump());
+  auto delivery =
+      adapters::github::ParseProtectionRuleDelivery(ExampleProtectionRuleDelivery().dump());
   ASSERT_TRUE(delivery.ok());
   adapters::github::ReviewVerdict verdict;
   verdict.deployment = "d-1";

@@ -49,6 +49,12 @@ std::optional<std::string> Request::Param(const std::string& name) const {
   return it->second;
 }
 
+std::optional<std::string> Request::Header(std::string_view lower_case_name) const {
+  auto it = headers.find(std::string(lower_case_name));
+  if (it == headers.end()) return std::nullopt;
+  return it->second;
+}
+
 std::string DumpJson(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
@@ -78,6 +84,7 @@ int HttpStatusFor(const Status& status) {
     case StatusCode::kConflict: return 409;
     case StatusCode::kCorrupt:
     case StatusCode::kInternal: return 500;
+    case StatusCode::kFailedPrecondition: return 503;
   }
   return 500;
 }

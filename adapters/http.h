@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -25,8 +26,13 @@ struct Request {
   std::string content_type;  // without parameters, lower case
   std::string accept;
   std::string body;
+  // Every header, names lower case; a repeated header keeps its last value. Integrations read
+  // their own (X-Hub-Signature-256, X-GitHub-Delivery).
+  std::map<std::string, std::string> headers;
 
   bool WantsCapnp() const;
+  // The header `lower_case_name`, if sent.
+  std::optional<std::string> Header(std::string_view lower_case_name) const;
   // The query parameter `name`, if given.
   std::optional<std::string> Param(const std::string& name) const;
 };

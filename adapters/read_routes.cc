@@ -182,6 +182,7 @@ Result<QueryFilter> QueryFilterOf(const Request& request) {
                              std::make_pair("kind", &filter.kind),
                              std::make_pair("step", &filter.step),
                              std::make_pair("image", &filter.image),
+                             std::make_pair("source", &filter.source),
                              std::make_pair("decision", &filter.decision)}) {
     *field = request.Param(name).value_or("");
   }
@@ -251,7 +252,8 @@ class QueryStream {
 
 Response Query(ServerState& state, const Request& request) {
   Status params = OnlyParams(request, {"deployment", "app", "environment", "actor", "role", "kind",
-                                       "step", "image", "since", "until", "decision", "waivers",
+                                       "step", "image", "source", "since", "until", "decision",
+                                       "waivers",
                                        "from_seq", "to_seq", "count"});
   if (!params.ok()) return ErrorResponse(params);
   auto filter = QueryFilterOf(request);

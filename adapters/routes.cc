@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "adapters/kubernetes/admission.h"
 #include "schemas/record.capnp.h"
 
 namespace shiplog::adapters {
@@ -209,6 +210,10 @@ void Route(ServerState& state, const Request& request, Respond respond) {
   }
   if (path == "/v1/check") {
     if (only("POST")) CheckIntent(state, request, std::move(respond));
+    return;
+  }
+  if (path == "/v1/admission" || path.rfind("/v1/admission/", 0) == 0) {
+    if (only("POST")) AnswerAdmission(state, request, respond);
     return;
   }
   if (RouteRead(state, request, respond)) return;

@@ -246,6 +246,10 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     request.method = method_;
     request.content_type = MediaType(std::string(req[http::field::content_type]));
     request.accept = std::string(req[http::field::accept]);
+    for (const auto& field : req) {
+      request.headers[Lower({field.name_string().data(), field.name_string().size()})] =
+          std::string(field.value().data(), field.value().size());
+    }
     request.body = std::move(req.body());
     Status parsed = ParseTarget(target_, request);
     if (!parsed.ok()) return Write(ErrorResponse(parsed));

@@ -30,6 +30,8 @@
 
 namespace shiplog::adapters {
 
+struct IntegrationSigner;  // adapters/integration.h
+
 // The port `shiplog serve` listens on unless told otherwise.
 constexpr uint16_t kDefaultPort = 7478;
 
@@ -48,6 +50,9 @@ struct ServerOptions {
   size_t max_queued_reads = 16;  // heavy reads running or waiting; more are answered 503
   std::chrono::milliseconds request_timeout{15000};  // for one request to arrive whole
   std::chrono::milliseconds idle_timeout{60000};     // a keep-alive connection with no request
+  // The server's own signer for what the enforcement points record (adapters/integration.h);
+  // null: those routes answer 503 where they would record.
+  std::shared_ptr<const IntegrationSigner> integration;
 };
 
 // Where heavy reads run: a few threads of their own and a bound on the reads running or waiting,

@@ -564,7 +564,11 @@ Status ValidateEvent(schema::Event::Reader event) {
         "event kind '" + kind +
         "' needs field 'deployment' (1-256 letters, digits or ._-:@/+)");
   }
-  if (!scoped && event.hasDeployment()) {
+  const bool optional = HasAnnotation(member, kDeploymentOptionalAnnotation);
+  if (optional && event.hasDeployment() && !IsIdentifier(event.getDeployment())) {
+    return Status::InvalidArgument("field 'deployment' must be 1-256 letters, digits or ._-:@/+");
+  }
+  if (!scoped && !optional && event.hasDeployment()) {
     return Status::InvalidArgument("event kind '" + kind +
                                    "' is not about one deployment: remove field 'deployment'");
   }

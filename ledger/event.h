@@ -17,7 +17,7 @@
 //   - empty strings and empty lists are the same as absent.
 // Names (id, actor, deployment, an enrolled name, roles) are 1-256 characters of letters, digits
 // and ._-:@/+ so they can key indexes and never hide control characters. Kinds not marked
-// $deploymentScoped must not carry a deployment. A maintenance window's "from" is before its "to";
+// $deploymentScoped must not carry a deployment ($deploymentOptional ones may). A maintenance window's "from" is before its "to";
 // a traffic weight is 0..100; gate metrics are finite.
 #pragma once
 

@@ -19,6 +19,7 @@ constexpr uint64_t kTimeAnnotation = 0xd554840beac30842ull;
 constexpr uint64_t kHexAnnotation = 0xe0f1c7a4a2b6d3c1ull;
 constexpr uint64_t kJsonMapAnnotation = 0xc6f4b8a9d1e2f3a5ull;
 constexpr uint64_t kDeploymentScopedAnnotation = 0xb5a4c3d2e1f0a9b8ull;
+constexpr uint64_t kDeploymentOptionalAnnotation = 0xa1b2c3d4e5f60718ull;
 
 bool HasAnnotation(capnp::StructSchema::Field field, uint64_t id);
 

@@ -18,7 +18,7 @@ constexpr FieldName kFields[] = {
     {IndexField::kKind, 'k', "kind"},             {IndexField::kApp, 'p', "app"},
     {IndexField::kEnvironment, 'e', "environment"}, {IndexField::kRole, 'r', "role"},
     {IndexField::kStep, 's', "step"},             {IndexField::kImage, 'm', "image"},
-    {IndexField::kOutcome, 'o', "decision"},
+    {IndexField::kOutcome, 'o', "decision"},      {IndexField::kSource, 'g', "source"},
 };
 
 std::string Text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
@@ -27,6 +27,7 @@ std::string Text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size())
 struct Facets {
   std::vector<std::string> actors;
   std::string app, environment, step, image;
+  std::string source;  // a request's "OWNER/REPO@COMMIT"
 };
 
 void AddEventFacets(const Event& event, Facets& facets) {
@@ -38,6 +39,7 @@ void AddEventFacets(const Event& event, Facets& facets) {
       facets.app = Text(r.getApp());
       facets.environment = Text(r.getEnvironment());
       facets.image = Text(r.getImage());
+      if (r.hasSource()) facets.source = SourceKey(Text(r.getSource().getRepository()), Text(r.getSource().getCommit()));
       break;
     }
     case schema::Event::Body::REVIEW:
@@ -149,6 +151,11 @@ std::string DescribeIndexKey(std::string_view key) {
   return "the index entry '" + std::string(key.substr(0, 2)) + "...'";
 }
 
+std::string SourceKey(std::string_view repository, std::string_view commit) {
+  if (repository.empty() || commit.empty()) return "";
+  return std::string(repository) + "@" + std::string(commit);
+}
+
 std::string_view ImageDigest(std::string_view image) {
   const size_t at = image.rfind('@');
   return at == std::string_view::npos ? image : image.substr(at + 1);
@@ -208,6 +215,7 @@ std::vector<std::pair<std::string, std::string>> IndexEntries(const StoredRecord
   add(IndexField::kStep, facets.step);
   add(IndexField::kImage, ImageDigest(facets.image));
   for (const std::string& outcome : Outcomes(record)) add(IndexField::kOutcome, outcome);
+  add(IndexField::kSource, facets.source);
   return entries;
 }
 

@@ -20,6 +20,8 @@
 //   "o/" outcome NUL seq8        -> ""   "allowed": an intent whose decision allowed it;
 //                                        "denied": a policy.denied record; "waived": a
 //                                        waiver.granted, or an intent allowed by a waiver
+//   "g/" repository@commit NUL seq8 -> "" a deploy.requested's source (what GitHub's
+//                                        protection rule looks a deployment up by)
 // A policy.denied is indexed under the step, image, app and environment of the attempt it holds.
 // The deployment's request is its first deploy.requested, accepted or denied; records of a
 // deployment before it have no app or environment.
@@ -43,11 +45,13 @@ namespace shiplog {
 
 // The version of the key grammar above, kept in meta "index_version". An older or missing one
 // makes Ledger::Open rebuild every entry from the records.
-constexpr uint32_t kIndexVersion = 2;
+constexpr uint32_t kIndexVersion = 3;
 inline constexpr char kIndexVersionKey[] = "index_version";
 
 // The indexed facets a query can name; each has its own key prefix.
-enum class IndexField { kDeployment, kActor, kKind, kApp, kEnvironment, kRole, kStep, kImage, kOutcome };
+enum class IndexField {
+  kDeployment, kActor, kKind, kApp, kEnvironment, kRole, kStep, kImage, kOutcome, kSource
+};
 
 // Every field above: the ones Verify scans for entries no record produces.
 const std::vector<IndexField>& QueryIndexFields();
@@ -60,6 +64,9 @@ std::string EventIdKey(std::string_view actor, std::string_view id);
 std::string DescribeIndexKey(std::string_view key);
 // The sequence number a query index key points at. REQUIRES: key.size() >= 8.
 uint64_t IndexKeySeq(std::string_view key);
+
+// The source index's value: "OWNER/REPO@COMMIT" ("" when either is empty).
+std::string SourceKey(std::string_view repository, std::string_view commit);
 
 // The digest of an image reference: what follows its last '@' ("sha256:..."), or all of it.
 std::string_view ImageDigest(std::string_view image);

@@ -710,6 +710,15 @@ Result<std::optional<Receipt>> Ledger::FindDuplicate(const Event& event,
   return std::optional<Receipt>(std::move(receipt));
 }
 
+Result<std::optional<StoredRecord>> Ledger::FindEvent(std::string_view actor,
+                                                     std::string_view id) const {
+  SHIPLOG_ASSIGN_OR_RETURN(auto seq, store_->GetIndex(EventIdKey(actor, id)));
+  if (!seq) return std::optional<StoredRecord>();
+  if (seq->size() != 8) return Status::Corrupt("an id index entry is not a sequence number");
+  SHIPLOG_ASSIGN_OR_RETURN(StoredRecord record, Read(DecodeSeq(*seq)));
+  return std::optional<StoredRecord>(std::move(record));
+}
+
 Result<CheckedEvent> CheckEvent(SignedEvent signed_event) {
   SHIPLOG_RETURN_IF_ERROR(signed_event.VerifySignature());
   SHIPLOG_ASSIGN_OR_RETURN(Event event, Event::FromCanonical(signed_event.payload));
@@ -974,6 +983,7 @@ std::vector<std::string> QueryPrefixes(const QueryFilter& filter) {
   };
   add(IndexField::kDeployment, filter.deployment);
   add(IndexField::kImage, ImageDigest(filter.image));
+  add(IndexField::kSource, filter.source);
   if (filter.waivers) add(IndexField::kOutcome, "waived");
   if (filter.decision == "denied") add(IndexField::kOutcome, "denied");
   add(IndexField::kActor, filter.actor);

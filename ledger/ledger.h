@@ -147,6 +147,7 @@ struct QueryFilter {
   std::string step;
   std::string image;        // an image reference or its digest ("sha256:..."): the digest matches
   std::string decision;     // "allowed" (intents allowed) or "denied" (policy.denied records)
+  std::string source;       // "OWNER/REPO@COMMIT": the deploy.requested records with that source
   bool waivers = false;     // waiver.granted records and intents a waiver allowed
   uint64_t from_seq = 0;
   std::optional<uint64_t> to_seq;     // inclusive
@@ -227,6 +228,11 @@ class Ledger {
   // denials, actor, app, step, environment, role, kind, allowed) and each other named field is
   // one point lookup in its index per candidate. kInvalidArgument for an unknown decision.
   Status Query(const QueryFilter& filter, const RecordVisitor& visit) const;
+
+  // The record `actor` stored under event id `id` (the ledger keeps (actor, id) unique), or
+  // nullopt: how an integration stores an outside thing once (a webhook delivery, an
+  // AnalysisRun) under an id derived from it.
+  Result<std::optional<StoredRecord>> FindEvent(std::string_view actor, std::string_view id) const;
 
   // The sequence numbers Query() would visit, in order, read from the indexes alone (no record
   // is read): what a count or a plan of later reads needs.

@@ -26,6 +26,7 @@ enum class StatusCode {
   kDenied,           // the policy denied an intent
   kCorrupt,          // stored data failed verification (tampering or damage)
   kInternal,         // a bug or a broken resource (disk, database)
+  kFailedPrecondition,  // the service is not set up for this (no policy, no integration key)
 };
 
 // The name of a code, for logs and JSON ("invalid_argument").
@@ -46,6 +47,9 @@ class Status {
   static Status Denied(std::string m) { return {StatusCode::kDenied, std::move(m)}; }
   static Status Corrupt(std::string m) { return {StatusCode::kCorrupt, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status FailedPrecondition(std::string m) {
+    return {StatusCode::kFailedPrecondition, std::move(m)};
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

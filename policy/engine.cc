@@ -5,6 +5,14 @@
 #include <cctype>
 
 namespace shiplog::policy {
+
+bool IsPinnedDigest(const std::string& image) {
+  size_t at = image.find("@sha256:");
+  if (at == 0 || at == std::string::npos || image.size() != at + 8 + 64) return false;
+  return std::all_of(image.begin() + at + 8, image.end(),
+                     [](char c) { return std::isdigit(c) || (c >= 'a' && c <= 'f'); });
+}
+
 namespace {
 
 using json = nlohmann::json;
@@ -147,13 +155,6 @@ std::string DescribeAge(const EventMatch& m, const Fact& f, Micros age) {
            FormatDuration(age) + " (seq " + std::to_string(f.seq) + ")";
   }
   return Describe(m) + " (seq " + std::to_string(f.seq) + ") is " + FormatDuration(age) + " old";
-}
-
-bool IsPinnedDigest(const std::string& image) {
-  size_t at = image.find("@sha256:");
-  if (at == 0 || at == std::string::npos || image.size() != at + 8 + 64) return false;
-  return std::all_of(image.begin() + at + 8, image.end(),
-                     [](char c) { return std::isdigit(c) || (c >= 'a' && c <= 'f'); });
 }
 
 // The result of one requirement.

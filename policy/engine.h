@@ -22,6 +22,9 @@
 
 namespace shiplog::policy {
 
+// True for an image pinned by digest: "repo@sha256:<64 lowercase hex>" (R9's image_pinned).
+bool IsPinnedDigest(const std::string& image);
+
 // One appended event as the rules see it: flat JSON fields, who signed it in which roles, when.
 struct Fact {
   uint64_t seq = 0;

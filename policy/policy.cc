@@ -35,4 +35,31 @@ bool Policy::RoleMayEmit(const std::string& role, const std::string& kind) const
   return std::find(it->second.begin(), it->second.end(), kind) != it->second.end();
 }
 
+namespace {
+
+const EnvironmentBinding* FindBinding(
+    const std::map<std::string, EnvironmentBinding>& environments,
+    const std::vector<std::string> EnvironmentBinding::*list, const std::string& value) {
+  for (const auto& [name, binding] : environments) {
+    const auto& values = binding.*list;
+    if (std::find(values.begin(), values.end(), value) != values.end()) return &binding;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const EnvironmentBinding* Policy::EnvironmentForNamespace(const std::string& ns) const {
+  return FindBinding(environments, &EnvironmentBinding::namespaces, ns);
+}
+
+const EnvironmentBinding* Policy::EnvironmentForGithub(const std::string& github_environment) const {
+  return FindBinding(environments, &EnvironmentBinding::github_environments, github_environment);
+}
+
+const EnvironmentBinding* Policy::FindEnvironment(const std::string& name) const {
+  auto it = environments.find(name);
+  return it == environments.end() ? nullptr : &it->second;
+}
+
 }  // namespace shiplog::policy

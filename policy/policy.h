@@ -8,6 +8,14 @@
 //   roles: {ROLE: [KIND, ...], ...}    event kinds each role may emit; KIND is an event kind name
 //                                      (ledger/event.h EventKindNames()) or a prefix glob "rollback.*"
 //   chain: [{step: STEP, owner: ROLE}, ...]      the steps in order; owners are declared roles
+//   environments:                      where deploys happen, for the enforcement points
+//     ENVIRONMENT:                     (adapters/: Kubernetes admission, GitHub, Argo)
+//       step: STEP                     the chain step a deploy to it applies
+//       namespaces: [NAMESPACE, ...]   Kubernetes namespaces it guards
+//       namespace_label: KEY=VALUE     or: namespaces carrying this label (the webhook whose
+//                                      namespaceSelector picks them calls /v1/admission/ENV)
+//       github_environments: [NAME, ...]   GitHub environments that deploy to it
+//     A namespace, label or GitHub environment belongs to one environment at most.
 //   waivers: {roles: [ROLE, ...], never: [RULE_ID, ...]}
 //   rules: [RULE, ...]
 //
@@ -143,12 +151,23 @@ struct ChainStep {
   std::string owner;
 };
 
+// Where one environment's deploys happen outside shiplog, so an enforcement point knows which
+// step's decision guards it.
+struct EnvironmentBinding {
+  std::string name;
+  std::string step;
+  std::vector<std::string> namespaces;
+  std::string namespace_label;  // KEY=VALUE; empty when none
+  std::vector<std::string> github_environments;
+};
+
 // A parsed, checked policy. Plain data: the engine interprets it.
 struct Policy {
   std::string name;
   std::string description;
   std::map<std::string, std::vector<std::string>> roles;  // role -> kinds (globs expanded)
   std::vector<ChainStep> chain;
+  std::map<std::string, EnvironmentBinding> environments;
   std::vector<std::string> waiver_roles;
   std::vector<std::string> never_waived;  // rule ids
   std::vector<Rule> rules;
@@ -158,6 +177,10 @@ struct Policy {
   const Rule* FindRule(const std::string& id_or_name) const;
   const ChainStep* FindStep(const std::string& step) const;
   bool RoleMayEmit(const std::string& role, const std::string& kind) const;
+  // The environment guarding a Kubernetes namespace / a GitHub environment; null when none.
+  const EnvironmentBinding* EnvironmentForNamespace(const std::string& ns) const;
+  const EnvironmentBinding* EnvironmentForGithub(const std::string& github_environment) const;
+  const EnvironmentBinding* FindEnvironment(const std::string& name) const;
 };
 
 // Parses and checks a policy file's text. On failure returns every error found (not only the

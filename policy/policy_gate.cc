@@ -242,11 +242,20 @@ void PolicyGate::AdoptPolicy(const Event& event, uint64_t seq) {
   if (!policy.ok()) return;
   auto shared = std::make_shared<const Policy>(std::move(policy).value());
   policies_.emplace_back(seq, shared);
+  {
+    std::lock_guard<std::mutex> lock(in_force_mu_);
+    in_force_ = shared;
+  }
   if (engine_) {
     engine_->SetPolicy(*shared);
   } else {
     engine_ = std::make_unique<Engine>(*shared);
   }
+}
+
+std::shared_ptr<const Policy> PolicyGate::policy_in_force() const {
+  std::lock_guard<std::mutex> lock(in_force_mu_);
+  return in_force_;
 }
 
 const Policy* PolicyGate::PolicyAt(uint64_t seq) const {

@@ -17,6 +17,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,6 +55,11 @@ class PolicyGate final : public AppendGate {
   // policy. Records nothing (it may read the intent's deployment into the cache). Call it from
   // the ledger's sequencer between appends, or with no append running.
   Result<Decision> Check(const Event& intent, const std::vector<std::string>& roles, Micros now);
+
+  // The policy in force after the last record folded; null while the log names none. Safe from
+  // any thread, for readers that need only the policy's declarations (the enforcement points'
+  // environment bindings), not the folded state.
+  std::shared_ptr<const Policy> policy_in_force() const;
 
   // What the cache holds now.
   size_t deployments_held() const { return held_.size(); }
@@ -101,6 +107,8 @@ class PolicyGate final : public AppendGate {
   size_t facts_held_ = 0;
   bool batch_open_ = false;  // Appended since the last Committed: nothing may leave the cache
   Status broken_;            // a rebuild failed while folding: later appends are refused
+  mutable std::mutex in_force_mu_;
+  std::shared_ptr<const Policy> in_force_;  // GUARDED_BY(in_force_mu_)
   std::unique_ptr<Engine> scratch_;   // rebuilds deployments; holds nothing between rebuilds
   const Policy* scratch_policy_ = nullptr;
 };

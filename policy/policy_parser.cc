@@ -310,6 +310,9 @@ class Parser : public YamlDocument {
   void Roles(const YAML::Node& node);
   void Chain(const YAML::Node& node);
   void Waivers(const YAML::Node& node);
+  void Environments(const YAML::Node& node);
+  std::vector<std::string> Names(const Entries& fields, const std::string& key,
+                                 const std::string& what);
   void Rules(const YAML::Node& node);
   std::optional<Rule> ParseRule(const YAML::Node& node);
   std::string RuleId(const YAML::Node& node);
@@ -621,8 +624,9 @@ ParseResult Parser::Parse(const std::string& text) {
 }
 
 void Parser::Top(const YAML::Node& root) {
-  const std::vector<std::string> keys = {"shiplog_policy", "name",    "description", "roles",
-                                         "chain",          "waivers", "rules"};
+  const std::vector<std::string> keys = {"shiplog_policy", "name",  "description",
+                                         "roles",          "chain", "environments",
+                                         "waivers",        "rules"};
   if (!root.IsMap()) {
     Error(root, "expected a policy: a mapping with " + Join(keys) + ", got " + Describe(root));
     return;
@@ -640,6 +644,7 @@ void Parser::Top(const YAML::Node& root) {
   // Declarations before references: roles, then the chain, then rules, then waivers.
   if (const Entry* e = Find(top, "roles")) Roles(e->value);
   if (const Entry* e = Find(top, "chain")) Chain(e->value);
+  if (const Entry* e = Find(top, "environments")) Environments(e->value);
   if (const Entry* e = Find(top, "rules")) Rules(e->value);
   if (const Entry* e = Find(top, "waivers")) Waivers(e->value);
 }
@@ -695,6 +700,72 @@ void Parser::Chain(const YAML::Node& node) {
     }
     // Kept even with a bad owner, so rules naming the step are not reported as well.
     policy_.chain.push_back({*name, role.value_or("")});
+  }
+}
+
+// The names listed under `key` (a scalar or a list), each checked as a name.
+std::vector<std::string> Parser::Names(const Entries& fields, const std::string& key,
+                                       const std::string& what) {
+  std::vector<std::string> names;
+  const Entry* entry = Find(fields, key);
+  if (entry == nullptr) return names;
+  for (const YAML::Node& item : ScalarOrSequence(entry->value, what)) {
+    if (auto name = Name(item, what)) names.push_back(*name);
+  }
+  return names;
+}
+
+void Parser::Environments(const YAML::Node& node) {
+  if (!node.IsMap()) {
+    Error(node, "expected environments as a mapping {ENVIRONMENT: {step, namespaces, ...}}, got " +
+                    Describe(node));
+    return;
+  }
+  std::map<std::string, std::string> namespace_owner, github_owner, label_owner;
+  for (const auto& [key, value] : Items(node)) {
+    auto name = Name(key, "an environment name");
+    if (!name) continue;
+    if (policy_.environments.count(*name) != 0) {
+      Error(key, "duplicate environment '" + *name + "'");
+      continue;
+    }
+    const std::string what = "environment '" + *name + "'";
+    Entries fields =
+        Fields(value, what, {"step", "namespaces", "namespace_label", "github_environments"});
+    EnvironmentBinding binding;
+    binding.name = *name;
+    if (const Entry* step = Find(fields, "step")) {
+      binding.step = Step(step->value).value_or("");
+    } else if (value.IsMap()) {
+      Error(value, what + " needs 'step': the chain step a deploy to it applies");
+    }
+    binding.namespaces = Names(fields, "namespaces", "a Kubernetes namespace");
+    binding.github_environments = Names(fields, "github_environments", "a GitHub environment");
+    if (const Entry* label = Find(fields, "namespace_label")) {
+      auto text = Scalar(label->value, "a namespace label KEY=VALUE");
+      if (text && (text->find('=') == std::string::npos || text->front() == '=')) {
+        Error(label->value, "expected a namespace label as KEY=VALUE (e.g. "
+                            "shiplog.dev/environment=production), got '" + *text + "'");
+      } else if (text) {
+        binding.namespace_label = *text;
+      }
+    }
+    auto claim = [&](std::map<std::string, std::string>& owners, const std::string& thing,
+                     const std::string& kind) {
+      auto [it, fresh] = owners.emplace(thing, *name);
+      if (!fresh && it->second == *name) {
+        Error(value, kind + " '" + thing + "' is listed twice in environment '" + *name + "'");
+      } else if (!fresh) {
+        Error(value, kind + " '" + thing + "' is bound to both environment '" + it->second +
+                         "' and '" + *name + "'");
+      }
+    };
+    for (const auto& ns : binding.namespaces) claim(namespace_owner, ns, "namespace");
+    for (const auto& gh : binding.github_environments) claim(github_owner, gh, "GitHub environment");
+    if (!binding.namespace_label.empty()) {
+      claim(label_owner, binding.namespace_label, "namespace label");
+    }
+    policy_.environments.emplace(*name, std::move(binding));
   }
 }
 

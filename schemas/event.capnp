@@ -38,6 +38,10 @@ annotation jsonMap @0xc6f4b8a9d1e2f3a5 (field) :Void;
 # The kind belongs to one deployment: Event.deployment is required.
 annotation deploymentScoped @0xb5a4c3d2e1f0a9b8 (field) :Void;
 
+# The kind may belong to one deployment: Event.deployment is optional (an enforcement point's
+# decision names the deployment it found, when it found one).
+annotation deploymentOptional @0xa1b2c3d4e5f60718 (field) :Void;
+
 struct Event {
   id @0 :Text $required;
   # Chosen by the agent, unique among its own events (`shiplog sign` draws 128 random bits when the
@@ -72,6 +76,7 @@ struct Event {
     policyActivated @19 :PolicyActivated $kind("policy.activated");
     ledgerGenesis @20 :LedgerGenesis $kind("ledger.genesis");
     policyDenied @21 :PolicyDenied $kind("policy.denied") $deploymentScoped;
+    enforcementDecided @22 :EnforcementDecided $kind("enforcement.decided") $deploymentOptional;
   }
 }
 
@@ -117,6 +122,14 @@ struct DeployRequested {
   changes @5 :Changes;
   risk @6 :Risk $required;
   plannedSteps @7 :List(Text);     # the chain's steps this deployment runs, in order
+  source @8 :Source;               # the commit it deploys (GitHub's protection rule finds it)
+}
+
+# Where a deployment's code comes from: the repository and the commit a CI run builds, as a
+# GitHub deployment names them ("Codertocat/Hello-World", the commit sha).
+struct Source {
+  repository @0 :Text $required;   # OWNER/REPO
+  commit @1 :Text $required;       # the full commit sha
 }
 
 enum Verdict {
@@ -218,6 +231,21 @@ struct MaintenanceWindow {
 struct WaiverGranted {
   rule @0 :Text $required;
   reason @1 :Text $required;
+}
+
+# Fact: an enforcement point outside shiplog (a Kubernetes admission webhook, a GitHub deployment
+# protection rule) asked whether a deploy may go ahead, and the server that answered recorded its
+# answer, signed by the server's integration key. Admission records its denials; GitHub every
+# decision. The deployment is the one the answer concerns, when one was found.
+struct EnforcementDecided {
+  point @0 :Text $required;        # "kubernetes-admission", "github-deployment-protection-rule"
+  request @1 :Text $required;      # the outside request's id: the AdmissionReview uid, the delivery
+  subject @2 :Text $required;      # what was judged: "Deployment production/web", "OWNER/REPO@SHA"
+  environment @3 :Text;            # the policy's environment the request was judged for
+  step @4 :Text;                   # that environment's step
+  images @5 :List(Text);           # the images judged
+  allowed @6 :Bool;
+  decision @7 :Text $required;     # the decision as JSON: {"allowed", "reasons": [{"rule", ...}]}
 }
 
 # ---- admin kinds (signed by a key holding the admin role) ----

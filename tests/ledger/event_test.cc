@@ -63,7 +63,7 @@ TEST(EventKinds, NamesInSchemaOrder) {
       "gate.result",      "backup.verified",  "traffic.shifted",  "rollback.started",
       "rollback.completed", "incident.opened", "incident.resolved", "maintenance.window",
       "waiver.granted",   "deploy.completed", "key.enrolled",     "key.revoked",
-      "policy.activated", "ledger.genesis",   "policy.denied",
+      "policy.activated", "ledger.genesis",   "policy.denied",    "enforcement.decided",
   };
   EXPECT_EQ(shiplog::EventKindNames(), want);
 }

@@ -289,6 +289,15 @@ inline std::vector<json> AllKindExamples() {
                  {"public_key", shiplog::HexEncode(key_a)},
                  {"signature", shiplog::Base64Encode(std::string(64, '\x01'))},
                  {"decision", R"({"allowed":false,"reasons":[{"rule":"R10"}]})"}}),
+      EventJson("enforcement.decided", "shiplog-server", kDeployment,
+                {{"point", "kubernetes-admission"},
+                 {"request", "705ab4f5-6393-11e8-b7cc-42010a800002"},
+                 {"subject", "Deployment production/checkout"},
+                 {"environment", "production"},
+                 {"step", "production"},
+                 {"images", {kImage}},
+                 {"allowed", true},
+                 {"decision", R"({"allowed":false,"reasons":[{"rule":"admission"}]})"}}),
   };
 }
 

@@ -153,7 +153,24 @@ TEST(DefaultPack, WaiversAndRoles) {
   EXPECT_TRUE(p.RoleMayEmit("merge-approver", "review"));
   EXPECT_FALSE(p.RoleMayEmit("merge-approver", "step.started"));
   EXPECT_FALSE(p.RoleMayEmit("nobody", "review"));
-  EXPECT_THAT(p.roles, SizeIs(14));
+  EXPECT_TRUE(p.RoleMayEmit("enforcer", "enforcement.decided"));
+  EXPECT_TRUE(p.RoleMayEmit("enforcer", "gate.result"));
+  EXPECT_FALSE(p.RoleMayEmit("enforcer", "step.started"));
+  EXPECT_THAT(p.roles, SizeIs(15));
+}
+
+TEST(DefaultPack, EnvironmentsBindNamespacesLabelsAndGithubEnvironments) {
+  Policy p = Parse(DefaultPolicyText());
+  ASSERT_THAT(p.environments, SizeIs(2));
+  const EnvironmentBinding* production = p.EnvironmentForNamespace("production");
+  ASSERT_NE(production, nullptr);
+  EXPECT_EQ(production->name, "production");
+  EXPECT_EQ(production->step, "production");
+  EXPECT_EQ(production->namespace_label, "shiplog.dev/environment=production");
+  EXPECT_EQ(p.EnvironmentForGithub("staging"), p.FindEnvironment("staging"));
+  EXPECT_EQ(p.EnvironmentForGithub("staging")->step, "staging");
+  EXPECT_EQ(p.EnvironmentForNamespace("kube-system"), nullptr);
+  EXPECT_EQ(p.EnvironmentForGithub("Production"), nullptr) << "names match exactly";
 }
 
 TEST(DefaultPack, RulesCarryTheirRequirements) {
@@ -264,7 +281,7 @@ TEST(Errors, UnknownKeyInARule) {
 TEST(Errors, UnknownKeysAtEveryLevel) {
   EXPECT_EQ(OnlyError(Edit(kBase, "name: team\n", "name: team\ncolour: blue\n")),
             "t.yaml:3:1: unknown key 'colour' in the policy (expected one of: shiplog_policy, "
-            "name, description, roles, chain, waivers, rules)");
+            "name, description, roles, chain, environments, waivers, rules)");
   std::string text = Edit(kBase, "owner: coordinator}\n  - {step: production",
                           "owner: coordinator, after: x}\n  - {step: production");
   EXPECT_EQ(OnlyError(text), At(text, "after") +
@@ -308,13 +325,42 @@ TEST(Errors, StepNotInTheChain) {
             At(text, "prod}") + " step 'prod' is not in the chain (orchestrate, production)");
 }
 
+TEST(Errors, EnvironmentBindings) {
+  const std::string text = Edit(kBase, "waivers:\n",
+                                "environments:\n"
+                                "  prod:\n"
+                                "    step: prodution\n"
+                                "    namespaces: [web, web]\n"
+                                "    namespace_label: shiplog.dev/env\n"
+                                "    github: [production]\n"
+                                "  stage: {namespaces: web}\n"
+                                "waivers:\n");
+  EXPECT_THAT(Errors(text),
+              ElementsAre(At(text, "step: prodution") +
+                              " namespace 'web' is listed twice in environment 'prod'",
+                          At(text, "prodution") +
+                              " step 'prodution' is not in the chain (orchestrate, production)",
+                          At(text, "shiplog.dev/env") +
+                              " expected a namespace label as KEY=VALUE (e.g. "
+                              "shiplog.dev/environment=production), got 'shiplog.dev/env'",
+                          At(text, "github:") +
+                              " unknown key 'github' in environment 'prod' (expected one of: "
+                              "step, namespaces, namespace_label, github_environments)",
+                          At(text, "{namespaces: web}") +
+                              " environment 'stage' needs 'step': the chain step a deploy to it "
+                              "applies",
+                          At(text, "{namespaces: web}") +
+                              " namespace 'web' is bound to both environment 'prod' and 'stage'"));
+}
+
 TEST(Errors, StepOnlyForStepKinds) {
   std::string text = Edit(kBase, "{kind: step.started, step: orchestrate}",
                           "{kind: deploy.requested, step: orchestrate}");
   EXPECT_THAT(OnlyError(text),
               StartsWith(At(text, "step: orchestrate}") +
                          " on.step applies only to kinds with a step (step.started, "
-                         "step.reported, gate.result); 'deploy.requested' has none"));
+                         "step.reported, gate.result, enforcement.decided); 'deploy.requested' "
+                         "has none"));
 }
 
 TEST(Errors, RoleNotDeclared) {

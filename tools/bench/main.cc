@@ -11,6 +11,7 @@
 //                                                            C clients of a real `shiplog serve`
 //   build/bin/shiplog-bench history --records N [--dir DIR]  a realistic ledger to replay and query
 //   build/bin/shiplog-bench reads --dir DIR [--records N] [--runs R]
+//   build/bin/shiplog-bench admission --dir DIR [--runs R]   the Kubernetes admission decision
 //                                                            replay (N from genesis), verify, queries
 //   build/bin/shiplog-bench events --records N --out FILE    the benchmark stream, for the peers
 #include <benchmark/benchmark.h>
@@ -159,6 +160,15 @@ int WorkloadMain(std::string_view name, int argc, char** argv) {
       return 2;
     }
     return bench::RunReadsWorkload(args.dir, args.records, static_cast<int>(args.runs));
+  }
+  if (name == "admission") {
+    constexpr char kUsage[] = "shiplog-bench admission --dir DIR [--runs R]";
+    if (!parse("--dir --runs", kUsage)) return 2;
+    if (args.dir.empty()) {
+      std::cerr << "usage: " << kUsage << "\n";
+      return 2;
+    }
+    return bench::RunAdmissionWorkload(args.dir, static_cast<int>(args.runs));
   }
   if (name == "events") {
     constexpr char kUsage[] = "shiplog-bench events --records N --out FILE";

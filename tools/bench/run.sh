@@ -65,6 +65,9 @@ fi
 step "4, 5. replay, verify and queries on $history"
 "$bench" reads --dir "$history" --runs "$runs" >"$out/reads.json"
 
+step "8. the Kubernetes admission decision on $history"
+"$bench" admission --dir "$history" --runs "$runs" >"$out/admission.json"
+
 step "7. replay's peak memory"
 peak_rss() {  # the peak resident bytes of a command
   python3 -c 'import resource, subprocess, sys

@@ -207,6 +207,17 @@ def build(results):
     if replay_rss is not None:
         t.row("7. replay peak RSS, one deployment at the end", mib(get(replay_rss, "deployment")))
         t.row("7. replay peak RSS, whole ledger from genesis", mib(get(replay_rss, "whole_ledger")))
+    admission = load(results, "admission")
+    if admission is None:
+        t.note("8. Kubernetes admission decision", "not measured")
+    else:
+        for key, name in (("admitted_us", "an admitted digest"),
+                          ("unknown_digest_us", "an unknown digest (denied)"),
+                          ("tag_only_us", "a tag-only image (denied)")):
+            a = get(admission, key)
+            t.row(f"8. admission at {get(admission, 'records'):,} records, {name}: p50 / p99",
+                  micros(a["p50"]) + " / " + micros(a["p99"]), "", None, "p99 < 2 ms",
+                  a["p99"] < 2000)
     return t
 
 

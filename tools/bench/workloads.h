@@ -51,4 +51,8 @@ int RunHttpWorkload(const std::string& shiplog, unsigned clients, uint64_t recor
 // the end), a full verify and three queries on the ledger a history workload left in `dir`.
 int RunReadsWorkload(const std::string& dir, uint64_t replay_records, int runs);
 
+// The Kubernetes admission decision timed alone (p50, p99; medians of `runs`) on the ledger a
+// history workload left in `dir`: an admitted digest, an unknown one, a tag-only image.
+int RunAdmissionWorkload(const std::string& dir, int runs);
+
 }  // namespace shiplog::bench

@@ -19,7 +19,8 @@ namespace shiplog::cli {
 int ExitCodeFor(const Status& status) {
   switch (status.code()) {
     case StatusCode::kOk: return kExitOk;
-    case StatusCode::kInternal: return kExitInternal;
+    case StatusCode::kInternal:
+    case StatusCode::kFailedPrecondition: return kExitInternal;
     case StatusCode::kDenied: return kExitDenied;
     case StatusCode::kCorrupt: return kExitVerifyFailed;
     default: return kExitBadInput;

@@ -188,6 +188,8 @@ void AddEventCommands(CLI::App& app, Context& context, Action& action) {
   query->add_option("--image", f.image,
                     "Only events naming this image digest (repo@sha256:... or sha256:...); a "
                     "step.started with no image applies its request's");
+  query->add_option("--source", f.source,
+                    "Only the deploy.requested records whose source is OWNER/REPO@COMMIT");
   query->add_option("--since", query_args->since, "Ledger time at or after TIME (RFC 3339)");
   query->add_option("--until", query_args->until, "Ledger time before TIME (RFC 3339)");
   query->add_option("--decision", f.decision,

@@ -8,6 +8,7 @@
 
 #include "adapters/http.h"
 #include "adapters/http_client.h"
+#include "adapters/integration.h"
 #include "adapters/server.h"
 #include "ledger/event.h"
 #include "ledger/key_file.h"
@@ -23,6 +24,7 @@ struct ServeArgs {
   adapters::ServerOptions options;
   unsigned request_timeout_ms = 15000;
   unsigned idle_timeout_ms = 60000;
+  std::string integration_key;
 };
 
 int RunServe(ServeArgs& args, Context& context) {
@@ -37,6 +39,11 @@ int RunServe(ServeArgs& args, Context& context) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
   auto ledger = OpenLedger(args.dir, context, /*enforce=*/true);
   if (!ledger.ok()) return Fail(ledger.status());
+  if (!args.integration_key.empty()) {
+    auto signer = adapters::LoadIntegrationSigner(args.integration_key, **ledger);
+    if (!signer.ok()) return Fail(signer.status());
+    args.options.integration = std::move(signer).value();
+  }
   args.options.data_dir = args.dir;
   args.options.request_timeout = std::chrono::milliseconds(args.request_timeout_ms);
   args.options.idle_timeout = std::chrono::milliseconds(args.idle_timeout_ms);
@@ -176,6 +183,10 @@ void AddServeCommands(CLI::App& app, Context& context, Action& action) {
       ->add_option("--max-queued-reads", args->options.max_queued_reads,
                    "Heavy reads running or waiting at once; more are answered 503 with Retry-After")
       ->capture_default_str();
+  serve->add_option("--integration-key", args->integration_key,
+                    "The server's own key (enrolled, e.g. with the enforcer role): it signs what "
+                    "the enforcement points record (admission denials, GitHub decisions, pinned "
+                    "Argo analysis runs)");
   serve->add_option("--request-timeout-ms", args->request_timeout_ms,
                     "Time for one request to arrive whole (a slower client is cut off)")
       ->capture_default_str();

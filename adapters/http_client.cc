@@ -42,18 +42,31 @@ http::request<http::string_body> BuildRequest(const ServerUrl& server, const Htt
   return req;
 }
 
+// Runs one asynchronous operation on `ioc` to its end and returns its error. Every step of a call
+// is asynchronous because tcp_stream's expiry (the call's one deadline, set before connecting)
+// bounds only asynchronous operations: a blocking read from a peer that accepted and never
+// answers would wait forever.
+template <typename Start>
+beast::error_code Await(net::io_context& ioc, Start start) {
+  beast::error_code result = net::error::operation_aborted;
+  start([&result](beast::error_code ec, auto&&...) { result = ec; });
+  ioc.restart();
+  ioc.run();
+  return result;
+}
+
 // Writes the request and reads the reply over a connected (and, for https, handshaken) stream.
 template <typename Stream>
-Result<HttpReply> Exchange(Stream& stream, const ServerUrl& server, const HttpCall& call) {
+Result<HttpReply> Exchange(net::io_context& ioc, Stream& stream, const ServerUrl& server,
+                           const HttpCall& call) {
   const std::string where = Where(server);
-  beast::error_code ec;
   auto req = BuildRequest(server, call);
-  http::write(stream, req, ec);
+  beast::error_code ec = Await(ioc, [&](auto done) { http::async_write(stream, req, done); });
   if (ec) return Status::Internal("sending to " + where + " failed: " + ec.message());
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(call.max_reply_bytes);
-  http::read(stream, buffer, parser, ec);
+  ec = Await(ioc, [&](auto done) { http::async_read(stream, buffer, parser, done); });
   if (ec) return Status::Internal("no answer from " + where + ": " + ec.message());
   auto& res = parser.get();
   HttpReply reply;
@@ -111,34 +124,33 @@ Result<HttpReply> CallTls(net::io_context& ioc, const tcp::resolver::results_typ
   Status named = RequirePeerName(stream.native_handle(), server.host);
   if (!named.ok()) return named;
   beast::get_lowest_layer(stream).expires_after(call.timeout);  // one deadline for it all
-  beast::error_code ec;
-  beast::get_lowest_layer(stream).connect(endpoints, ec);
+  beast::error_code ec = Await(
+      ioc, [&](auto done) { beast::get_lowest_layer(stream).async_connect(endpoints, done); });
   if (ec) return Status::Internal("cannot reach " + where + ": " + ec.message());
-  stream.handshake(ssl::stream_base::client, ec);
+  ec = Await(ioc, [&](auto done) { stream.async_handshake(ssl::stream_base::client, done); });
   if (ec) {
     const long verdict = SSL_get_verify_result(stream.native_handle());
     const std::string why =
         verdict != X509_V_OK ? X509_verify_cert_error_string(verdict) : ec.message();
     return Status::Internal("TLS with " + where + " failed: " + why);
   }
-  auto reply = Exchange(stream, server, call);
+  auto reply = Exchange(ioc, stream, server, call);
   // Say goodbye, but briefly: the reply is whole already, and a peer that just closes (or never
   // answers close_notify) must not hold the call.
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
-  stream.shutdown(ec);
+  Await(ioc, [&](auto done) { stream.async_shutdown(done); });
   return reply;
 }
 
 Result<HttpReply> CallPlain(net::io_context& ioc, const tcp::resolver::results_type& endpoints,
                             const ServerUrl& server, const HttpCall& call) {
   beast::tcp_stream stream(ioc);
-  stream.expires_after(call.timeout);
-  beast::error_code ec;
-  stream.connect(endpoints, ec);
+  stream.expires_after(call.timeout);  // one deadline for it all
+  beast::error_code ec = Await(ioc, [&](auto done) { stream.async_connect(endpoints, done); });
   if (ec) {
     return Status::Internal("cannot reach the server at " + Where(server) + ": " + ec.message());
   }
-  auto reply = Exchange(stream, server, call);
+  auto reply = Exchange(ioc, stream, server, call);
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   return reply;
 }

@@ -40,7 +40,7 @@ struct HttpCall {
   std::string accept;
   // Further request headers (Authorization, ...), sent as given.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::chrono::milliseconds timeout{30000};
+  std::chrono::milliseconds timeout{30000};  // for the whole call: connect, TLS, send, answer
   // For https: a PEM file of the CAs to trust instead of the system's ("" = the system's).
   std::string ca_file;
   // The largest reply body taken.

@@ -7,6 +7,8 @@
 #include <openssl/ec.h>
 #include <openssl/pem.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <functional>
 #include <thread>
 
@@ -17,6 +19,7 @@
 #include "adapters/github/webhook_signature.h"
 #include "tests/cli/process.h"
 #include "tests/server/github_double.h"
+#include "tests/server/server_process.h"
 
 namespace shiplog::testing {
 namespace {
@@ -237,6 +240,25 @@ TEST_F(GitHubHttpsTest, ACertificateForAnotherNameIsRefused) {
   EXPECT_TRUE(github.requests().empty());
   EXPECT_EQ(adapters::Call(*url, Probe(dir_ / "missing.pem")).status().code(),
             StatusCode::kNotFound);
+}
+
+// A GitHub that takes the connection and never answers: the call ends at its deadline with an
+// error (retried by the poster), instead of holding the poster forever.
+TEST(GitHubHttpClient, APeerThatNeverAnswersEndsTheCallAtItsDeadline) {
+  const uint16_t port = PickFreePort();
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor silent(
+      ioc, {boost::asio::ip::make_address("127.0.0.1"), port});  // listens, never accepts
+  for (const std::string scheme : {"http", "https"}) {
+    auto url = adapters::ParseServerUrl(scheme + "://127.0.0.1:" + std::to_string(port));
+    ASSERT_TRUE(url.ok());
+    adapters::HttpCall call;
+    call.timeout = 300ms;
+    auto reply = adapters::Call(*url, call);
+    ASSERT_FALSE(reply.ok()) << scheme;
+    EXPECT_EQ(reply.status().code(), StatusCode::kInternal);
+    EXPECT_THAT(reply.status().message(), HasSubstr("timeout")) << reply.status().message();
+  }
 }
 
 TEST_F(GitHubHttpsTest, TokensAndReviewsTravelOverHttps) {

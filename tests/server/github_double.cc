@@ -1,5 +1,6 @@
 #include "tests/server/github_double.h"
 
+#include <fcntl.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
@@ -91,6 +92,10 @@ std::string Rfc3339(SystemClock::time_point t) {
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
   return text;
 }
+
+// The test forks `shiplog serve` while the double listens: a listening socket inherited by the
+// server would keep "down" from refusing connections (the kernel queues them for the child).
+void KeepFromChildren(int fd) { ::fcntl(fd, F_SETFD, FD_CLOEXEC); }
 
 int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(SystemClock::now().time_since_epoch())
@@ -198,6 +203,7 @@ class GitHubDouble::Impl {
     acceptor_.set_option(net::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
     acceptor_.listen();
+    KeepFromChildren(acceptor_.native_handle());
     port_ = acceptor_.local_endpoint().port();
     Accept();
   }
@@ -209,6 +215,7 @@ class GitHubDouble::Impl {
   void Accept() {
     acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec) return;  // closed (GoDown, or the end)
+      KeepFromChildren(socket.native_handle());
       Serve(std::move(socket));
       Accept();
     });

@@ -76,6 +76,7 @@ void AddBundleCommands(CLI::App& app, Context& context, Action& action);  // exp
 void AddReplayCommands(CLI::App& app, Context& context, Action& action);    // replay
 void AddTimelineCommands(CLI::App& app, Context& context, Action& action);  // timeline
 void AddServeCommands(CLI::App& app, Context& context, Action& action);     // serve submit
+void AddExecCommand(CLI::App& app, Context& context, Action& action);       // exec
 
 }  // namespace shiplog::cli
 

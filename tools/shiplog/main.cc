@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   AddReplayCommands(app, context, action);
   AddTimelineCommands(app, context, action);
   AddServeCommands(app, context, action);
+  AddExecCommand(app, context, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

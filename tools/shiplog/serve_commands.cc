@@ -17,6 +17,7 @@
 #include "replay/progress.h"
 #include "ledger/terminal_text.h"
 #include "tools/shiplog/cli.h"
+#include "tools/shiplog/server_client.h"
 
 namespace shiplog::cli {
 namespace {
@@ -132,37 +133,23 @@ int RunSubmit(const SubmitArgs& args) {
   } else if (!args.key.empty()) {
     return Fail(Status::InvalidArgument("the input is already signed; drop --key"));
   }
-  adapters::HttpCall call;
-  call.method = "POST";
-  call.target = "/v1/events";
-  call.content_type = adapters::kJson;
-  call.body = envelope.dump();
-  auto reply = adapters::Call(*url, call);
+  auto reply = PostSignedEvent(*url, envelope, adapters::HttpCall().timeout);
   if (!reply.ok()) return Fail(reply.status());
-  // The server's reply is outside text too; unparseable or too deep reads as no JSON at all.
-  auto parsed = ParseJsonText(reply->body, reply->body.size());
-  const nlohmann::json body = parsed.ok() ? std::move(parsed).value() : nlohmann::json();
   if (reply->status == 200) {
-    std::cout << reply->body;
+    std::cout << reply->text;
     return kExitOk;
   }
-  if (body.is_object() && body.contains("error")) {
-    const auto& error = body["error"];
-    // value() would throw on a reply whose "message" is not a string.
-    const bool has_message =
-        error.is_object() && error.contains("message") && error["message"].is_string();
-    std::cerr << "shiplog: "
-              << TerminalText(has_message ? error["message"].get<std::string>() : reply->body)
-              << " (HTTP " << reply->status << ")\n";
+  if (auto message = reply->ErrorMessage()) {
+    std::cerr << "shiplog: " << TerminalText(*message) << " (HTTP " << reply->status << ")\n";
     return reply->status >= 500 ? kExitInternal : kExitBadInput;
   }
   if (reply->status == 403) {  // a denial: the decision, as `append` prints it
-    std::cout << reply->body;
+    std::cout << reply->text;
     std::cerr << "shiplog: denied by policy\n";
     return kExitDenied;
   }
   std::cerr << "shiplog: unexpected answer (HTTP " << reply->status
-            << "): " << TerminalText(reply->body) << "\n";
+            << "): " << TerminalText(reply->text) << "\n";
   return kExitInternal;
 }
 

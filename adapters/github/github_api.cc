@@ -4,6 +4,7 @@
 
 #include "ledger/clock.h"
 #include "ledger/event.h"
+#include "ledger/terminal_text.h"
 
 namespace shiplog::adapters::github {
 namespace {
@@ -18,6 +19,7 @@ Status FromReply(const HttpReply& reply, const std::string& what) {
       (*parsed)["message"].is_string()) {
     said = (*parsed)["message"].get<std::string>().substr(0, 200);
   }
+  said = TerminalText(said);  // GitHub's words end up in the server's log
   const std::string message = what + ": GitHub answered " + std::to_string(reply.status) +
                               (said.empty() ? "" : ": " + said);
   if (reply.status >= 500 || reply.status == 429) return Status::Internal(message);

@@ -36,9 +36,10 @@ struct ServeArgs {
 // GitHub's deployment protection rule: built whatever was given (the route names what is
 // missing), refused at start when a file given cannot be used.
 Status SetUpGitHub(ServeArgs& args) {
-  args.github.retry.first_retry = std::chrono::milliseconds(std::max(1u, args.github_retry_first_ms));
-  args.github.retry.max_retry = std::chrono::milliseconds(
-      std::max(args.github_retry_first_ms, args.github_retry_max_ms));
+  args.github.retry.first_retry =
+      std::chrono::milliseconds(std::max(1u, args.github_retry_first_ms));
+  args.github.retry.max_retry =
+      std::chrono::milliseconds(std::max(args.github_retry_first_ms, args.github_retry_max_ms));
   args.github.retry.max_attempts = std::max(1, args.github.retry.max_attempts);
   auto github = adapters::github::GitHub::Create(args.github);
   if (!github.ok()) return github.status();

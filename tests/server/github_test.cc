@@ -303,6 +303,49 @@ TEST_F(GitHubRouteTest, ARedeliveryRecordsNothingNewAndSendsTheRecordedDecisionA
   EXPECT_EQ(github_.tokens_issued(), 1u) << "the installation token is reused";
 }
 
+TEST_F(GitHubRouteTest, OneDeliveryArrivingManyTimesAtOnceIsRecordedOnce) {
+  UpToProduction(true);
+  server_.Start(GitHubOptions());
+  const std::string body = Delivery().dump();
+  std::vector<int> statuses(6);
+  std::vector<std::string> states(statuses.size());
+  std::vector<std::thread> senders;
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    senders.emplace_back([&, i] {
+      adapters::HttpReply reply = Deliver(body, "g-burst");
+      statuses[i] = reply.status;
+      states[i] = json::parse(reply.body).value("state", "");
+    });
+  }
+  for (std::thread& t : senders) t.join();
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    EXPECT_TRUE(statuses[i] == 202 || statuses[i] == 200) << statuses[i];
+    EXPECT_EQ(states[i], "approved");
+  }
+  EXPECT_EQ(Decided().size(), 1u);
+  ASSERT_TRUE(github_.WaitForReviews(statuses.size(), 30s)) << server_.Log();
+}
+
+TEST_F(GitHubRouteTest, ARedeliveryAfterARestartPostsTheDecisionRecordedBefore) {
+  UpToProduction(false);
+  server_.Start(GitHubOptions());
+  const std::string body = Delivery().dump();
+  ASSERT_EQ(Deliver(body, "g-restart").status, 202);
+  ASSERT_TRUE(github_.WaitForReviews(1, 30s)) << server_.Log();
+  ASSERT_EQ(server_.Stop(), 0);
+  // Meanwhile the backup arrives: a new delivery would now be approved, a redelivery is not.
+  As("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  server_.Start(GitHubOptions());
+  adapters::HttpReply again = Deliver(body, "g-restart");
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(json::parse(again.body)["duplicate"], true);
+  ASSERT_TRUE(github_.WaitForReviews(2, 30s)) << server_.Log();
+  EXPECT_EQ(github_.reviews()[1]["state"], "rejected") << "the recorded decision, not a new one";
+  ASSERT_EQ(Deliver(body, "g-after-backup").status, 202);
+  ASSERT_TRUE(github_.WaitForReviews(3, 30s)) << server_.Log();
+  EXPECT_EQ(github_.reviews()[2]["state"], "approved");
+}
+
 TEST_F(GitHubRouteTest, AnUnknownCommitOrAnUnmappedEnvironmentIsARecordedRejection) {
   UpToProduction(true);
   server_.Start(GitHubOptions());

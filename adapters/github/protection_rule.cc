@@ -94,6 +94,11 @@ ReviewVerdict StoredVerdict(const StoredRecord& record) {
 
 // A redelivery: nothing new is recorded; the recorded decision is answered and posted again.
 void AnswerStored(const ExchangePtr& x, const StoredRecord& record) {
+  if (record.event.kind() != "enforcement.decided") {  // the key signed something else under it
+    return x->respond(ErrorResponse(Status::Conflict(
+        "event id " + EventId(x->guid) + " is taken by a " + std::string(record.event.kind()) +
+        " record of the integration key; this delivery cannot be recorded")));
+  }
   x->verdict = StoredVerdict(record);
   PostReview(*x);
   x->respond(Answer(*x, 200, record.seq, true));

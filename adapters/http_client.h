@@ -1,21 +1,28 @@
-// A small blocking HTTP/1.1 client for `shiplog submit` and the server's tests: one request per
-// call on a fresh connection, with a deadline.
+// A small blocking HTTP/1.1 client for `shiplog submit`, the server's calls to outside services
+// (GitHub's API) and the tests: one request per call on a fresh connection, with a deadline.
+// Plain http, or https with the peer's certificate checked against the system's CAs (or a CA
+// file given) and its name matched to the host (SNI sent for names).
 #pragma once
 
 #include <chrono>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ledger/status.h"
 
 namespace shiplog::adapters {
 
-// "http://127.0.0.1:7478" (a path after it is a prefix for every target).
+// "http://127.0.0.1:7478" or "https://api.github.com" (a path after it is a prefix for every
+// target).
 struct ServerUrl {
   std::string host;
   std::string port;
   std::string prefix;  // "" or "/something"
+  bool tls = false;    // https
 };
+// Takes http:// (port 80 by default) and https:// (443).
 Result<ServerUrl> ParseServerUrl(const std::string& url);
 
 struct HttpReply {
@@ -31,10 +38,17 @@ struct HttpCall {
   std::string body;
   std::string content_type;
   std::string accept;
-  std::chrono::milliseconds timeout{30000};
+  // Further request headers (Authorization, ...), sent as given.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::chrono::milliseconds timeout{30000};  // for the whole call: connect, TLS, send, answer
+  // For https: a PEM file of the CAs to trust instead of the system's ("" = the system's).
+  std::string ca_file;
+  // The largest reply body taken.
+  size_t max_reply_bytes = 64 * 1024 * 1024;
 };
 
-// kInternal naming the server when it cannot be reached or the exchange fails.
+// kInternal naming the server when it cannot be reached, its certificate does not check out, or
+// the exchange fails; kNotFound when `call.ca_file` cannot be read.
 Result<HttpReply> Call(const ServerUrl& server, const HttpCall& call);
 
 }  // namespace shiplog::adapters

@@ -8,6 +8,8 @@
 #include <cstring>
 
 #include "adapters/argo/argo_routes.h"
+#include "adapters/github/github.h"
+#include "adapters/github/protection_rule.h"
 #include "adapters/kubernetes/admission.h"
 #include "schemas/record.capnp.h"
 
@@ -206,6 +208,7 @@ void Route(ServerState& state, const Request& request, Respond respond) {
     Response r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = state.metrics.Render();
+    if (state.options.github) r.body += state.options.github->RenderMetrics();
     respond(std::move(r));
     return;
   }
@@ -215,6 +218,10 @@ void Route(ServerState& state, const Request& request, Respond respond) {
   }
   if (path == "/v1/check") {
     if (only("POST")) CheckIntent(state, request, std::move(respond));
+    return;
+  }
+  if (path == github::kProtectionRulePath) {
+    if (only("POST")) github::AnswerProtectionRule(state, request, respond);
     return;
   }
   if (path == "/v1/admission" || path.rfind("/v1/admission/", 0) == 0) {

@@ -9,6 +9,8 @@
 //   GET  /v1/deployments/{id}            state and next decisions now; ?at=SEQ|TIME for replay
 //   GET  /v1/deployments/{id}/timeline   JSON, or ?format=html for the page
 //   GET  /v1/query?deployment=&app=...   the records, streamed as JSON lines; &count=true
+//   POST /v1/github/deployment-protection-rule   GitHub's deployment_protection_rule webhook
+//                                        (adapters/github/protection_rule.h)
 //   POST /v1/admission[/ENVIRONMENT]     a Kubernetes ValidatingAdmissionWebhook's AdmissionReview
 //                                        (adapters/kubernetes/admission.h)
 //   GET  /v1/argo/canary, POST /v1/argo/analysisruns   Argo Rollouts (adapters/argo/argo_routes.h)

@@ -31,6 +31,9 @@
 namespace shiplog::adapters {
 
 struct IntegrationSigner;  // adapters/integration.h
+namespace github {
+class GitHub;  // adapters/github/github.h
+}
 
 // The port `shiplog serve` listens on unless told otherwise.
 constexpr uint16_t kDefaultPort = 7478;
@@ -53,6 +56,9 @@ struct ServerOptions {
   // The server's own signer for what the enforcement points record (adapters/integration.h);
   // null: those routes answer 503 where they would record.
   std::shared_ptr<const IntegrationSigner> integration;
+  // GitHub's deployment protection rule (adapters/github/github.h): the App's credentials and
+  // the review poster; null: the route answers 503 naming the options it needs.
+  std::shared_ptr<github::GitHub> github;
 };
 
 // Where heavy reads run: a few threads of their own and a bound on the reads running or waiting,

@@ -3,9 +3,11 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
 #include <thread>
 
+#include "adapters/github/github.h"
 #include "adapters/http.h"
 #include "adapters/http_client.h"
 #include "adapters/integration.h"
@@ -26,7 +28,24 @@ struct ServeArgs {
   unsigned request_timeout_ms = 15000;
   unsigned idle_timeout_ms = 60000;
   std::string integration_key;
+  adapters::github::GitHubOptions github;
+  unsigned github_retry_first_ms = 1000;
+  unsigned github_retry_max_ms = 5 * 60 * 1000;
 };
+
+// GitHub's deployment protection rule: built whatever was given (the route names what is
+// missing), refused at start when a file given cannot be used.
+Status SetUpGitHub(ServeArgs& args) {
+  args.github.retry.first_retry =
+      std::chrono::milliseconds(std::max(1u, args.github_retry_first_ms));
+  args.github.retry.max_retry =
+      std::chrono::milliseconds(std::max(args.github_retry_first_ms, args.github_retry_max_ms));
+  args.github.retry.max_attempts = std::max(1, args.github.retry.max_attempts);
+  auto github = adapters::github::GitHub::Create(args.github);
+  if (!github.ok()) return github.status();
+  args.options.github = std::move(github).value();
+  return Status::Ok();
+}
 
 int RunServe(ServeArgs& args, Context& context) {
   // SIGTERM and SIGINT are taken by one thread with sigwait(), so every other thread (I/O, pool,
@@ -45,6 +64,8 @@ int RunServe(ServeArgs& args, Context& context) {
     if (!signer.ok()) return Fail(signer.status());
     args.options.integration = std::move(signer).value();
   }
+  Status github = SetUpGitHub(args);
+  if (!github.ok()) return Fail(github);
   args.options.data_dir = args.dir;
   args.options.request_timeout = std::chrono::milliseconds(args.request_timeout_ms);
   args.options.idle_timeout = std::chrono::milliseconds(args.idle_timeout_ms);
@@ -82,6 +103,8 @@ int RunServe(ServeArgs& args, Context& context) {
   pthread_kill(signals.native_handle(), SIGTERM);
   signals.join();
   spdlog::info("stopped; every answered event is on disk");
+  // The server's copy goes with it: the review poster stops here, not at exit.
+  args.options.github.reset();
   return exit_code;
 }
 
@@ -114,6 +137,38 @@ int RunSubmit(const SubmitArgs& args) {
   auto reply = PostSignedEvent(*url, envelope, adapters::HttpCall().timeout);
   if (!reply.ok()) return Fail(reply.status());
   return PrintServerAnswer(*reply);
+}
+
+void AddGitHubOptions(CLI::App* serve, ServeArgs& args) {
+  adapters::github::GitHubOptions& github = args.github;
+  serve->add_option("--github-webhook-secret", github.webhook_secret_file,
+                    "File holding the GitHub App's webhook secret: deliveries to "
+                    "/v1/github/deployment-protection-rule must carry its X-Hub-Signature-256");
+  serve->add_option("--github-app-id", github.app_id,
+                    "The GitHub App's ID (or client ID): the iss of its JWT");
+  serve->add_option("--github-app-key", github.app_key_file,
+                    "The GitHub App's private key (the .pem GitHub generates): signs the App JWT "
+                    "(RS256) that mints installation tokens");
+  serve->add_option("--github-api", github.api,
+                    "GitHub's API base URL (GitHub Enterprise Server: https://HOST/api/v3); "
+                    "deployment_callback_url must start with it")
+      ->capture_default_str();
+  serve->add_option("--github-ca", github.ca_file,
+                    "PEM file of the CAs to trust for --github-api instead of the system's");
+  serve->add_option("--public-url", github.public_url,
+                    "Where people reach this server (https://shiplog.example.com): GitHub reviews "
+                    "link the deployment's timeline under it");
+  serve->add_option("--github-retry-first-ms", args.github_retry_first_ms,
+                    "Pause before the first retry of a review GitHub did not take (network, 5xx, "
+                    "429); it doubles with each attempt")
+      ->capture_default_str();
+  serve->add_option("--github-retry-max-ms", args.github_retry_max_ms,
+                    "Longest pause between two attempts at a review")
+      ->capture_default_str();
+  serve->add_option("--github-retry-attempts", github.retry.max_attempts,
+                    "Attempts at a review before it is given up (logged at error level; redeliver "
+                    "the webhook to post the recorded decision again)")
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -178,6 +233,7 @@ void AddServeCommands(CLI::App& app, Context& context, Action& action) {
                     "The server's own key (enrolled, e.g. with the enforcer role): it signs what "
                     "the enforcement points record (admission denials, GitHub decisions, pinned "
                     "Argo analysis runs)");
+  AddGitHubOptions(serve, *args);
   serve->add_option("--request-timeout-ms", args->request_timeout_ms,
                     "Time for one request to arrive whole (a slower client is cut off)")
       ->capture_default_str();

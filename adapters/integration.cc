@@ -46,6 +46,11 @@ void SubmitAsServer(ServerState& state, nlohmann::json event,
         Status::FailedPrecondition("this server has no integration key to record with (shiplog "
                                    "serve --integration-key FILE)"));
   }
+  // Appends wait until every record has been verified, as a submitted event does.
+  if (!state.ready || state.stopping) {
+    return done(Status::FailedPrecondition(
+        state.stopping ? "the server is shutting down" : "not ready: " + state.not_ready_reason));
+  }
   event["actor"] = signer->actor;
   if (!event.contains("id")) event["id"] = RandomId();
   auto built = Event::FromJson(event);

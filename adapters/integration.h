@@ -30,8 +30,9 @@ Result<std::shared_ptr<const IntegrationSigner>> LoadIntegrationSigner(const std
 
 // Signs `event` (a JSON event without "actor"; a random "id" when it has none) as the server's
 // integration key and appends it through the pipeline; `done` runs once it is durable, refused
-// (a repeated id: the first receipt with duplicate set; a different event under it: kAlreadyExists)
-// or not built (kInvalidArgument). kFailedPrecondition when the server has no integration key.
+// (a repeated id: the first receipt with duplicate set; a different event under it: kConflict)
+// or not built (kInvalidArgument). kFailedPrecondition when the server has no integration key, is
+// not ready yet (the ledger is still being verified) or is shutting down.
 void SubmitAsServer(ServerState& state, nlohmann::json event,
                     std::function<void(Result<Receipt>)> done);
 

@@ -25,6 +25,13 @@
 namespace shiplog::bench {
 namespace {
 
+adapters::HttpCall Get(const std::string& target, std::chrono::milliseconds timeout) {
+  adapters::HttpCall call;
+  call.target = target;
+  call.timeout = timeout;
+  return call;
+}
+
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -62,7 +69,7 @@ class ServerChild {
   bool WaitReady() {
     for (int i = 0; i < 600; ++i) {
       if (pid_ <= 0 || ::waitpid(pid_, nullptr, WNOHANG) == pid_) return false;
-      auto reply = adapters::Call(url(), {"GET", "/readyz", "", "", "", std::chrono::seconds(2)});
+      auto reply = adapters::Call(url(), Get("/readyz", std::chrono::seconds(2)));
       if (reply.ok() && reply->status == 200) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -163,7 +170,7 @@ nlohmann::json RunOnce(const std::string& shiplog, unsigned clients, uint64_t re
     if (!c) return nullptr;
   }
   const uint64_t peak_rss = PeakResidentBytes(server.pid());
-  auto metrics = adapters::Call(server.url(), {"GET", "/metrics", "", "", "", std::chrono::seconds(10)});
+  auto metrics = adapters::Call(server.url(), Get("/metrics", std::chrono::seconds(10)));
   const double batches = metrics.ok() ? MetricValue(metrics->body, "shiplog_batch_size_count") : -1;
   if (int code = server.Stop(); code != 0) {
     std::cerr << "the server exited with " << code << " on SIGTERM; its log is in " << log << "\n";

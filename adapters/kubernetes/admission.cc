@@ -123,16 +123,33 @@ Result<const policy::EnvironmentBinding*> GuardOf(const policy::Policy& policy,
   return policy.EnvironmentForNamespace(ns);
 }
 
-// True when deployment `id` has a rollback record (started or completed).
+// The sequence numbers of deployment `id`'s records, in order.
+Result<std::vector<uint64_t>> DeploymentSeqs(const Ledger& ledger, const std::string& id) {
+  QueryFilter filter;
+  filter.deployment = id;
+  std::vector<uint64_t> seqs;
+  SHIPLOG_RETURN_IF_ERROR(ledger.QuerySeqs(filter, [&](uint64_t seq) {
+    seqs.push_back(seq);
+    return true;
+  }));
+  return seqs;
+}
+
+// True when deployment `id` has a rollback record (started or completed). Rollbacks are rare,
+// so each rollback kind's index is read only over the deployment's span of sequence numbers:
+// two seeks, rather than a point lookup per record of the deployment and kind.
 Result<bool> RolledBack(const Ledger& ledger, const std::string& id) {
+  SHIPLOG_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, DeploymentSeqs(ledger, id));
+  if (seqs.empty()) return false;
   bool found = false;
   for (const char* kind : {"rollback.started", "rollback.completed"}) {
     QueryFilter filter;
-    filter.deployment = id;
     filter.kind = kind;
-    SHIPLOG_RETURN_IF_ERROR(ledger.QuerySeqs(filter, [&](uint64_t) {
-      found = true;
-      return false;
+    filter.from_seq = seqs.front();
+    filter.to_seq = seqs.back();
+    SHIPLOG_RETURN_IF_ERROR(ledger.QuerySeqs(filter, [&](uint64_t seq) {
+      found = std::binary_search(seqs.begin(), seqs.end(), seq);
+      return !found;
     }));
     if (found) return true;
   }
@@ -144,21 +161,24 @@ Result<bool> RolledBack(const Ledger& ledger, const std::string& id) {
 Result<std::variant<std::string, AdmissionReason>> JudgeDigest(const Ledger& ledger,
                                                                const std::string& image,
                                                                const std::string& step) {
+  // The digest's records are few (its request, gates, starts and reports): each is read, rather
+  // than looked up in the kind index first.
   QueryFilter filter;
   filter.image = std::string(ImageDigest(image));
-  filter.kind = "step.started";
-  std::vector<uint64_t> starts;
+  std::vector<uint64_t> records;
   SHIPLOG_RETURN_IF_ERROR(ledger.QuerySeqs(filter, [&](uint64_t seq) {
-    starts.push_back(seq);
+    records.push_back(seq);
     return true;
   }));
   std::string rolled_back, other_steps;
   // The newest start first: the deployment that most recently applied the digest.
-  for (auto it = starts.rbegin(); it != starts.rend(); ++it) {
+  for (auto it = records.rbegin(); it != records.rend(); ++it) {
     SHIPLOG_ASSIGN_OR_RETURN(StoredRecord record, ledger.Read(*it));
-    const json fields = record.event.ToJson();
+    auto body = record.event.reader().getBody();
+    if (!body.isStepStarted()) continue;  // a denied start is a policy.denied record
     const std::string deployment(record.event.deployment());
-    const std::string started = fields.value("step", std::string());
+    const auto started_text = body.getStepStarted().getStep();
+    const std::string started(started_text.cStr(), started_text.size());
     if (started != step) {
       if (other_steps.find("'" + started + "'") == std::string::npos) {
         other_steps +=

@@ -1,6 +1,7 @@
 #include "ledger/index.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include <nlohmann/json.hpp>
 
@@ -153,7 +154,10 @@ std::string DescribeIndexKey(std::string_view key) {
 
 std::string SourceKey(std::string_view repository, std::string_view commit) {
   if (repository.empty() || commit.empty()) return "";
-  return std::string(repository) + "@" + std::string(commit);
+  // GitHub's repository names and commit ids are case-insensitive: one key for every spelling.
+  std::string key = std::string(repository) + "@" + std::string(commit);
+  for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return key;
 }
 
 std::string_view ImageDigest(std::string_view image) {

@@ -65,7 +65,7 @@ std::string DescribeIndexKey(std::string_view key);
 // The sequence number a query index key points at. REQUIRES: key.size() >= 8.
 uint64_t IndexKeySeq(std::string_view key);
 
-// The source index's value: "OWNER/REPO@COMMIT" ("" when either is empty).
+// The source index's value: "owner/repo@commit", lower case ("" when either is empty).
 std::string SourceKey(std::string_view repository, std::string_view commit);
 
 // The digest of an image reference: what follows its last '@' ("sha256:..."), or all of it.

@@ -983,7 +983,12 @@ std::vector<std::string> QueryPrefixes(const QueryFilter& filter) {
   };
   add(IndexField::kDeployment, filter.deployment);
   add(IndexField::kImage, ImageDigest(filter.image));
-  add(IndexField::kSource, filter.source);
+  if (const size_t at = filter.source.rfind('@'); at != std::string::npos) {
+    add(IndexField::kSource,
+        SourceKey(filter.source.substr(0, at), filter.source.substr(at + 1)));
+  } else {
+    add(IndexField::kSource, filter.source);
+  }
   if (filter.waivers) add(IndexField::kOutcome, "waived");
   if (filter.decision == "denied") add(IndexField::kOutcome, "denied");
   add(IndexField::kActor, filter.actor);

@@ -148,6 +148,7 @@ struct QueryFilter {
   std::string image;        // an image reference or its digest ("sha256:..."): the digest matches
   std::string decision;     // "allowed" (intents allowed) or "denied" (policy.denied records)
   std::string source;       // "OWNER/REPO@COMMIT": the deploy.requested records with that source
+                            // (in any letter case, as GitHub names repositories)
   bool waivers = false;     // waiver.granted records and intents a waiver allowed
   uint64_t from_seq = 0;
   std::optional<uint64_t> to_seq;     // inclusive

@@ -86,6 +86,9 @@ TEST(EnforcementFieldsTest, QueryBySourceFindsTheRequestOfThatCommitOnly) {
   QueryFilter filter;
   filter.source = "Codertocat/Hello-World@" + kCommit;
   EXPECT_EQ(Seqs(*t.ledger, filter), std::vector<uint64_t>{first});
+  QueryFilter other_case;
+  other_case.source = "codertocat/hello-world@" + kCommit;
+  EXPECT_EQ(Seqs(*t.ledger, other_case), std::vector<uint64_t>{first}) << "GitHub ignores case";
 
   // The index survives a rebuild, and Verify agrees with it.
   t.Close();

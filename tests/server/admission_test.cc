@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/server/deploy_chain.h"
 #include "tests/server/server_process.h"
 
 namespace shiplog::testing {
@@ -98,25 +99,8 @@ class AdmissionTest : public ::testing::Test {
 
   // Deployment `d` of `image` through to an allowed start of staging (the digest scanned).
   void ThroughStaging(const std::string& d, const std::string& image, const std::string& app) {
-    Submit("leon", As({{"kind", "deploy.requested"},
-                       {"app", app},
-                       {"environment", "production"},
-                       {"version", "1.4.2"},
-                       {"image", image},
-                       {"strategy", "rolling"},
-                       {"risk", "low"},
-                       {"planned_steps", {"orchestrate", "build", "staging", "production"}}},
-                      d));
-    Submit("marta", As({{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}}, d));
-    for (const auto& [agent, step] :
-         {std::pair<std::string, std::string>{"leon", "orchestrate"}, {"ci-bot", "build"}}) {
-      Submit(agent, As({{"kind", "step.started"}, {"step", step}}, d));
-      Submit(agent, As({{"kind", "step.reported"}, {"step", step}, {"status", "READY"}}, d));
-    }
-    Submit(
-        "ci-bot",
-        As({{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"}, {"image", image}}, d));
-    Submit("thijmen", As({{"kind", "step.started"}, {"step", "staging"}}, d));
+    WalkToStagingStart([&](const std::string& agent, json event) { Submit(agent, As(event, d)); },
+                       ChainRequest(app, image));
   }
   // ... and on to an allowed start of production (R10's soak waived, a backup verified).
   void ThroughProduction(const std::string& d) {

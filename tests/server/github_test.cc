@@ -11,6 +11,7 @@
 
 #include "adapters/github/webhook_signature.h"
 #include "tests/cli/process.h"
+#include "tests/server/deploy_chain.h"
 #include "tests/server/github_double.h"
 #include "tests/server/server_process.h"
 
@@ -89,24 +90,9 @@ class GitHubRouteTest : public ::testing::Test {
   // A deployment of kSha requested with its source and carried to the door of production:
   // everything but the backup when `backup` is false (R12 then denies production).
   void UpToProduction(bool backup) {
-    As("leon", {{"kind", "deploy.requested"},
-                {"app", "checkout"},
-                {"environment", "production"},
-                {"version", "1.4.2"},
-                {"image", kImage},
-                {"strategy", "rolling"},
-                {"risk", "low"},
-                {"planned_steps", {"orchestrate", "build", "staging", "production"}},
-                {"source", {{"repository", kRepository}, {"commit", kSha}}}});
-    As("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
-    for (const auto& [who, step] : std::vector<std::pair<std::string, std::string>>{
-             {"leon", "orchestrate"}, {"ci-bot", "build"}}) {
-      As(who, {{"kind", "step.started"}, {"step", step}});
-      As(who, {{"kind", "step.reported"}, {"step", step}, {"status", "READY"}});
-    }
-    As("ci-bot",
-       {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"}, {"image", kImage}});
-    As("thijmen", {{"kind", "step.started"}, {"step", "staging"}});
+    json request = ChainRequest("checkout", kImage);
+    request["source"] = {{"repository", kRepository}, {"commit", kSha}};
+    WalkToStagingStart([&](const std::string& agent, json event) { As(agent, event); }, request);
     As("thijmen", {{"kind", "step.reported"}, {"step", "staging"}, {"status", "READY"}});
     if (backup) As("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
     Advance("16m");  // past the staging soak (R10)

@@ -17,8 +17,12 @@ using SubmitAs = std::function<void(const std::string& agent, nlohmann::json eve
 // A deploy.requested of `app` at `image` to production through orchestrate, build, staging and
 // production (low risk, no infrastructure change).
 inline nlohmann::json ChainRequest(const std::string& app, const std::string& image) {
-  return {{"kind", "deploy.requested"}, {"app", app},          {"environment", "production"},
-          {"version", "1.4.2"},         {"image", image},      {"strategy", "rolling"},
+  return {{"kind", "deploy.requested"},
+          {"app", app},
+          {"environment", "production"},
+          {"version", "1.4.2"},
+          {"image", image},
+          {"strategy", "rolling"},
           {"risk", "low"},
           {"planned_steps", {"orchestrate", "build", "staging", "production"}}};
 }

@@ -334,7 +334,9 @@ TEST_F(BadClientTest, ADisconnectMidBodyStoresNothing) {
 // Connections with a request begun fill the server: a connection over the limit is 503.
 TEST(ServerLimits, ConnectionsOverTheLimitAre503) {
   ServerProcess server;
-  server.Start({"--max-connections", "4"});
+  // The held connections' requests stay unfinished for the whole test: on a loaded machine that
+  // can outlast the default 15 s request timeout, which would free their places (408) early.
+  server.Start({"--max-connections", "4", "--request-timeout-ms", "120000"});
   // The server counts a connection until it sees the client's close, which a loaded machine can
   // delay past Start()'s /readyz calls; such a straggler would take a held one's place. The first
   // held connection asks, on keep-alive, until it is the only one left.

@@ -1,5 +1,6 @@
 #include "adapters/integration.h"
 
+#include "adapters/routes.h"
 #include "ledger/key_file.h"
 
 namespace shiplog::adapters {
@@ -47,10 +48,7 @@ void SubmitAsServer(ServerState& state, nlohmann::json event,
                                    "serve --integration-key FILE)"));
   }
   // Appends wait until every record has been verified, as a submitted event does.
-  if (!state.ready || state.stopping) {
-    return done(Status::FailedPrecondition(
-        state.stopping ? "the server is shutting down" : "not ready: " + state.not_ready_reason));
-  }
+  if (Status open = AppendsOpen(state); !open.ok()) return done(open);
   event["actor"] = signer->actor;
   if (!event.contains("id")) event["id"] = RandomId();
   auto built = Event::FromJson(event);

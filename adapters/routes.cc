@@ -25,11 +25,14 @@ std::string Bytes(capnp::Data::Reader d) {
 
 }  // namespace
 
+Status AppendsOpen(const ServerState& state) {
+  if (state.stopping) return Status::FailedPrecondition("the server is shutting down");
+  if (!state.ready) return Status::FailedPrecondition("not ready: " + state.not_ready_reason);
+  return Status::Ok();
+}
+
 Response NotReady(const ServerState& state) {
-  Response r = ErrorResponse(503, "unavailable",
-                             state.stopping ? "the server is shutting down"
-                                            : "not ready: " + state.not_ready_reason);
-  return r;
+  return ErrorResponse(503, "unavailable", AppendsOpen(state).message());
 }
 
 namespace {
@@ -109,7 +112,7 @@ std::vector<std::string> DeniedRules(const Receipt& receipt) {
 }
 
 void SubmitEvent(ServerState& state, const Request& request, Respond respond) {
-  if (!state.ready || state.stopping) return respond(NotReady(state));
+  if (!AppendsOpen(state).ok()) return respond(NotReady(state));
   auto event = SubmittedEvent(request);
   if (!event.ok()) {
     state.metrics.Refused();
@@ -148,8 +151,8 @@ void CheckIntent(ServerState& state, const Request& request, Respond respond) {
   if (!parsed.ok()) return respond(ErrorResponse(parsed.status().Prefixed("the body")));
   json body = std::move(parsed).value();
   if (!body.is_object()) {
-    return respond(
-        ErrorResponse(400, "invalid_argument", "the body must be a JSON object (an unsigned event)"));
+    return respond(ErrorResponse(400, "invalid_argument",
+                                 "the body must be a JSON object (an unsigned event)"));
   }
   if (!body.contains("id")) body["id"] = "check";
   auto intent = Event::FromJson(body);
@@ -196,7 +199,7 @@ void Route(ServerState& state, const Request& request, Respond respond) {
   }
   if (path == "/readyz") {
     if (!only("GET")) return;
-    if (state.ready && !state.stopping) {
+    if (AppendsOpen(state).ok()) {
       respond(JsonResponse(200, {{"ready", true}, {"records", state.ledger.size()}}));
     } else {
       respond(NotReady(state));

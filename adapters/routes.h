@@ -47,7 +47,10 @@ void AnswerGuarded(const Respond& respond, const char* what, const std::function
 // false when `request` is not one of them.
 bool RouteRead(ServerState& state, const Request& request, const Respond& respond);
 
-// The 503 for a server not ready for appends yet (still verifying the ledger) or shutting down.
+// OK while the server takes appends; kFailedPrecondition saying why not: still verifying the
+// ledger, or shutting down. Every way in to the pipeline asks it.
+Status AppendsOpen(const ServerState& state);
+// The 503 for a server whose appends are not open (AppendsOpen).
 Response NotReady(const ServerState& state);
 
 // Refuses (kInvalidArgument naming it) a query parameter not in `known`, so a typo never

@@ -163,7 +163,7 @@ Status CheckBodyType(const Request& request) {
 
 void PinAnalysisRun(ServerState& state, const Request& request, const Respond& respond) {
   // Appends wait until the ledger has verified, as a submitted event does.
-  if (!state.ready || state.stopping) return respond(NotReady(state));
+  if (!AppendsOpen(state).ok()) return respond(NotReady(state));
   Status type = CheckBodyType(request);
   if (!type.ok()) return respond(ErrorResponse(type));
   // The body is within the server's limit already.

@@ -223,10 +223,7 @@ std::optional<Response> Unready(const ServerState& state, const GitHub& github) 
                          "GitHub's protection rule needs shiplog serve --integration-key FILE "
                          "(an enrolled key with the enforcer role) to record its decisions");
   }
-  if (!state.ready || state.stopping) {
-    return ErrorResponse(503, "unavailable",
-                         state.stopping ? "the server is shutting down" : "not ready yet");
-  }
+  if (!AppendsOpen(state).ok()) return NotReady(state);
   return std::nullopt;
 }
 

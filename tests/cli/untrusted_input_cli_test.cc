@@ -12,6 +12,7 @@
 #include "ledger/canonical.h"
 #include "ledger/event.h"
 #include "ledger/key_file.h"
+#include "tests/cli/far_future_window.h"
 #include "tests/cli/process.h"
 
 namespace shiplog::testing {
@@ -68,27 +69,6 @@ TEST_F(UntrustedInputCliTest, DeeplyNestedEventIsBadInputForSignCheckAndAppend) 
   // The same input on stdin.
   ProcessResult r = Run({"sign", "--key", key(), "-"}, ReadFile(deep));
   EXPECT_EQ(r.exit_code, kExitBadInput) << r.err;
-}
-
-// A maintenance window signed by the enrolled incident commander whose "to" is a count of
-// nanoseconds: as microseconds, a year near 59,000.
-std::string FarFutureWindowEnvelope(const std::string& key_file) {
-  capnp::MallocMessageBuilder message;
-  auto event = message.initRoot<schema::Event>();
-  event.setId("window-far");
-  event.setActor("ic");
-  auto window = event.initBody().initMaintenanceWindow();
-  window.setEnvironment("production");
-  window.setFrom(1'795'000'000'000'000);    // 2026-11-18, in microseconds
-  window.setTo(1'795'000'000'000'000'000);  // the same instant in nanoseconds
-  auto key = ReadKeyFile(key_file);
-  if (!key.ok()) throw std::runtime_error(key.status().ToString());
-  SignedEvent signed_event;
-  signed_event.scheme = std::string(kSchemeEd25519Capnp);
-  signed_event.payload = CanonicalBytes(event.asReader());
-  signed_event.public_key = key->PublicKey();
-  signed_event.signature = key->Sign(signed_event.payload);
-  return signed_event.ToJson().dump();
 }
 
 TEST_F(UntrustedInputCliTest, MaintenanceWindowWithAFiveDigitYearIsBadInputNamingTheField) {

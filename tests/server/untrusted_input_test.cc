@@ -12,6 +12,7 @@
 #include "ledger/crypto.h"
 #include "ledger/event.h"
 #include "ledger/key_file.h"
+#include "tests/cli/far_future_window.h"
 #include "tests/server/server_process.h"
 #include "tests/server/signed_events.h"
 
@@ -70,30 +71,8 @@ TEST_F(ServerUntrustedInput, NestingJustOverTheLimitIsRefusedAndAtItIsJudgedAsAn
   EXPECT_THAT(over.body, HasSubstr("nested deeper than 64"));
 }
 
-// A maintenance window signed by an enrolled incident commander whose "to" is a count of
-// nanoseconds (year 59,000 as microseconds): only canonical bytes can carry it, the JSON form
-// cannot write it.
-std::string FarFutureWindowEnvelope(const ServerProcess& server) {
-  capnp::MallocMessageBuilder message;
-  auto event = message.initRoot<schema::Event>();
-  event.setId("window-far");
-  event.setActor("ic");
-  auto window = event.initBody().initMaintenanceWindow();
-  window.setEnvironment("production");
-  window.setFrom(1'795'000'000'000'000);    // 2026-11-18, in microseconds
-  window.setTo(1'795'000'000'000'000'000);  // the same instant in nanoseconds
-  auto key = ReadKeyFile(server.key("ic"));
-  if (!key.ok()) throw std::runtime_error(key.status().ToString());
-  SignedEvent signed_event;
-  signed_event.scheme = std::string(kSchemeEd25519Capnp);
-  signed_event.payload = CanonicalBytes(event.asReader());
-  signed_event.public_key = key->PublicKey();
-  signed_event.signature = key->Sign(signed_event.payload);
-  return signed_event.ToJson().dump();
-}
-
 TEST_F(ServerUntrustedInput, MaintenanceWindowWithAFiveDigitYearIs400NamingTheField) {
-  const auto reply = server_.Post("/v1/events", FarFutureWindowEnvelope(server_));
+  const auto reply = server_.Post("/v1/events", FarFutureWindowEnvelope(server_.key("ic")));
   EXPECT_EQ(reply.status, 400);
   EXPECT_THAT(reply.body, HasSubstr("field 'to'"));
   EXPECT_THAT(reply.body, HasSubstr("9999-12-31T23:59:59.999999Z"));

@@ -74,12 +74,9 @@ std::vector<std::string> ProductionImages(const Ledger& ledger, size_t count) {
 int RunAdmissionWorkload(const std::string& dir, int runs) {
   InitCrypto();
   SystemClock clock;
-  auto opened = Ledger::Open(dir, &clock);
-  if (!opened.ok()) {
-    std::cerr << "open " << dir << ": " << opened.status().ToString() << "\n";
-    return 1;
-  }
-  const Ledger& ledger = **opened;
+  std::unique_ptr<Ledger> opened = OpenBenchLedger(dir, &clock);
+  if (!opened) return 1;
+  const Ledger& ledger = *opened;
   auto parsed = policy::ParsePolicy(policy::DefaultPolicyText(), "default.yaml");
   const policy::Policy& policy = *parsed.policy;
   const std::vector<std::string> images = ProductionImages(ledger, kReviews);

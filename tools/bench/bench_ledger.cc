@@ -47,6 +47,15 @@ std::unique_ptr<Ledger> CreateBenchLedger(const std::string& dir, const SigningK
   return std::move(ledger).value();
 }
 
+std::unique_ptr<Ledger> OpenBenchLedger(const std::string& dir, Clock* clock) {
+  auto opened = Ledger::Open(dir, clock);
+  if (!opened.ok()) {
+    std::cerr << "open " << dir << ": " << opened.status().ToString() << "\n";
+    return nullptr;
+  }
+  return std::move(opened).value();
+}
+
 std::vector<SignedEvent> SignBenchEvents(uint64_t first, uint64_t count, const SigningKey& key) {
   std::vector<SignedEvent> events(count);
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());

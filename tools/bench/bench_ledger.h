@@ -38,6 +38,10 @@ std::unique_ptr<Ledger> CreateBenchLedger(const std::string& dir, const SigningK
                                           SystemClock* clock);
 
 // Signs events [first, first + count) on all cores: the agents' work, done before the clock runs.
+// Opens the ledger a workload left in `dir` (a history ledger); null, having said why on stderr,
+// when it does not open.
+std::unique_ptr<Ledger> OpenBenchLedger(const std::string& dir, Clock* clock);
+
 std::vector<SignedEvent> SignBenchEvents(uint64_t first, uint64_t count, const SigningKey& key);
 
 // The value at fraction `p` (0.5: the median) of `sorted`, which is in ascending order; 0 if empty.

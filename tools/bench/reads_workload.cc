@@ -58,12 +58,9 @@ void SampleNames(const Ledger& ledger, int count, std::vector<std::string>& depl
 int RunReadsWorkload(const std::string& dir, uint64_t replay_records, int runs) {
   InitCrypto();
   SystemClock clock;
-  auto opened = Ledger::Open(dir, &clock);
-  if (!opened.ok()) {
-    std::cerr << "open " << dir << ": " << opened.status().ToString() << "\n";
-    return 1;
-  }
-  const Ledger& ledger = **opened;
+  std::unique_ptr<Ledger> opened = OpenBenchLedger(dir, &clock);
+  if (!opened) return 1;
+  const Ledger& ledger = *opened;
   const uint64_t size = ledger.size();
   const uint64_t genesis_records = std::min(replay_records, size);
   std::vector<std::string> deployments, images;

@@ -31,6 +31,7 @@ namespace {
 
 using internal::CheckpointKey;
 using internal::DecodeRecord;
+using internal::kMaxEntryBytes;
 using internal::kMaxRecordBytes;
 using internal::kRecordCountKey;
 
@@ -852,6 +853,12 @@ Result<Ledger::PendingRecord> Ledger::Stage(CheckedEvent checked, StoreBatch& ba
   }
   StoredRecord record = MakeRecord(seq, time, manual_clock_, std::move(signed_event),
                                    std::move(event), verdict.decision);
+  if (record.entry.size() > kMaxEntryBytes) {
+    return Status::InvalidArgument(
+        "the record would be " + std::to_string(record.entry.size()) +
+        " bytes; a record must be under 64 KiB, so that every entry fits a tlog-tiles entry "
+        "bundle (make the event smaller)");
+  }
   SHIPLOG_ASSIGN_OR_RETURN(IndexContext context, AppendContext(record));
   SHIPLOG_ASSIGN_OR_RETURN(merkle::Hash leaf, HashFromBytes(record.leaf_hash, "leaf hash"));
   // Nothing below fails: the record joins the batch and the state the batch's later events see.

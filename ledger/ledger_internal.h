@@ -17,6 +17,9 @@ namespace shiplog::internal {
 
 // The largest stored record (its entry and leaf hash) a read accepts.
 constexpr size_t kMaxRecordBytes = kMaxEventBytes + 1024;
+// The largest leaf entry an append stores: tlog-tiles entry bundles prefix each entry with its
+// length in two bytes (c2sp.org/tlog-tiles), so a larger one could not be served to monitors.
+constexpr size_t kMaxEntryBytes = 65535;
 // Meta key: EncodeSeq(n), the record count after the last commit (tail truncation shows).
 inline constexpr char kRecordCountKey[] = "record_count";
 

@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git python3
+  python3-nacl  # independent Ed25519/DSSE checks in the tests (tests/*/*.py)
   librocksdb-dev capnproto libcapnp-dev libsodium-dev libssl-dev
   libboost-dev libspdlog-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev

@@ -174,6 +174,22 @@ TEST_F(LedgerTest, AdminEnrolsAnAgent) {
   EXPECT_EQ(rec->signed_event.public_key, t_.admin.PublicKey());
 }
 
+// tlog-tiles entry bundles give each entry a two-byte length, so no record may reach 64 KiB:
+// an event under the event size limit that would make a larger record is refused, unstored.
+TEST_F(LedgerTest, RefusesARecordThatWouldNotFitATileEntryBundle) {
+  t_.Enroll("leon", leon_);
+  json review = {{"kind", "review"}, {"id", "long"}, {"actor", "leon"}, {"deployment", "d"},
+                 {"subject", "security"}, {"verdict", "approved"},
+                 {"comment", std::string(70 * 1024, 'x')}};
+  auto refused = ledger().Append(SignJson(review, leon_));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), shiplog::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("under 64 KiB"));
+  EXPECT_EQ(ledger().size(), 2u);
+  review["comment"] = std::string(60 * 1024, 'x');
+  EXPECT_EQ(t_.Append(review, leon_).seq, 2u);
+}
+
 TEST_F(LedgerTest, AgentAppendsWithGaplessSeqAndClockTime) {
   t_.Enroll("leon", leon_);
   std::vector<Receipt> receipts;

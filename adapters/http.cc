@@ -119,4 +119,17 @@ Status ParseTarget(std::string_view target, Request& request) {
   return Status::Ok();
 }
 
+std::string PercentEncode(std::string_view text) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += {'%', kDigits[c >> 4], kDigits[c & 0xf]};
+    }
+  }
+  return out;
+}
+
 }  // namespace shiplog::adapters

@@ -18,6 +18,8 @@ namespace shiplog::adapters {
 inline constexpr char kJson[] = "application/json";
 inline constexpr char kJsonLines[] = "application/x-ndjson";
 inline constexpr char kCapnp[] = "application/x-capnp";
+// A DSSE envelope's JSON (what in-toto tooling labels it); taken as well as application/json.
+inline constexpr char kDsseEnvelope[] = "application/vnd.dsse.envelope.v1+json";
 
 struct Request {
   std::string method;  // "GET", "POST", ...
@@ -69,5 +71,7 @@ int HttpStatusFor(const Status& status);
 
 // Splits "a/b?x=1&y=%20" into the decoded path and parameters; kInvalidArgument for a bad escape.
 Status ParseTarget(std::string_view target, Request& request);
+// `text` as a query parameter's value: every byte but RFC 3986's unreserved ones %-escaped.
+std::string PercentEncode(std::string_view text);
 
 }  // namespace shiplog::adapters

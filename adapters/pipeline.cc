@@ -35,6 +35,20 @@ AppendPipeline::AppendPipeline(Ledger& ledger, Options options, Metrics* metrics
 AppendPipeline::~AppendPipeline() { Stop(); }
 
 void AppendPipeline::Submit(SignedEvent event, Done done) {
+  Enqueue([event = std::move(event)]() mutable { return CheckEvent(std::move(event)); },
+          std::move(done));
+}
+
+void AppendPipeline::SubmitEnvelope(std::string envelope_text, std::string deployment,
+                                    Done done) {
+  Enqueue(
+      [this, text = std::move(envelope_text), deployment = std::move(deployment)]() mutable {
+        return ledger_.CheckEnvelope(std::move(text), deployment);
+      },
+      std::move(done));
+}
+
+void AppendPipeline::Enqueue(std::function<Result<CheckedEvent>()> check, Done done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (refusing_) {
@@ -43,8 +57,8 @@ void AppendPipeline::Submit(SignedEvent event, Done done) {
       return;
     }
   }
-  boost::asio::post(*verifiers_, [this, event = std::move(event), done = std::move(done)]() mutable {
-    auto checked = CheckEvent(std::move(event));
+  boost::asio::post(*verifiers_, [this, check = std::move(check), done = std::move(done)]() mutable {
+    auto checked = check();
     if (!checked.ok()) {
       RunGuarded("an append's callback", [&] { done(checked.status()); });
       return;

@@ -41,6 +41,9 @@ class AppendPipeline {
 
   // Verifies `event` on the pool, then queues it for the sequencer.
   void Submit(SignedEvent event, Done done);
+  // The same for a DSSE envelope's text (Ledger::CheckEnvelope reads it on the pool), given
+  // with the deployment an in-toto statement is evidence for.
+  void SubmitEnvelope(std::string envelope_text, std::string deployment, Done done);
   // Runs `task` on the sequencer thread between two batches: the place to read state the
   // sequencer changes (the policy gate's) without racing an append.
   void RunInSequence(std::function<void()> task);
@@ -54,6 +57,8 @@ class AppendPipeline {
     CheckedEvent event;
     Done done;
   };
+  // Runs `check` on the pool and queues what it gives for the sequencer.
+  void Enqueue(std::function<Result<CheckedEvent>()> check, Done done);
   void SequencerLoop();
 
   Ledger& ledger_;

@@ -11,6 +11,7 @@
 #include "adapters/github/github.h"
 #include "adapters/github/protection_rule.h"
 #include "adapters/kubernetes/admission.h"
+#include "ledger/dsse.h"
 #include "schemas/record.capnp.h"
 
 namespace shiplog::adapters {
@@ -37,8 +38,15 @@ Response NotReady(const ServerState& state) {
 
 namespace {
 
-// The signed event in a submission's body, JSON or Cap'n Proto.
-Result<SignedEvent> SubmittedEvent(const Request& request) {
+// What a submission's body holds: a shiplog signed event, or a DSSE envelope's text for
+// Ledger::CheckEnvelope.
+struct Submission {
+  std::optional<SignedEvent> signed_event;
+  std::string envelope_text;  // when the body is a DSSE envelope
+};
+
+// The signed event in a submission's body, JSON or Cap'n Proto, or the DSSE envelope it is.
+Result<Submission> SubmittedEvent(const Request& request) {
   if (request.content_type == kCapnp) {
     if (request.body.size() % sizeof(capnp::word) != 0) {
       return Status::InvalidArgument("a Cap'n Proto body must be whole 8-byte words");
@@ -55,24 +63,30 @@ Result<SignedEvent> SubmittedEvent(const Request& request) {
       out.payload = Bytes(e.getPayload());
       out.public_key = Bytes(e.getPublicKey());
       out.signature = Bytes(e.getSignature());
-      return out;
+      out.event = Bytes(e.getEvent());
+      return Submission{std::move(out), {}};
     } catch (const kj::Exception& e) {
       return Status::InvalidArgument("the body is not a Cap'n Proto SignedEvent: " +
                                      std::string(e.getDescription().cStr()));
     }
   }
-  if (!request.content_type.empty() && request.content_type != kJson) {
-    return Status::InvalidArgument("a submission is application/json or " + std::string(kCapnp) +
+  if (!request.content_type.empty() && request.content_type != kJson &&
+      request.content_type != kDsseEnvelope) {
+    return Status::InvalidArgument("a submission is application/json, " +
+                                   std::string(kDsseEnvelope) + " or " + std::string(kCapnp) +
                                    ", not " + request.content_type);
   }
   auto parsed = ParseJsonText(request.body, request.body.size());  // size: the server's limit
   if (!parsed.ok()) return parsed.status().Prefixed("the body is not valid JSON");
   json body = std::move(parsed).value();
+  if (dsse::LooksLikeEnvelope(body)) return Submission{std::nullopt, request.body};
   if (!SignedEvent::LooksLikeEnvelope(body)) {
     return Status::InvalidArgument(
-        "the body is not a signed event: sign it first (shiplog sign --key FILE EVENT.json)");
+        "the body is not a signed event: sign it first (shiplog sign --key FILE EVENT.json, or "
+        "a DSSE envelope: shiplog sign --dsse)");
   }
-  return SignedEvent::FromJson(body);
+  SHIPLOG_ASSIGN_OR_RETURN(SignedEvent signed_event, SignedEvent::FromJson(body));
+  return Submission{std::move(signed_event), {}};
 }
 
 Response ReceiptResponse(const Receipt& receipt, bool capnp_wanted) {
@@ -113,16 +127,22 @@ std::vector<std::string> DeniedRules(const Receipt& receipt) {
 
 void SubmitEvent(ServerState& state, const Request& request, Respond respond) {
   if (!AppendsOpen(state).ok()) return respond(NotReady(state));
-  auto event = SubmittedEvent(request);
-  if (!event.ok()) {
+  Status params = OnlyParams(request, {"deployment"});
+  auto submission = params.ok() ? SubmittedEvent(request) : Result<Submission>(params);
+  const std::string deployment = request.Param("deployment").value_or("");
+  if (submission.ok() && submission->signed_event && !deployment.empty()) {
+    submission = Status::InvalidArgument(
+        "?deployment= names the deployment of an in-toto statement in a DSSE envelope; a "
+        "shiplog event names its own");
+  }
+  if (!submission.ok()) {
     state.metrics.Refused();
-    return respond(ErrorResponse(event.status()));
+    return respond(ErrorResponse(submission.status()));
   }
   const auto arrived = Clock::now();
   Metrics& metrics = state.metrics;
-  state.pipeline.Submit(
-      std::move(event).value(), [respond = std::move(respond), capnp_wanted = request.WantsCapnp(),
-                                 arrived, &metrics, &state](Result<Receipt> receipt) {
+  auto answer = [respond = std::move(respond), capnp_wanted = request.WantsCapnp(), arrived,
+                 &metrics, &state](Result<Receipt> receipt) {
         AnswerGuarded(respond, "an append's answer", [&] {
           // Stop() came between the check above and the pipeline's refusal: the same answer.
           if (!receipt.ok() && state.stopping && receipt.status().code() == StatusCode::kInternal) {
@@ -140,7 +160,13 @@ void SubmitEvent(ServerState& state, const Request& request, Respond respond) {
           }
           respond(ReceiptResponse(*receipt, capnp_wanted));
         });
-      });
+      };
+  if (submission->signed_event) {
+    state.pipeline.Submit(std::move(*submission->signed_event), std::move(answer));
+  } else {
+    state.pipeline.SubmitEnvelope(std::move(submission->envelope_text), deployment,
+                                  std::move(answer));
+  }
 }
 
 void CheckIntent(ServerState& state, const Request& request, Respond respond) {

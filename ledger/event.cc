@@ -12,6 +12,8 @@
 #include "ledger/canonical.h"
 #include "ledger/event_schema.h"
 #include "ledger/clock.h"
+#include "ledger/dsse.h"
+#include "ledger/dsse_event.h"
 
 namespace shiplog {
 namespace {
@@ -723,16 +725,46 @@ SignedEvent SignedEvent::Sign(const Event& event, const SigningKey& key) {
   return out;
 }
 
+SignedEvent SignedEvent::OfDenial(schema::PolicyDenied::Reader denied) {
+  auto bytes = [](capnp::Data::Reader d) {
+    return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
+  };
+  SignedEvent out;
+  out.scheme = denied.hasScheme() ? std::string(denied.getScheme().cStr())
+                                  : std::string(kSchemeEd25519Capnp);
+  out.payload = bytes(denied.getPayload());
+  out.public_key = bytes(denied.getPublicKey());
+  out.signature = bytes(denied.getSignature());
+  out.event = bytes(denied.getEvent());
+  return out;
+}
+
+Result<Event> SignedEvent::ReadEvent() const {
+  return Event::FromCanonical(scheme == dsse::kScheme ? event : payload);
+}
+
+bool SignedEvent::SameSignedEvent(const SignedEvent& other) const {
+  if (scheme != other.scheme) return false;
+  if (scheme == dsse::kScheme) return event == other.event && signature == other.signature;
+  return payload == other.payload;
+}
+
 Status SignedEvent::VerifySignature() const {
-  if (scheme != kSchemeEd25519Capnp) {
+  if (scheme != kSchemeEd25519Capnp && scheme != dsse::kScheme) {
     return Status::InvalidArgument("unknown signature scheme '" + scheme + "' (this ledger takes " +
-                                   std::string(kSchemeEd25519Capnp) + ")");
+                                   std::string(kSchemeEd25519Capnp) + " and " +
+                                   std::string(dsse::kScheme) + ")");
   }
   if (public_key.size() != kPublicKeySize) {
     return Status::InvalidArgument("the public key must be 32 bytes");
   }
   if (signature.size() != kSignatureSize) {
     return Status::BadSignature("the signature must be 64 bytes");
+  }
+  if (scheme == dsse::kScheme) return VerifyDsseSignedEvent(*this);
+  if (!event.empty()) {
+    return Status::InvalidArgument("a " + std::string(kSchemeEd25519Capnp) +
+                                   " signed event carries no separate event");
   }
   if (!shiplog::VerifySignature(public_key, payload, signature)) {
     return Status::BadSignature("the signature does not verify for key " + HexEncode(public_key));
@@ -741,10 +773,12 @@ Status SignedEvent::VerifySignature() const {
 }
 
 json SignedEvent::ToJson() const {
-  return {{"scheme", scheme},
-          {"payload", Base64Encode(payload)},
-          {"public_key", HexEncode(public_key)},
-          {"signature", Base64Encode(signature)}};
+  json out = {{"scheme", scheme},
+              {"payload", Base64Encode(payload)},
+              {"public_key", HexEncode(public_key)},
+              {"signature", Base64Encode(signature)}};
+  if (!event.empty()) out["event"] = Base64Encode(event);
+  return out;
 }
 
 bool SignedEvent::LooksLikeEnvelope(const json& j) {
@@ -757,7 +791,7 @@ Result<SignedEvent> SignedEvent::FromJson(const json& j) {
   }
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();
-    if (k != "scheme" && k != "payload" && k != "public_key" && k != "signature") {
+    if (k != "scheme" && k != "payload" && k != "public_key" && k != "signature" && k != "event") {
       return Status::InvalidArgument("unknown field '" + k + "' in the signed event envelope");
     }
     if (!it.value().is_string()) {
@@ -778,6 +812,11 @@ Result<SignedEvent> SignedEvent::FromJson(const json& j) {
   out.payload = std::move(payload).value();
   out.public_key = std::move(key).value();
   out.signature = std::move(signature).value();
+  if (j.contains("event")) {
+    auto event = Base64Decode(j["event"].get<std::string>());
+    if (!event.ok()) return event.status().Prefixed("envelope field 'event'");
+    out.event = std::move(event).value();
+  }
   return out;
 }
 

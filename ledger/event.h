@@ -89,22 +89,40 @@ std::vector<std::string> EventKindNames();
 // Checks an event against the schema's rules (see above). Used on every decode.
 Status ValidateEvent(schema::Event::Reader event);
 
-// An event and its signature, as an agent submits it and as the ledger keeps it.
+// An event and its signature, as an agent submits it and as the ledger keeps it. Two schemes
+// (record.capnp SignedEvent): kSchemeEd25519Capnp, whose payload is the canonical Event, and
+// "dsse-ed25519" (ledger/dsse_event.h), whose payload is a DSSE envelope and whose `event` is
+// the event read from it.
 struct SignedEvent {
-  std::string scheme;      // kSchemeEd25519Capnp
-  std::string payload;     // the signed bytes: canonical Event
+  std::string scheme;      // kSchemeEd25519Capnp or dsse::kScheme
+  std::string payload;     // the signed bytes: canonical Event; or the DSSE envelope's text
   std::string public_key;  // 32 raw bytes
   std::string signature;   // 64 raw bytes
+  std::string event;       // dsse::kScheme: the canonical Event read from the envelope
 
   // Signs `event` with `key` under kSchemeEd25519Capnp.
   static SignedEvent Sign(const Event& event, const SigningKey& key);
 
-  // Checks the scheme, sizes and the signature itself; says nothing of whether the key is
-  // enrolled (that is the ledger's question).
+  // The signed attempt a policy.denied record holds.
+  static SignedEvent OfDenial(schema::PolicyDenied::Reader denied);
+
+  // The event this signs, decoded and checked (not the signature): the payload, or for a DSSE
+  // envelope the event read from it.
+  Result<Event> ReadEvent() const;
+
+  // Checks the scheme, sizes and the signature itself (for a DSSE envelope also that the event
+  // is what the envelope says); says nothing of whether the key is enrolled (that is the
+  // ledger's question).
   Status VerifySignature() const;
 
+  // True when `other` is this signed event again (a repeat, not a conflict): the same payload,
+  // or for a DSSE envelope the same event under the same signature, however the envelope's
+  // JSON was spaced.
+  bool SameSignedEvent(const SignedEvent& other) const;
+
   // The envelope's JSON form: {"scheme", "payload" (base64), "public_key" (hex),
-  // "signature" (base64)}; FromJson refuses anything else.
+  // "signature" (base64)}, and "event" (base64) for a DSSE envelope; FromJson refuses anything
+  // else.
   nlohmann::json ToJson() const;
   static Result<SignedEvent> FromJson(const nlohmann::json& json);
   // True when `json` has the shape of an envelope rather than a bare event.

@@ -76,9 +76,8 @@ void AddEventFacets(const Event& event, Facets& facets) {
 // decode, which Verify reports through the record's own checks).
 std::optional<Event> DeniedAttempt(const StoredRecord& record) {
   if (record.event.kind() != "policy.denied") return std::nullopt;
-  auto payload = record.event.reader().getBody().getPolicyDenied().getPayload();
-  auto attempt = Event::FromCanonical(
-      std::string_view(reinterpret_cast<const char*>(payload.begin()), payload.size()));
+  auto attempt =
+      SignedEvent::OfDenial(record.event.reader().getBody().getPolicyDenied()).ReadEvent();
   if (!attempt.ok()) return std::nullopt;
   return std::move(attempt).value();
 }

@@ -20,6 +20,8 @@
 #include <cstring>
 
 #include "ledger/canonical.h"
+#include "ledger/dsse.h"
+#include "ledger/dsse_event.h"
 #include "ledger/index.h"
 #include "ledger/key_file.h"
 #include "ledger/ledger_internal.h"
@@ -75,6 +77,7 @@ StoredRecord MakeRecord(uint64_t seq, Micros time, bool manual, SignedEvent sign
   se.setPayload(DataOf(signed_event.payload));
   se.setPublicKey(DataOf(signed_event.public_key));
   se.setSignature(DataOf(signed_event.signature));
+  if (!signed_event.event.empty()) se.setEvent(DataOf(signed_event.event));
   StoredRecord record{seq,      time, manual, std::move(signed_event), std::move(event),
                       decision, {},   {}};
   record.entry = CanonicalBytes(entry.asReader());
@@ -163,10 +166,11 @@ Result<StoredRecord> StoredRecord::FromEntry(std::string entry) {
     signed_event.payload = Bytes(se.getPayload());
     signed_event.public_key = Bytes(se.getPublicKey());
     signed_event.signature = Bytes(se.getSignature());
+    signed_event.event = Bytes(se.getEvent());
   })) {
     return Status::Corrupt(std::string("the entry does not decode: ") + e->getDescription().cStr());
   }
-  auto event = Event::FromCanonical(signed_event.payload);
+  auto event = signed_event.ReadEvent();
   if (!event.ok()) return Status::Corrupt(event.status().message());
   std::string leaf_hash(AsBytes(merkle::LeafHash(entry)));
   return StoredRecord{seq,      time,          manual,          std::move(signed_event),
@@ -703,7 +707,7 @@ Result<std::optional<Receipt>> Ledger::FindDuplicate(const Event& event,
   SHIPLOG_RETURN_IF_ERROR(AuthorizeRepeat(registry_, event, signed_event.public_key));
   if (seq->size() != 8) return Status::Corrupt("an id index entry is not a sequence number");
   SHIPLOG_ASSIGN_OR_RETURN(StoredRecord first, Read(DecodeSeq(*seq)));
-  if (first.signed_event.payload != signed_event.payload) return IdConflict(event, first.seq);
+  if (!first.signed_event.SameSignedEvent(signed_event)) return IdConflict(event, first.seq);
   TreeReader reader(*store_);
   reader.Add(tree_.Nodes());
   SHIPLOG_ASSIGN_OR_RETURN(Receipt receipt, MakeReceipt(first, latest_, reader));
@@ -720,10 +724,114 @@ Result<std::optional<StoredRecord>> Ledger::FindEvent(std::string_view actor,
   return std::optional<StoredRecord>(std::move(record));
 }
 
+namespace {
+
+bool IsStatementEnvelope(const SignedEvent& signed_event) {
+  if (signed_event.scheme != dsse::kScheme) return false;
+  auto envelope = dsse::Envelope::Parse(signed_event.payload);
+  return envelope.ok() && envelope->payload_type == dsse::kInTotoType;
+}
+
+// OK when `fact`, read from an in-toto statement, is about the image `deployment`'s request
+// applies: a statement is evidence for the artifact its subjects name, so it may join only a
+// deployment of one of them.
+Status StatementAppliesTo(const Event& fact, const std::optional<DeploymentRequest>& request) {
+  const std::string deployment(fact.deployment());
+  if (!request) {
+    return Status::InvalidArgument("deployment '" + deployment +
+                                   "' has no deploy.requested: a statement is evidence for the "
+                                   "image a requested deployment applies");
+  }
+  const std::string digest(ImageDigest(request->image));
+  const nlohmann::json fields = fact.ToJson();
+  std::vector<std::string> about;
+  if (fact.kind() == "gate.result") about.push_back(fields.value("image", ""));
+  for (const auto& subject : fields.value("subjects", nlohmann::json::array())) {
+    about.push_back(subject.get<std::string>());
+  }
+  for (const std::string& image : about) {
+    if (ImageDigest(image) == digest) return Status::Ok();
+  }
+  return Status::InvalidArgument("the statement's subjects do not include deployment '" +
+                                 deployment + "''s image " + digest);
+}
+
+}  // namespace
+
 Result<CheckedEvent> CheckEvent(SignedEvent signed_event) {
   SHIPLOG_RETURN_IF_ERROR(signed_event.VerifySignature());
-  SHIPLOG_ASSIGN_OR_RETURN(Event event, Event::FromCanonical(signed_event.payload));
-  return CheckedEvent{std::move(signed_event), std::move(event)};
+  SHIPLOG_ASSIGN_OR_RETURN(Event event, signed_event.ReadEvent());
+  const bool from_statement = IsStatementEnvelope(signed_event);
+  return CheckedEvent{std::move(signed_event), std::move(event), from_statement};
+}
+
+Result<CheckedEvent> Ledger::CheckEnvelope(std::string envelope_text,
+                                           std::string_view deployment) const {
+  SHIPLOG_ASSIGN_OR_RETURN(dsse::Envelope envelope, dsse::Envelope::Parse(envelope_text));
+  if (envelope.payload_type != dsse::kShiplogEventType &&
+      envelope.payload_type != dsse::kInTotoType) {
+    // EnvelopeEvents names the types taken; ask it before any key is looked for.
+    return EnvelopeEvents(envelope, "", deployment).status();
+  }
+  if (std::none_of(envelope.signatures.begin(), envelope.signatures.end(),
+                   [](const dsse::Signature& s) { return s.sig.size() == kSignatureSize; })) {
+    return Status::InvalidArgument(
+        "no signature in the envelope is an Ed25519 signature (64 bytes; the first is " +
+        std::to_string(envelope.signatures.front().sig.size()) +
+        ", as ECDSA and RSA signatures are): shiplog takes DSSE envelopes signed with enrolled "
+        "Ed25519 keys only");
+  }
+  const KeyRegistry registry = keys();
+  const KeyInfo* signer = nullptr;
+  for (const dsse::Signature& s : envelope.signatures) {
+    for (const auto& [public_key, info] : registry.keys()) {
+      if (info.active() && dsse::KeyId(public_key) == s.keyid) signer = &info;
+    }
+    if (signer) break;
+  }
+  if (!signer) {
+    return Status::InvalidArgument(
+        "no signature's keyid names an enrolled, unrevoked key (shiplog names a key by the hex "
+        "SHA-256 of its 32 raw bytes, as `shiplog key show` prints it)");
+  }
+  SHIPLOG_RETURN_IF_ERROR(dsse::Verify(envelope, signer->public_key));
+  std::string signature;
+  for (const dsse::Signature& s : envelope.signatures) {
+    if (s.keyid == dsse::KeyId(signer->public_key)) {
+      signature = s.sig;
+      break;
+    }
+  }
+  SHIPLOG_ASSIGN_OR_RETURN(std::vector<Event> candidates,
+                           EnvelopeEvents(envelope, signer->name, deployment));
+  const bool from_statement = envelope.payload_type == dsse::kInTotoType;
+  std::optional<Event> chosen;
+  if (!from_statement) {
+    chosen = std::move(candidates.front());
+  } else {
+    std::optional<DeploymentRequest> request;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      SHIPLOG_ASSIGN_OR_RETURN(request, RequestOf(deployment));
+    }
+    Status applies;
+    for (Event& candidate : candidates) {
+      applies = StatementAppliesTo(candidate, request);
+      if (applies.ok()) {
+        chosen = std::move(candidate);
+        break;
+      }
+    }
+    SHIPLOG_RETURN_IF_ERROR(applies);
+    if (!chosen) return Status::Internal("an in-toto statement stood for no fact");
+  }
+  SignedEvent signed_event = DsseSignedEvent(std::move(envelope_text), signer->public_key,
+                                             std::move(signature), *chosen);
+  return CheckedEvent{std::move(signed_event), std::move(*chosen), from_statement};
+}
+
+Result<std::optional<DeploymentRequest>> Ledger::RequestOf(std::string_view deployment) const {
+  return requests_->Find(deployment);
 }
 
 Result<Receipt> Ledger::Append(const SignedEvent& signed_event) {
@@ -839,6 +947,10 @@ Result<Ledger::PendingRecord> Ledger::Stage(CheckedEvent checked, StoreBatch& ba
   SignedEvent& signed_event = checked.signed_event;
   Event& event = checked.event;
   SHIPLOG_RETURN_IF_ERROR(registry_.Authorize(event, signed_event.public_key));
+  if (checked.from_statement) {
+    SHIPLOG_ASSIGN_OR_RETURN(auto request, RequestOf(event.deployment()));
+    SHIPLOG_RETURN_IF_ERROR(StatementAppliesTo(event, request));
+  }
   KeyInfo signer = *registry_.Find(signed_event.public_key);
   const Micros time = NextLedgerTime();
   AppendGate::Verdict verdict;
@@ -935,6 +1047,10 @@ Result<Event> Ledger::DenialEvent(const Event& denied, const SignedEvent& signed
   body.setPublicKey(DataOf(signed_event.public_key));
   body.setSignature(DataOf(signed_event.signature));
   body.setDecision(TextOf(decision));
+  if (signed_event.scheme != kSchemeEd25519Capnp) {
+    body.setScheme(TextOf(signed_event.scheme));
+    body.setEvent(DataOf(signed_event.event));
+  }
   return Event::FromBuilder(event.asReader());
 }
 

@@ -49,6 +49,7 @@
 namespace shiplog {
 
 class DeploymentRequests;  // ledger/index.h
+struct DeploymentRequest;
 struct IndexContext;
 
 struct InitOptions {
@@ -161,6 +162,9 @@ struct QueryFilter {
 struct CheckedEvent {
   SignedEvent signed_event;
   Event event;
+  // The event is the fact an in-toto statement states (ledger/dsse_event.h): the append checks
+  // that its deployment's requested image is the subject it is about.
+  bool from_statement = false;
 };
 Result<CheckedEvent> CheckEvent(SignedEvent signed_event);
 
@@ -195,6 +199,13 @@ class Ledger {
   ~Ledger();
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;
+
+  // Reads a DSSE envelope's text (ledger/dsse_event.h) into the event it stands for, ready for
+  // AppendBatch: a signature's keyid names an enrolled, unrevoked key, that signature verifies
+  // over PAE, and the payload is a shiplog event or an in-toto statement. For a statement,
+  // `deployment` must have a request whose image is one of the statement's subjects: the fact
+  // about that subject is the one returned. kInvalidArgument naming the fault; nothing changes.
+  Result<CheckedEvent> CheckEnvelope(std::string envelope_text, std::string_view deployment) const;
 
   // Checks and appends one signed event; durable when it returns OK. An intent the gate denies is
   // recorded as a policy.denied record instead, and the receipt for that record comes back with
@@ -328,6 +339,8 @@ class Ledger {
   Result<Receipt> MakeReceipt(const StoredRecord& record, const Checkpoint& checkpoint,
                               TreeReader& reader) const;
   static Status IdConflict(const Event& event, uint64_t first_seq);
+  // The request of `deployment` as of the records so far. REQUIRES: mu_ held.
+  Result<std::optional<DeploymentRequest>> RequestOf(std::string_view deployment) const;
   Result<std::optional<Receipt>> FindDuplicate(const Event& event, const SignedEvent& signed_event) const;
   Micros NextLedgerTime() const;  // REQUIRES: mu_ held
 

@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
+
+#include "ledger/index.h"
 
 namespace shiplog::policy {
 
@@ -88,7 +91,17 @@ bool Test(const json* value, const ValueTest& test) {
         return std::any_of(test.values.begin(), test.values.end(),
                            [](const std::string& want) { return IsZeroText(want); });
       }
-      // A string field is compared where it lies; other scalars by their text.
+      // A number is compared as a number ({eq: 0} matches a metric of 0.0); a string field
+      // where it lies; other scalars by their text.
+      if (value->is_number()) {
+        const double actual = value->get<double>();
+        return std::any_of(test.values.begin(), test.values.end(), [&](const std::string& want) {
+          char* end = nullptr;
+          const double wanted = std::strtod(want.c_str(), &end);
+          return !want.empty() && end == want.c_str() + want.size() ? actual == wanted
+                                                                    : ScalarText(*value) == want;
+        });
+      }
       const std::string text = value->is_string() ? std::string() : ScalarText(*value);
       const std::string& actual = value->is_string() ? value->get_ref<const std::string&>() : text;
       return std::any_of(test.values.begin(), test.values.end(),
@@ -599,7 +612,10 @@ Outcome EventRequirement(const Requirement& r, const Intent& in) {
   for (const Fact* f : FindFacts(in.deployment, r.event)) {
     considered.push_back(f->seq);
     if (!r.by_role.empty() && !f->HasRole(r.by_role)) continue;
-    if (r.same_image && (f->image.empty() || f->image != in.image)) continue;
+    // The same artifact is the same digest, however its repository is written.
+    if (r.same_image && (f->image.empty() || ImageDigest(f->image) != ImageDigest(in.image))) {
+      continue;
+    }
     candidates.push_back(f);
   }
   if (candidates.empty()) {

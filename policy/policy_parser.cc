@@ -24,8 +24,9 @@
 namespace shiplog::policy {
 namespace {
 
-// A policy travels inside a policy.activated event, which must stay under kMaxEventBytes.
-constexpr size_t kMaxPolicyBytes = 128 * 1024;
+// A policy travels inside a policy.activated event or the genesis, whose record must stay under
+// 64 KiB (a tlog-tiles entry bundle's limit, ledger_internal.h kMaxEntryBytes) with room to spare.
+constexpr size_t kMaxPolicyBytes = 48 * 1024;
 // Bounds on the walk, so aliases (&a / *a) cannot make a small file cost a lot.
 constexpr int kMaxAnyOfDepth = 8;
 constexpr int kMaxRequirements = 10000;
@@ -582,6 +583,12 @@ EventMatch Parser::Match(const Entries& fields, const YAML::Node& at) {
   }
   auto kind = Kind(event->value);
   if (!kind) return match;
+  if (*kind == "attestation.stored") {
+    Error(event->value,
+          "attestation.stored is opaque evidence (an in-toto predicate shiplog does not read): "
+          "no rule can require or match it");
+    return match;
+  }
   match.kind = *kind;
   if (where != nullptr) match.where = Where(where->value, *kind);
   return match;

@@ -460,7 +460,7 @@ policy::Decision RecordedDecision(const StoredRecord& record) {
 Result<std::optional<RecordedIntent>> IntentOf(const StoredRecord& record) {
   if (record.event.kind() == "policy.denied") {
     auto denied = record.event.reader().getBody().getPolicyDenied();
-    SHIPLOG_ASSIGN_OR_RETURN(Event event, Event::FromCanonical(Bytes(denied.getPayload())));
+    SHIPLOG_ASSIGN_OR_RETURN(Event event, SignedEvent::OfDenial(denied).ReadEvent());
     return std::optional<RecordedIntent>(RecordedIntent{std::move(event), Bytes(denied.getPublicKey())});
   }
   if (!Engine::IsIntent(record.event)) return std::optional<RecordedIntent>();

@@ -22,10 +22,6 @@ bool IsKeyKind(std::string_view kind) {
   return kind == "ledger.genesis" || kind == "key.enrolled" || kind == "key.revoked";
 }
 
-std::string Bytes(capnp::Data::Reader d) {
-  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
-}
-
 // The decision a record carries, when it carries one that parses.
 std::optional<policy::Decision> ParseDecision(const std::string& text) {
   if (text.empty()) return std::nullopt;
@@ -116,7 +112,8 @@ std::string Summarize(const std::string& kind, const json& f) {
   if (kind == "step.started") return WithImage("started " + Text(f, "step"), f);
   if (kind == "step.reported") return ReportSummary(f);
   if (kind == "gate.result") {
-    return "gate " + Text(f, "gate") + ": " + Text(f, "outcome") + Metrics(f);
+    const std::string attested = f.contains("predicate_type") ? " (signed statement)" : "";
+    return "gate " + Text(f, "gate") + ": " + Text(f, "outcome") + Metrics(f) + attested;
   }
   if (kind == "backup.verified") {
     return "backup " + Text(f, "backup_id") + " of " + Text(f, "scope") + " verified, " +
@@ -130,6 +127,7 @@ std::string Summarize(const std::string& kind, const json& f) {
   }
   if (kind == "waiver.granted") return "waived " + Text(f, "rule");  // the reason is shown apart
   if (kind == "deploy.completed") return WithComment("completed the deployment", f, "summary");
+  if (kind == "attestation.stored") return "evidence stored: " + Text(f, "predicate_type");
   return kind;
 }
 
@@ -157,11 +155,10 @@ void FillFromEvent(TimelineEntry& entry, const Event& event, const TimelineSigne
 // A policy.denied record: the agent's attempt, its signature, and the reasons.
 void FillDenial(TimelineEntry& entry, const StoredRecord& record, const KeyRegistry& keys) {
   auto body = record.event.reader().getBody().getPolicyDenied();
-  SignedEvent attempt{std::string(kSchemeEd25519Capnp), Bytes(body.getPayload()),
-                      Bytes(body.getPublicKey()), Bytes(body.getSignature())};
+  SignedEvent attempt = SignedEvent::OfDenial(body);
   entry.denied = true;
   entry.decision = ParseDecision(body.getDecision());
-  auto intent = Event::FromCanonical(attempt.payload);
+  auto intent = attempt.ReadEvent();
   if (!intent.ok()) {
     FillFromEvent(entry, record.event, SignerOf(attempt.public_key, "", keys));
     entry.summary = "a denied intent that does not decode";

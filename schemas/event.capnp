@@ -77,6 +77,7 @@ struct Event {
     ledgerGenesis @20 :LedgerGenesis $kind("ledger.genesis");
     policyDenied @21 :PolicyDenied $kind("policy.denied") $deploymentScoped;
     enforcementDecided @22 :EnforcementDecided $kind("enforcement.decided") $deploymentOptional;
+    attestationStored @23 :AttestationStored $kind("attestation.stored") $deploymentScoped;
   }
 }
 
@@ -186,6 +187,10 @@ struct GateResult {
   metrics @2 :List(Metric) $jsonMap;
   image @3 :Text;     # the digest the gate ran against
   step @4 :Text;      # the step (zone) it ran in, when it belongs to one
+  predicateType @5 :Text;
+  # When the result was read from a signed in-toto statement (ledger/dsse_event.h): its
+  # predicate type ("https://slsa.dev/provenance/v1").
+  producer @6 :Text;  # and what produced it: the builder id, scanner URI or test run URL
 }
 
 # Fact: a backup was taken and verified for this deployment (R7, R12).
@@ -209,6 +214,14 @@ struct Rollback {
 # Intent: the deployment is finished (R16).
 struct DeployCompleted {
   summary @0 :Text;
+}
+
+# Fact: a signed in-toto statement whose predicate shiplog does not read, kept as evidence of the
+# deployment (ledger/dsse_event.h). Listable; no policy rule can require it.
+struct AttestationStored {
+  predicateType @0 :Text $required;
+  subjects @1 :List(Text) $required;  # each subject as "NAME@sha256:HEX" ("sha256:HEX" unnamed)
+  statementSha256 @2 :Data $hex $required;   # SHA-256 of the statement's bytes
 }
 
 # ---- environment-wide kinds ----
@@ -296,4 +309,8 @@ struct PolicyDenied {
   publicKey @1 :Data $hex $required;
   signature @2 :Data $required;
   decision @3 :Text $required;      # the decision as JSON: every failing rule with its reason
+  scheme @4 :Text;
+  # The attempt's signature scheme (record.capnp SignedEvent) when it is not
+  # "shiplog-ed25519-capnp-v1": "dsse-ed25519", whose payload is the envelope.
+  event @5 :Data;                   # the event read from a "dsse-ed25519" payload
 }

@@ -25,9 +25,21 @@ struct SignedEvent {
   # "shiplog-ed25519-capnp-v1": payload is canonicalize(Event) (event.capnp) and signature is
   # pure Ed25519 (RFC 8032) over exactly those bytes.
 
-  payload @1 :Data;     # the exact bytes that were signed
+  # "dsse-ed25519": payload is a DSSE envelope's JSON text exactly as it was submitted
+  # (ledger/dsse.h), and signature is its Ed25519 signature, with keyid the hex SHA-256 of
+  # publicKey, over PAE(payloadType, the envelope's decoded payload). `event` holds the event
+  # the ledger read from it.
+
+  payload @1 :Data;     # the exact bytes that were signed (or the envelope that holds them)
   publicKey @2 :Data;   # the signer's Ed25519 public key, 32 bytes
   signature @3 :Data;   # 64 bytes
+
+  event @4 :Data;
+  # For a scheme whose payload is not itself canonicalize(Event) ("dsse-ed25519"): the canonical
+  # Event the ledger read from the payload: a shiplog event's JSON as it is, or the fact an
+  # in-toto statement states, under the signer's enrolled name and the deployment it was
+  # submitted for (ledger/dsse_event.h). Checking the signature reads it again from the payload
+  # and refuses a record where the two differ. Empty for "shiplog-ed25519-capnp-v1".
 }
 
 # The Merkle leaf: one appended event and what the ledger added to it.

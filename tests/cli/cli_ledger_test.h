@@ -17,9 +17,14 @@ class CliLedgerTest : public ::testing::Test {
  protected:
   using json = nlohmann::json;
 
-  // Makes the ledger and enrols each agent (name, role) with a key at dir_/NAME.key.
-  void InitWithAgents(const std::vector<std::pair<std::string, std::string>>& agents) {
-    Ok({"init", "--data", data(), "--manual-clock", "--clock-start", "2026-11-24T10:00:00Z"});
+  // Makes the ledger (`init` with `init_options` too) and enrols each agent (name, role) with a
+  // key at dir_/NAME.key.
+  void InitWithAgents(const std::vector<std::pair<std::string, std::string>>& agents,
+                      const std::vector<std::string>& init_options = {}) {
+    std::vector<std::string> init = {"init", "--data", data(), "--manual-clock", "--clock-start",
+                                     "2026-11-24T10:00:00Z"};
+    init.insert(init.end(), init_options.begin(), init_options.end());
+    Ok(init);
     for (const auto& [name, role] : agents) {
       Ok({"keygen", "--out", dir_ / (name + ".key")});
       Ok({"enroll", "--data", data(), "--admin-key", data() + "/admin.key", "--name", name,

@@ -64,6 +64,7 @@ TEST(EventKinds, NamesInSchemaOrder) {
       "rollback.completed", "incident.opened", "incident.resolved", "maintenance.window",
       "waiver.granted",   "deploy.completed", "key.enrolled",     "key.revoked",
       "policy.activated", "ledger.genesis",   "policy.denied",    "enforcement.decided",
+      "attestation.stored",
   };
   EXPECT_EQ(shiplog::EventKindNames(), want);
 }

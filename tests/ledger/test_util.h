@@ -298,6 +298,10 @@ inline std::vector<json> AllKindExamples() {
                  {"images", {kImage}},
                  {"allowed", true},
                  {"decision", R"({"allowed":false,"reasons":[{"rule":"admission"}]})"}}),
+      EventJson("attestation.stored", "ci-bot", kDeployment,
+                {{"predicate_type", "https://spdx.dev/Document"},
+                 {"subjects", {"registry.example.com/checkout@sha256:" + std::string(64, 'a')}},
+                 {"statement_sha256", std::string(64, 'b')}}),
   };
 }
 

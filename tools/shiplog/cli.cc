@@ -130,7 +130,10 @@ int AppendSignedBy(Ledger& ledger, const std::string& key_file, nlohmann::json e
 }
 
 int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event) {
-  auto receipt = ledger.Append(signed_event);
+  return PrintAppended(ledger.Append(signed_event));
+}
+
+int PrintAppended(const Result<Receipt>& receipt) {
   if (!receipt.ok()) return Fail(receipt.status());
   nlohmann::json out = receipt->ToJson();
   if (!receipt->denied) {

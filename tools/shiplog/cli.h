@@ -105,6 +105,8 @@ int AppendSignedBy(Ledger& ledger, const std::string& key_file, nlohmann::json e
 
 // Appends and prints the receipt; a denied intent prints the decision and exits 3.
 int AppendAndPrint(Ledger& ledger, const SignedEvent& signed_event);
+// Prints an append's answer as AppendAndPrint does, and returns its exit code.
+int PrintAppended(const Result<Receipt>& receipt);
 
 // Prints a server's answer to a submission as `shiplog submit` does: a receipt (exit 0), a
 // denial's decision (exit 3), or the server's error on stderr (exit 2 for a 4xx, 1 for a 5xx).

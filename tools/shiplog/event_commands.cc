@@ -1,4 +1,6 @@
 // shiplog sign | append | query
+#include "ledger/dsse.h"
+#include "ledger/intoto.h"
 #include "ledger/key_file.h"
 #include "ledger/query_bounds.h"
 #include "tools/shiplog/cli.h"
@@ -9,13 +11,32 @@ namespace {
 struct SignArgs {
   std::string key;
   std::string input = "-";
+  bool dsse = false;
 };
+
+// A DSSE envelope for `json`: an in-toto statement as it is (application/vnd.in-toto+json), or
+// a shiplog event, given an id when it has none (application/vnd.shiplog.event+json).
+Result<dsse::Envelope> SignDsse(nlohmann::json json, const SigningKey& key) {
+  if (json.is_object() && json.contains("_type")) {
+    SHIPLOG_RETURN_IF_ERROR(intoto::ParseStatement(json.dump()).status());
+    return dsse::Sign(std::string(dsse::kInTotoType), json.dump(), key);
+  }
+  if (json.is_object() && !json.contains("id")) json["id"] = RandomId();
+  SHIPLOG_RETURN_IF_ERROR(Event::FromJson(json).status());
+  return dsse::Sign(std::string(dsse::kShiplogEventType), json.dump(), key);
+}
 
 int RunSign(const SignArgs& args) {
   auto key = ReadKeyFile(args.key);
   if (!key.ok()) return Fail(key.status());
   auto json = ReadJsonInput(args.input, kMaxEventBytes * 2);
   if (!json.ok()) return Fail(json.status());
+  if (args.dsse) {
+    auto envelope = SignDsse(std::move(json).value(), *key);
+    if (!envelope.ok()) return Fail(envelope.status());
+    PrintJson(envelope->ToJson());
+    return kExitOk;
+  }
   auto signed_event = SignEventJson(*json, *key);
   if (!signed_event.ok()) return Fail(signed_event.status());
   PrintJson(signed_event->ToJson());
@@ -25,16 +46,38 @@ int RunSign(const SignArgs& args) {
 struct AppendArgs {
   std::string dir;
   std::string key;
+  std::string deployment;
   std::string input = "-";
 };
+
+// A DSSE envelope's text is read by the ledger as it is (Ledger::CheckEnvelope) and kept.
+int AppendEnvelope(Ledger& ledger, std::string text, const std::string& deployment) {
+  auto checked = ledger.CheckEnvelope(std::move(text), deployment);
+  if (!checked.ok()) return Fail(checked.status());
+  std::vector<CheckedEvent> one;
+  one.push_back(std::move(checked).value());
+  return PrintAppended(ledger.AppendBatch(std::move(one)).front());
+}
 
 // A signed envelope is appended as it is; a bare event is signed with --key first, taking the
 // key's enrolled name as actor when the event names none.
 int RunAppend(const AppendArgs& args, Context& context) {
-  auto json = ReadJsonInput(args.input, kMaxEventBytes * 2);
-  if (!json.ok()) return Fail(json.status());
+  auto text = ReadInput(args.input, kMaxEventBytes * 2);
+  if (!text.ok()) return Fail(text.status());
+  auto json = ParseJsonText(*text, kMaxEventBytes * 2);
+  if (!json.ok()) return Fail(json.status().Prefixed(args.input == "-" ? "stdin" : args.input));
+  const bool dsse_envelope = dsse::LooksLikeEnvelope(*json);
+  if (!args.deployment.empty() && !dsse_envelope) {
+    return Fail(Status::InvalidArgument(
+        "--deployment names the deployment of an in-toto statement in a DSSE envelope; a shiplog "
+        "event names its own"));
+  }
+  if (dsse_envelope && !args.key.empty()) {
+    return Fail(Status::InvalidArgument("the input is already signed; drop --key"));
+  }
   auto ledger = OpenLedger(args.dir, context, /*enforce=*/true);
   if (!ledger.ok()) return Fail(ledger.status());
+  if (dsse_envelope) return AppendEnvelope(**ledger, std::move(text).value(), args.deployment);
   if (SignedEvent::LooksLikeEnvelope(*json)) {
     if (!args.key.empty()) {
       return Fail(Status::InvalidArgument("the input is already signed; drop --key"));
@@ -149,8 +192,12 @@ void AddEventCommands(CLI::App& app, Context& context, Action& action) {
   auto* sign = app.add_subcommand(
       "sign", "Sign an event (JSON) for submission; prints the signed envelope");
   sign->add_option("--key", sign_args->key, "The agent's key file")->required();
-  sign->add_option("event", sign_args->input, "The event's JSON file, or - for stdin")
+  sign->add_option("event", sign_args->input,
+                   "The event's JSON file (or, with --dsse, an in-toto statement), or - for stdin")
       ->capture_default_str();
+  sign->add_flag("--dsse", sign_args->dsse,
+                 "Print a DSSE envelope instead (payloadType application/vnd.shiplog.event+json, "
+                 "or application/vnd.in-toto+json for a statement), keyid the key's SHA-256");
   sign->callback([&action, sign_args] { action = [sign_args] { return RunSign(*sign_args); }; });
 
   auto append_args = std::make_shared<AppendArgs>();
@@ -159,6 +206,9 @@ void AddEventCommands(CLI::App& app, Context& context, Action& action) {
                 "prints the receipt");
   AddDataOption(append, append_args->dir);
   append->add_option("--key", append_args->key, "Sign a bare event with this key file");
+  append->add_option("--deployment", append_args->deployment,
+                     "For an in-toto statement in a DSSE envelope: the deployment it is evidence "
+                     "for (its requested image must be one of the statement's subjects)");
   append->add_option("event", append_args->input, "The event's JSON file, or - for stdin")
       ->capture_default_str();
   append->callback([&action, &context, append_args] {

@@ -12,6 +12,7 @@
 #include "adapters/http_client.h"
 #include "adapters/integration.h"
 #include "adapters/server.h"
+#include "ledger/dsse.h"
 #include "ledger/event.h"
 #include "ledger/key_file.h"
 #include "replay/progress.h"
@@ -111,15 +112,37 @@ int RunServe(ServeArgs& args, Context& context) {
 struct SubmitArgs {
   std::string server;
   std::string key;
+  std::string deployment;
   std::string input = "-";
   bool check = false;
 };
 
+// A DSSE envelope goes to the server as the bytes it was read as: the ledger keeps them.
+int SubmitEnvelope(const adapters::ServerUrl& url, std::string text, const std::string& deployment) {
+  std::string target = "/v1/events";
+  if (!deployment.empty()) target += "?deployment=" + adapters::PercentEncode(deployment);
+  auto reply = PostToServer(url, target, adapters::kDsseEnvelope, std::move(text),
+                            adapters::HttpCall().timeout);
+  if (!reply.ok()) return Fail(reply.status());
+  return PrintServerAnswer(*reply);
+}
+
 int RunSubmit(const SubmitArgs& args) {
   auto url = adapters::ParseServerUrl(args.server);
   if (!url.ok()) return Fail(url.status());
-  auto json = ReadJsonInput(args.input, kMaxEventBytes * 2);
-  if (!json.ok()) return Fail(json.status());
+  auto text = ReadInput(args.input, kMaxEventBytes * 2);
+  if (!text.ok()) return Fail(text.status());
+  auto json = ParseJsonText(*text, kMaxEventBytes * 2);
+  if (!json.ok()) return Fail(json.status().Prefixed(args.input == "-" ? "stdin" : args.input));
+  if (dsse::LooksLikeEnvelope(*json)) {
+    if (!args.key.empty()) return Fail(Status::InvalidArgument("the input is already signed; drop --key"));
+    return SubmitEnvelope(*url, std::move(text).value(), args.deployment);
+  }
+  if (!args.deployment.empty()) {
+    return Fail(Status::InvalidArgument(
+        "--deployment names the deployment of an in-toto statement in a DSSE envelope; a shiplog "
+        "event names its own"));
+  }
   nlohmann::json envelope = *json;
   if (!SignedEvent::LooksLikeEnvelope(*json)) {
     if (args.key.empty()) {
@@ -250,6 +273,9 @@ void AddServeCommands(CLI::App& app, Context& context, Action& action) {
   submit->add_option("--server", submit_args->server, "The server's URL, e.g. http://127.0.0.1:7478")
       ->required();
   submit->add_option("--key", submit_args->key, "Sign a bare event with this key file first");
+  submit->add_option("--deployment", submit_args->deployment,
+                     "For an in-toto statement in a DSSE envelope: the deployment it is evidence "
+                     "for (its requested image must be one of the statement's subjects)");
   submit->add_option("event", submit_args->input, "The event's JSON file, or - for stdin")
       ->capture_default_str();
   submit->callback([&action, submit_args] {

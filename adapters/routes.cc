@@ -11,6 +11,7 @@
 #include "adapters/github/github.h"
 #include "adapters/github/protection_rule.h"
 #include "adapters/kubernetes/admission.h"
+#include "ledger/canonical.h"
 #include "ledger/dsse.h"
 #include "schemas/record.capnp.h"
 
@@ -19,10 +20,6 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-std::string Bytes(capnp::Data::Reader d) {
-  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
-}
 
 }  // namespace
 
@@ -60,10 +57,10 @@ Result<Submission> SubmittedEvent(const Request& request) {
       auto e = reader.getRoot<schema::SignedEvent>();
       SignedEvent out;
       out.scheme = e.getScheme().cStr();
-      out.payload = Bytes(e.getPayload());
-      out.public_key = Bytes(e.getPublicKey());
-      out.signature = Bytes(e.getSignature());
-      out.event = Bytes(e.getEvent());
+      out.payload = BytesOf(e.getPayload());
+      out.public_key = BytesOf(e.getPublicKey());
+      out.signature = BytesOf(e.getSignature());
+      out.event = BytesOf(e.getEvent());
       return Submission{std::move(out), {}};
     } catch (const kj::Exception& e) {
       return Status::InvalidArgument("the body is not a Cap'n Proto SignedEvent: " +

@@ -1,6 +1,7 @@
 // The audit bundle: exported from a ledger, verified with nothing but the ledger's key. Both
 // sides build a record's readable fields with RecordJson() over the same fold of the records
 // before it, so verification is "recompute and compare", never "trust what the file says".
+#include "ledger/canonical.h"
 #include "ledger/bundle.h"
 
 #include <algorithm>
@@ -20,10 +21,6 @@ using nlohmann::json;
 constexpr char kDeploymentReason[] = "deployment";
 constexpr char kKeyReason[] = "key";
 constexpr char kPolicyReason[] = "policy";
-
-std::string Bytes(capnp::Data::Reader d) {
-  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
-}
 
 // A member of a JSON object, or nullptr when `object` has none of that name.
 const json* Field(const json& object, const char* name) {
@@ -211,11 +208,11 @@ Status CheckPolicyDigest(const Event& event) {
   std::string text, digest;
   if (body.isLedgerGenesis()) {
     text = body.getLedgerGenesis().getPolicy();
-    digest = Bytes(body.getLedgerGenesis().getPolicySha256());
+    digest = BytesOf(body.getLedgerGenesis().getPolicySha256());
     if (text.empty() && digest.empty()) return Status::Ok();  // a ledger made without a policy
   } else {
     text = body.getPolicyActivated().getContent();
-    digest = Bytes(body.getPolicyActivated().getSha256());
+    digest = BytesOf(body.getPolicyActivated().getSha256());
   }
   if (digest != AsBytes(Sha256(text))) {
     return Status::Corrupt("its policy's sha256 is not the digest of the policy text it carries");
@@ -443,7 +440,7 @@ Status BundleVerifier::CheckMembership(const StoredRecord& record,
 // it is a genesis signed by the ledger key.
 Status BundleVerifier::CheckGenesis(const StoredRecord& record) {
   auto genesis = record.event.reader().getBody().getLedgerGenesis();
-  if (Bytes(genesis.getLedgerKey()) != ledger_key_) {
+  if (BytesOf(genesis.getLedgerKey()) != ledger_key_) {
     return Status::Corrupt("the genesis names another ledger key");
   }
   const std::string origin = genesis.getOrigin();

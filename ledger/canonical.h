@@ -21,6 +21,11 @@ std::string CanonicalBytes(Reader reader) {
   return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
 }
 
+// A Data field's bytes as a string.
+inline std::string BytesOf(capnp::Data::Reader data) {
+  return std::string(reinterpret_cast<const char*>(data.begin()), data.size());
+}
+
 // Owns a copy of canonical bytes and reads them. Moving keeps readers valid (the words live on
 // the heap).
 class CanonicalMessage {

@@ -157,16 +157,20 @@ std::string Base64Encode(std::string_view bytes) {
   return out;
 }
 
-Result<std::string> Base64Decode(std::string_view text) {
+Result<std::string> Base64Decode(std::string_view text, Base64Form form) {
   InitCrypto();
+  const int variant = form == Base64Form::kStandard  ? sodium_base64_VARIANT_ORIGINAL
+                      : form == Base64Form::kUrlSafe ? sodium_base64_VARIANT_URLSAFE
+                                                     : sodium_base64_VARIANT_URLSAFE_NO_PADDING;
   std::string out(text.size() / 4 * 3 + 3, '\0');
   size_t length = 0;
   const char* end = nullptr;
   if (sodium_base642bin(reinterpret_cast<uint8_t*>(out.data()), out.size(), text.data(),
-                        text.size(), nullptr, &length, &end,
-                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+                        text.size(), nullptr, &length, &end, variant) != 0 ||
       end != text.data() + text.size()) {
-    return Status::InvalidArgument("not valid base64 (standard alphabet, with padding)");
+    return Status::InvalidArgument(form == Base64Form::kStandard
+                                       ? "not valid base64 (standard alphabet, with padding)"
+                                       : "not valid URL-safe base64");
   }
   out.resize(length);
   return out;

@@ -63,7 +63,10 @@ inline std::string_view AsBytes(const Sha256Digest& d) {
 std::string HexEncode(std::string_view bytes);
 Result<std::string> HexDecode(std::string_view hex);
 std::string Base64Encode(std::string_view bytes);
-Result<std::string> Base64Decode(std::string_view text);
+// The RFC 4648 forms a decoder may be asked to take; each refuses text that is not the one
+// encoding of its bytes (whitespace, set bits past the data).
+enum class Base64Form { kStandard, kUrlSafe, kUrlSafeUnpadded };
+Result<std::string> Base64Decode(std::string_view text, Base64Form form = Base64Form::kStandard);
 
 // 16 random bytes as 32 hex characters: a fresh event id.
 std::string RandomId();

@@ -1,26 +1,11 @@
 #include "ledger/dsse.h"
 
-#include <sodium.h>
-
 #include "ledger/event.h"
 
 namespace shiplog::dsse {
 namespace {
 
 using nlohmann::json;
-
-std::optional<std::string> DecodeVariant(std::string_view text, int variant) {
-  std::string out(text.size() / 4 * 3 + 3, '\0');
-  size_t length = 0;
-  const char* end = nullptr;
-  if (sodium_base642bin(reinterpret_cast<uint8_t*>(out.data()), out.size(), text.data(),
-                        text.size(), nullptr, &length, &end, variant) != 0 ||
-      end != text.data() + text.size()) {
-    return std::nullopt;
-  }
-  out.resize(length);
-  return out;
-}
 
 Result<std::string> TextField(const json& j, const char* name) {
   auto it = j.find(name);
@@ -69,10 +54,9 @@ std::string Pae(std::string_view payload_type, std::string_view payload) {
 }
 
 Result<std::string> DecodeBase64(std::string_view text) {
-  InitCrypto();
-  for (int variant : {sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_URLSAFE,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING}) {
-    if (auto bytes = DecodeVariant(text, variant)) return std::move(*bytes);
+  for (Base64Form form :
+       {Base64Form::kStandard, Base64Form::kUrlSafe, Base64Form::kUrlSafeUnpadded}) {
+    if (auto bytes = Base64Decode(text, form); bytes.ok()) return bytes;
   }
   return Status::InvalidArgument(
       "not canonical base64 (the standard alphabet with padding, or the URL-safe alphabet, with "

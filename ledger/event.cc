@@ -726,16 +726,13 @@ SignedEvent SignedEvent::Sign(const Event& event, const SigningKey& key) {
 }
 
 SignedEvent SignedEvent::OfDenial(schema::PolicyDenied::Reader denied) {
-  auto bytes = [](capnp::Data::Reader d) {
-    return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
-  };
   SignedEvent out;
   out.scheme = denied.hasScheme() ? std::string(denied.getScheme().cStr())
                                   : std::string(kSchemeEd25519Capnp);
-  out.payload = bytes(denied.getPayload());
-  out.public_key = bytes(denied.getPublicKey());
-  out.signature = bytes(denied.getSignature());
-  out.event = bytes(denied.getEvent());
+  out.payload = BytesOf(denied.getPayload());
+  out.public_key = BytesOf(denied.getPublicKey());
+  out.signature = BytesOf(denied.getSignature());
+  out.event = BytesOf(denied.getEvent());
   return out;
 }
 

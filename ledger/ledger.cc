@@ -45,9 +45,6 @@ constexpr char kWitnessFile[] = "/checkpoint";
 constexpr char kMissingRecords[] = "missing from the database";
 constexpr size_t kMaxReceiptBytes = 64 * 1024;  // a receipt's entry at most
 
-std::string Bytes(capnp::Data::Reader d) {
-  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
-}
 capnp::Data::Reader DataOf(std::string_view s) {
   return capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size());
 }
@@ -117,8 +114,8 @@ Result<StoredRecord> DecodeRecord(uint64_t seq, std::string_view value) {
   std::string entry_bytes, leaf_hash;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
     auto record = message->Root<schema::Record>();
-    entry_bytes = Bytes(record.getEntry());
-    leaf_hash = Bytes(record.getLeafHash());
+    entry_bytes = BytesOf(record.getEntry());
+    leaf_hash = BytesOf(record.getLeafHash());
   })) {
     return fail(std::string("does not decode: ") + e->getDescription().cStr());
   }
@@ -163,10 +160,10 @@ Result<StoredRecord> StoredRecord::FromEntry(std::string entry) {
     decision = root.getDecision();
     auto se = root.getEvent();
     signed_event.scheme = se.getScheme();
-    signed_event.payload = Bytes(se.getPayload());
-    signed_event.public_key = Bytes(se.getPublicKey());
-    signed_event.signature = Bytes(se.getSignature());
-    signed_event.event = Bytes(se.getEvent());
+    signed_event.payload = BytesOf(se.getPayload());
+    signed_event.public_key = BytesOf(se.getPublicKey());
+    signed_event.signature = BytesOf(se.getSignature());
+    signed_event.event = BytesOf(se.getEvent());
   })) {
     return Status::Corrupt(std::string("the entry does not decode: ") + e->getDescription().cStr());
   }
@@ -613,7 +610,7 @@ Status Ledger::Load() {
     return Status::Corrupt("record 0 is not a ledger.genesis");
   }
   auto g = genesis.event.reader().getBody().getLedgerGenesis();
-  if (Bytes(g.getLedgerKey()) != ledger_key_.PublicKey() ||
+  if (BytesOf(g.getLedgerKey()) != ledger_key_.PublicKey() ||
       genesis.signed_event.public_key != ledger_key_.PublicKey()) {
     return Status::Corrupt("the ledger key does not match the one in the genesis record");
   }
@@ -783,11 +780,15 @@ Result<CheckedEvent> Ledger::CheckEnvelope(std::string envelope_text,
   }
   const KeyRegistry registry = keys();
   const KeyInfo* signer = nullptr;
+  std::string signature;  // the first signature whose keyid names a live key
   for (const dsse::Signature& s : envelope.signatures) {
     for (const auto& [public_key, info] : registry.keys()) {
       if (info.active() && dsse::KeyId(public_key) == s.keyid) signer = &info;
     }
-    if (signer) break;
+    if (signer) {
+      signature = s.sig;
+      break;
+    }
   }
   if (!signer) {
     return Status::InvalidArgument(
@@ -795,13 +796,6 @@ Result<CheckedEvent> Ledger::CheckEnvelope(std::string envelope_text,
         "SHA-256 of its 32 raw bytes, as `shiplog key show` prints it)");
   }
   SHIPLOG_RETURN_IF_ERROR(dsse::Verify(envelope, signer->public_key));
-  std::string signature;
-  for (const dsse::Signature& s : envelope.signatures) {
-    if (s.keyid == dsse::KeyId(signer->public_key)) {
-      signature = s.sig;
-      break;
-    }
-  }
   SHIPLOG_ASSIGN_OR_RETURN(std::vector<Event> candidates,
                            EnvelopeEvents(envelope, signer->name, deployment));
   const bool from_statement = envelope.payload_type == dsse::kInTotoType;

@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "ledger/canonical.h"
 #include "ledger/index.h"
 #include "replay/snapshot.h"
 
@@ -14,10 +15,6 @@ using nlohmann::json;
 using policy::Decision;
 using policy::DeploymentState;
 using policy::Engine;
-
-std::string Bytes(capnp::Data::Reader d) {
-  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
-}
 
 void Warn(const ReplayOptions& options, const std::string& message) {
   if (options.warn) options.warn(message);
@@ -461,7 +458,7 @@ Result<std::optional<RecordedIntent>> IntentOf(const StoredRecord& record) {
   if (record.event.kind() == "policy.denied") {
     auto denied = record.event.reader().getBody().getPolicyDenied();
     SHIPLOG_ASSIGN_OR_RETURN(Event event, SignedEvent::OfDenial(denied).ReadEvent());
-    return std::optional<RecordedIntent>(RecordedIntent{std::move(event), Bytes(denied.getPublicKey())});
+    return std::optional<RecordedIntent>(RecordedIntent{std::move(event), BytesOf(denied.getPublicKey())});
   }
   if (!Engine::IsIntent(record.event)) return std::optional<RecordedIntent>();
   return std::optional<RecordedIntent>(RecordedIntent{record.event, record.signed_event.public_key});

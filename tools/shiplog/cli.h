@@ -69,7 +69,7 @@ void AddDataOption(CLI::App* command, std::string& dir);
 
 // Each registers its subcommands; the chosen one's work is stored into `action`.
 void AddLedgerCommands(CLI::App& app, Context& context, Action& action);  // init verify clock
-void AddKeyCommands(CLI::App& app, Context& context, Action& action);     // keygen enroll revoke
+void AddKeyCommands(CLI::App& app, Context& context, Action& action);     // keygen enroll revoke key
 void AddEventCommands(CLI::App& app, Context& context, Action& action);   // sign append query
 void AddPolicyCommands(CLI::App& app, Context& context, Action& action);  // policy lint|show
 // checkpoint, proof inclusion|consistency, verify-proof
@@ -80,6 +80,7 @@ void AddTimelineCommands(CLI::App& app, Context& context, Action& action);  // t
 void AddServeCommands(CLI::App& app, Context& context, Action& action);     // serve submit
 void AddExecCommand(CLI::App& app, Context& context, Action& action);       // exec
 void AddPinCommands(CLI::App& app, Context& context, Action& action);       // pin analysisrun
+void AddAttestCommand(CLI::App& app, Context& context, Action& action);     // attest
 
 }  // namespace shiplog::cli
 

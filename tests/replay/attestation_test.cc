@@ -17,14 +17,7 @@ using ::testing::HasSubstr;
 
 class AttestationTest : public ::testing::Test {
  protected:
-  AttestationTest()
-      : lut_(DefaultPolicy(), kStart,
-             {{"leon", {"coordinator"}},
-              {"marta", {"merge-approver"}},
-              {"ci-bot", {"ci"}},
-              {"thijmen", {"k8s-operator"}},
-              {"rutger", {"production-ops"}},
-              {"otto", {"backup"}}}) {
+  AttestationTest() : lut_(DefaultPolicy(), kStart, testing::ChainAgents()) {
     auto as = [&](const std::string& agent, json event) {
       event["actor"] = agent;
       event["deployment"] = "checkout-1";

@@ -35,14 +35,7 @@ void WriteFile(const std::string& path, const std::string& text) {
 
 class AttestationTest : public ::testing::Test {
  protected:
-  AttestationTest()
-      : server_({{"leon", {"coordinator"}},
-                 {"marta", {"merge-approver"}},
-                 {"ci-bot", {"ci"}},
-                 {"thijmen", {"k8s-operator"}},
-                 {"rutger", {"production-ops"}},
-                 {"otto", {"backup"}},
-                 {"rm", {"release-manager"}}}) {}
+  AttestationTest() : server_(ChainAgents()) {}
 
   // One deployment of kImage to an allowed production start (R10's soak waived, a backup
   // verified), with a denied production start on the way; remembers the seqs of interest.

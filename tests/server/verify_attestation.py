@@ -90,7 +90,8 @@ def check_statement(statement, image, environment, step):
 
 
 def verify_note(note, vkey):
-    name, key_id, typed = vkey.split("+")
+    # The name holds no "+" (signed-note); the base64 key may.
+    name, key_id, typed = vkey.split("+", 2)
     typed = base64.b64decode(typed, validate=True)
     require(typed[0] == 1 and len(typed) == 33, "the verifier key is not an Ed25519 key")
     key = typed[1:]

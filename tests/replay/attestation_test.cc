@@ -115,5 +115,29 @@ TEST_F(AttestationTest, RefusesRecordsThatAuthorizedNoImage) {
   EXPECT_EQ(staging["predicate"]["step"], "staging");
 }
 
+// A step the policy lets start with an image of its own that is not pinned (the default pack's
+// R9 guards staging and production only) authorized no digest: nothing to attest.
+TEST_F(AttestationTest, RefusesAnImageNotPinnedByDigest) {
+  json request = testing::ChainRequest("search", kImage);
+  request.update({{"actor", "leon"}, {"deployment", "search-1"}});
+  LedgerUnderTest::Must(lut_.Append(request));
+  LedgerUnderTest::Must(lut_.Append({{"kind", "review"},
+                                     {"subject", "merge"},
+                                     {"verdict", "approved"},
+                                     {"actor", "marta"},
+                                     {"deployment", "search-1"}}));
+  Receipt started =
+      LedgerUnderTest::Must(lut_.Append({{"kind", "step.started"},
+                                         {"step", "orchestrate"},
+                                         {"actor", "leon"},
+                                         {"deployment", "search-1"},
+                                         {"image", "registry.example/search:latest"}}));
+  ASSERT_FALSE(started.denied) << started.decision;
+  Status refused = replay::DeployAuthorization(lut_.ledger(), started.seq).status();
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(),
+              HasSubstr("'registry.example/search:latest', which is not pinned"));
+}
+
 }  // namespace
 }  // namespace shiplog::replay_test

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <iterator>
 
 #include "ledger/crypto.h"
 #include "tests/server/deploy_chain.h"
@@ -40,6 +41,7 @@ class AttestationTest : public ::testing::Test {
   // One deployment of kImage to an allowed production start (R10's soak waived, a backup
   // verified), with a denied production start on the way; remembers the seqs of interest.
   void SetUp() override {
+    ActivateRenamedPolicy();
     server_.Start();
     const std::string d = "checkout-7";
     auto as = [&](const std::string& agent, json event) { Submit(agent, event, d); };
@@ -51,6 +53,22 @@ class AttestationTest : public ::testing::Test {
                    d)["seq"];
     as("rm", {{"kind", "waiver.granted"}, {"rule", "R10"}, {"reason", "test: no soak"}});
     allowed_ = Submit("rutger", {{"kind", "step.started"}, {"step", "production"}}, d)["seq"];
+  }
+
+  // The default pack under another name, activated after the genesis: the attestation must
+  // name the policy that decided, not the genesis's.
+  void ActivateRenamedPolicy() {
+    std::ifstream in(SHIPLOG_DEFAULT_POLICY_FILE);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t at = text.find("\nname: default\n");
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, 15, "\nname: checkout-prod\n");
+    const std::string file = dir_ / "policy.yaml";
+    WriteFile(file, text);
+    ProcessResult r = server_.Shiplog({"policy", "activate", "--data", server_.data(),
+                                       "--admin-key", server_.data() + "/admin.key", file});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    policy_seq_ = json::parse(r.out)["seq"];
   }
 
   json Submit(const std::string& agent, json event, const std::string& d, int expected = 200) {
@@ -85,7 +103,7 @@ class AttestationTest : public ::testing::Test {
 
   ServerProcess server_;
   ScratchDir dir_;
-  uint64_t denied_ = 0, fact_ = 0, allowed_ = 0;
+  uint64_t policy_seq_ = 0, denied_ = 0, fact_ = 0, allowed_ = 0;
   std::string pem_, vkey_;
 };
 
@@ -102,6 +120,12 @@ TEST_F(AttestationTest, AllowedProductionStartVerifiesInPythonBothWays) {
   std::ifstream in(cli_file);
   EXPECT_EQ(json::parse(in), json::parse(http.body))
       << "nothing was appended in between: the same statement, and Ed25519 is deterministic";
+
+  auto payload = Base64Decode(json::parse(http.body)["payload"].get<std::string>());
+  ASSERT_TRUE(payload.ok());
+  const json policy = json::parse(*payload)["predicate"]["policy"];
+  EXPECT_EQ(policy["name"], "checkout-prod");
+  EXPECT_EQ(policy["seq"], policy_seq_);
 
   for (const std::string& file : {http_file, cli_file}) {
     ProcessResult py = Verify(file);

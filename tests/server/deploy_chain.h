@@ -18,9 +18,8 @@ using SubmitAs = std::function<void(const std::string& agent, nlohmann::json eve
 // The agents (name -> roles) that walk a deployment of the default pack to an allowed production
 // start, with "rm" to waive R10's soak where a test cannot wait for it.
 inline std::map<std::string, std::vector<std::string>> ChainAgents() {
-  return {{"leon", {"coordinator"}},     {"marta", {"merge-approver"}},
-          {"ci-bot", {"ci"}},            {"thijmen", {"k8s-operator"}},
-          {"rutger", {"production-ops"}}, {"otto", {"backup"}},
+  return {{"leon", {"coordinator"}},     {"marta", {"merge-approver"}},  {"ci-bot", {"ci"}},
+          {"thijmen", {"k8s-operator"}}, {"rutger", {"production-ops"}}, {"otto", {"backup"}},
           {"rm", {"release-manager"}}};
 }
 

@@ -69,7 +69,7 @@ void AddDataOption(CLI::App* command, std::string& dir);
 
 // Each registers its subcommands; the chosen one's work is stored into `action`.
 void AddLedgerCommands(CLI::App& app, Context& context, Action& action);  // init verify clock
-void AddKeyCommands(CLI::App& app, Context& context, Action& action);     // keygen enroll revoke key
+void AddKeyCommands(CLI::App& app, Context& context, Action& action);     // keygen enroll revoke
 void AddEventCommands(CLI::App& app, Context& context, Action& action);   // sign append query
 void AddPolicyCommands(CLI::App& app, Context& context, Action& action);  // policy lint|show
 // checkpoint, proof inclusion|consistency, verify-proof

@@ -72,8 +72,10 @@ int RunKeyShow(const KeyShowArgs& args, Context& context) {
     if (note.empty()) return Fail(Status::InvalidArgument("a note verifier key needs --name"));
     std::cout << note << "\n";
   } else if (args.json) {
-    PrintJson({{"public_key", HexEncode(public_key)}, {"keyid", dsse::KeyId(public_key)},
-               {"note_verifier_key", note}, {"pem", *pem}});
+    PrintJson({{"public_key", HexEncode(public_key)},
+               {"keyid", dsse::KeyId(public_key)},
+               {"note_verifier_key", note},
+               {"pem", *pem}});
   } else {
     std::cout << "public key (hex):   " << HexEncode(public_key) << "\n"
               << "DSSE keyid:         " << dsse::KeyId(public_key) << "\n"

@@ -293,8 +293,9 @@ Response TooManyReads() {
   return r;
 }
 
-// Runs `read` on the reader pool and responds with what it answers (500 if it throws), or 503
-// at once when the pool is full.
+}  // namespace
+
+// Shared with the other routes (routes.h).
 void OnReaderPool(ServerState& state, const Request& request, const Respond& respond,
                   Response (*read)(ServerState&, const Request&, const std::string&),
                   std::string id) {
@@ -303,6 +304,8 @@ void OnReaderPool(ServerState& state, const Request& request, const Respond& res
   });
   if (!queued) respond(TooManyReads());
 }
+
+namespace {
 
 Response QueryOf(ServerState& state, const Request& request, const std::string&) {
   return Query(state, request);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "adapters/argo/argo_routes.h"
+#include "adapters/attestation_routes.h"
 #include "adapters/github/github.h"
 #include "adapters/github/protection_rule.h"
 #include "adapters/kubernetes/admission.h"
@@ -256,6 +257,7 @@ void Route(ServerState& state, const Request& request, Respond respond) {
   }
   if (argo::RouteArgo(state, request, respond)) return;
   if (RouteRead(state, request, respond)) return;
+  if (RouteAttestation(state, request, respond)) return;
   respond(ErrorResponse(404, "not_found", "no endpoint " + path + " (see adapters/openapi.yaml)"));
 }
 

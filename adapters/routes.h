@@ -9,6 +9,8 @@
 //   GET  /v1/deployments/{id}            state and next decisions now; ?at=SEQ|TIME for replay
 //   GET  /v1/deployments/{id}/timeline   JSON, or ?format=html for the page
 //   GET  /v1/query?deployment=&app=...   the records, streamed as JSON lines; &count=true
+//   GET  /v1/records/{seq}/attestation   the deploy-authorization attestation of an allowed
+//                                        step start (adapters/attestation_routes.h)
 //   POST /v1/github/deployment-protection-rule   GitHub's deployment_protection_rule webhook
 //                                        (adapters/github/protection_rule.h)
 //   POST /v1/admission[/ENVIRONMENT]     a Kubernetes ValidatingAdmissionWebhook's AdmissionReview
@@ -25,6 +27,7 @@
 #include <functional>
 #include <initializer_list>
 #include <optional>
+#include <string>
 
 #include "adapters/http.h"
 #include "adapters/server.h"
@@ -46,6 +49,13 @@ void AnswerGuarded(const Respond& respond, const char* what, const std::function
 // The read-only endpoints under /v1 other than events and check (adapters/read_routes.cc);
 // false when `request` is not one of them.
 bool RouteRead(ServerState& state, const Request& request, const Respond& respond);
+
+// Runs `read` (with `id`, the part of the path it names) on the reader pool and responds with
+// what it answers (500 if it throws), or 503 with Retry-After at once when the pool is full:
+// how a read that may touch many records stays off the I/O threads and the sequencer.
+void OnReaderPool(ServerState& state, const Request& request, const Respond& respond,
+                  Response (*read)(ServerState&, const Request&, const std::string&),
+                  std::string id);
 
 // OK while the server takes appends; kFailedPrecondition saying why not: still verifying the
 // ledger, or shutting down. Every way in to the pipeline asks it.

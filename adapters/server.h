@@ -56,6 +56,9 @@ struct ServerOptions {
   // The server's own signer for what the enforcement points record (adapters/integration.h);
   // null: those routes answer 503 where they would record.
   std::shared_ptr<const IntegrationSigner> integration;
+  // The ledger's own key, which signs deploy-authorization attestations
+  // (adapters/attestation_routes.h); null: that route answers 503.
+  std::shared_ptr<const SigningKey> ledger_key;
   // GitHub's deployment protection rule (adapters/github/github.h): the App's credentials and
   // the review poster; null: the route answers 503 naming the options it needs.
   std::shared_ptr<github::GitHub> github;

@@ -1,5 +1,6 @@
 #include "ledger/checkpoint.h"
 
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -92,6 +93,14 @@ uint32_t NoteKeyId(std::string_view key_name, std::string_view public_key) {
   Sha256Digest digest = Sha256(input);
   return (uint32_t{digest[0]} << 24) | (uint32_t{digest[1]} << 16) | (uint32_t{digest[2]} << 8) |
          uint32_t{digest[3]};
+}
+
+std::string NoteVerifierKey(std::string_view key_name, std::string_view public_key) {
+  char id[9];
+  std::snprintf(id, sizeof id, "%08x", NoteKeyId(key_name, public_key));
+  std::string typed(1, static_cast<char>(kEd25519SignatureType));
+  typed += public_key;
+  return std::string(key_name) + "+" + id + "+" + Base64Encode(typed);
 }
 
 Status CheckOrigin(std::string_view origin) {

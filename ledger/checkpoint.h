@@ -68,6 +68,11 @@ std::string CheckpointText(const TreeHead& head);
 // The signed-note key id of an Ed25519 key: SHA-256(name || 0x0A || 0x01 || public key)[:4].
 uint32_t NoteKeyId(std::string_view key_name, std::string_view public_key);
 
+// The signed-note verifier key of an Ed25519 key, "<name>+<8 hex key id>+<base64(0x01 || key)>"
+// (c2sp.org/signed-note): the one line a witness, monitor or note verifier is configured with to
+// check this log's checkpoints.
+std::string NoteVerifierKey(std::string_view key_name, std::string_view public_key);
+
 // Refuses an origin that cannot be a note key name (empty, spaces, '+', control characters).
 Status CheckOrigin(std::string_view origin);
 

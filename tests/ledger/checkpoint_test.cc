@@ -102,6 +102,16 @@ TEST_F(CheckpointTest, KeyIdIsTheFirstFourBytesOfTheHashOfNameAndKey) {
   EXPECT_NE(NoteKeyId("shiplog/other", key_.PublicKey()), want) << "the name is part of the id";
 }
 
+// golang.org/x/mod/sumdb/note's published verifier key: the same text from its name and key.
+TEST_F(CheckpointTest, NoteVerifierKeyMatchesTheSignedNoteExample) {
+  const std::string vkey = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+  auto typed = Base64Decode("ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW");
+  ASSERT_TRUE(typed.ok());
+  ASSERT_EQ(typed->size(), 33u);
+  EXPECT_EQ(shiplog::NoteVerifierKey("PeterNeumann", typed->substr(1)), vkey);
+  EXPECT_NE(shiplog::NoteVerifierKey("PeterNeumann", key_.PublicKey()), vkey);
+}
+
 TEST_F(CheckpointTest, SignThenOpenRoundTrips) {
   for (bool manual : {false, true}) {
     const Checkpoint cp = Checkpoint::Sign(Head(42, manual), key_);

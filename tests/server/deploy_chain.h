@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -13,6 +14,14 @@ namespace shiplog::testing {
 
 // Appends `event` (no actor, no deployment) as `agent` to the deployment being walked.
 using SubmitAs = std::function<void(const std::string& agent, nlohmann::json event)>;
+
+// The agents (name -> roles) that walk a deployment of the default pack to an allowed production
+// start, with "rm" to waive R10's soak where a test cannot wait for it.
+inline std::map<std::string, std::vector<std::string>> ChainAgents() {
+  return {{"leon", {"coordinator"}},     {"marta", {"merge-approver"}},  {"ci-bot", {"ci"}},
+          {"thijmen", {"k8s-operator"}}, {"rutger", {"production-ops"}}, {"otto", {"backup"}},
+          {"rm", {"release-manager"}}};
+}
 
 // A deploy.requested of `app` at `image` to production through orchestrate, build, staging and
 // production (low risk, no infrastructure change).

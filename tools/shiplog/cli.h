@@ -80,6 +80,7 @@ void AddTimelineCommands(CLI::App& app, Context& context, Action& action);  // t
 void AddServeCommands(CLI::App& app, Context& context, Action& action);     // serve submit
 void AddExecCommand(CLI::App& app, Context& context, Action& action);       // exec
 void AddPinCommands(CLI::App& app, Context& context, Action& action);       // pin analysisrun
+void AddAttestCommand(CLI::App& app, Context& context, Action& action);     // attest
 
 }  // namespace shiplog::cli
 

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   AddServeCommands(app, context, action);
   AddExecCommand(app, context, action);
   AddPinCommands(app, context, action);
+  AddAttestCommand(app, context, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

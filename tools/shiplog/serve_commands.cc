@@ -15,6 +15,7 @@
 #include "ledger/dsse.h"
 #include "ledger/event.h"
 #include "ledger/key_file.h"
+#include "replay/attestation.h"
 #include "replay/progress.h"
 #include "ledger/terminal_text.h"
 #include "tools/shiplog/cli.h"
@@ -65,6 +66,9 @@ int RunServe(ServeArgs& args, Context& context) {
     if (!signer.ok()) return Fail(signer.status());
     args.options.integration = std::move(signer).value();
   }
+  auto ledger_key = replay::ReadLedgerKey(args.dir);
+  if (!ledger_key.ok()) return Fail(ledger_key.status());
+  args.options.ledger_key = std::make_shared<const SigningKey>(std::move(ledger_key).value());
   Status github = SetUpGitHub(args);
   if (!github.ok()) return Fail(github);
   args.options.data_dir = args.dir;

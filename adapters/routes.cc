@@ -11,6 +11,7 @@
 #include "adapters/github/github.h"
 #include "adapters/github/protection_rule.h"
 #include "adapters/kubernetes/admission.h"
+#include "adapters/tlog_routes.h"
 #include "schemas/record.capnp.h"
 
 namespace shiplog::adapters {
@@ -232,6 +233,7 @@ void Route(ServerState& state, const Request& request, Respond respond) {
     return;
   }
   if (argo::RouteArgo(state, request, respond)) return;
+  if (RouteTlog(state, request, respond)) return;
   if (RouteRead(state, request, respond)) return;
   respond(ErrorResponse(404, "not_found", "no endpoint " + path + " (see adapters/openapi.yaml)"));
 }

@@ -1,7 +1,8 @@
-// shiplog checkpoint | proof inclusion | proof consistency | verify-proof
+// shiplog checkpoint [cosign] | proof inclusion | proof consistency | verify-proof
 #include <iostream>
 #include <optional>
 
+#include "ledger/cosignature.h"
 #include "ledger/key_file.h"
 #include "ledger/proof.h"
 #include "ledger/terminal_text.h"
@@ -32,12 +33,84 @@ int RunCheckpoint(const std::string& dir, std::optional<uint64_t> size, bool not
   Result<Checkpoint> checkpoint =
       size ? (*ledger)->CheckpointAt(*size) : Result<Checkpoint>((*ledger)->LatestCheckpoint());
   if (!checkpoint.ok()) return Fail(checkpoint.status());
+  auto cosigned = WithCosignatures((*ledger)->store(), std::move(checkpoint).value());
+  if (!cosigned.ok()) return Fail(cosigned.status());
   if (note_only) {
-    std::cout << checkpoint->note;
+    std::cout << cosigned->checkpoint.note;
   } else {
-    PrintJson(checkpoint->ToJson());
+    PrintJson(cosigned->ToJson());
   }
   return kExitOk;
+}
+
+struct CosignArgs {
+  std::string dir;
+  std::vector<std::string> witness_keys;
+  std::string note_file;
+};
+
+// Stores the cosignatures a witness returned (tlog-witness add-checkpoint), offline.
+int RunCosign(const CosignArgs& args, Context& context) {
+  auto witnesses = ParseWitnessKeys(args.witness_keys);
+  if (!witnesses.ok()) return Fail(witnesses.status());
+  auto note = ReadInput(args.note_file, kMaxProofFileBytes);
+  if (!note.ok()) return Fail(note.status());
+  auto ledger = OpenLedger(args.dir, context, /*enforce=*/false);
+  if (!ledger.ok()) return Fail(ledger.status());
+  auto added = AddCosignatures(**ledger, *note, *witnesses);
+  if (!added.ok()) return Fail(added.status().Prefixed(args.note_file));
+  nlohmann::json stored = nlohmann::json::array();
+  for (const Cosignature& c : *added) {
+    stored.push_back({{"witness", c.witness}, {"timestamp", c.timestamp}});
+  }
+  PrintJson({{"stored", stored}});
+  return kExitOk;
+}
+
+void AddCheckpointCommands(CLI::App& app, Context& context, Action& action) {
+  struct CheckpointArgs {
+    std::string dir;
+    std::optional<uint64_t> size;
+    bool note = false;
+  };
+  auto cp_args = std::make_shared<CheckpointArgs>();
+  auto* checkpoint = app.add_subcommand(
+      "checkpoint",
+      "Print the latest signed checkpoint (C2SP tlog-checkpoint) with its witness cosignatures, "
+      "or the one at --size");
+  // Not AddDataOption: --data is required of `checkpoint`, but belongs to `checkpoint cosign`
+  // when that is the command.
+  checkpoint->add_option("--data", cp_args->dir, "The ledger's directory");
+  checkpoint->add_option("--size", cp_args->size, "The tree size of a past checkpoint");
+  checkpoint->add_flag("--note", cp_args->note,
+                       "Print only the signed note, as transparency-log tools read it");
+
+  auto co_args = std::make_shared<CosignArgs>();
+  auto* cosign = checkpoint->add_subcommand(
+      "cosign",
+      "Store witness cosignatures (c2sp.org/tlog-cosignature) of a checkpoint the ledger signed");
+  AddDataOption(cosign, co_args->dir);
+  cosign
+      ->add_option("--witness-key", co_args->witness_keys,
+                   "A trusted witness's note verifier key <name>+<hex id>+<base64(0x04||key)> "
+                   "(repeatable)")
+      ->required();
+  cosign
+      ->add_option("note", co_args->note_file,
+                   "The checkpoint note with the witness's cosignature lines (- for stdin)")
+      ->required();
+  cosign->callback([&action, &context, co_args] {
+    action = [&context, co_args] { return RunCosign(*co_args, context); };
+  });
+
+  // CLI11 runs this after the subcommand's callback: leave cosign's action in place.
+  checkpoint->callback([&action, &context, cp_args, cosign] {
+    if (cosign->parsed()) return;
+    action = [&context, cp_args] {
+      if (cp_args->dir.empty()) return Fail(Status::InvalidArgument("--data is required"));
+      return RunCheckpoint(cp_args->dir, cp_args->size, cp_args->note, context);
+    };
+  });
 }
 
 struct ProofArgs {
@@ -157,24 +230,7 @@ int RunVerifyProof(const VerifyProofArgs& args) {
 }  // namespace
 
 void AddProofCommands(CLI::App& app, Context& context, Action& action) {
-  struct CheckpointArgs {
-    std::string dir;
-    std::optional<uint64_t> size;
-    bool note = false;
-  };
-  auto cp_args = std::make_shared<CheckpointArgs>();
-  auto* checkpoint = app.add_subcommand(
-      "checkpoint",
-      "Print the latest signed checkpoint (C2SP tlog-checkpoint), or the one at --size");
-  AddDataOption(checkpoint, cp_args->dir);
-  checkpoint->add_option("--size", cp_args->size, "The tree size of a past checkpoint");
-  checkpoint->add_flag("--note", cp_args->note,
-                       "Print only the signed note, as transparency-log tools read it");
-  checkpoint->callback([&action, &context, cp_args] {
-    action = [&context, cp_args] {
-      return RunCheckpoint(cp_args->dir, cp_args->size, cp_args->note, context);
-    };
-  });
+  AddCheckpointCommands(app, context, action);
 
   auto args = std::make_shared<ProofArgs>();
   auto* proof = app.add_subcommand("proof", "Prove a record is in the log, or that the log only grew");

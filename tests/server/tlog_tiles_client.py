@@ -11,11 +11,19 @@ standard library and python3-nacl only; it shares no code with shiplog.
   vkey NAME SEED_HEX          print a witness's cosignature/v1 verifier key (type 0x04)
   cosign NAME SEED_HEX NOTE_FILE TIMESTAMP
                               print the note with the witness's cosignature line appended
+  witness PORT_FILE NAME SEED_HEX LEDGER_VKEY REQUESTS
+                              a c2sp.org/tlog-witness add-checkpoint server on 127.0.0.1 (its
+                              port written to PORT_FILE) that checks the ledger's signature and
+                              the consistency proof from the last size it cosigned; exits after
+                              REQUESTS requests or 60 seconds
 """
 import base64
 import hashlib
+import http.server
+import os
 import struct
 import sys
+import time
 import urllib.request
 
 import nacl.signing
@@ -63,7 +71,7 @@ def mth(hashes):
 
 
 def open_checkpoint(note, vkey):
-    name, hex_id, key_b64 = vkey.split("+")
+    name, hex_id, key_b64 = vkey.split("+", 2)  # base64 may hold "+"
     typed = base64.b64decode(key_b64)
     assert typed[0] == 0x01 and len(typed) == 33, "ledger vkey is not an Ed25519 note key"
     key = typed[1:]
@@ -137,13 +145,90 @@ def vkey_of(name, seed_hex):
                          base64.b64encode(b"\x04" + key).decode())
 
 
-def cosign(name, seed_hex, note, timestamp):
+def cosignature_line(name, seed_hex, note, timestamp):
     text = note.partition("\n\n")[0] + "\n"
     message = b"cosignature/v1\ntime %d\n" % timestamp + text.encode()
     sk = witness_key(seed_hex)
     signature = sk.sign(message).signature
     blob = key_id(name, 0x04, bytes(sk.verify_key)) + struct.pack(">Q", timestamp) + signature
-    return note + "\u2014 %s %s\n" % (name, base64.b64encode(blob).decode())
+    return "\u2014 %s %s\n" % (name, base64.b64encode(blob).decode())
+
+
+def cosign(name, seed_hex, note, timestamp):
+    return note + cosignature_line(name, seed_hex, note, timestamp)
+
+
+def consistent(first, second, proof, first_hash, second_hash):
+    """RFC 9162 2.1.4.2."""
+    if first == second:
+        return not proof and first_hash == second_hash
+    if first == 0:
+        return not proof
+    if first & (first - 1) == 0:
+        proof = [first_hash] + proof
+    if not proof:
+        return False
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node_hash(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and fr == first_hash and sr == second_hash
+
+
+def witness(port_file, name, seed_hex, ledger_vkey, requests):
+    state = {"size": 0, "root": None, "handled": 0}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def answer(self, status, body, content_type="text/plain"):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            state["handled"] += 1
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            head, _, note = body.partition("\n\n")
+            lines = head.split("\n")
+            old = int(lines[0][len("old "):])
+            proof = [base64.b64decode(line) for line in lines[1:]]
+            try:
+                size, root = open_checkpoint(note, ledger_vkey)
+            except Exception as e:  # a checkpoint the witness cannot trust
+                return self.answer(403, str(e).encode())
+            if old > size:
+                return self.answer(400, b"old size above the checkpoint's")
+            if old != state["size"]:
+                return self.answer(409, b"%d\n" % state["size"], "text/x.tlog.size")
+            if not consistent(old, size, proof, state["root"], root):
+                return self.answer(422 if old != size else 409, b"not consistent")
+            state["size"], state["root"] = size, root
+            line = cosignature_line(name, seed_hex, note, int(time.time()))
+            self.answer(200, line.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    server.timeout = 1
+    with open(port_file + ".tmp", "w") as f:
+        f.write(str(server.server_address[1]))
+    os.rename(port_file + ".tmp", port_file)
+    deadline = time.time() + 60
+    while state["handled"] < requests and time.time() < deadline:
+        server.handle_request()
+    print("witness size %d" % state["size"])
 
 
 def main(argv):
@@ -151,6 +236,8 @@ def main(argv):
         follow(argv[2], argv[3])
     elif argv[1] == "vkey":
         print(vkey_of(argv[2], argv[3]))
+    elif argv[1] == "witness":
+        witness(argv[2], argv[3], argv[4], argv[5], int(argv[6]))
     elif argv[1] == "cosign":
         with open(argv[4], encoding="utf-8") as f:
             sys.stdout.write(cosign(argv[2], argv[3], f.read(), int(argv[5])))

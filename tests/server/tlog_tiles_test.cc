@@ -5,13 +5,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "ledger/checkpoint.h"
 #include "ledger/crypto.h"
 #include "ledger/ledger.h"
+#include "tests/cli/background_process.h"
 #include "tests/server/server_process.h"
 #include "tests/server/signed_events.h"
 
@@ -62,13 +65,13 @@ class TlogTilesTest : public ::testing::Test {
   }
 
   // Appends `count` records through the library before the server starts (fast: one batch).
-  void AppendOffline(int count) {
+  void AppendOffline(int count, int first = 0) {
     FakeClock clock(0);
     auto ledger = Ledger::Open(server_.data(), &clock);
     ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
     Agent ci("ci", server_.key("ci"));
     std::vector<CheckedEvent> events;
-    for (int i = 0; i < count; ++i) {
+    for (int i = first; i < first + count; ++i) {
       auto checked = CheckEvent(ci.Sign(GateResult(i)));
       ASSERT_TRUE(checked.ok()) << checked.status().ToString();
       events.push_back(std::move(checked).value());
@@ -254,6 +257,39 @@ TEST_F(TlogTilesTest, ForgedOrForeignCosignaturesAreRefusedAndNothingIsStored) {
   EXPECT_THAT(reply.body, HasSubstr("no cosignature"));
 
   EXPECT_EQ(server_.Get("/checkpoint").body, note);
+}
+
+// c2sp.org/tlog-witness: `shiplog checkpoint witness` asks a witness (the Python one) to cosign,
+// first from nothing, then, after more records, with the consistency proof from the size the
+// witness last cosigned, which the witness checks before it signs.
+TEST_F(TlogTilesTest, WitnessClientFollowsTheWitnessProtocolAndStoresItsCosignature) {
+  ASSERT_EQ(server_.Stop(), 0);
+  const std::string port_file = work_ / "witness.port";
+  BackgroundProcess witness({SHIPLOG_PYTHON3, TLOG_TILES_CLIENT, "witness", port_file, kWitness,
+                             witness_seed_, ledger_vkey_, "3"});
+  // Waiting for the witness to listen, not timing anything.
+  for (int i = 0; i < 200 && ::access(port_file.c_str(), F_OK) != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const std::string url = "http://127.0.0.1:" + ReadFile(port_file);
+  auto ask = [&] {
+    return server_.Shiplog({"checkpoint", "witness", "--data", server_.data(), "--witness", url,
+                            "--witness-key", witness_vkey_});
+  };
+  ProcessResult first = ask();
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_THAT(first.out, HasSubstr(kWitness));
+
+  AppendOffline(5, kRecords);
+  ProcessResult second = ask();  // "old 0" is answered 409 with the witness's size; then the proof
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+
+  json shown = json::parse(server_.Shiplog({"checkpoint", "--data", server_.data()}).out);
+  EXPECT_EQ(shown["size"], kRecords + 7);
+  ASSERT_EQ(shown["cosignatures"].size(), 1u);
+  EXPECT_EQ(shown["cosignatures"][0]["witness"], kWitness);
+  ProcessResult witnessed = witness.Wait();
+  EXPECT_THAT(witnessed.out, HasSubstr("witness size " + std::to_string(kRecords + 7)));
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
-// shiplog checkpoint [cosign] | proof inclusion | proof consistency | verify-proof
+// shiplog checkpoint [cosign|witness] | proof inclusion | proof consistency | verify-proof
 #include <iostream>
 #include <optional>
 
+#include "adapters/witness_client.h"
 #include "ledger/cosignature.h"
 #include "ledger/key_file.h"
 #include "ledger/proof.h"
@@ -47,7 +48,30 @@ struct CosignArgs {
   std::string dir;
   std::vector<std::string> witness_keys;
   std::string note_file;
+  std::string witness_url;
 };
+
+int PrintStored(const std::vector<Cosignature>& added) {
+  nlohmann::json stored = nlohmann::json::array();
+  for (const Cosignature& c : added) {
+    stored.push_back({{"witness", c.witness}, {"timestamp", c.timestamp}});
+  }
+  PrintJson({{"stored", stored}});
+  return kExitOk;
+}
+
+// Asks a tlog-witness to cosign the latest checkpoint and stores its answer.
+int RunWitness(const CosignArgs& args, Context& context) {
+  auto witnesses = ParseWitnessKeys(args.witness_keys);
+  if (!witnesses.ok()) return Fail(witnesses.status());
+  auto url = adapters::ParseServerUrl(args.witness_url);
+  if (!url.ok()) return Fail(url.status().Prefixed("--witness"));
+  auto ledger = OpenLedger(args.dir, context, /*enforce=*/false);
+  if (!ledger.ok()) return Fail(ledger.status());
+  auto added = adapters::RequestCosignatures(**ledger, *url, *witnesses);
+  if (!added.ok()) return Fail(added.status());
+  return PrintStored(*added);
+}
 
 // Stores the cosignatures a witness returned (tlog-witness add-checkpoint), offline.
 int RunCosign(const CosignArgs& args, Context& context) {
@@ -59,12 +83,7 @@ int RunCosign(const CosignArgs& args, Context& context) {
   if (!ledger.ok()) return Fail(ledger.status());
   auto added = AddCosignatures(**ledger, *note, *witnesses);
   if (!added.ok()) return Fail(added.status().Prefixed(args.note_file));
-  nlohmann::json stored = nlohmann::json::array();
-  for (const Cosignature& c : *added) {
-    stored.push_back({{"witness", c.witness}, {"timestamp", c.timestamp}});
-  }
-  PrintJson({{"stored", stored}});
-  return kExitOk;
+  return PrintStored(*added);
 }
 
 void AddCheckpointCommands(CLI::App& app, Context& context, Action& action) {
@@ -103,9 +122,24 @@ void AddCheckpointCommands(CLI::App& app, Context& context, Action& action) {
     action = [&context, co_args] { return RunCosign(*co_args, context); };
   });
 
-  // CLI11 runs this after the subcommand's callback: leave cosign's action in place.
-  checkpoint->callback([&action, &context, cp_args, cosign] {
-    if (cosign->parsed()) return;
+  auto* witness = checkpoint->add_subcommand(
+      "witness",
+      "Ask a witness (c2sp.org/tlog-witness add-checkpoint) to cosign the latest checkpoint, and "
+      "store its cosignatures");
+  AddDataOption(witness, co_args->dir);
+  witness->add_option("--witness", co_args->witness_url, "The witness's submission URL prefix")
+      ->required();
+  witness
+      ->add_option("--witness-key", co_args->witness_keys,
+                   "The witness's note verifier key (type 0x04; repeatable)")
+      ->required();
+  witness->callback([&action, &context, co_args] {
+    action = [&context, co_args] { return RunWitness(*co_args, context); };
+  });
+
+  // CLI11 runs this after the subcommand's callback: leave that one's action in place.
+  checkpoint->callback([&action, &context, cp_args, cosign, witness] {
+    if (cosign->parsed() || witness->parsed()) return;
     action = [&context, cp_args] {
       if (cp_args->dir.empty()) return Fail(Status::InvalidArgument("--data is required"));
       return RunCheckpoint(cp_args->dir, cp_args->size, cp_args->note, context);
@@ -233,7 +267,8 @@ void AddProofCommands(CLI::App& app, Context& context, Action& action) {
   AddCheckpointCommands(app, context, action);
 
   auto args = std::make_shared<ProofArgs>();
-  auto* proof = app.add_subcommand("proof", "Prove a record is in the log, or that the log only grew");
+  auto* proof =
+      app.add_subcommand("proof", "Prove a record is in the log, or that the log only grew");
   proof->require_subcommand(1);
   auto* inclusion = proof->add_subcommand(
       "inclusion", "The RFC 6962 audit path of record --seq to the checkpoint at --size (latest)");
@@ -244,7 +279,8 @@ void AddProofCommands(CLI::App& app, Context& context, Action& action) {
     action = [&context, args] { return RunInclusion(*args, context); };
   });
   auto* consistency = proof->add_subcommand(
-      "consistency", "The RFC 6962 proof that the checkpoint at --from is a prefix of the one at --to");
+      "consistency",
+      "The RFC 6962 proof that the checkpoint at --from is a prefix of the one at --to");
   AddDataOption(consistency, args->dir);
   consistency->add_option("--from", args->from, "The older checkpoint's tree size")->required();
   consistency->add_option("--to", args->to, "The newer checkpoint's tree size")->required();
@@ -267,9 +303,8 @@ void AddProofCommands(CLI::App& app, Context& context, Action& action) {
       "--checkpoint", vp_args->checkpoint_file,
       "A checkpoint you already trust (note or `shiplog checkpoint` JSON): the document must "
       "agree with it");
-  verify_proof->callback([&action, vp_args] {
-    action = [vp_args] { return RunVerifyProof(*vp_args); };
-  });
+  verify_proof->callback(
+      [&action, vp_args] { action = [vp_args] { return RunVerifyProof(*vp_args); }; });
 }
 
 }  // namespace shiplog::cli

@@ -54,7 +54,7 @@ Response Tile(const ServerState& state, const std::string& path) {
   return Bytes(kOctets, std::move(bytes).value(), tile->partial() ? kPartial : kImmutable);
 }
 
-Response AddCosignatures(const ServerState& state, const Request& request) {
+Response StoreCosignatures(const ServerState& state, const Request& request) {
   if (state.options.witness_keys.empty()) {
     return ErrorResponse(400, "invalid_argument",
                          "this server trusts no witness keys (serve --witness-key VKEY)");
@@ -86,7 +86,7 @@ bool RouteTlog(ServerState& state, const Request& request, const Respond& respon
   if (!params.ok()) {
     respond(ErrorResponse(params));
   } else if (path == kCosignaturesPath) {
-    respond(AddCosignatures(state, request));
+    respond(StoreCosignatures(state, request));
   } else if (tile) {
     respond(Tile(state, path));
   } else {

@@ -28,6 +28,29 @@ Result<uint64_t> WitnessSize(const HttpReply& reply) {
   return std::stoull(body);
 }
 
+// The answer's lines by trusted keys: the spec has the client ignore the others.
+Result<std::string> TrustedLines(const std::string& body, const std::vector<WitnessKey>& trusted) {
+  std::string kept;
+  size_t start = 0;
+  while (start < body.size()) {
+    const size_t end = body.find('\n', start);
+    if (end == std::string::npos) {
+      return Status::InvalidArgument("the witness's answer does not end with a newline");
+    }
+    SHIPLOG_ASSIGN_OR_RETURN(
+        NoteSignature line,
+        ParseNoteSignatureLine(std::string_view(body).substr(start, end - start)));
+    for (const WitnessKey& key : trusted) {
+      if (key.name == line.name && key.key_id == line.key_id) kept += line.line;
+    }
+    start = end + 1;
+  }
+  if (kept.empty()) {
+    return Status::InvalidArgument("the witness returned no cosignature by a trusted key");
+  }
+  return kept;
+}
+
 Status Refused(const HttpReply& reply) {
   return Status::InvalidArgument("the witness refused the checkpoint: " +
                                  std::to_string(reply.status) + " " + reply.body.substr(0, 200));
@@ -68,7 +91,8 @@ Result<std::vector<Cosignature>> RequestCosignatures(const Ledger& ledger, const
                              Post(witness, AddCheckpointBody(old_size, proof, checkpoint.note)));
   }
   if (reply.status != 200) return Refused(reply);
-  return AddCosignatures(ledger, checkpoint.note + reply.body, trusted);
+  SHIPLOG_ASSIGN_OR_RETURN(std::string lines, TrustedLines(reply.body, trusted));
+  return AddCosignatures(ledger, checkpoint.note + lines, trusted);
 }
 
 }  // namespace shiplog::adapters

@@ -266,7 +266,7 @@ TEST_F(TlogTilesTest, WitnessClientFollowsTheWitnessProtocolAndStoresItsCosignat
   ASSERT_EQ(server_.Stop(), 0);
   const std::string port_file = work_ / "witness.port";
   BackgroundProcess witness({SHIPLOG_PYTHON3, TLOG_TILES_CLIENT, "witness", port_file, kWitness,
-                             witness_seed_, ledger_vkey_, "3"});
+                             witness_seed_, ledger_vkey_, "5"});
   // Waiting for the witness to listen, not timing anything.
   for (int i = 0; i < 200 && ::access(port_file.c_str(), F_OK) != 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -283,6 +283,13 @@ TEST_F(TlogTilesTest, WitnessClientFollowsTheWitnessProtocolAndStoresItsCosignat
   AppendOffline(5, kRecords);
   ProcessResult second = ask();  // "old 0" is answered 409 with the witness's size; then the proof
   ASSERT_EQ(second.exit_code, 0) << second.err;
+
+  // Told to trust another key, the client ignores the witness's line and stores nothing.
+  ProcessResult untrusted = server_.Shiplog(
+      {"checkpoint", "witness", "--data", server_.data(), "--witness", url, "--witness-key",
+       FirstLine(Client({"vkey", kWitness, HexEncode(SigningKey::Generate().Seed())}).out)});
+  EXPECT_EQ(untrusted.exit_code, 2);
+  EXPECT_THAT(untrusted.err, HasSubstr("no cosignature by a trusted key"));
 
   json shown = json::parse(server_.Shiplog({"checkpoint", "--data", server_.data()}).out);
   EXPECT_EQ(shown["size"], kRecords + 7);

@@ -24,8 +24,9 @@ std::string AddCheckpointBody(uint64_t old_size, const std::vector<merkle::Hash>
                               const std::string& note);
 
 // Has the witness at `witness` cosign `ledger`'s latest checkpoint, then stores its
-// cosignatures by keys in `trusted` (lines by other keys are ignored, as the spec asks). kInvalidArgument (bad answers, untrusted or bad
-// cosignatures) or kInternal (unreachable) naming the fault; nothing stored then.
+// cosignatures by keys in `trusted` (lines by other keys are ignored, as the spec asks).
+// kInvalidArgument (bad answers, untrusted or bad cosignatures) or kInternal (unreachable) naming
+// the fault; nothing stored then.
 Result<std::vector<Cosignature>> RequestCosignatures(const Ledger& ledger, const ServerUrl& witness,
                                                      const std::vector<WitnessKey>& trusted);
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "adapters/routes.h"
+#include "ledger/cosignature.h"
 #include "ledger/query_bounds.h"
 #include "replay/replay.h"
 #include "replay/timeline.h"
@@ -90,10 +91,12 @@ Response Checkpoint(ServerState& state, const Request& request) {
   if (!params.ok()) return ErrorResponse(params);
   auto size = UintParam(request, "size");
   if (!size.ok()) return ErrorResponse(size.status());
-  if (!*size) return JsonAnswer(state.ledger.LatestCheckpoint().ToJson());
-  auto checkpoint = state.ledger.CheckpointAt(**size);
+  auto checkpoint = *size ? state.ledger.CheckpointAt(**size)
+                          : Result<shiplog::Checkpoint>(state.ledger.LatestCheckpoint());
   if (!checkpoint.ok()) return ErrorResponse(checkpoint.status());
-  return JsonAnswer(checkpoint->ToJson());
+  auto cosigned = WithCosignatures(state.ledger.store(), std::move(checkpoint).value());
+  if (!cosigned.ok()) return ErrorResponse(cosigned.status());
+  return JsonAnswer(cosigned->ToJson());
 }
 
 Response InclusionProofOf(ServerState& state, const Request& request) {

@@ -14,6 +14,7 @@
 #include "adapters/kubernetes/admission.h"
 #include "ledger/canonical.h"
 #include "ledger/dsse.h"
+#include "adapters/tlog_routes.h"
 #include "schemas/record.capnp.h"
 
 namespace shiplog::adapters {
@@ -256,6 +257,7 @@ void Route(ServerState& state, const Request& request, Respond respond) {
     return;
   }
   if (argo::RouteArgo(state, request, respond)) return;
+  if (RouteTlog(state, request, respond)) return;
   if (RouteRead(state, request, respond)) return;
   if (RouteAttestation(state, request, respond)) return;
   respond(ErrorResponse(404, "not_found", "no endpoint " + path + " (see adapters/openapi.yaml)"));

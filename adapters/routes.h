@@ -4,7 +4,9 @@
 //                                        Cap'n Proto SignedEvent): the receipt (200), or the
 //                                        decision with reasons (403, the denial is recorded)
 //   POST /v1/check                       the decision for an intent, recording nothing
-//   GET  /v1/checkpoint                  the latest signed checkpoint
+//   GET  /v1/checkpoint                  the latest signed checkpoint, with its cosignatures
+//   GET  /checkpoint, /tile/..., POST /v1/checkpoint/cosignatures   tlog-tiles and witnesses
+//                                        (adapters/tlog_routes.h)
 //   GET  /v1/proofs/inclusion?seq=&size= and /v1/proofs/consistency?from=&to=
 //   GET  /v1/deployments/{id}            state and next decisions now; ?at=SEQ|TIME for replay
 //   GET  /v1/deployments/{id}/timeline   JSON, or ?format=html for the page

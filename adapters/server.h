@@ -22,9 +22,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "adapters/metrics.h"
 #include "adapters/pipeline.h"
+#include "ledger/cosignature.h"
 #include "ledger/ledger.h"
 #include "policy/policy_gate.h"
 
@@ -62,6 +64,8 @@ struct ServerOptions {
   // GitHub's deployment protection rule (adapters/github/github.h): the App's credentials and
   // the review poster; null: the route answers 503 naming the options it needs.
   std::shared_ptr<github::GitHub> github;
+  // Witnesses whose cosignatures POST /v1/checkpoint/cosignatures accepts (--witness-key).
+  std::vector<WitnessKey> witness_keys;
 };
 
 // Where heavy reads run: a few threads of their own and a bound on the reads running or waiting,

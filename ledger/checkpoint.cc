@@ -10,7 +10,6 @@ namespace shiplog {
 namespace {
 
 constexpr std::string_view kEmDashSpace = "\xE2\x80\x94 ";  // U+2014, then a space
-constexpr uint8_t kEd25519SignatureType = 0x01;
 constexpr size_t kMaxNoteBytes = 64 * 1024;
 constexpr std::string_view kTimePrefix = "time ";
 constexpr std::string_view kManualClockLine = "manual-clock";
@@ -74,33 +73,24 @@ Result<TreeHead> ParseText(std::string_view text) {
   return head;
 }
 
-std::string NoteSignatureLine(std::string_view name, std::string_view public_key,
-                              std::string_view signature) {
-  uint32_t id = NoteKeyId(name, public_key);
-  std::string blob = {static_cast<char>(id >> 24), static_cast<char>(id >> 16),
-                      static_cast<char>(id >> 8), static_cast<char>(id)};
-  blob += signature;
-  return std::string(kEmDashSpace) + std::string(name) + " " + Base64Encode(blob) + "\n";
-}
-
 }  // namespace
 
-uint32_t NoteKeyId(std::string_view key_name, std::string_view public_key) {
+uint32_t NoteKeyId(std::string_view key_name, std::string_view public_key, uint8_t type) {
   std::string input(key_name);
   input += '\n';
-  input += static_cast<char>(kEd25519SignatureType);
+  input += static_cast<char>(type);
   input += public_key;
   Sha256Digest digest = Sha256(input);
   return (uint32_t{digest[0]} << 24) | (uint32_t{digest[1]} << 16) | (uint32_t{digest[2]} << 8) |
          uint32_t{digest[3]};
 }
 
-std::string NoteVerifierKey(std::string_view key_name, std::string_view public_key) {
+std::string NoteVerifierKey(std::string_view name, std::string_view public_key) {
   char id[9];
-  std::snprintf(id, sizeof id, "%08x", NoteKeyId(key_name, public_key));
-  std::string typed(1, static_cast<char>(kEd25519SignatureType));
+  std::snprintf(id, sizeof id, "%08x", NoteKeyId(name, public_key));
+  std::string typed(1, static_cast<char>(kNoteEd25519));
   typed += public_key;
-  return std::string(key_name) + "+" + id + "+" + Base64Encode(typed);
+  return std::string(name) + "+" + id + "+" + Base64Encode(typed);
 }
 
 Status CheckOrigin(std::string_view origin) {
@@ -125,11 +115,42 @@ std::string CheckpointText(const TreeHead& head) {
 Checkpoint Checkpoint::Sign(const TreeHead& head, const SigningKey& key) {
   std::string text = CheckpointText(head);
   std::string note =
-      text + "\n" + NoteSignatureLine(head.origin, key.PublicKey(), key.Sign(text));
+      text + "\n" +
+      FormatNoteSignatureLine(head.origin, NoteKeyId(head.origin, key.PublicKey()), key.Sign(text));
   return Checkpoint{head, std::move(note)};
 }
 
-Result<Checkpoint> Checkpoint::Open(std::string_view note, std::string_view ledger_public_key) {
+std::string FormatNoteSignatureLine(std::string_view name, uint32_t key_id,
+                                    std::string_view signature) {
+  std::string blob = {static_cast<char>(key_id >> 24), static_cast<char>(key_id >> 16),
+                      static_cast<char>(key_id >> 8), static_cast<char>(key_id)};
+  blob += signature;
+  return std::string(kEmDashSpace) + std::string(name) + " " + Base64Encode(blob) + "\n";
+}
+
+Result<NoteSignature> ParseNoteSignatureLine(std::string_view line) {
+  NoteSignature out;
+  out.line = std::string(line) + "\n";
+  if (line.substr(0, kEmDashSpace.size()) != kEmDashSpace) {
+    return Status::InvalidArgument("checkpoint: a signature line does not start with an em dash");
+  }
+  line.remove_prefix(kEmDashSpace.size());
+  size_t space = line.find(' ');
+  if (space == std::string_view::npos || space == 0) {
+    return Status::InvalidArgument("checkpoint: a signature line has no key name");
+  }
+  out.name = std::string(line.substr(0, space));
+  auto blob = Base64Decode(line.substr(space + 1));
+  if (!blob.ok() || blob->size() < 4) {
+    return Status::InvalidArgument("checkpoint: a signature is not base64 of a key id and bytes");
+  }
+  const auto* b = reinterpret_cast<const uint8_t*>(blob->data());
+  out.key_id = (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+  out.signature = blob->substr(4);
+  return out;
+}
+
+Result<SignedNote> SignedNote::Parse(std::string_view note) {
   if (note.size() > kMaxNoteBytes) return Status::InvalidArgument("checkpoint: the note is too large");
   for (unsigned char c : note) {
     if (c < 0x20 && c != '\n') {
@@ -144,30 +165,24 @@ Result<Checkpoint> Checkpoint::Open(std::string_view note, std::string_view ledg
   if (split == std::string_view::npos) {
     return Status::InvalidArgument("checkpoint: the note has no blank line before its signatures");
   }
-  std::string_view text = note.substr(0, split + 1);
-  SHIPLOG_ASSIGN_OR_RETURN(TreeHead head, ParseText(text));
+  SignedNote out;
+  out.text = std::string(note.substr(0, split + 1));
+  for (std::string_view line : SplitLines(note.substr(split + 2))) {
+    SHIPLOG_ASSIGN_OR_RETURN(NoteSignature signature, ParseNoteSignatureLine(line));
+    out.signatures.push_back(std::move(signature));
+  }
+  return out;
+}
 
+Result<Checkpoint> Checkpoint::Open(std::string_view note, std::string_view ledger_public_key) {
+  SHIPLOG_ASSIGN_OR_RETURN(SignedNote parsed, SignedNote::Parse(note));
+  SHIPLOG_ASSIGN_OR_RETURN(TreeHead head, ParseText(parsed.text));
   const uint32_t want_id = NoteKeyId(head.origin, ledger_public_key);
   bool verified = false;
-  for (std::string_view line : SplitLines(note.substr(split + 2))) {
-    if (line.substr(0, kEmDashSpace.size()) != kEmDashSpace) {
-      return Status::InvalidArgument("checkpoint: a signature line does not start with an em dash");
-    }
-    line.remove_prefix(kEmDashSpace.size());
-    size_t space = line.find(' ');
-    if (space == std::string_view::npos) {
-      return Status::InvalidArgument("checkpoint: a signature line has no key name");
-    }
-    std::string_view name = line.substr(0, space);
-    auto blob = Base64Decode(line.substr(space + 1));
-    if (!blob.ok() || blob->size() < 4) {
-      return Status::InvalidArgument("checkpoint: a signature is not base64 of a key id and bytes");
-    }
-    const auto* b = reinterpret_cast<const uint8_t*>(blob->data());
-    uint32_t id = (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
-    if (name != head.origin || id != want_id) continue;  // another key's line
-    if (blob->size() != 4 + kSignatureSize ||
-        !VerifySignature(ledger_public_key, text, std::string_view(*blob).substr(4))) {
+  for (const NoteSignature& signature : parsed.signatures) {
+    if (signature.name != head.origin || signature.key_id != want_id) continue;  // another key's
+    if (signature.signature.size() != kSignatureSize ||
+        !VerifySignature(ledger_public_key, parsed.text, signature.signature)) {
       return Status::BadSignature("checkpoint at size " + std::to_string(head.size) +
                                   ": the ledger's signature does not verify");
     }

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -65,13 +66,43 @@ struct Checkpoint {
 // The note text (no signature) for `head`.
 std::string CheckpointText(const TreeHead& head);
 
-// The signed-note key id of an Ed25519 key: SHA-256(name || 0x0A || 0x01 || public key)[:4].
-uint32_t NoteKeyId(std::string_view key_name, std::string_view public_key);
+// The signature type byte of a signed-note key: 0x01 for the log's Ed25519 note signatures,
+// 0x04 for a witness's Ed25519 cosignature/v1 (c2sp.org/tlog-cosignature).
+constexpr uint8_t kNoteEd25519 = 0x01;
+constexpr uint8_t kNoteCosignatureV1 = 0x04;
 
-// The signed-note verifier key of an Ed25519 key, "<name>+<8 hex key id>+<base64(0x01 || key)>"
-// (c2sp.org/signed-note): the one line a witness, monitor or note verifier is configured with to
-// check this log's checkpoints.
-std::string NoteVerifierKey(std::string_view key_name, std::string_view public_key);
+// The signed-note key id of a key: SHA-256(name || 0x0A || type || public key)[:4].
+uint32_t NoteKeyId(std::string_view key_name, std::string_view public_key,
+                   uint8_t type = kNoteEd25519);
+
+// The note verifier key (c2sp.org/signed-note "vkey") of the ledger's Ed25519 key under `name`
+// (the checkpoint origin): "<name>+<8 hex digits of the key id>+<base64(0x01 || key)>", the one
+// string transparency tools are configured with to check checkpoints.
+std::string NoteVerifierKey(std::string_view name, std::string_view public_key);
+
+// One signature line of a signed note: "— <name> base64(key id || signature)".
+struct NoteSignature {
+  std::string name;
+  uint32_t key_id = 0;
+  std::string signature;  // the bytes after the key id
+  std::string line;       // the whole line with its newline, as it appeared
+};
+
+// "— <name> base64(key id || signature)\n".
+std::string FormatNoteSignatureLine(std::string_view name, uint32_t key_id,
+                                    std::string_view signature);
+// Parses one signature line (without its newline); kInvalidArgument when malformed.
+Result<NoteSignature> ParseNoteSignatureLine(std::string_view line);
+
+// A signed note split into its text (each line with its newline, blank line excluded) and its
+// signature lines, with the form checks of c2sp.org/signed-note; kInvalidArgument naming what is
+// malformed. Says nothing of whether any signature verifies.
+struct SignedNote {
+  std::string text;
+  std::vector<NoteSignature> signatures;
+
+  static Result<SignedNote> Parse(std::string_view note);
+};
 
 // Refuses an origin that cannot be a note key name (empty, spaces, '+', control characters).
 Status CheckOrigin(std::string_view origin);

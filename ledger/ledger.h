@@ -268,6 +268,12 @@ class Ledger {
   // The proof that the checkpoint at `from` is a prefix of the one at `to`.
   Result<ConsistencyProof> ProveConsistency(uint64_t from, uint64_t to) const;
 
+  // The store under the ledger, for readers that serve stored records, tree nodes and
+  // checkpoints without the sequencer's lock (ledger/tiles.h, ledger/cosignature.h). Records and
+  // "c/" / "t/" entries are written once and never change, so such reads need no lock; nothing
+  // may write the record keyspace or those index prefixes through it.
+  Store& store() const { return *store_; }
+
   // The key registry as of the latest record.
   KeyRegistry keys() const;
 

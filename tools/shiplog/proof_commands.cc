@@ -1,7 +1,9 @@
-// shiplog checkpoint | proof inclusion | proof consistency | verify-proof
+// shiplog checkpoint [cosign|witness] | proof inclusion | proof consistency | verify-proof
 #include <iostream>
 #include <optional>
 
+#include "adapters/witness_client.h"
+#include "ledger/cosignature.h"
 #include "ledger/key_file.h"
 #include "ledger/proof.h"
 #include "ledger/terminal_text.h"
@@ -32,12 +34,117 @@ int RunCheckpoint(const std::string& dir, std::optional<uint64_t> size, bool not
   Result<Checkpoint> checkpoint =
       size ? (*ledger)->CheckpointAt(*size) : Result<Checkpoint>((*ledger)->LatestCheckpoint());
   if (!checkpoint.ok()) return Fail(checkpoint.status());
+  auto cosigned = WithCosignatures((*ledger)->store(), std::move(checkpoint).value());
+  if (!cosigned.ok()) return Fail(cosigned.status());
   if (note_only) {
-    std::cout << checkpoint->note;
+    std::cout << cosigned->checkpoint.note;
   } else {
-    PrintJson(checkpoint->ToJson());
+    PrintJson(cosigned->ToJson());
   }
   return kExitOk;
+}
+
+struct CosignArgs {
+  std::string dir;
+  std::vector<std::string> witness_keys;
+  std::string note_file;
+  std::string witness_url;
+};
+
+int PrintStored(const std::vector<Cosignature>& added) {
+  nlohmann::json stored = nlohmann::json::array();
+  for (const Cosignature& c : added) {
+    stored.push_back({{"witness", c.witness}, {"timestamp", c.timestamp}});
+  }
+  PrintJson({{"stored", stored}});
+  return kExitOk;
+}
+
+// Asks a tlog-witness to cosign the latest checkpoint and stores its answer.
+int RunWitness(const CosignArgs& args, Context& context) {
+  auto witnesses = ParseWitnessKeys(args.witness_keys);
+  if (!witnesses.ok()) return Fail(witnesses.status());
+  auto url = adapters::ParseServerUrl(args.witness_url);
+  if (!url.ok()) return Fail(url.status().Prefixed("--witness"));
+  auto ledger = OpenLedger(args.dir, context, /*enforce=*/false);
+  if (!ledger.ok()) return Fail(ledger.status());
+  auto added = adapters::RequestCosignatures(**ledger, *url, *witnesses);
+  if (!added.ok()) return Fail(added.status());
+  return PrintStored(*added);
+}
+
+// Stores the cosignatures a witness returned (tlog-witness add-checkpoint), offline.
+int RunCosign(const CosignArgs& args, Context& context) {
+  auto witnesses = ParseWitnessKeys(args.witness_keys);
+  if (!witnesses.ok()) return Fail(witnesses.status());
+  auto note = ReadInput(args.note_file, kMaxProofFileBytes);
+  if (!note.ok()) return Fail(note.status());
+  auto ledger = OpenLedger(args.dir, context, /*enforce=*/false);
+  if (!ledger.ok()) return Fail(ledger.status());
+  auto added = AddCosignatures(**ledger, *note, *witnesses);
+  if (!added.ok()) return Fail(added.status().Prefixed(args.note_file));
+  return PrintStored(*added);
+}
+
+void AddCheckpointCommands(CLI::App& app, Context& context, Action& action) {
+  struct CheckpointArgs {
+    std::string dir;
+    std::optional<uint64_t> size;
+    bool note = false;
+  };
+  auto cp_args = std::make_shared<CheckpointArgs>();
+  auto* checkpoint = app.add_subcommand(
+      "checkpoint",
+      "Print the latest signed checkpoint (C2SP tlog-checkpoint) with its witness cosignatures, "
+      "or the one at --size");
+  // Not AddDataOption: --data is required of `checkpoint`, but belongs to `checkpoint cosign`
+  // when that is the command.
+  checkpoint->add_option("--data", cp_args->dir, "The ledger's directory");
+  checkpoint->add_option("--size", cp_args->size, "The tree size of a past checkpoint");
+  checkpoint->add_flag("--note", cp_args->note,
+                       "Print only the signed note, as transparency-log tools read it");
+
+  auto co_args = std::make_shared<CosignArgs>();
+  auto* cosign = checkpoint->add_subcommand(
+      "cosign",
+      "Store witness cosignatures (c2sp.org/tlog-cosignature) of a checkpoint the ledger signed");
+  AddDataOption(cosign, co_args->dir);
+  cosign
+      ->add_option("--witness-key", co_args->witness_keys,
+                   "A trusted witness's note verifier key <name>+<hex id>+<base64(0x04||key)> "
+                   "(repeatable)")
+      ->required();
+  cosign
+      ->add_option("note", co_args->note_file,
+                   "The checkpoint note with the witness's cosignature lines (- for stdin)")
+      ->required();
+  cosign->callback([&action, &context, co_args] {
+    action = [&context, co_args] { return RunCosign(*co_args, context); };
+  });
+
+  auto* witness = checkpoint->add_subcommand(
+      "witness",
+      "Ask a witness (c2sp.org/tlog-witness add-checkpoint) to cosign the latest checkpoint, and "
+      "store its cosignatures");
+  AddDataOption(witness, co_args->dir);
+  witness->add_option("--witness", co_args->witness_url, "The witness's submission URL prefix")
+      ->required();
+  witness
+      ->add_option("--witness-key", co_args->witness_keys,
+                   "The witness's note verifier key (type 0x04; repeatable)")
+      ->required();
+  witness->callback([&action, &context, co_args] {
+    action = [&context, co_args] { return RunWitness(*co_args, context); };
+  });
+
+  // CLI11 runs this after the subcommand's callback: leave that one's action in place.
+  checkpoint->callback([&action, &context, cp_args, cosign, witness] {
+    if (cosign->parsed() || witness->parsed()) return;
+    action = [&context, cp_args] {
+      if (cp_args->dir.empty()) return Fail(Status::InvalidArgument("--data is required"));
+      return RunCheckpoint(cp_args->dir, cp_args->size, cp_args->note, context);
+    };
+  });
 }
 
 struct ProofArgs {
@@ -157,27 +264,11 @@ int RunVerifyProof(const VerifyProofArgs& args) {
 }  // namespace
 
 void AddProofCommands(CLI::App& app, Context& context, Action& action) {
-  struct CheckpointArgs {
-    std::string dir;
-    std::optional<uint64_t> size;
-    bool note = false;
-  };
-  auto cp_args = std::make_shared<CheckpointArgs>();
-  auto* checkpoint = app.add_subcommand(
-      "checkpoint",
-      "Print the latest signed checkpoint (C2SP tlog-checkpoint), or the one at --size");
-  AddDataOption(checkpoint, cp_args->dir);
-  checkpoint->add_option("--size", cp_args->size, "The tree size of a past checkpoint");
-  checkpoint->add_flag("--note", cp_args->note,
-                       "Print only the signed note, as transparency-log tools read it");
-  checkpoint->callback([&action, &context, cp_args] {
-    action = [&context, cp_args] {
-      return RunCheckpoint(cp_args->dir, cp_args->size, cp_args->note, context);
-    };
-  });
+  AddCheckpointCommands(app, context, action);
 
   auto args = std::make_shared<ProofArgs>();
-  auto* proof = app.add_subcommand("proof", "Prove a record is in the log, or that the log only grew");
+  auto* proof =
+      app.add_subcommand("proof", "Prove a record is in the log, or that the log only grew");
   proof->require_subcommand(1);
   auto* inclusion = proof->add_subcommand(
       "inclusion", "The RFC 6962 audit path of record --seq to the checkpoint at --size (latest)");
@@ -188,7 +279,8 @@ void AddProofCommands(CLI::App& app, Context& context, Action& action) {
     action = [&context, args] { return RunInclusion(*args, context); };
   });
   auto* consistency = proof->add_subcommand(
-      "consistency", "The RFC 6962 proof that the checkpoint at --from is a prefix of the one at --to");
+      "consistency",
+      "The RFC 6962 proof that the checkpoint at --from is a prefix of the one at --to");
   AddDataOption(consistency, args->dir);
   consistency->add_option("--from", args->from, "The older checkpoint's tree size")->required();
   consistency->add_option("--to", args->to, "The newer checkpoint's tree size")->required();
@@ -211,9 +303,8 @@ void AddProofCommands(CLI::App& app, Context& context, Action& action) {
       "--checkpoint", vp_args->checkpoint_file,
       "A checkpoint you already trust (note or `shiplog checkpoint` JSON): the document must "
       "agree with it");
-  verify_proof->callback([&action, vp_args] {
-    action = [vp_args] { return RunVerifyProof(*vp_args); };
-  });
+  verify_proof->callback(
+      [&action, vp_args] { action = [vp_args] { return RunVerifyProof(*vp_args); }; });
 }
 
 }  // namespace shiplog::cli

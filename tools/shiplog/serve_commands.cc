@@ -12,6 +12,7 @@
 #include "adapters/http_client.h"
 #include "adapters/integration.h"
 #include "adapters/server.h"
+#include "ledger/cosignature.h"
 #include "ledger/dsse.h"
 #include "ledger/event.h"
 #include "ledger/key_file.h"
@@ -33,6 +34,7 @@ struct ServeArgs {
   adapters::github::GitHubOptions github;
   unsigned github_retry_first_ms = 1000;
   unsigned github_retry_max_ms = 5 * 60 * 1000;
+  std::vector<std::string> witness_keys;
 };
 
 // GitHub's deployment protection rule: built whatever was given (the route names what is
@@ -71,6 +73,9 @@ int RunServe(ServeArgs& args, Context& context) {
   args.options.ledger_key = std::make_shared<const SigningKey>(std::move(ledger_key).value());
   Status github = SetUpGitHub(args);
   if (!github.ok()) return Fail(github);
+  auto witnesses = ParseWitnessKeys(args.witness_keys);
+  if (!witnesses.ok()) return Fail(witnesses.status());
+  args.options.witness_keys = std::move(witnesses).value();
   args.options.data_dir = args.dir;
   args.options.request_timeout = std::chrono::milliseconds(args.request_timeout_ms);
   args.options.idle_timeout = std::chrono::milliseconds(args.idle_timeout_ms);
@@ -260,6 +265,10 @@ void AddServeCommands(CLI::App& app, Context& context, Action& action) {
                     "The server's own key (enrolled, e.g. with the enforcer role): it signs what "
                     "the enforcement points record (admission denials, GitHub decisions, pinned "
                     "Argo analysis runs)");
+  serve->add_option("--witness-key", args->witness_keys,
+                    "A witness whose checkpoint cosignatures POST /v1/checkpoint/cosignatures "
+                    "accepts: its note verifier key <name>+<hex id>+<base64(0x04||key)> "
+                    "(repeatable)");
   AddGitHubOptions(serve, *args);
   serve->add_option("--request-timeout-ms", args->request_timeout_ms,
                     "Time for one request to arrive whole (a slower client is cut off)")

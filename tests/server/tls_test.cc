@@ -18,6 +18,7 @@
 #include <memory>
 #include <thread>
 
+#include "tests/server/deploy_chain.h"
 #include "tests/server/raw_socket.h"
 #include "tests/server/server_process.h"
 
@@ -27,18 +28,13 @@ namespace {
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
+// A deploy.requested for `deployment` (deploy_chain.h's request).
 json Request(const std::string& deployment) {
-  return {{"kind", "deploy.requested"},
-          {"deployment", deployment},
-          {"app", "checkout"},
-          {"environment", "production"},
-          {"version", "1.4.2"},
-          {"image",
-           "registry.example/checkout@sha256:"
-           "4f1c2a9e7b3d5f60812a4c6e8f0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b"},
-          {"strategy", "rolling"},
-          {"risk", "low"},
-          {"planned_steps", {"orchestrate", "build", "staging", "production"}}};
+  json request = ChainRequest("checkout",
+                              "registry.example/checkout@sha256:"
+                              "4f1c2a9e7b3d5f60812a4c6e8f0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b");
+  request["deployment"] = deployment;
+  return request;
 }
 
 void Openssl(std::vector<std::string> args) {

@@ -3,7 +3,7 @@
 # in a build directory of its own, and runs each in turn for SECONDS over its corpus in
 # tests/fuzz/corpus/<name> (the target's name without _fuzz), with its dictionary
 # tests/fuzz/<name>.dict when there is one. Inputs that reached new coverage are merged into the
-# corpus (libFuzzer's -merge=1: only those that add coverage, so it stays small). Prints one line
+# corpus (libFuzzer's -merge=1: only those that reach a new edge, so it stays small). Prints
 # per target: executions, corpus size, crashes. Exits 1 if any target crashed, leaked, hung or
 # broke an invariant; the input is kept as build/fuzz/crashes/<target>-crash-<sha1> (a timeout-,
 # leak- or oom- prefix for those) and the line names it.
@@ -58,7 +58,8 @@ for target in "${targets[@]}"; do
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   found="$(grep -o "Test unit written to [^ ]*" "$log" | sed 's/Test unit written to //' || true)"
   if [[ $keep -eq 1 && $status -eq 0 ]]; then
-    nice -n 10 "$build/bin/$target" -merge=1 "${dict[@]}" "$corpus" "$scratch/$name" \
+    # -use_counters=0: an input is kept for a new edge, not for a new hit count of one.
+    nice -n 10 "$build/bin/$target" -merge=1 -use_counters=0 "$corpus" "$scratch/$name" \
       >>"$log" 2>&1 || status=$?
   fi
   size="$(find "$corpus" -type f | wc -l)"

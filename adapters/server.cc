@@ -20,6 +20,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "adapters/request_reader.h"
 #include "adapters/routes.h"
 
 namespace shiplog::adapters {
@@ -34,19 +35,6 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// "text/plain; charset=utf-8" -> "text/plain".
-std::string MediaType(std::string_view content_type) {
-  std::string type = Lower(content_type.substr(0, content_type.find(';')));
-  while (!type.empty() && type.back() == ' ') type.pop_back();
-  return type;
-}
 
 // "HTTP/1.1 503" with a JSON error and Connection: close, for a connection refused before it is
 // served. The length is counted, not written by hand: a wrong one leaves the client waiting.
@@ -290,8 +278,7 @@ class Server::Impl::Session : public Connection,
   void ReadRequest() {
     if (server_.state_.stopping) return Close();
     parser_.emplace();
-    parser_->header_limit(static_cast<uint32_t>(server_.options_.max_header_bytes));
-    parser_->body_limit(server_.options_.max_body_bytes);
+    LimitRequest(*parser_, server_.options_);
     if (buffer_.size() > 0) return ReadRest();  // pipelined: the next request is here already
     Lowest().expires_after(server_.options_.idle_timeout);
     waiting_idle_ = true;
@@ -327,8 +314,9 @@ class Server::Impl::Session : public Connection,
     request_timer_.cancel();
     if (ec && request_timed_out_) {
       // A request begun but not finished in time gets told; an idle keep-alive just closes.
-      if (parser_->got_some())
-        return Fail(408, "request_timeout", "the request took too long to arrive");
+      if (parser_->got_some()) {
+        return Fail(ErrorResponse(408, "request_timeout", "the request took too long to arrive"));
+      }
       return Close();
     }
     if (ec == http::error::end_of_stream || ec == net::error::eof ||
@@ -336,17 +324,7 @@ class Server::Impl::Session : public Connection,
         IsTlsError(ec)) {
       return Close();
     }
-    if (ec == http::error::body_limit) {
-      return Fail(413, "too_large",
-                  "the body is over the limit of " +
-                      std::to_string(server_.options_.max_body_bytes) + " bytes");
-    }
-    if (ec == http::error::header_limit) {
-      return Fail(431, "headers_too_large",
-                  "the headers are over the limit of " +
-                      std::to_string(server_.options_.max_header_bytes) + " bytes");
-    }
-    if (ec) return Fail(400, "bad_request", "malformed HTTP request: " + ec.message());
+    if (ec) return Fail(UnreadableRequest(ec, server_.options_));
 
     http::request<http::string_body> req = parser_->release();
     busy_ = true;
@@ -354,18 +332,9 @@ class Server::Impl::Session : public Connection,
     keep_alive_ = req.keep_alive();
     method_ = std::string(req.method_string());
     target_ = std::string(req.target());
-    Request request;
-    request.method = method_;
-    request.content_type = MediaType(std::string(req[http::field::content_type]));
-    request.accept = std::string(req[http::field::accept]);
-    for (const auto& field : req) {
-      request.headers[Lower({field.name_string().data(), field.name_string().size()})] =
-          std::string(field.value().data(), field.value().size());
-    }
-    request.body = std::move(req.body());
-    Status parsed = ParseTarget(target_, request);
-    if (!parsed.ok()) return Write(ErrorResponse(parsed));
-    RouteGuarded(request);
+    auto request = ToRequest(req);
+    if (!request.ok()) return Write(ErrorResponse(request.status()));
+    RouteGuarded(*request);
   }
 
   // Routes the request with a respond that answers once (later calls are ignored), and answers
@@ -387,12 +356,12 @@ class Server::Impl::Session : public Connection,
   }
 
   // Answers a request that could not be read and closes the connection.
-  void Fail(int status, const std::string& code, const std::string& message) {
+  void Fail(Response response) {
     busy_ = true;
     started_ = SteadyClock::now();
     keep_alive_ = false;
     if (method_.empty()) method_ = "-";
-    Write(ErrorResponse(status, code, message));
+    Write(std::move(response));
   }
 
   void Write(Response response) {

@@ -336,7 +336,8 @@ Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, bool crea
   options.info_log = std::make_shared<FileInfoLog>(path);
   // RocksDB recovers from a full disk by itself only with an SstFileManager, which watches the
   // free space and resumes once there is room; without one its recovery stays busy for ever.
-  options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default(), options.info_log));
+  options.sst_file_manager.reset(
+      rocksdb::NewSstFileManager(rocksdb::Env::Default(), options.info_log));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, path, Families(), &handles, &raw);

@@ -515,8 +515,12 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<Store> store, Signi
 Ledger::Ledger(std::unique_ptr<Store> store, SigningKey ledger_key, Clock* clock,
                AppendGate* gate)
     : store_(std::move(store)), ledger_key_(std::move(ledger_key)), clock_(clock), gate_(gate) {
-  requests_ = std::make_unique<DeploymentRequests>(
-      store_.get(), [this](uint64_t seq) { return Read(seq); });
+  requests_ = EmptyRequestCache();
+}
+
+std::unique_ptr<DeploymentRequests> Ledger::EmptyRequestCache() {
+  return std::make_unique<DeploymentRequests>(store_.get(),
+                                              [this](uint64_t seq) { return Read(seq); });
 }
 
 KeyInfo Ledger::LedgerSigner() const {
@@ -592,6 +596,12 @@ Status Ledger::RebuildIndexesIfOld() {
 }
 
 Status Ledger::Load() {
+  SHIPLOG_RETURN_IF_ERROR(LoadSize());
+  SHIPLOG_RETURN_IF_ERROR(LoadGenesis());
+  return LoadState();
+}
+
+Status Ledger::LoadSize() {
   SHIPLOG_ASSIGN_OR_RETURN(size_, store_->RecordCount());
   if (size_ == 0) return Status::Corrupt("the ledger has no genesis record");
   // Appending to a truncated ledger would sign new checkpoints over the missing records' sizes.
@@ -605,6 +615,10 @@ Status Ledger::Load() {
                                                    " are missing from the end"
                                              : ""));
   }
+  return Status::Ok();
+}
+
+Status Ledger::LoadGenesis() {
   SHIPLOG_ASSIGN_OR_RETURN(StoredRecord genesis, Read(0));
   if (genesis.event.kind() != "ledger.genesis") {
     return Status::Corrupt("record 0 is not a ledger.genesis");
@@ -617,6 +631,10 @@ Status Ledger::Load() {
   SHIPLOG_RETURN_IF_ERROR(genesis.signed_event.VerifySignature().Prefixed("genesis record"));
   manual_clock_ = g.getManualClock();
   origin_ = g.getOrigin();
+  return Status::Ok();
+}
+
+Status Ledger::LoadState() {
   SHIPLOG_ASSIGN_OR_RETURN(StoredRecord last, Read(size_ - 1));
   last_time_ = last.ledger_time;
   // The tree's right edge must give the root the latest checkpoint signed.
@@ -656,6 +674,61 @@ Status Ledger::Load() {
 }
 
 // ---- appending ----
+
+namespace {
+
+// Why appends stop after a commit failed with `failure`. A full disk is waited out: Resume()
+// reads the state back from the store once space is freed. Any other failure, above all a failed
+// fsync, stops appends until the ledger is reopened. After a failed fsync the kernel may have
+// dropped the pages it could not write and still report the next fsync a success (PostgreSQL's
+// "fsyncgate", 2018), so what the files hold is no longer known to this process; reopening reads
+// back what is on disk and checks it against the checkpoint witness.
+Status StoppedBy(const Status& failure, const char* what = "an append batch failed to commit") {
+  if (failure.code() == StatusCode::kNoSpace) {
+    return Status::NoSpace("the ledger's disk is full (" + failure.message() +
+                           "); appends resume once space is freed");
+  }
+  return Status::Internal(std::string(what) + " (" + failure.message() +
+                          "); nothing more is appended until you reopen the ledger (restart "
+                          "the server once the disk is fixed, then run `shiplog verify`)");
+}
+
+}  // namespace
+
+void Ledger::Refuse(Status why) {
+  broken_ = std::move(why);
+  refusing_.store(!broken_.ok(), std::memory_order_release);
+}
+
+Status Ledger::Writable() const {
+  if (!refusing_.load(std::memory_order_acquire)) return Status::Ok();
+  std::lock_guard<std::mutex> lock(mu_);
+  return broken_;
+}
+
+Status Ledger::Resume() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (broken_.code() != StatusCode::kNoSpace) return broken_;
+  SHIPLOG_RETURN_IF_ERROR(store_->Resume());
+  if (gate_ && !gate_->Reset()) {
+    Refuse(Status::Internal("the disk has space again, but the policy gate cannot drop the "
+                            "batch that failed: reopen the ledger"));
+    return broken_;
+  }
+  // The failed batch moved every state in memory past the store's: read them again, as on open.
+  registry_ = KeyRegistry();
+  requests_ = EmptyRequestCache();
+  Status loaded = LoadSize();
+  if (loaded.ok()) loaded = LoadState();
+  if (loaded.ok() && gate_) loaded = ReplayIntoGate();
+  if (!loaded.ok()) {
+    // Still full (an index rebuild writes) is waited out again; anything else is not.
+    Refuse(StoppedBy(loaded, "reading the ledger back after its disk was full failed"));
+    return broken_;
+  }
+  Refuse(Status::Ok());
+  return Status::Ok();
+}
 
 Micros Ledger::NextLedgerTime() const {
   Micros now = manual_clock_ ? manual_now_ : clock_->NowMicros();
@@ -905,10 +978,9 @@ std::vector<Result<Receipt>> Ledger::AppendBatch(std::vector<CheckedEvent> event
     if (!committed.ok()) {
       // The registry, the gate and the request cache already hold the batch: nothing may be
       // appended on top of a state the disk does not have.
-      broken_ = Status::Internal("an append batch failed to commit (" + committed.message() +
-                                 "); reopen the ledger to go on");
+      Refuse(StoppedBy(committed));
       for (size_t i = 0; i < events.size(); ++i) {
-        if (which[i]) out[i] = committed;
+        if (which[i]) out[i] = broken_;
       }
       return out;
     }

@@ -15,13 +15,16 @@
 // ledger's checkpoint witness (ledger/witness.h) catches.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/sst_file_manager.h>
 #include <rocksdb/sst_file_reader.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -52,6 +55,7 @@ namespace {
 Status FromRocks(const rocksdb::Status& s, const std::string& context) {
   if (s.ok()) return Status::Ok();
   if (s.IsCorruption()) return Status::Corrupt(context + ": " + s.ToString());
+  if (s.IsNoSpace()) return Status::NoSpace(context + ": " + s.ToString());
   return Status::Internal(context + ": " + s.ToString());
 }
 
@@ -118,6 +122,19 @@ class RocksStore final : public Store {
       committed_count_.reset();
     }
     return FromRocks(written, "writing to the ledger database");
+  }
+
+  // A write that failed for want of space leaves RocksDB refusing writes (a background error)
+  // until it resumes: DB::Resume(), or its own recovery thread, which it starts for a retryable
+  // error such as ENOSPC (Busy while that runs). Resuming flushes the memtables to new tables and
+  // a new write-ahead log, so the log the failed write may have torn is no longer read; it fails,
+  // still refusing, while the flush cannot be written.
+  Status Resume() override {
+    std::lock_guard<std::mutex> lock(commit_mu_);
+    committed_count_.reset();
+    const rocksdb::Status s = db_->Resume();
+    if (s.IsBusy()) return Status::NoSpace("the ledger database is recovering: " + s.ToString());
+    return FromRocks(s, "resuming writes to the ledger database");
   }
 
   Result<uint64_t> RecordCount() override {
@@ -201,6 +218,34 @@ class NoInfoLog final : public rocksdb::Logger {
  public:
   using rocksdb::Logger::Logv;
   void Logv(const char*, va_list) override {}
+};
+
+// RocksDB's info log for a writable open, DB/LOG, written here instead of by RocksDB: RocksDB
+// 7.8's own logger aborts the process (an assertion Debian's build keeps) on the line after one
+// it could not write, and on a full disk the next line is the one reporting the full disk. A
+// line that cannot be written is dropped; the log is appended to across opens.
+class FileInfoLog final : public rocksdb::Logger {
+ public:
+  explicit FileInfoLog(const std::string& db_path) {
+    ::mkdir(db_path.c_str(), 0755);  // a new store's directory; RocksDB makes it after the log
+    fd_ = ::open((db_path + "/LOG").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  }
+  ~FileInfoLog() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    if (fd_ < 0) return;
+    char line[2048];
+    const int n = std::vsnprintf(line, sizeof(line) - 1, format, ap);
+    if (n < 0) return;
+    size_t length = std::min(static_cast<size_t>(n), sizeof(line) - 2);
+    line[length++] = '\n';
+    (void)!::write(fd_, line, length);
+  }
+
+ private:
+  int fd_ = -1;
 };
 
 // The files in `path` whose name ends in `suffix`, sorted, as full paths.
@@ -288,6 +333,11 @@ Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, bool crea
   options.create_if_missing = create;
   options.create_missing_column_families = create;
   options.error_if_exists = false;
+  options.info_log = std::make_shared<FileInfoLog>(path);
+  // RocksDB recovers from a full disk by itself only with an SstFileManager, which watches the
+  // free space and resumes once there is room; without one its recovery stays busy for ever.
+  options.sst_file_manager.reset(
+      rocksdb::NewSstFileManager(rocksdb::Env::Default(), options.info_log));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, path, Families(), &handles, &raw);

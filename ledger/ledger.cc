@@ -23,6 +23,7 @@
 #include "ledger/dsse.h"
 #include "ledger/dsse_event.h"
 #include "ledger/index.h"
+#include "ledger/backup.h"
 #include "ledger/key_file.h"
 #include "ledger/ledger_internal.h"
 #include "ledger/record_checks.h"
@@ -473,21 +474,28 @@ Status Ledger::CheckWitness(const std::string& dir, bool read_only) {
     return Status::Corrupt("the checkpoint witness " + path + " holds no checkpoint");
   }
   const Checkpoint& witnessed = *witness_->latest();
-  if (witnessed.head.size > size_) {
-    return Status::Corrupt(
-        "the database holds " + Plural(size_, "record") + " but " + path + " shows " +
-        Plural(witnessed.head.size, "record") + " acknowledged: records " + std::to_string(size_) +
-        " to " + std::to_string(witnessed.head.size - 1) + " are " + kMissingRecords);
+  SHIPLOG_RETURN_IF_ERROR(CheckHolds(*this, witnessed, path));
+  // The last commit's witness write did not happen (a crash between the two): catch up.
+  if (witnessed.head.size < size_ && !read_only) return witness_->Record(latest_);
+  return Status::Ok();
+}
+
+Status CheckHolds(const Ledger& ledger, const Checkpoint& checkpoint, const std::string& shown_by) {
+  const uint64_t size = ledger.size();
+  const uint64_t shown = checkpoint.head.size;
+  if (shown > size) {
+    return Status::Corrupt("the database holds " + Plural(size, "record") + " but " + shown_by +
+                           " shows " + Plural(shown, "record") + " acknowledged: records " +
+                           std::to_string(size) + " to " + std::to_string(shown - 1) + " are " +
+                           kMissingRecords);
   }
-  auto stored = CheckpointAt(witnessed.head.size);
-  if (!stored.ok() || stored->head.root != witnessed.head.root) {
-    return Status::Corrupt("the database's tree at size " + std::to_string(witnessed.head.size) +
-                           " is not the one " + path +
+  auto stored = ledger.CheckpointAt(shown);
+  if (!stored.ok() || stored->head.root != checkpoint.head.root) {
+    return Status::Corrupt("the database's tree at size " + std::to_string(shown) +
+                           " is not the one " + shown_by +
                            " shows signed: acknowledged records are " + kMissingRecords +
                            " or were replaced");
   }
-  // The last commit's witness write did not happen (a crash between the two): catch up.
-  if (witnessed.head.size < size_ && !read_only) return witness_->Record(latest_);
   return Status::Ok();
 }
 

@@ -74,6 +74,11 @@ bool AppendLoad::WaitForReceipts(size_t count, std::chrono::seconds limit) {
   return answers_.receipts.size() >= count;
 }
 
+size_t AppendLoad::receipts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return answers_.receipts.size();
+}
+
 bool AppendLoad::WaitUntilDone(std::chrono::seconds limit) {
   std::unique_lock<std::mutex> lock(mu_);
   return changed_.wait_for(lock, limit, [&] { return finished_ == clients_.size(); });

@@ -49,6 +49,8 @@ class AppendLoad {
   bool WaitUntilDone(std::chrono::seconds limit);
   // Tells the clients to stop after their current call, and waits for them.
   void Stop();
+  // How many receipts came in so far, while the clients run.
+  size_t receipts() const;
   // Everything answered so far. REQUIRES: Stop() called.
   const AppendAnswers& answers() const { return answers_; }
 
@@ -62,7 +64,7 @@ class AppendLoad {
   const std::string ledger_key_;
   const ServerProcess& server_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable changed_;
   AppendAnswers answers_;  // GUARDED_BY(mu_)
   size_t finished_ = 0;    // GUARDED_BY(mu_): clients that returned

@@ -6,12 +6,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <mutex>
-#include <thread>
 
 #include "adapters/http.h"
 #include "tests/cli/background_process.h"
+#include "tests/server/append_load.h"
 #include "tests/server/server_process.h"
 #include "tests/server/signed_events.h"
 
@@ -19,56 +17,6 @@ namespace shiplog::testing {
 namespace {
 
 using json = nlohmann::json;
-
-// Agents that append deploy requests until stopped, each keeping the last receipt it was given.
-class Appenders {
- public:
-  Appenders(const ServerProcess& server, int count) {
-    for (int a = 0; a < count; ++a) {
-      threads_.emplace_back([this, &server, a] { Run(server, "agent" + std::to_string(a)); });
-    }
-  }
-  ~Appenders() { Stop(); }
-
-  void Stop() {
-    stop_ = true;
-    for (auto& t : threads_) t.join();
-    threads_.clear();
-  }
-  int appended() const { return appended_; }
-  std::vector<std::string> failures() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return failures_;
-  }
-
- private:
-  void Run(const ServerProcess& server, const std::string& name) {
-    const adapters::ServerUrl url{"127.0.0.1", std::to_string(server.port()), ""};
-    Agent agent(name, server.key(name));
-    for (int i = 0; !stop_; ++i) {
-      const std::string id = "during-" + name + "-" + std::to_string(i);
-      adapters::HttpCall call;
-      call.method = "POST";
-      call.target = "/v1/events";
-      call.content_type = adapters::kJson;
-      call.body = agent.Sign(DeployRequest(id, id)).ToJson().dump();
-      call.timeout = std::chrono::milliseconds(20000);
-      auto reply = adapters::Call(url, call);
-      if (!reply.ok() || reply->status != 200) {
-        std::lock_guard<std::mutex> lock(mu_);
-        failures_.push_back(id + ": " + (reply.ok() ? reply->body : reply.status().ToString()));
-        return;
-      }
-      ++appended_;
-    }
-  }
-
-  std::atomic<bool> stop_{false};
-  std::atomic<int> appended_{0};
-  mutable std::mutex mu_;
-  std::vector<std::string> failures_;  // GUARDED_BY(mu_)
-  std::vector<std::thread> threads_;
-};
 
 uint64_t SizeOf(const std::string& note) {
   const size_t line = note.find('\n') + 1;
@@ -83,19 +31,26 @@ TEST(ServerBackup, ABackupUnderAppendsIsConsistentAndARestoreShowsWhatItLacks) {
   server.Start();
   ScratchDir scratch;
 
-  Appenders appenders(server, kAgents);
-  ASSERT_TRUE(WaitUntil([&] { return appenders.appended() >= 20; }, std::chrono::seconds(60)));
+  AppendLoad::Options load_options;
+  load_options.clients = kAgents;
+  for (const auto& [name, roles] : agents) load_options.agents.push_back(name);
+  load_options.id_prefix = "during";
+  AppendLoad appenders(server, load_options);
+  ASSERT_TRUE(appenders.WaitForReceipts(20, std::chrono::seconds(60)));
   const std::string before = server.Get("/checkpoint").body;  // a checkpoint a client kept
   WriteFile(scratch / "before.note", before);
-  const int appended_before = appenders.appended();
+  const size_t appended_before = appenders.receipts();
   ProcessResult backup =
       server.Shiplog({"backup", "--data", server.data(), "--out", scratch / "bk"});
   const std::string after = server.Get("/checkpoint").body;
-  const int appended_during = appenders.appended() - appended_before;
+  const size_t appended_during = appenders.receipts() - appended_before;
   appenders.Stop();
   ASSERT_EQ(backup.exit_code, 0) << backup.err << backup.out;
-  EXPECT_THAT(appenders.failures(), ::testing::IsEmpty());
-  EXPECT_GT(appended_during, 0) << "nothing was appended while the backup ran: it proved nothing";
+  // No append failed: every answer a receipt that verifies, none refused or cut off.
+  EXPECT_THAT(appenders.answers().refusals, ::testing::IsEmpty());
+  EXPECT_EQ(appenders.answers().cut_off, 0u);
+  EXPECT_THAT(appenders.answers().problems, ::testing::IsEmpty());
+  EXPECT_GT(appended_during, 0u) << "nothing was appended while the backup ran: it proved nothing";
 
   const json taken = json::parse(backup.out);
   EXPECT_EQ(taken["verify"]["ok"], true);

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "adapters/http_client.h"
+#include "ledger/crypto.h"
 #include "ledger/status.h"
 
 namespace shiplog::cli {
@@ -37,8 +38,8 @@ Result<ServerAnswer> PostSignedEvent(const adapters::ServerUrl& server,
                                      const nlohmann::json& envelope,
                                      std::chrono::milliseconds timeout);
 
-// The name the key `public_key` (raw bytes) is enrolled under at `server`: the latest
-// key.enrolled record for it. kUnknownKey when there is none.
-Result<std::string> EnrolledNameAt(const adapters::ServerUrl& server, std::string_view public_key);
+// The name `key` is enrolled under at `server`, from a GET /v1/whoami signed with it (RFC 9421).
+// kUnknownKey when it is not enrolled or is revoked.
+Result<std::string> EnrolledNameAt(const adapters::ServerUrl& server, const SigningKey& key);
 
 }  // namespace shiplog::cli

@@ -85,6 +85,7 @@ int HttpStatusFor(const Status& status) {
     case StatusCode::kCorrupt:
     case StatusCode::kInternal: return 500;
     case StatusCode::kFailedPrecondition: return 503;
+    case StatusCode::kNoSpace: return 507;  // RFC 4918's Insufficient Storage
   }
   return 500;
 }

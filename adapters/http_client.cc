@@ -96,6 +96,29 @@ Status LoadTrust(ssl::context& context, const std::string& ca_file) {
   return Status::Ok();
 }
 
+// Shows the server this client's certificate when one is given.
+Status LoadClientCertificate(ssl::context& context, const HttpCall& call) {
+  if (call.client_cert_file.empty() && call.client_key_file.empty()) return Status::Ok();
+  if (call.client_cert_file.empty() || call.client_key_file.empty()) {
+    return Status::InvalidArgument("a client certificate needs both its file and its key file");
+  }
+  for (const std::string* file : {&call.client_cert_file, &call.client_key_file}) {
+    if (!std::ifstream(*file)) return Status::NotFound("cannot read " + *file);
+  }
+  beast::error_code ec;
+  context.use_certificate_chain_file(call.client_cert_file, ec);
+  if (ec) {
+    return Status::InvalidArgument("the client certificate " + call.client_cert_file +
+                                   " is not usable PEM: " + ec.message());
+  }
+  context.use_private_key_file(call.client_key_file, ssl::context::pem, ec);
+  if (ec || SSL_CTX_check_private_key(context.native_handle()) != 1) {
+    return Status::InvalidArgument("the client key " + call.client_key_file +
+                                   " is not usable PEM or does not match " + call.client_cert_file);
+  }
+  return Status::Ok();
+}
+
 // Makes the handshake refuse a certificate that does not name `host` (OpenSSL checks it along
 // with the chain), and sends `host` as SNI when it is a name.
 Status RequirePeerName(SSL* ssl, const std::string& host) {
@@ -120,6 +143,8 @@ Result<HttpReply> CallTls(net::io_context& ioc, const tcp::resolver::results_typ
                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
   Status trusted = LoadTrust(context, call.ca_file);
   if (!trusted.ok()) return trusted;
+  Status identified = LoadClientCertificate(context, call);
+  if (!identified.ok()) return identified;
   beast::ssl_stream<beast::tcp_stream> stream(ioc, context);
   Status named = RequirePeerName(stream.native_handle(), server.host);
   if (!named.ok()) return named;
@@ -131,7 +156,13 @@ Result<HttpReply> CallTls(net::io_context& ioc, const tcp::resolver::results_typ
   if (ec) {
     const long verdict = SSL_get_verify_result(stream.native_handle());
     const std::string why =
-        verdict != X509_V_OK ? X509_verify_cert_error_string(verdict) : ec.message();
+        verdict != X509_V_OK
+            ? std::string("the server's certificate is not trusted: ") +
+                  X509_verify_cert_error_string(verdict) +
+                  (call.ca_file.empty() ? " (checked against the system's CAs; give the CA that "
+                                          "issued it as a CA file, --ca FILE)"
+                                        : " (checked against the CAs in " + call.ca_file + ")")
+            : ec.message();
     return Status::Internal("TLS with " + where + " failed: " + why);
   }
   auto reply = Exchange(ioc, stream, server, call);

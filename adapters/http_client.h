@@ -1,7 +1,8 @@
 // A small blocking HTTP/1.1 client for `shiplog submit`, the server's calls to outside services
 // (GitHub's API) and the tests: one request per call on a fresh connection, with a deadline.
 // Plain http, or https with the peer's certificate checked against the system's CAs (or a CA
-// file given) and its name matched to the host (SNI sent for names).
+// file given) and its name matched to the host (SNI sent for names), TLS 1.2 or 1.3, and a client
+// certificate shown when one is given (for a server that requires them, mTLS).
 #pragma once
 
 #include <chrono>
@@ -43,12 +44,17 @@ struct HttpCall {
   std::chrono::milliseconds timeout{30000};  // for the whole call: connect, TLS, send, answer
   // For https: a PEM file of the CAs to trust instead of the system's ("" = the system's).
   std::string ca_file;
+  // For https to a server that asks for client certificates: PEM files of this client's
+  // certificate (with any intermediates) and its key; both or neither.
+  std::string client_cert_file;
+  std::string client_key_file;
   // The largest reply body taken.
   size_t max_reply_bytes = 64 * 1024 * 1024;
 };
 
 // kInternal naming the server when it cannot be reached, its certificate does not check out, or
-// the exchange fails; kNotFound when `call.ca_file` cannot be read.
+// the exchange fails; kNotFound when `call.ca_file` or a client certificate file cannot be read,
+// kInvalidArgument when one is not usable PEM (or the key does not match the certificate).
 Result<HttpReply> Call(const ServerUrl& server, const HttpCall& call);
 
 }  // namespace shiplog::adapters

@@ -106,9 +106,17 @@ void AppendPipeline::SequencerLoop() {
   for (;;) {
     std::vector<Waiting> batch;
     std::deque<std::function<void()>> tasks;
+    // Out of space, the sequencer wakes on its own to try again: no append may come (the routes
+    // refuse them while the ledger does), yet /readyz must turn ready once space is freed.
+    const bool full_disk = ledger_.Writable().code() == StatusCode::kNoSpace;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty() || !tasks_.empty(); });
+      auto work = [this] { return stopping_ || !queue_.empty() || !tasks_.empty(); };
+      if (full_disk) {
+        wake_.wait_for(lock, kResumeEvery, work);
+      } else {
+        wake_.wait(lock, work);
+      }
       tasks.swap(tasks_);
       const size_t take = std::min(queue_.size(), options_.max_batch);
       batch.reserve(take);
@@ -122,18 +130,39 @@ void AppendPipeline::SequencerLoop() {
       }
     }
     for (auto& task : tasks) RunGuarded("a task in sequence", task);
-    if (batch.empty()) continue;
-    std::vector<CheckedEvent> events;
-    events.reserve(batch.size());
-    for (Waiting& w : batch) events.push_back(std::move(w.event));
-    const auto start = std::chrono::steady_clock::now();
-    std::vector<Result<Receipt>> receipts = ledger_.AppendBatch(std::move(events));
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (metrics_) metrics_->BatchCommitted(batch.size(), seconds);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      RunGuarded("an append's callback", [&] { batch[i].done(std::move(receipts[i])); });
-    }
+    if (full_disk) ResumeAfterFullDisk();
+    if (!batch.empty()) AppendAndAnswer(batch);
+  }
+}
+
+void AppendPipeline::AppendAndAnswer(std::vector<Waiting>& batch) {
+  std::vector<CheckedEvent> events;
+  events.reserve(batch.size());
+  for (Waiting& w : batch) events.push_back(std::move(w.event));
+  const bool was_writable = ledger_.Writable().ok();
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<Result<Receipt>> receipts = ledger_.AppendBatch(std::move(events));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (metrics_) metrics_->BatchCommitted(batch.size(), seconds);
+  if (Status now = ledger_.Writable(); was_writable && !now.ok()) {
+    spdlog::error("appends stopped: {}", now.message());
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    RunGuarded("an append's callback", [&] { batch[i].done(std::move(receipts[i])); });
+  }
+}
+
+void AppendPipeline::ResumeAfterFullDisk() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_resume_) return;
+  next_resume_ = now + kResumeEvery;
+  const Status resumed = ledger_.Resume();
+  if (resumed.ok()) {
+    spdlog::info("the ledger's disk has space again: appends resume at record {}",
+                 ledger_.size());
+  } else if (resumed.code() != StatusCode::kNoSpace) {
+    spdlog::error("appends stopped: {}", resumed.message());
   }
 }
 

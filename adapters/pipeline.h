@@ -5,8 +5,14 @@
 // (Ledger::AppendBatch: the policy judges each against the ones before it, one store commit, one
 // fsync), and only then answers each of them. So with many agents the cost per event approaches
 // that of verifying its signature, not that of an fsync.
+//
+// When a commit fails the ledger stops taking appends (Ledger::Writable). After a full disk the
+// sequencer asks it to resume every kResumeEvery, so the server takes appends again, without a
+// restart, soon after space is freed; after any other failure (a failed fsync) it stays stopped
+// until the server is restarted. Both are logged as they happen.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -60,6 +66,12 @@ class AppendPipeline {
   // Runs `check` on the pool and queues what it gives for the sequencer.
   void Enqueue(std::function<Result<CheckedEvent>()> check, Done done);
   void SequencerLoop();
+  // Runs one batch through the ledger and answers each of its events.
+  void AppendAndAnswer(std::vector<Waiting>& batch);
+  // After a full disk: asks the ledger to resume, at most every kResumeEvery. Sequencer only.
+  void ResumeAfterFullDisk();
+
+  static constexpr std::chrono::milliseconds kResumeEvery{250};
 
   Ledger& ledger_;
   Options options_;
@@ -73,6 +85,7 @@ class AppendPipeline {
   bool stopping_ = false;                        // GUARDED_BY(mu_): the pool has drained
   bool refusing_ = false;                        // GUARDED_BY(mu_): Stop() was called
   bool sequencer_done_ = false;                  // GUARDED_BY(mu_): the sequencer has returned
+  std::chrono::steady_clock::time_point next_resume_;  // sequencer only
   std::once_flag stop_once_;
   std::thread sequencer_;
 };

@@ -6,7 +6,6 @@
 #include "adapters/github/protection_rule.h"
 #include "adapters/http_signature.h"
 #include "adapters/server.h"
-#include "ledger/dsse.h"
 
 namespace shiplog::adapters {
 namespace {
@@ -136,15 +135,6 @@ std::optional<Refusal> CheckTimes(int64_t created, int64_t date, int64_t now, in
   return std::nullopt;
 }
 
-// The enrolled key named by `keyid` (dsse::KeyId of its public key), enrolled or revoked.
-std::optional<KeyInfo> KeyById(const Ledger& ledger, const std::string& keyid) {
-  const KeyRegistry registry = ledger.keys();
-  for (const auto& [public_key, info] : registry.keys()) {
-    if (dsse::KeyId(public_key) == keyid) return info;
-  }
-  return std::nullopt;
-}
-
 // Authenticates a signed request: the signer, or why not.
 std::variant<Reader, Refusal> Authenticate(ServerState& state, const Request& request,
                                            const policy::ReadAccess& access) {
@@ -180,7 +170,7 @@ std::variant<Reader, Refusal> Authenticate(ServerState& state, const Request& re
   const int64_t created = *input->IntParam("created");
   if (auto stale = CheckTimes(created, *date, now, skew)) return *stale;
   const std::string keyid = *input->StringParam("keyid");
-  std::optional<KeyInfo> key = KeyById(state.ledger, keyid);
+  std::optional<KeyInfo> key = state.ledger.KeyByKeyId(keyid);
   if (!key) return Refusal{"unknown_key", "key " + keyid.substr(0, 64) + " is not enrolled"};
   if (!key->active()) return Refusal{"revoked_key", "key " + keyid + " is revoked"};
   auto values = ComponentValues(input->components, {request.method, request.target, *date_text});

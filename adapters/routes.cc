@@ -28,11 +28,13 @@ using Clock = std::chrono::steady_clock;
 Status AppendsOpen(const ServerState& state) {
   if (state.stopping) return Status::FailedPrecondition("the server is shutting down");
   if (!state.ready) return Status::FailedPrecondition("not ready: " + state.not_ready_reason);
-  return Status::Ok();
+  return state.ledger.Writable();
 }
 
 Response NotReady(const ServerState& state) {
-  return ErrorResponse(503, "unavailable", AppendsOpen(state).message());
+  const Status why = AppendsOpen(state);
+  if (why.code() == StatusCode::kNoSpace) return ErrorResponse(why);
+  return ErrorResponse(503, "unavailable", why.message());
 }
 
 namespace {
@@ -226,10 +228,12 @@ void Dispatch(ServerState& state, const Request& request, Respond respond) {
   }
   if (path == "/readyz") {
     if (!only("GET")) return;
-    if (AppendsOpen(state).ok()) {
+    // Not ready is always 503, what a load balancer or Kubernetes takes it for; the message
+    // names the cause (a full disk among them).
+    if (const Status open = AppendsOpen(state); open.ok()) {
       respond(JsonResponse(200, {{"ready", true}, {"records", state.ledger.size()}}));
     } else {
-      respond(NotReady(state));
+      respond(ErrorResponse(503, "unavailable", open.message()));
     }
     return;
   }

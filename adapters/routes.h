@@ -59,10 +59,12 @@ void OnReaderPool(ServerState& state, const Request& request, const Respond& res
                   Response (*read)(ServerState&, const Request&, const std::string&),
                   std::string id);
 
-// OK while the server takes appends; kFailedPrecondition saying why not: still verifying the
-// ledger, or shutting down. Every way in to the pipeline asks it.
+// OK while the server takes appends; else why not: kFailedPrecondition while it is still
+// verifying the ledger or shutting down, or the ledger's own reason (Ledger::Writable: kNoSpace
+// while its disk is full, kInternal after a failed write). Every way in to the pipeline asks it.
 Status AppendsOpen(const ServerState& state);
-// The 503 for a server whose appends are not open (AppendsOpen).
+// The answer for a server whose appends are not open (AppendsOpen): 507 no_space while the disk
+// is full, else 503 unavailable; the message names the cause.
 Response NotReady(const ServerState& state);
 
 // Refuses (kInvalidArgument naming it) a query parameter not in `known`, so a typo never

@@ -7,16 +7,20 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
+#include "adapters/request_reader.h"
 #include "adapters/routes.h"
 
 namespace shiplog::adapters {
@@ -24,23 +28,13 @@ namespace shiplog::adapters {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// "text/plain; charset=utf-8" -> "text/plain".
-std::string MediaType(std::string_view content_type) {
-  std::string type = Lower(content_type.substr(0, content_type.find(';')));
-  while (!type.empty() && type.back() == ' ') type.pop_back();
-  return type;
-}
 
 // "HTTP/1.1 503" with a JSON error and Connection: close, for a connection refused before it is
 // served. The length is counted, not written by hand: a wrong one leaves the client waiting.
@@ -49,6 +43,53 @@ std::string BusyAnswer(const std::string& message) {
   return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
          "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+// The stream a session reads and writes: the accepted socket itself, or TLS over it.
+template <typename Stream>
+Stream OpenStream(tcp::socket socket, ssl::context* context) {
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    return Stream(std::move(socket), *context);
+  } else {
+    return Stream(std::move(socket));
+  }
+}
+
+// Why a handshake failed, for the log: the certificate check's verdict when that is what failed
+// (a client certificate from another CA), otherwise OpenSSL's reason (no certificate, an old
+// protocol, plain HTTP sent to the TLS port) or the timeout.
+std::string HandshakeFailure(TlsStream& stream, const beast::error_code& ec) {
+  const long verdict = SSL_get_verify_result(stream.native_handle());
+  if (verdict != X509_V_OK) {
+    return std::string("client certificate refused: ") + X509_verify_cert_error_string(verdict);
+  }
+  return ec.message();
+}
+
+bool IsTlsError(const beast::error_code& ec) {
+  return ec == ssl::error::stream_truncated || ec.category() == net::error::get_ssl_category();
+}
+
+// "HOST:PORT" (HOST an IP address, IPv6 in brackets) as an endpoint; `option` names it in errors.
+Result<tcp::endpoint> ParseEndpoint(const std::string& option, const std::string& text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos) {
+    return Status::InvalidArgument(option + " wants HOST:PORT, not '" + text + "'");
+  }
+  std::string host = text.substr(0, colon);
+  const std::string port_text = text.substr(colon + 1);
+  if (port_text.empty() || port_text.size() > 5 ||
+      port_text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port_text) > 65535) {
+    return Status::InvalidArgument(option + ": '" + port_text + "' is not a port number");
+  }
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  beast::error_code ec;
+  const auto address = net::ip::make_address(host, ec);
+  if (ec) return Status::InvalidArgument(option + ": '" + host + "' is not an IP address");
+  return tcp::endpoint(address, static_cast<uint16_t>(std::stoul(port_text)));
 }
 
 }  // namespace
@@ -95,68 +136,105 @@ class Server::Impl {
         pipeline_(ledger, {options_.verify_threads, options_.max_batch}, &metrics),
         readers_(options_.read_threads, options_.max_queued_reads),
         state_{ledger, gate, pipeline_, metrics, readers_, options_},
-        acceptor_(net::make_strand(ioc_)) {}
+        tls_acceptor_(net::make_strand(ioc_)),
+        plain_acceptor_(net::make_strand(ioc_)) {}
 
   Status Listen();
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return tls_port_; }
+  uint16_t insecure_port() const { return plain_port_; }
+  Status ReloadTls();
+  std::string TlsCertificate() const;
   void Run();
   void Stop();
   void SetReady() { state_.ready = true; }
 
  private:
-  friend class Session;
+  class Connection;
+  template <typename Stream>
   class Session;
-  void Accept();
-  void Admit(tcp::socket socket);
+  template <typename Stream>
+  friend class Session;
+  Status Bind(tcp::acceptor& acceptor, const std::string& option, const std::string& where,
+              uint16_t& port);
+  void Accept(tcp::acceptor& acceptor, bool tls);
+  void Admit(tcp::socket socket, bool tls);
   void Refuse(tcp::socket socket, const std::string& message);
   bool EvictLongestIdle();
-  void Register(Session* session, std::weak_ptr<Session> weak);
-  void Unregister(Session* session, const net::ip::address& address);
+  void Register(Connection* session, std::weak_ptr<Connection> weak);
+  void Unregister(Connection* session, const net::ip::address& address);
 
   ServerOptions options_;
   AppendPipeline pipeline_;
   ReaderPool readers_;
   ServerState state_;
+  std::unique_ptr<TlsContextHolder> tls_;  // null without TLS
   net::io_context ioc_;
-  tcp::acceptor acceptor_;
-  uint16_t port_ = 0;
+  tcp::acceptor tls_acceptor_;
+  tcp::acceptor plain_acceptor_;
+  uint16_t tls_port_ = 0;
+  uint16_t plain_port_ = 0;
   std::thread stopper_;
   std::mutex sessions_mu_;
-  std::map<Session*, std::weak_ptr<Session>> sessions_;  // GUARDED_BY(sessions_mu_)
-  std::map<net::ip::address, size_t> per_address_;       // GUARDED_BY(sessions_mu_)
+  std::map<Connection*, std::weak_ptr<Connection>> sessions_;  // GUARDED_BY(sessions_mu_)
+  std::map<net::ip::address, size_t> per_address_;             // GUARDED_BY(sessions_mu_)
+};
+
+// What the acceptor needs of a connection, whatever its stream.
+class Server::Impl::Connection {
+ public:
+  virtual ~Connection() = default;
+  // Since when the connection has waited for a request with none begun; 0 when it is not idle.
+  // Read by the acceptor to pick the longest-idle connection to close when the server is full.
+  virtual int64_t idle_since() const = 0;
+  // On stop: an idle connection is closed now, a busy one after its answer.
+  virtual void CloseIfIdle() = 0;
+  // At the connection limit: closes the connection if it still waits for a request.
+  virtual void EvictIfIdle() = 0;
 };
 
 // One client connection: reads requests one after another (keep-alive), routes each and writes
-// its answer; at most one request in flight.
-class Server::Impl::Session : public std::enable_shared_from_this<Session> {
+// its answer; at most one request in flight. Over TLS (TlsStream) it first completes the
+// handshake, within the request timeout, and says goodbye with close_notify.
+template <typename Stream>
+class Server::Impl::Session : public Connection,
+                              public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
-  // `address` is the client's, already counted by Admit().
-  Session(tcp::socket socket, net::ip::address address, Impl& server)
-      : stream_(std::move(socket)),
+  // `address` is the client's, already counted by Admit(); `context` is null for plain HTTP and
+  // is held for the connection's life, whatever a reload makes current.
+  Session(tcp::socket socket, net::ip::address address, Impl& server,
+          std::shared_ptr<ssl::context> context)
+      : context_(std::move(context)),
+        stream_(OpenStream<Stream>(std::move(socket), context_.get())),
         request_timer_(stream_.get_executor()),
         address_(std::move(address)),
         server_(server) {
     server_.state_.metrics.ConnectionOpened();
   }
-  ~Session() {
+  ~Session() override {
     server_.state_.metrics.ConnectionClosed();
     server_.Unregister(this, address_);
   }
 
-  // Since when the connection has waited for a request with none begun; 0 when it is not idle.
-  // Read by the acceptor to pick the longest-idle connection to close when the server is full.
-  int64_t idle_since() const { return idle_since_.load(); }
+  int64_t idle_since() const override { return idle_since_.load(); }
 
   void Start() {
-    server_.Register(this, weak_from_this());
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadRequest(); });
+    server_.Register(this, this->weak_from_this());
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->Handshake();
+      } else {
+        self->ReadRequest();
+      }
+    });
   }
 
-  // On stop: an idle connection is closed now, a busy one after its answer. A request partly
-  // arrived counts as busy: closing under it would leave its client with no answer at all; it is
-  // read to its end (within the request timeout) and answered, then the connection closes.
-  void CloseIfIdle() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+  // A request partly arrived counts as busy: closing under it would leave its client with no
+  // answer at all; it is read to its end (within the request timeout) and answered, then the
+  // connection closes.
+  void CloseIfIdle() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
       const bool request_begun = self->parser_ && self->parser_->got_some();
       // An idle connection's only pending operation is the wait for a request: closing the
       // socket ends it (there is nothing unread to drain).
@@ -164,12 +242,11 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  // To make room at the connection limit: closes the connection if it is still waiting for a
-  // request and none of it has arrived (bytes in the socket's buffer count as a request begun).
-  void EvictIfIdle() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+  // None of a request may have arrived (bytes in the socket's buffer count as a request begun).
+  void EvictIfIdle() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
       beast::error_code ec;
-      const size_t unread = self->stream_.socket().available(ec);
+      const size_t unread = self->Lowest().socket().available(ec);
       if (!self->waiting_idle_ || ec || unread > 0 || self->buffer_.size() > 0) return;
       spdlog::info("closing an idle connection to make room (at the connection limit)");
       self->CloseNow();
@@ -177,19 +254,37 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // The TCP stream under TLS (the stream itself for plain HTTP): deadlines, cancel, close.
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  // A handshake that fails or stalls past the request timeout closes the connection, and its
+  // slot with it; the log says why once, not what each byte was.
+  void Handshake() {
+    Lowest().expires_after(server_.options_.request_timeout);
+    stream_.async_handshake(
+        ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+          if (!ec) {
+            self->handshake_done_ = true;
+            return self->ReadRequest();
+          }
+          spdlog::warn("TLS handshake with {} failed: {}", self->address_.to_string(),
+                       HandshakeFailure(self->stream_, ec));
+          self->CloseNow();
+        });
+  }
+
   // A connection waits for its next request's first bytes up to idle_timeout; from there the
   // whole request must arrive within request_timeout.
   void ReadRequest() {
     if (server_.state_.stopping) return Close();
     parser_.emplace();
-    parser_->header_limit(static_cast<uint32_t>(server_.options_.max_header_bytes));
-    parser_->body_limit(server_.options_.max_body_bytes);
+    LimitRequest(*parser_, server_.options_);
     if (buffer_.size() > 0) return ReadRest();  // pipelined: the next request is here already
-    stream_.expires_after(server_.options_.idle_timeout);
+    Lowest().expires_after(server_.options_.idle_timeout);
     waiting_idle_ = true;
     idle_since_ = SteadyClock::now().time_since_epoch().count();
     stream_.async_read_some(
-        buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
+        buffer_.prepare(4096), [self = this->shared_from_this()](beast::error_code ec, size_t n) {
           self->waiting_idle_ = false;
           self->idle_since_ = 0;
           if (ec) return self->Close();  // idle too long, evicted, or the client went away
@@ -202,39 +297,34 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   // socket when its expiry passes, and the 408 written afterwards would never arrive. The timer
   // only cancels the read, so the socket is still there to carry the 408.
   void ReadRest() {
-    stream_.expires_never();
+    Lowest().expires_never();
     request_timed_out_ = false;
     request_timer_.expires_after(server_.options_.request_timeout);
-    request_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    request_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (ec) return;  // cancelled: the request arrived (or failed) in time
       self->request_timed_out_ = true;
-      self->stream_.socket().cancel();
+      self->Lowest().socket().cancel();
     });
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
     request_timer_.cancel();
     if (ec && request_timed_out_) {
       // A request begun but not finished in time gets told; an idle keep-alive just closes.
-      if (parser_->got_some()) return Fail(408, "request_timeout", "the request took too long to arrive");
+      if (parser_->got_some()) {
+        return Fail(ErrorResponse(408, "request_timeout", "the request took too long to arrive"));
+      }
       return Close();
     }
     if (ec == http::error::end_of_stream || ec == net::error::eof ||
-        ec == net::error::operation_aborted || ec == net::error::connection_reset) {
+        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+        IsTlsError(ec)) {
       return Close();
     }
-    if (ec == http::error::body_limit) {
-      return Fail(413, "too_large", "the body is over the limit of " +
-                                        std::to_string(server_.options_.max_body_bytes) + " bytes");
-    }
-    if (ec == http::error::header_limit) {
-      return Fail(431, "headers_too_large", "the headers are over the limit of " +
-                                                std::to_string(server_.options_.max_header_bytes) +
-                                                " bytes");
-    }
-    if (ec) return Fail(400, "bad_request", "malformed HTTP request: " + ec.message());
+    if (ec) return Fail(UnreadableRequest(ec, server_.options_));
 
     http::request<http::string_body> req = parser_->release();
     busy_ = true;
@@ -242,18 +332,9 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = req.keep_alive();
     method_ = std::string(req.method_string());
     target_ = std::string(req.target());
-    Request request;
-    request.method = method_;
-    request.content_type = MediaType(std::string(req[http::field::content_type]));
-    request.accept = std::string(req[http::field::accept]);
-    for (const auto& field : req) {
-      request.headers[Lower({field.name_string().data(), field.name_string().size()})] =
-          std::string(field.value().data(), field.value().size());
-    }
-    request.body = std::move(req.body());
-    Status parsed = ParseTarget(target_, request);
-    if (!parsed.ok()) return Write(ErrorResponse(parsed));
-    RouteGuarded(request);
+    auto request = ToRequest(req);
+    if (!request.ok()) return Write(ErrorResponse(request.status()));
+    RouteGuarded(*request);
   }
 
   // Routes the request with a respond that answers once (later calls are ignored), and answers
@@ -263,7 +344,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     auto work = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
         server_.ioc_.get_executor());
     auto answered = std::make_shared<std::atomic<bool>>(false);
-    Respond respond = [self = shared_from_this(), work, answered](Response response) {
+    Respond respond = [self = this->shared_from_this(), work, answered](Response response) {
       if (answered->exchange(true)) return;
       net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->Write(std::move(response));
@@ -275,19 +356,19 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   // Answers a request that could not be read and closes the connection.
-  void Fail(int status, const std::string& code, const std::string& message) {
+  void Fail(Response response) {
     busy_ = true;
     started_ = SteadyClock::now();
     keep_alive_ = false;
     if (method_.empty()) method_ = "-";
-    Write(ErrorResponse(status, code, message));
+    Write(std::move(response));
   }
 
   void Write(Response response) {
     if (server_.state_.stopping) keep_alive_ = false;
     Log(response);
     server_.state_.metrics.Request(response.status);
-    stream_.expires_after(server_.options_.request_timeout);
+    Lowest().expires_after(server_.options_.request_timeout);
     if (response.stream) return WriteChunked(std::move(response));
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(response.status), 11);
@@ -297,9 +378,10 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keep_alive_);
     res->body() = std::move(response.body);
     res->prepare_payload();
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
-      self->OnWritten(ec);
-    });
+    http::async_write(stream_, *res,
+                      [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
+                        self->OnWritten(ec);
+                      });
   }
 
   void WriteChunked(Response response) {
@@ -312,11 +394,12 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     res->chunked(true);
     auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*res);
     producer_ = std::move(response.stream);
-    http::async_write_header(stream_, *serializer,
-                             [self = shared_from_this(), res, serializer](beast::error_code ec, size_t) {
-                               if (ec) return self->OnWritten(ec);
-                               self->WriteNextChunk();
-                             });
+    http::async_write_header(
+        stream_, *serializer,
+        [self = this->shared_from_this(), res, serializer](beast::error_code ec, size_t) {
+          if (ec) return self->OnWritten(ec);
+          self->WriteNextChunk();
+        });
   }
 
   // The producer reads the ledger: it runs on the reader pool, and the chunk it fills is written
@@ -324,7 +407,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   void WriteNextChunk() {
     auto work = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
         server_.ioc_.get_executor());
-    server_.readers_.Continue([self = shared_from_this(), work] {
+    server_.readers_.Continue([self = this->shared_from_this(), work] {
       auto chunk = std::make_shared<std::string>();
       const bool more = self->Produce(*chunk);
       net::post(self->stream_.get_executor(),
@@ -356,8 +439,8 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void WriteChunk(const std::shared_ptr<std::string>& chunk, bool more) {
-    auto self = shared_from_this();
-    stream_.expires_after(server_.options_.request_timeout);
+    auto self = this->shared_from_this();
+    Lowest().expires_after(server_.options_.request_timeout);
     if (chunk->empty() && !more) {
       net::async_write(stream_, http::make_chunk_last(),
                        [self](beast::error_code ec, size_t) { self->OnWritten(ec); });
@@ -367,8 +450,9 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
                      [self, chunk, more](beast::error_code ec, size_t) {
                        if (ec) return self->OnWritten(ec);
                        if (more) return self->WriteNextChunk();
-                       net::async_write(self->stream_, http::make_chunk_last(),
-                                        [self](beast::error_code ec, size_t) { self->OnWritten(ec); });
+                       net::async_write(
+                           self->stream_, http::make_chunk_last(),
+                           [self](beast::error_code ec, size_t) { self->OnWritten(ec); });
                      });
   }
 
@@ -382,17 +466,33 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
 
   void Log(const Response& response) const {
     const auto micros =
-        std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started_).count();
+        std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started_)
+            .count();
     spdlog::info("{} {} {} {}us{}{}", method_, target_.empty() ? "-" : target_, response.status,
                  micros, response.log_note.empty() ? "" : " ", response.log_note);
+  }
+
+  // Over TLS: close_notify first (waiting a second at most for the client's), so the client
+  // knows the answer was not cut short; then as for plain HTTP.
+  void Close() {
+    if constexpr (kTls) {
+      if (handshake_done_ && !tls_closing_) {
+        tls_closing_ = true;
+        Lowest().expires_after(std::chrono::seconds(1));
+        stream_.async_shutdown(
+            [self = this->shared_from_this()](beast::error_code) { self->CloseTcp(); });
+        return;
+      }
+    }
+    CloseTcp();
   }
 
   // Sends FIN, then reads and discards what the client still sends (an unread body, say) until
   // it closes too, for a second at most: closing with unread bytes would reset the connection and
   // could destroy the answer (a 413) before the client reads it.
-  void Close() {
+  void CloseTcp() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
     if (closing_) return;
     closing_ = true;
     Drain();
@@ -400,22 +500,25 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
 
   void CloseNow() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Lowest().socket().close(ignored);
   }
 
   void Drain() {
-    stream_.expires_after(std::chrono::seconds(1));
-    stream_.async_read_some(drain_.prepare(16 * 1024), [self = shared_from_this()](
-                                                          beast::error_code ec, size_t) {
-      self->drain_.clear();
-      if (!ec) return self->Drain();
-      beast::error_code ignored;
-      self->stream_.socket().close(ignored);
-    });
+    Lowest().expires_after(std::chrono::seconds(1));
+    Lowest().async_read_some(drain_.prepare(16 * 1024),
+                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                               self->drain_.clear();
+                               if (!ec) return self->Drain();
+                               beast::error_code ignored;
+                               self->Lowest().socket().close(ignored);
+                             });
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<ssl::context> context_;  // the TLS context this connection began with
+  Stream stream_;
+  bool handshake_done_ = false;
+  bool tls_closing_ = false;
   net::steady_timer request_timer_;  // the deadline of the request being read
   bool request_timed_out_ = false;
   bool waiting_idle_ = false;  // the wait for a request's first bytes is pending
@@ -434,42 +537,66 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   SteadyClock::time_point started_;
 };
 
-Status Server::Impl::Listen() {
-  const size_t colon = options_.listen.rfind(':');
-  if (colon == std::string::npos) {
-    return Status::InvalidArgument("--listen wants HOST:PORT, not '" + options_.listen + "'");
-  }
-  std::string host = options_.listen.substr(0, colon);
-  const std::string port_text = options_.listen.substr(colon + 1);
-  if (port_text.empty() || port_text.size() > 5 ||
-      port_text.find_first_not_of("0123456789") != std::string::npos || std::stoul(port_text) > 65535) {
-    return Status::InvalidArgument("--listen: '" + port_text + "' is not a port number");
-  }
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+Status Server::Impl::Bind(tcp::acceptor& acceptor, const std::string& option,
+                          const std::string& where, uint16_t& port) {
+  SHIPLOG_ASSIGN_OR_RETURN(const tcp::endpoint endpoint, ParseEndpoint(option, where));
   beast::error_code ec;
-  const auto address = net::ip::make_address(host, ec);
-  if (ec) return Status::InvalidArgument("--listen: '" + host + "' is not an IP address");
-  const tcp::endpoint endpoint(address, static_cast<uint16_t>(std::stoul(port_text)));
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return Status::Internal("cannot listen on " + options_.listen + ": " + ec.message());
-  port_ = acceptor_.local_endpoint().port();
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return Status::Internal("cannot listen on " + where + ": " + ec.message());
+  port = acceptor.local_endpoint().port();
   return Status::Ok();
 }
 
-void Server::Impl::Accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) Admit(std::move(socket));
-    Accept();
-  });
+Status Server::Impl::Listen() {
+  if (options_.listen.empty() && options_.insecure_listen.empty()) {
+    return Status::InvalidArgument("give --listen HOST:PORT (TLS) or --insecure-listen HOST:PORT");
+  }
+  if (!options_.listen.empty()) {
+    if (!options_.tls.enabled()) {
+      return Status::InvalidArgument(
+          "--listen serves TLS: give --tls-cert FILE and --tls-key FILE, or serve plain HTTP "
+          "with --insecure-listen HOST:PORT");
+    }
+    tls_ = std::make_unique<TlsContextHolder>(options_.tls);
+    SHIPLOG_RETURN_IF_ERROR(tls_->Reload());
+    SHIPLOG_RETURN_IF_ERROR(Bind(tls_acceptor_, "--listen", options_.listen, tls_port_));
+  } else if (options_.tls.enabled() || !options_.tls.client_ca_file.empty()) {
+    return Status::InvalidArgument(
+        "--tls-cert, --tls-key and --tls-client-ca are for --listen HOST:PORT; "
+        "--insecure-listen serves plain HTTP");
+  }
+  if (!options_.insecure_listen.empty()) {
+    SHIPLOG_RETURN_IF_ERROR(
+        Bind(plain_acceptor_, "--insecure-listen", options_.insecure_listen, plain_port_));
+  }
+  return Status::Ok();
+}
+
+Status Server::Impl::ReloadTls() {
+  if (!tls_) return Status::FailedPrecondition("the server is not serving TLS");
+  return tls_->Reload();
+}
+
+std::string Server::Impl::TlsCertificate() const {
+  const auto context = tls_ ? tls_->current() : nullptr;
+  return context ? DescribeCertificate(*context) : "";
+}
+
+void Server::Impl::Accept(tcp::acceptor& acceptor, bool tls) {
+  acceptor.async_accept(net::make_strand(ioc_),
+                        [this, &acceptor, tls](beast::error_code ec, tcp::socket socket) {
+                          if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+                          if (!ec) Admit(std::move(socket), tls);
+                          Accept(acceptor, tls);
+                        });
 }
 
 // A new connection is served unless its address holds its cap, or the server is full and no
 // connection is idle to make room.
-void Server::Impl::Admit(tcp::socket socket) {
+void Server::Impl::Admit(tcp::socket socket, bool tls) {
   beast::error_code ec;
   const tcp::endpoint peer = socket.remote_endpoint(ec);
   if (ec) return;  // gone already
@@ -487,7 +614,13 @@ void Server::Impl::Admit(tcp::socket socket) {
     Unregister(nullptr, peer.address());
     return Refuse(std::move(socket), "too many connections; retry later");
   }
-  std::make_shared<Session>(std::move(socket), peer.address(), *this)->Start();
+  if (tls) {
+    std::make_shared<Session<TlsStream>>(std::move(socket), peer.address(), *this, tls_->current())
+        ->Start();
+  } else {
+    std::make_shared<Session<PlainStream>>(std::move(socket), peer.address(), *this, nullptr)
+        ->Start();
+  }
 }
 
 // Over a limit: say so and close, rather than leave the client hanging.
@@ -504,7 +637,7 @@ void Server::Impl::Refuse(tcp::socket socket, const std::string& message) {
 // idle (every connection has a request begun or in flight).
 bool Server::Impl::EvictLongestIdle() {
   // Taken out under the lock, released after it: a last reference would unregister (and lock).
-  std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<Connection>> live;
   {
     std::lock_guard<std::mutex> lock(sessions_mu_);
     live.reserve(sessions_.size());
@@ -512,7 +645,7 @@ bool Server::Impl::EvictLongestIdle() {
       if (auto session = weak.lock()) live.push_back(std::move(session));
     }
   }
-  Session* oldest = nullptr;
+  Connection* oldest = nullptr;
   int64_t oldest_since = 0;
   for (const auto& session : live) {
     const int64_t since = session->idle_since();
@@ -525,13 +658,13 @@ bool Server::Impl::EvictLongestIdle() {
   return true;
 }
 
-void Server::Impl::Register(Session* session, std::weak_ptr<Session> weak) {
+void Server::Impl::Register(Connection* session, std::weak_ptr<Connection> weak) {
   std::lock_guard<std::mutex> lock(sessions_mu_);
   sessions_[session] = std::move(weak);
 }
 
 // Forgets `session` (null: a connection refused before it became one) and uncounts its address.
-void Server::Impl::Unregister(Session* session, const net::ip::address& address) {
+void Server::Impl::Unregister(Connection* session, const net::ip::address& address) {
   std::lock_guard<std::mutex> lock(sessions_mu_);
   if (session) sessions_.erase(session);
   auto it = per_address_.find(address);
@@ -539,7 +672,12 @@ void Server::Impl::Unregister(Session* session, const net::ip::address& address)
 }
 
 void Server::Impl::Run() {
-  net::dispatch(acceptor_.get_executor(), [this] { Accept(); });
+  if (tls_acceptor_.is_open()) {
+    net::dispatch(tls_acceptor_.get_executor(), [this] { Accept(tls_acceptor_, true); });
+  }
+  if (plain_acceptor_.is_open()) {
+    net::dispatch(plain_acceptor_.get_executor(), [this] { Accept(plain_acceptor_, false); });
+  }
   std::vector<std::thread> threads;
   for (size_t i = 1; i < options_.io_threads; ++i) threads.emplace_back([this] { ioc_.run(); });
   ioc_.run();
@@ -555,9 +693,13 @@ void Server::Impl::Stop() {
   // Draining the pipeline blocks until the last batch is durable: not on an I/O thread. Started
   // before the acceptor closes, so Run() sees it once the I/O has run out.
   stopper_ = std::thread([this] { pipeline_.Stop(); });
-  net::post(acceptor_.get_executor(), [this] {
-    beast::error_code ignored;
-    acceptor_.close(ignored);
+  for (tcp::acceptor* acceptor : {&tls_acceptor_, &plain_acceptor_}) {
+    net::post(acceptor->get_executor(), [acceptor] {
+      beast::error_code ignored;
+      acceptor->close(ignored);
+    });
+  }
+  net::post(ioc_, [this] {
     std::lock_guard<std::mutex> lock(sessions_mu_);
     for (auto& [raw, weak] : sessions_) {
       if (auto session = weak.lock()) session->CloseIfIdle();
@@ -570,6 +712,9 @@ Server::Server(Ledger& ledger, policy::PolicyGate* gate, ServerOptions options)
 Server::~Server() = default;
 Status Server::Listen() { return impl_->Listen(); }
 uint16_t Server::port() const { return impl_->port(); }
+uint16_t Server::insecure_port() const { return impl_->insecure_port(); }
+Status Server::ReloadTls() { return impl_->ReloadTls(); }
+std::string Server::TlsCertificate() const { return impl_->TlsCertificate(); }
 void Server::Run() { impl_->Run(); }
 void Server::Stop() { impl_->Stop(); }
 void Server::SetReady() { impl_->SetReady(); }

@@ -13,6 +13,11 @@
 // route, a callback or a stream's producer is answered 500 (or ends the stream with an error
 // line), logged, and the server serves on. Stop() (SIGTERM in `shiplog serve`) stops accepting,
 // answers what is in flight, closes idle connections and returns from Run().
+//
+// TLS (adapters/tls.h) on `listen`, plain HTTP only on `insecure_listen`; both may be served at
+// once. The same connection code serves both (a session templated on its stream); a TLS
+// handshake must finish within the request timeout. ReloadTls() (SIGHUP) hands new connections a
+// context read afresh from the files, while open ones keep theirs.
 #pragma once
 
 #include <atomic>
@@ -27,6 +32,7 @@
 #include "adapters/metrics.h"
 #include "adapters/pipeline.h"
 #include "adapters/read_access.h"
+#include "adapters/tls.h"
 #include "ledger/cosignature.h"
 #include "ledger/ledger.h"
 #include "policy/policy_gate.h"
@@ -42,8 +48,13 @@ class GitHub;  // adapters/github/github.h
 constexpr uint16_t kDefaultPort = 7478;
 
 struct ServerOptions {
-  std::string listen = "127.0.0.1:7478";  // HOST:PORT; port 0 picks a free one
-  std::string data_dir;                   // the ledger's directory (replay's snapshots)
+  // HOST:PORT served over TLS with `tls`; "" for none. Port 0 picks a free one.
+  std::string listen;
+  // HOST:PORT served as plain HTTP, unencrypted and unauthenticated at the transport; "" for
+  // none. At least one of `listen` and `insecure_listen` is given.
+  std::string insecure_listen;
+  TlsFiles tls;          // needed with `listen`
+  std::string data_dir;  // the ledger's directory (replay's snapshots)
   size_t io_threads = 2;
   size_t verify_threads = 2;
   size_t max_batch = 2048;
@@ -117,10 +128,17 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds the listening socket; kInvalidArgument for a bad address, kInternal when it is taken.
+  // Reads the TLS files and binds the listening sockets; kInvalidArgument for a bad address, a
+  // missing listener or unusable TLS files, kInternal when an address is taken.
   Status Listen();
-  // The port bound (after Listen).
+  // The ports bound (after Listen): the TLS listener's and the plain one's; 0 for none.
   uint16_t port() const;
+  uint16_t insecure_port() const;
+  // Reads the TLS files into a new context for the connections to come (those open keep theirs);
+  // on failure the context in use stays and the status says why. kFailedPrecondition without TLS.
+  Status ReloadTls();
+  // The certificate new TLS connections are shown (adapters/tls.h); "" without TLS.
+  std::string TlsCertificate() const;
   // Serves until Stop(); runs the I/O threads and returns after they finished.
   void Run();
   // From any thread (or a signal handler's io callback): see the top of this file.

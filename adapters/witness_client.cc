@@ -7,8 +7,8 @@ namespace {
 
 constexpr char kSizeType[] = "text/x.tlog.size";
 
-Result<HttpReply> Post(const ServerUrl& witness, std::string body) {
-  HttpCall call;
+Result<HttpReply> Post(const ServerUrl& witness, const HttpCall& base, std::string body) {
+  HttpCall call = base;
   call.method = "POST";
   call.target = "/add-checkpoint";
   call.body = std::move(body);
@@ -80,15 +80,16 @@ std::string AddCheckpointBody(uint64_t old_size, const std::vector<merkle::Hash>
 }
 
 Result<std::vector<Cosignature>> RequestCosignatures(const Ledger& ledger, const ServerUrl& witness,
-                                                     const std::vector<WitnessKey>& trusted) {
+                                                     const std::vector<WitnessKey>& trusted,
+                                                     const HttpCall& base) {
   const Checkpoint checkpoint = ledger.LatestCheckpoint();
   SHIPLOG_ASSIGN_OR_RETURN(HttpReply reply,
-                           Post(witness, AddCheckpointBody(0, {}, checkpoint.note)));
+                           Post(witness, base, AddCheckpointBody(0, {}, checkpoint.note)));
   if (reply.status == 409) {
     SHIPLOG_ASSIGN_OR_RETURN(uint64_t old_size, WitnessSize(reply));
     SHIPLOG_ASSIGN_OR_RETURN(auto proof, ProofFrom(ledger, old_size, checkpoint));
     SHIPLOG_ASSIGN_OR_RETURN(reply,
-                             Post(witness, AddCheckpointBody(old_size, proof, checkpoint.note)));
+                             Post(witness, base, AddCheckpointBody(old_size, proof, checkpoint.note)));
   }
   if (reply.status != 200) return Refused(reply);
   SHIPLOG_ASSIGN_OR_RETURN(std::string lines, TrustedLines(reply.body, trusted));

@@ -26,8 +26,10 @@ std::string AddCheckpointBody(uint64_t old_size, const std::vector<merkle::Hash>
 // Has the witness at `witness` cosign `ledger`'s latest checkpoint, then stores its
 // cosignatures by keys in `trusted` (lines by other keys are ignored, as the spec asks).
 // kInvalidArgument (bad answers, untrusted or bad cosignatures) or kInternal (unreachable) naming
-// the fault; nothing stored then.
+// the fault; nothing stored then. Each request starts from `base` (its TLS files: the CA to trust,
+// a client certificate).
 Result<std::vector<Cosignature>> RequestCosignatures(const Ledger& ledger, const ServerUrl& witness,
-                                                     const std::vector<WitnessKey>& trusted);
+                                                     const std::vector<WitnessKey>& trusted,
+                                                     const HttpCall& base = HttpCall());
 
 }  // namespace shiplog::adapters

@@ -56,7 +56,8 @@ class AppendGate {
   // `event` is appended at `seq`; fold it in. Called in sequence order, with the sequencer held,
   // for every record (genesis and denials included), as the record joins the batch being built:
   // later events of the batch are judged on it. Should that batch fail to commit, the ledger
-  // refuses every later append until it is reopened (and the gate rebuilt from the records).
+  // refuses every later append until it is reopened (and the gate rebuilt from the records), or,
+  // after a full disk, Reset() and rebuilt in place.
   virtual void Appended(uint64_t seq, Micros time, const Event& event, const KeyInfo& signer) = 0;
 
   // Called once as the ledger opens, before any append: true when the gate restored its state
@@ -66,6 +67,12 @@ class AppendGate {
     (void)records;
     return false;
   }
+
+  // The batch Appended since the last Committed failed to commit, and the ledger goes on from
+  // what its store holds (Ledger::Resume, after a full disk): drop every state folded so far, as
+  // if just constructed; Restore (or a replay into Appended) follows, as on open. False, the
+  // default, for a gate that cannot: the ledger then takes no append until it is reopened.
+  virtual bool Reset() { return false; }
 
   // Every record Appended so far is committed to the store (called after each batch's commit,
   // with the sequencer held): state the gate dropped can be read back from the records now.

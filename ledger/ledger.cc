@@ -23,6 +23,7 @@
 #include "ledger/dsse.h"
 #include "ledger/dsse_event.h"
 #include "ledger/index.h"
+#include "ledger/backup.h"
 #include "ledger/key_file.h"
 #include "ledger/ledger_internal.h"
 #include "ledger/record_checks.h"
@@ -473,21 +474,28 @@ Status Ledger::CheckWitness(const std::string& dir, bool read_only) {
     return Status::Corrupt("the checkpoint witness " + path + " holds no checkpoint");
   }
   const Checkpoint& witnessed = *witness_->latest();
-  if (witnessed.head.size > size_) {
-    return Status::Corrupt(
-        "the database holds " + Plural(size_, "record") + " but " + path + " shows " +
-        Plural(witnessed.head.size, "record") + " acknowledged: records " + std::to_string(size_) +
-        " to " + std::to_string(witnessed.head.size - 1) + " are " + kMissingRecords);
+  SHIPLOG_RETURN_IF_ERROR(CheckHolds(*this, witnessed, path));
+  // The last commit's witness write did not happen (a crash between the two): catch up.
+  if (witnessed.head.size < size_ && !read_only) return witness_->Record(latest_);
+  return Status::Ok();
+}
+
+Status CheckHolds(const Ledger& ledger, const Checkpoint& checkpoint, const std::string& shown_by) {
+  const uint64_t size = ledger.size();
+  const uint64_t shown = checkpoint.head.size;
+  if (shown > size) {
+    return Status::Corrupt("the database holds " + Plural(size, "record") + " but " + shown_by +
+                           " shows " + Plural(shown, "record") + " acknowledged: records " +
+                           std::to_string(size) + " to " + std::to_string(shown - 1) + " are " +
+                           kMissingRecords);
   }
-  auto stored = CheckpointAt(witnessed.head.size);
-  if (!stored.ok() || stored->head.root != witnessed.head.root) {
-    return Status::Corrupt("the database's tree at size " + std::to_string(witnessed.head.size) +
-                           " is not the one " + path +
+  auto stored = ledger.CheckpointAt(shown);
+  if (!stored.ok() || stored->head.root != checkpoint.head.root) {
+    return Status::Corrupt("the database's tree at size " + std::to_string(shown) +
+                           " is not the one " + shown_by +
                            " shows signed: acknowledged records are " + kMissingRecords +
                            " or were replaced");
   }
-  // The last commit's witness write did not happen (a crash between the two): catch up.
-  if (witnessed.head.size < size_ && !read_only) return witness_->Record(latest_);
   return Status::Ok();
 }
 
@@ -515,8 +523,12 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<Store> store, Signi
 Ledger::Ledger(std::unique_ptr<Store> store, SigningKey ledger_key, Clock* clock,
                AppendGate* gate)
     : store_(std::move(store)), ledger_key_(std::move(ledger_key)), clock_(clock), gate_(gate) {
-  requests_ = std::make_unique<DeploymentRequests>(
-      store_.get(), [this](uint64_t seq) { return Read(seq); });
+  requests_ = EmptyRequestCache();
+}
+
+std::unique_ptr<DeploymentRequests> Ledger::EmptyRequestCache() {
+  return std::make_unique<DeploymentRequests>(store_.get(),
+                                              [this](uint64_t seq) { return Read(seq); });
 }
 
 KeyInfo Ledger::LedgerSigner() const {
@@ -592,6 +604,12 @@ Status Ledger::RebuildIndexesIfOld() {
 }
 
 Status Ledger::Load() {
+  SHIPLOG_RETURN_IF_ERROR(LoadSize());
+  SHIPLOG_RETURN_IF_ERROR(LoadGenesis());
+  return LoadState();
+}
+
+Status Ledger::LoadSize() {
   SHIPLOG_ASSIGN_OR_RETURN(size_, store_->RecordCount());
   if (size_ == 0) return Status::Corrupt("the ledger has no genesis record");
   // Appending to a truncated ledger would sign new checkpoints over the missing records' sizes.
@@ -605,6 +623,10 @@ Status Ledger::Load() {
                                                    " are missing from the end"
                                              : ""));
   }
+  return Status::Ok();
+}
+
+Status Ledger::LoadGenesis() {
   SHIPLOG_ASSIGN_OR_RETURN(StoredRecord genesis, Read(0));
   if (genesis.event.kind() != "ledger.genesis") {
     return Status::Corrupt("record 0 is not a ledger.genesis");
@@ -617,6 +639,10 @@ Status Ledger::Load() {
   SHIPLOG_RETURN_IF_ERROR(genesis.signed_event.VerifySignature().Prefixed("genesis record"));
   manual_clock_ = g.getManualClock();
   origin_ = g.getOrigin();
+  return Status::Ok();
+}
+
+Status Ledger::LoadState() {
   SHIPLOG_ASSIGN_OR_RETURN(StoredRecord last, Read(size_ - 1));
   last_time_ = last.ledger_time;
   // The tree's right edge must give the root the latest checkpoint signed.
@@ -656,6 +682,61 @@ Status Ledger::Load() {
 }
 
 // ---- appending ----
+
+namespace {
+
+// Why appends stop after a commit failed with `failure`. A full disk is waited out: Resume()
+// reads the state back from the store once space is freed. Any other failure, above all a failed
+// fsync, stops appends until the ledger is reopened. After a failed fsync the kernel may have
+// dropped the pages it could not write and still report the next fsync a success (PostgreSQL's
+// "fsyncgate", 2018), so what the files hold is no longer known to this process; reopening reads
+// back what is on disk and checks it against the checkpoint witness.
+Status StoppedBy(const Status& failure, const char* what = "an append batch failed to commit") {
+  if (failure.code() == StatusCode::kNoSpace) {
+    return Status::NoSpace("the ledger's disk is full (" + failure.message() +
+                           "); appends resume once space is freed");
+  }
+  return Status::Internal(std::string(what) + " (" + failure.message() +
+                          "); nothing more is appended until you reopen the ledger (restart "
+                          "the server once the disk is fixed, then run `shiplog verify`)");
+}
+
+}  // namespace
+
+void Ledger::Refuse(Status why) {
+  broken_ = std::move(why);
+  refusing_.store(!broken_.ok(), std::memory_order_release);
+}
+
+Status Ledger::Writable() const {
+  if (!refusing_.load(std::memory_order_acquire)) return Status::Ok();
+  std::lock_guard<std::mutex> lock(mu_);
+  return broken_;
+}
+
+Status Ledger::Resume() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (broken_.code() != StatusCode::kNoSpace) return broken_;
+  SHIPLOG_RETURN_IF_ERROR(store_->Resume());
+  if (gate_ && !gate_->Reset()) {
+    Refuse(Status::Internal("the disk has space again, but the policy gate cannot drop the "
+                            "batch that failed: reopen the ledger"));
+    return broken_;
+  }
+  // The failed batch moved every state in memory past the store's: read them again, as on open.
+  registry_ = KeyRegistry();
+  requests_ = EmptyRequestCache();
+  Status loaded = LoadSize();
+  if (loaded.ok()) loaded = LoadState();
+  if (loaded.ok() && gate_) loaded = ReplayIntoGate();
+  if (!loaded.ok()) {
+    // Still full (an index rebuild writes) is waited out again; anything else is not.
+    Refuse(StoppedBy(loaded, "reading the ledger back after its disk was full failed"));
+    return broken_;
+  }
+  Refuse(Status::Ok());
+  return Status::Ok();
+}
 
 Micros Ledger::NextLedgerTime() const {
   Micros now = manual_clock_ ? manual_now_ : clock_->NowMicros();
@@ -905,10 +986,9 @@ std::vector<Result<Receipt>> Ledger::AppendBatch(std::vector<CheckedEvent> event
     if (!committed.ok()) {
       // The registry, the gate and the request cache already hold the batch: nothing may be
       // appended on top of a state the disk does not have.
-      broken_ = Status::Internal("an append batch failed to commit (" + committed.message() +
-                                 "); reopen the ledger to go on");
+      Refuse(StoppedBy(committed));
       for (size_t i = 0; i < events.size(); ++i) {
-        if (which[i]) out[i] = committed;
+        if (which[i]) out[i] = broken_;
       }
       return out;
     }
@@ -1068,6 +1148,13 @@ std::string Ledger::public_key() const { return ledger_key_.PublicKey(); }
 KeyRegistry Ledger::keys() const {
   std::lock_guard<std::mutex> lock(mu_);
   return registry_;
+}
+
+std::optional<KeyInfo> Ledger::KeyByKeyId(std::string_view keyid) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const KeyInfo* info = registry_.FindByKeyId(keyid);
+  if (info == nullptr) return std::nullopt;
+  return *info;
 }
 
 Result<StoredRecord> Ledger::Read(uint64_t seq) const {

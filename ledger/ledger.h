@@ -25,6 +25,7 @@
 // (the sequencer).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -218,8 +219,21 @@ class Ledger {
   // every receipt proves its record into. out[i] answers events[i] exactly as Append would have:
   // an event refused, a repeat or a conflict does not stop the others. When the commit fails,
   // every event that was to be stored gets the error and the ledger refuses all later appends
-  // (its state has moved past the disk's): reopen it.
+  // (its state has moved past the disk's): see Writable() and Resume().
   std::vector<Result<Receipt>> AppendBatch(std::vector<CheckedEvent> events);
+
+  // OK while appends are taken. After a failed commit, why they are not: kNoSpace while the disk
+  // was full (Resume() takes them again); kInternal naming the failure for anything else, above
+  // all a failed fsync, after which the ledger takes no append until it is reopened (ledger.cc,
+  // StoppedBy, says why). Cheap while appends are taken: an atomic read, no lock.
+  Status Writable() const;
+
+  // After a commit failed for want of disk space: resumes the store, reads everything the failed
+  // batch had folded in memory (key registry, tree, request cache, the gate's state) back from
+  // the store as Open does, and takes appends again. OK when appends are taken (or never
+  // stopped); kNoSpace while the store still cannot write; Writable()'s failure for a ledger that
+  // stopped for another reason, which only reopening mends.
+  Status Resume();
 
   // The number of records, genesis included.
   uint64_t size() const;
@@ -276,6 +290,9 @@ class Ledger {
 
   // The key registry as of the latest record.
   KeyRegistry keys() const;
+  // One key's entry by dsse::KeyId, without copying the registry (a signed read looks one up
+  // per request); nullopt when no key has that id.
+  std::optional<KeyInfo> KeyByKeyId(std::string_view keyid) const;
 
   // Ledger time now: the manual clock's time, or the injected clock's, never before the last
   // record's time.
@@ -303,7 +320,17 @@ class Ledger {
   // Open(dir) and OpenReadOnly(dir).
   static Result<std::unique_ptr<Ledger>> OpenDir(const std::string& dir, Clock* clock,
                                                  AppendGate* gate, bool read_only);
+  // Load() reads the ledger's state from the store on open, in three parts: its size (checked
+  // against the count last committed), the genesis (key, clock, origin) and what appends change
+  // (last time, tree, latest checkpoint, manual clock, index version, key registry). Resume()
+  // reads the first and the last again.
   Status Load();
+  Status LoadSize();
+  Status LoadGenesis();
+  Status LoadState();
+  // Appends stop for `why` (Writable()), or go on when it is OK. REQUIRES: mu_ held.
+  void Refuse(Status why);
+  std::unique_ptr<DeploymentRequests> EmptyRequestCache();
   // Compares the loaded store with the checkpoint witness in `dir` (ledger/witness.h): kCorrupt
   // when the store is behind it or disagrees with it. Creates the witness for a ledger made before
   // it existed, and brings a witness the last commit did not reach up to date.
@@ -365,6 +392,7 @@ class Ledger {
   KeyRegistry registry_;           // GUARDED_BY(mu_)
   TreeFrontier tree_;              // GUARDED_BY(mu_): the tree of all size_ records
   Status broken_;                  // GUARDED_BY(mu_): set when a batch failed to commit
+  std::atomic<bool> refusing_{false};  // !broken_.ok(), read without mu_ (Writable)
   Checkpoint latest_;              // GUARDED_BY(mu_): the checkpoint at size_
   std::unique_ptr<DeploymentRequests> requests_;  // GUARDED_BY(mu_): app/env for index entries
   std::unique_ptr<CheckpointWitness> witness_;    // GUARDED_BY(mu_): null for a bare store

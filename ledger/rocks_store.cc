@@ -15,19 +15,24 @@
 // ledger's checkpoint witness (ledger/witness.h) catches.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/sst_file_manager.h>
 #include <rocksdb/sst_file_reader.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <unistd.h>
 
+#include "ledger/backup.h"
 #include "ledger/store.h"
 
 namespace shiplog {
@@ -52,6 +57,7 @@ namespace {
 Status FromRocks(const rocksdb::Status& s, const std::string& context) {
   if (s.ok()) return Status::Ok();
   if (s.IsCorruption()) return Status::Corrupt(context + ": " + s.ToString());
+  if (s.IsNoSpace()) return Status::NoSpace(context + ": " + s.ToString());
   return Status::Internal(context + ": " + s.ToString());
 }
 
@@ -118,6 +124,19 @@ class RocksStore final : public Store {
       committed_count_.reset();
     }
     return FromRocks(written, "writing to the ledger database");
+  }
+
+  // A write that failed for want of space leaves RocksDB refusing writes (a background error)
+  // until it resumes: DB::Resume(), or its own recovery thread, which it starts for a retryable
+  // error such as ENOSPC (Busy while that runs). Resuming flushes the memtables to new tables and
+  // a new write-ahead log, so the log the failed write may have torn is no longer read; it fails,
+  // still refusing, while the flush cannot be written.
+  Status Resume() override {
+    std::lock_guard<std::mutex> lock(commit_mu_);
+    committed_count_.reset();
+    const rocksdb::Status s = db_->Resume();
+    if (s.IsBusy()) return Status::NoSpace("the ledger database is recovering: " + s.ToString());
+    return FromRocks(s, "resuming writes to the ledger database");
   }
 
   Result<uint64_t> RecordCount() override {
@@ -203,6 +222,34 @@ class NoInfoLog final : public rocksdb::Logger {
   void Logv(const char*, va_list) override {}
 };
 
+// RocksDB's info log for a writable open, DB/LOG, written here instead of by RocksDB: RocksDB
+// 7.8's own logger aborts the process (an assertion Debian's build keeps) on the line after one
+// it could not write, and on a full disk the next line is the one reporting the full disk. A
+// line that cannot be written is dropped; the log is appended to across opens.
+class FileInfoLog final : public rocksdb::Logger {
+ public:
+  explicit FileInfoLog(const std::string& db_path) {
+    ::mkdir(db_path.c_str(), 0755);  // a new store's directory; RocksDB makes it after the log
+    fd_ = ::open((db_path + "/LOG").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  }
+  ~FileInfoLog() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    if (fd_ < 0) return;
+    char line[2048];
+    const int n = std::vsnprintf(line, sizeof(line) - 1, format, ap);
+    if (n < 0) return;
+    size_t length = std::min(static_cast<size_t>(n), sizeof(line) - 2);
+    line[length++] = '\n';
+    (void)!::write(fd_, line, length);
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 // The files in `path` whose name ends in `suffix`, sorted, as full paths.
 std::vector<std::string> FilesEndingIn(const std::string& path, std::string_view suffix) {
   std::vector<std::string> files;
@@ -283,11 +330,100 @@ std::vector<std::string> RocksWriteAheadLogs(const std::string& path) {
   return FilesEndingIn(path, ".log");
 }
 
+namespace {
+
+// Why a secondary instance and a copy, rather than rocksdb::Checkpoint (hard links), for a
+// backup: a Checkpoint needs the DB object of the process that holds the database, and under
+// `shiplog serve` that is the server. RocksDB 7.8 cannot checkpoint a secondary instance (it waits
+// forever for a flush a secondary never runs: facebook/rocksdb#11167; the patches that would have
+// added it, #9755 and #9820, were closed unmerged), and a read-only open beside a live writer is
+// undefined (rocksdb/db.h). A secondary's reads are supported, lock-free and consistent, so the
+// backup reads everything through one and writes a new database: it costs a full copy of the
+// data instead of links, and never stops an append.
+Result<std::unique_ptr<rocksdb::DB>> OpenSecondary(
+    const std::string& path, const std::string& scratch,
+    std::vector<rocksdb::ColumnFamilyHandle*>* handles) {
+  rocksdb::DBOptions options = BaseOptions();
+  options.max_open_files = -1;  // keeps every table open, so a compaction's deletions do no harm
+  options.info_log = std::make_shared<NoInfoLog>();
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::OpenAsSecondary(options, path, scratch, Families(), handles, &raw);
+  if (!s.ok()) {
+    if (s.IsInvalidArgument() || s.IsPathNotFound()) {
+      return Status::NotFound("no ledger database at " + path + " (" + s.ToString() + ")");
+    }
+    return OpenFailure(s, path);
+  }
+  return std::unique_ptr<rocksdb::DB>(raw);
+}
+
+Result<std::unique_ptr<rocksdb::DB>> CreateEmpty(const std::string& out,
+                                                 std::vector<rocksdb::ColumnFamilyHandle*>* handles) {
+  rocksdb::DBOptions options = BaseOptions();
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.error_if_exists = true;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, out, Families(), handles, &raw);
+  if (!s.ok()) return FromRocks(s, "creating the database copy " + out);
+  return std::unique_ptr<rocksdb::DB>(raw);
+}
+
+// Copies every key of one column family, in write batches of about a megabyte. No write-ahead
+// log: the copy is made durable by the flush that ends CopyRocksStore.
+Status CopyFamily(rocksdb::DB& from, rocksdb::ColumnFamilyHandle* from_family, rocksdb::DB& to,
+                  rocksdb::ColumnFamilyHandle* to_family) {
+  constexpr size_t kBatchBytes = 1 << 20;
+  rocksdb::WriteOptions options;
+  options.disableWAL = true;
+  rocksdb::WriteBatch batch;
+  std::unique_ptr<rocksdb::Iterator> it(from.NewIterator(rocksdb::ReadOptions(), from_family));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    batch.Put(to_family, it->key(), it->value());
+    if (batch.GetDataSize() < kBatchBytes) continue;
+    SHIPLOG_RETURN_IF_ERROR(FromRocks(to.Write(options, &batch), "writing the database copy"));
+    batch.Clear();
+  }
+  SHIPLOG_RETURN_IF_ERROR(FromRocks(it->status(), "reading the ledger database"));
+  return FromRocks(to.Write(options, &batch), "writing the database copy");
+}
+
+void CloseDb(rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+  for (auto* h : handles) db.DestroyColumnFamilyHandle(h);
+  db.Close();
+}
+
+}  // namespace
+
+Status CopyRocksStore(const std::string& path, const std::string& out, const std::string& scratch) {
+  std::vector<rocksdb::ColumnFamilyHandle*> from_handles, to_handles;
+  SHIPLOG_ASSIGN_OR_RETURN(auto from, OpenSecondary(path, scratch, &from_handles));
+  auto to = CreateEmpty(out, &to_handles);
+  Status status = to.status();
+  for (size_t i = 0; status.ok() && i < from_handles.size(); ++i) {
+    status = CopyFamily(*from, from_handles[i], **to, to_handles[i]);
+  }
+  if (status.ok()) {
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    status = FromRocks((*to)->Flush(flush, to_handles), "flushing the database copy");
+  }
+  if (to.ok()) CloseDb(**to, to_handles);
+  CloseDb(*from, from_handles);
+  return status;
+}
+
 Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, bool create) {
   rocksdb::DBOptions options = BaseOptions();
   options.create_if_missing = create;
   options.create_missing_column_families = create;
   options.error_if_exists = false;
+  options.info_log = std::make_shared<FileInfoLog>(path);
+  // RocksDB recovers from a full disk by itself only with an SstFileManager, which watches the
+  // free space and resumes once there is room; without one its recovery stays busy for ever.
+  options.sst_file_manager.reset(
+      rocksdb::NewSstFileManager(rocksdb::Env::Default(), options.info_log));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, path, Families(), &handles, &raw);

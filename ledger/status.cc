@@ -15,6 +15,7 @@ const char* StatusCodeName(StatusCode code) {
     case StatusCode::kCorrupt: return "corrupt";
     case StatusCode::kInternal: return "internal";
     case StatusCode::kFailedPrecondition: return "failed_precondition";
+    case StatusCode::kNoSpace: return "no_space";
   }
   return "unknown";
 }

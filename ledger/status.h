@@ -27,6 +27,7 @@ enum class StatusCode {
   kCorrupt,          // stored data failed verification (tampering or damage)
   kInternal,         // a bug or a broken resource (disk, database)
   kFailedPrecondition,  // the service is not set up for this (no policy, no integration key)
+  kNoSpace,          // the disk is full: nothing was stored; the same write may succeed later
 };
 
 // The name of a code, for logs and JSON ("invalid_argument").
@@ -50,6 +51,7 @@ class Status {
   static Status FailedPrecondition(std::string m) {
     return {StatusCode::kFailedPrecondition, std::move(m)};
   }
+  static Status NoSpace(std::string m) { return {StatusCode::kNoSpace, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

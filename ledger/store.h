@@ -35,6 +35,14 @@ class Store {
   // kConflict, writing nothing, when batch.first_seq is not the current record count.
   virtual Status Commit(const StoreBatch& batch) = 0;
 
+  // Takes writes again after Commit failed with kNoSpace, once space was freed: OK when the
+  // store writes again (what it holds is what it held before the failed commit, or that and the
+  // whole failed batch); kNoSpace while it still cannot. Other failures are not resumed here:
+  // such a store is reopened.
+  virtual Status Resume() {
+    return Status::FailedPrecondition("this store does not resume after a failed write");
+  }
+
   // One more than the highest stored sequence number (0 when empty).
   virtual Result<uint64_t> RecordCount() = 0;
 

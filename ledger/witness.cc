@@ -17,7 +17,11 @@ constexpr int kSlots = 2;
 constexpr std::string_view kMagic = "shiplog-witness 1\n";
 
 Status Errno(const std::string& what, const std::string& path) {
-  return Status::Internal(what + " " + path + ": " + std::strerror(errno));
+  const int error = errno;
+  std::string message = what + " " + path + ": " + std::strerror(error);
+  // A full disk is not damage: the ledger takes appends again once space is freed.
+  if (error == ENOSPC || error == EDQUOT) return Status::NoSpace(std::move(message));
+  return Status::Internal(std::move(message));
 }
 
 // Writes all of `bytes` at `offset`, through short writes and interrupts.

@@ -131,6 +131,25 @@ void PolicyGate::Committed() {
   Trim();
 }
 
+bool PolicyGate::Reset() {
+  engine_.reset();
+  records_ = nullptr;
+  policies_.clear();
+  registry_ = KeyRegistry();
+  key_roles_.clear();
+  held_.clear();
+  finished_.clear();
+  active_.clear();
+  facts_held_ = 0;
+  batch_open_ = false;
+  broken_ = Status::Ok();
+  scratch_.reset();
+  scratch_policy_ = nullptr;
+  // in_force_ stays until Restore adopts the committed policies again: readers on other threads
+  // never see a ledger without one.
+  return true;
+}
+
 Result<bool> PolicyGate::Restore(const GateRecords& records) {
   if (!options_.restore_from_indexes) return false;
   records_ = &records;

@@ -46,6 +46,7 @@ class PolicyGate final : public AppendGate {
   void Appended(uint64_t seq, Micros time, const Event& event, const KeyInfo& signer) override;
   Result<bool> Restore(const GateRecords& records) override;
   void Committed() override;
+  bool Reset() override;
 
   // The engine under the policy in force; null while the log names no policy. It holds the
   // environment and the deployments in the cache, not necessarily every deployment.
@@ -96,6 +97,7 @@ class PolicyGate final : public AppendGate {
   std::vector<std::string> RolesAt(const std::string& public_key, uint64_t seq) const;
 
   Options options_;
+  // The folded state: Reset() clears every field below but in_force_'s mutex.
   std::unique_ptr<Engine> engine_;
   const GateRecords* records_ = nullptr;  // set by Restore: deployments may leave the cache
   std::vector<std::pair<uint64_t, std::shared_ptr<const Policy>>> policies_;  // in force after seq

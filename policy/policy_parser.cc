@@ -761,13 +761,15 @@ void Parser::Environments(const YAML::Node& node) {
         binding.namespace_label = *text;
       }
     }
+    // A structured binding cannot be captured in C++17 (clang refuses it): name it.
+    const auto& where = value;
     auto claim = [&](std::map<std::string, std::string>& owners, const std::string& thing,
                      const std::string& kind) {
       auto [it, fresh] = owners.emplace(thing, *name);
       if (!fresh && it->second == *name) {
-        Error(value, kind + " '" + thing + "' is listed twice in environment '" + *name + "'");
+        Error(where, kind + " '" + thing + "' is listed twice in environment '" + *name + "'");
       } else if (!fresh) {
-        Error(value, kind + " '" + thing + "' is bound to both environment '" + it->second +
+        Error(where, kind + " '" + thing + "' is bound to both environment '" + it->second +
                          "' and '" + *name + "'");
       }
     };

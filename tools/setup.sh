@@ -9,7 +9,8 @@ packages=(
   librocksdb-dev capnproto libcapnp-dev libsodium-dev libssl-dev
   libboost-dev libspdlog-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
-  clang libclang-rt-dev  # the fuzz test (tests/fuzz/run_event_fuzz.sh): clang and libFuzzer
+  clang libclang-rt-dev  # the fuzz targets (tools/fuzz.sh): clang and libFuzzer
+  openssl  # tests/server/tls_test.cc makes its CA and certificates with the openssl command
 )
 
 missing=()

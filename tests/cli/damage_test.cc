@@ -226,7 +226,7 @@ TEST_F(DamageTest, ALogCutAtARecordBoundaryIsCaughtByTheWitness) {
   // The server refuses it too, rather than becoming ready and reusing the lost numbers. (Bounded:
   // a server that wrongly started is stopped by `timeout`, and fails the exit code check.)
   ProcessResult serve = RunProcess({"/usr/bin/timeout", "30", SHIPLOG_BINARY, "serve", "--data",
-                                    data, "--listen", "127.0.0.1:0"});
+                                    data, "--insecure-listen", "127.0.0.1:0"});
   EXPECT_EQ(serve.exit_code, 4) << serve.err;
   EXPECT_NE(serve.err.find(log), std::string::npos) << serve.err;
 }

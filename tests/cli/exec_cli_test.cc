@@ -217,7 +217,8 @@ TEST_F(ExecCliTest, LedgerIsFreeWhileTheCommandRunsAndABusyReportIsRetried) {
   ASSERT_TRUE(WaitUntil([&] { return FileExists(dir_ / "ready"); })) << exec->Err();
   AsOk("marta", {{"kind", "review"}, {"subject", "security"}, {"verdict", "approved"}});
 
-  BackgroundProcess server({SHIPLOG_BINARY, "serve", "--data", data(), "--listen", "127.0.0.1:0"});
+  BackgroundProcess server(
+      {SHIPLOG_BINARY, "serve", "--data", data(), "--insecure-listen", "127.0.0.1:0"});
   ASSERT_TRUE(WaitUntil([&] { return server.Out().find("; ready") != std::string::npos; }))
       << server.Out() << server.Err();
   WriteFile(dir_ / "go", "");
@@ -239,7 +240,8 @@ TEST_F(ExecCliTest, LedgerIsFreeWhileTheCommandRunsAndABusyReportIsRetried) {
 TEST_F(ExecCliTest, ReportThatNeverLandsExitsNonZeroAndSaysSo) {
   auto exec = ExecInBackground("leon", "orchestrate", WaitsForGo(), {"--report-retry", "1s"});
   ASSERT_TRUE(WaitUntil([&] { return FileExists(dir_ / "ready"); })) << exec->Err();
-  BackgroundProcess server({SHIPLOG_BINARY, "serve", "--data", data(), "--listen", "127.0.0.1:0"});
+  BackgroundProcess server(
+      {SHIPLOG_BINARY, "serve", "--data", data(), "--insecure-listen", "127.0.0.1:0"});
   ASSERT_TRUE(WaitUntil([&] { return server.Out().find("; ready") != std::string::npos; }))
       << server.Out() << server.Err();
   WriteFile(dir_ / "go", "");

@@ -153,7 +153,7 @@ TEST_F(ExecServerTest, ReportIsRetriedUntilTheServerIsBack) {
   ASSERT_TRUE(WaitUntil([&] { return exec.Err().find("not delivered") != std::string::npos; }))
       << exec.Err();
 
-  BackgroundProcess again({SHIPLOG_BINARY, "serve", "--data", server_.data(), "--listen",
+  BackgroundProcess again({SHIPLOG_BINARY, "serve", "--data", server_.data(), "--insecure-listen",
                            "127.0.0.1:" + std::to_string(server_.port())});
   ProcessResult r = exec.Wait();
   EXPECT_EQ(r.exit_code, 7) << r.err;

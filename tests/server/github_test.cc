@@ -413,14 +413,15 @@ TEST_F(GitHubRouteTest, AnUnusableKeyOrSecretFileStopsTheServerAtStart) {
   std::vector<std::string> options = GitHubOptions();
   options[7] = dir_ / "not-a-key.pem";  // after --github-app-key
   ProcessResult bad_key = server_.Shiplog([&] {
-    std::vector<std::string> args = {"serve", "--data", server_.data(), "--listen", "127.0.0.1:0"};
+    std::vector<std::string> args = {"serve", "--data", server_.data(), "--insecure-listen",
+                                     "127.0.0.1:0"};
     args.insert(args.end(), options.begin(), options.end());
     return args;
   }());
   EXPECT_EQ(bad_key.exit_code, 2) << bad_key.err;
   EXPECT_THAT(bad_key.err, HasSubstr("--github-app-key"));
   ProcessResult no_secret =
-      server_.Shiplog({"serve", "--data", server_.data(), "--listen", "127.0.0.1:0",
+      server_.Shiplog({"serve", "--data", server_.data(), "--insecure-listen", "127.0.0.1:0",
                        "--github-webhook-secret", dir_ / "missing.secret"});
   EXPECT_EQ(no_secret.exit_code, 2) << no_secret.err;
   EXPECT_THAT(no_secret.err, HasSubstr("--github-webhook-secret"));

@@ -380,8 +380,8 @@ TEST(ServerLimits, ConnectionsOverTheLimitAre503) {
 TEST(ServerLock, ASecondServerOnTheSameDataIsRefused) {
   ServerProcess server;
   server.Start();
-  ProcessResult second = server.Shiplog(
-      {"serve", "--data", server.data(), "--listen", "127.0.0.1:" + std::to_string(PickFreePort())});
+  ProcessResult second = server.Shiplog({"serve", "--data", server.data(), "--insecure-listen",
+                                         "127.0.0.1:" + std::to_string(PickFreePort())});
   EXPECT_NE(second.exit_code, 0);
   EXPECT_THAT(second.err, HasSubstr("in use by another shiplog process")) << second.err;
   EXPECT_EQ(server.Get("/healthz").status, 200) << "the first one goes on";

@@ -12,6 +12,10 @@
 #include <stdexcept>
 #include <thread>
 
+#include "adapters/http_signature.h"
+#include "ledger/crypto.h"
+#include "ledger/key_file.h"
+
 namespace shiplog::testing {
 namespace {
 
@@ -59,10 +63,40 @@ ServerProcess::~ServerProcess() {
 }
 
 void ServerProcess::Start(const std::vector<std::string>& extra) {
+  tls_ = false;
+  Launch({"--insecure-listen"}, extra);
+}
+
+void ServerProcess::StartTls(const TlsSetup& tls, const std::vector<std::string>& extra) {
+  tls_ = true;
+  tls_setup_ = tls;
+  std::vector<std::string> options = {"--listen", "--tls-cert", tls.cert, "--tls-key", tls.key};
+  if (!tls.client_ca.empty()) options.insert(options.end(), {"--tls-client-ca", tls.client_ca});
+  Launch(options, extra);
+}
+
+adapters::ServerUrl ServerProcess::Url() const {
+  return adapters::ServerUrl{"127.0.0.1", std::to_string(port_), "", tls_};
+}
+
+adapters::HttpCall ServerProcess::NewCall() const {
+  adapters::HttpCall call;
+  if (tls_) {
+    call.ca_file = tls_setup_.ca;
+    call.client_cert_file = tls_setup_.client_cert;
+    call.client_key_file = tls_setup_.client_key;
+  }
+  return call;
+}
+
+// `listen` is the listening option (its address follows it) and any options that go with it.
+void ServerProcess::Launch(const std::vector<std::string>& listen,
+                           const std::vector<std::string>& extra) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     port_ = PickFreePort();
-    std::vector<std::string> argv = {SHIPLOG_BINARY, "serve", "--data", data(), "--listen",
-                                     "127.0.0.1:" + std::to_string(port_)};
+    std::vector<std::string> argv = {
+        SHIPLOG_BINARY, "serve", "--data", data(), listen[0], "127.0.0.1:" + std::to_string(port_)};
+    argv.insert(argv.end(), listen.begin() + 1, listen.end());
     argv.insert(argv.end(), extra.begin(), extra.end());
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -82,11 +116,10 @@ void ServerProcess::Start(const std::vector<std::string>& extra) {
         pid_ = -1;
         break;
       }
-      adapters::ServerUrl server{"127.0.0.1", std::to_string(port_), ""};
-      adapters::HttpCall call;
+      adapters::HttpCall call = NewCall();
       call.target = "/readyz";
       call.timeout = std::chrono::milliseconds(1000);
-      auto reply = adapters::Call(server, call);
+      auto reply = adapters::Call(Url(), call);
       if (reply.ok() && reply->status == 200) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -106,6 +139,10 @@ int ServerProcess::Stop(int signal) {
 
 void ServerProcess::Kill() { Stop(SIGKILL); }
 
+void ServerProcess::Signal(int signal) const {
+  if (running()) ::kill(pid_, signal);
+}
+
 std::string ServerProcess::Log() const {
   try {
     return ReadFile(log_);
@@ -115,21 +152,47 @@ std::string ServerProcess::Log() const {
 }
 
 adapters::HttpReply ServerProcess::Get(const std::string& target) const {
-  adapters::HttpCall call;
+  return SignedGet(admin_key(), target);
+}
+
+adapters::HttpReply ServerProcess::GetAs(const std::string& agent,
+                                         const std::string& target) const {
+  return SignedGet(key(agent), target);
+}
+
+adapters::HttpReply ServerProcess::SignedGet(const std::string& key_file,
+                                             const std::string& target) const {
+  auto key = ReadKeyFile(key_file);
+  if (!key.ok()) throw std::runtime_error(key_file + ": " + key.status().ToString());
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  adapters::HttpCall call = NewCall();
   call.target = target;
-  auto reply = adapters::Call(adapters::ServerUrl{"127.0.0.1", std::to_string(port_), ""}, call);
+  const std::string date = adapters::HttpDate(now);
+  call.headers = adapters::SignRequest({"GET", target, date}, *key, now, RandomId());
+  call.headers.emplace_back("Date", date);
+  auto reply = adapters::Call(Url(), call);
+  if (!reply.ok()) throw std::runtime_error("GET " + target + ": " + reply.status().ToString());
+  return std::move(reply).value();
+}
+
+adapters::HttpReply ServerProcess::GetUnsigned(const std::string& target) const {
+  adapters::HttpCall call = NewCall();
+  call.target = target;
+  auto reply = adapters::Call(Url(), call);
   if (!reply.ok()) throw std::runtime_error("GET " + target + ": " + reply.status().ToString());
   return std::move(reply).value();
 }
 
 adapters::HttpReply ServerProcess::Post(const std::string& target, const std::string& body,
                                         const std::string& content_type) const {
-  adapters::HttpCall call;
+  adapters::HttpCall call = NewCall();
   call.method = "POST";
   call.target = target;
   call.body = body;
   call.content_type = content_type;
-  auto reply = adapters::Call(adapters::ServerUrl{"127.0.0.1", std::to_string(port_), ""}, call);
+  auto reply = adapters::Call(Url(), call);
   if (!reply.ok()) throw std::runtime_error("POST " + target + ": " + reply.status().ToString());
   return std::move(reply).value();
 }
@@ -141,7 +204,8 @@ nlohmann::json ServerProcess::Sign(const std::string& agent, nlohmann::json even
   return nlohmann::json::parse(r.out);
 }
 
-ProcessResult ServerProcess::Shiplog(std::vector<std::string> args, const std::string& input) const {
+ProcessResult ServerProcess::Shiplog(std::vector<std::string> args,
+                                     const std::string& input) const {
   args.insert(args.begin(), SHIPLOG_BINARY);
   return RunProcess(args, input);
 }

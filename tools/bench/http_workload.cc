@@ -54,7 +54,7 @@ class ServerChild {
     if (pid_ == 0) {
       FILE* out = std::freopen(log.c_str(), "w", stderr);
       if (out) ::dup2(::fileno(stderr), STDOUT_FILENO);
-      ::execl(shiplog.c_str(), shiplog.c_str(), "serve", "--data", dir.c_str(), "--listen",
+      ::execl(shiplog.c_str(), shiplog.c_str(), "serve", "--data", dir.c_str(), "--insecure-listen",
               listen.c_str(), "--verify-threads", threads.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }

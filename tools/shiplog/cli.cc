@@ -20,7 +20,8 @@ int ExitCodeFor(const Status& status) {
   switch (status.code()) {
     case StatusCode::kOk: return kExitOk;
     case StatusCode::kInternal:
-    case StatusCode::kFailedPrecondition: return kExitInternal;
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kNoSpace: return kExitInternal;
     case StatusCode::kDenied: return kExitDenied;
     case StatusCode::kCorrupt: return kExitVerifyFailed;
     default: return kExitBadInput;

@@ -81,6 +81,7 @@ void AddServeCommands(CLI::App& app, Context& context, Action& action);     // s
 void AddExecCommand(CLI::App& app, Context& context, Action& action);       // exec
 void AddPinCommands(CLI::App& app, Context& context, Action& action);       // pin analysisrun
 void AddAttestCommand(CLI::App& app, Context& context, Action& action);     // attest
+void AddBackupCommands(CLI::App& app, Context& context, Action& action);    // backup restore
 
 }  // namespace shiplog::cli
 

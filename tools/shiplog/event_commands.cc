@@ -152,7 +152,7 @@ int RunQuery(const QueryArgs& args, Context& context) {
   if (!source.ok()) return Fail(source);
   auto filter = FilterOf(args);
   if (!filter.ok()) return Fail(filter.status());
-  if (!args.source.server.empty()) return RunServerRead(args.source, QueryTarget(args));
+  if (!args.source.server.url.empty()) return RunServerRead(args.source, QueryTarget(args));
   auto ledger = OpenLedger(args.source.dir, context, /*enforce=*/false);
   if (!ledger.ok()) return Fail(ledger.status());
   if (args.count) {

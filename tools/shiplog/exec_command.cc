@@ -27,7 +27,7 @@ constexpr milliseconds kStartTimeout{30000};
 constexpr milliseconds kReportAttemptTimeout{10000};
 
 struct ExecArgs {
-  std::string server;
+  ServerTarget server;
   std::string dir;
   std::string key;
   std::string deployment;
@@ -101,7 +101,7 @@ uint64_t SeqIn(const json& object) {
 // `shiplog serve`, reached as `shiplog submit` reaches it.
 class ServerSink : public EventSink {
  public:
-  explicit ServerSink(adapters::ServerUrl url) : url_(std::move(url)) {}
+  explicit ServerSink(ServerEndpoint url) : url_(std::move(url)) {}
 
   Result<std::string> ActorOf(const SigningKey& key) override {
     return EnrolledNameAt(url_, key);
@@ -129,17 +129,17 @@ class ServerSink : public EventSink {
   }
 
  private:
-  adapters::ServerUrl url_;
+  ServerEndpoint url_;
 };
 
 Result<std::unique_ptr<EventSink>> SinkFor(const ExecArgs& args, Context& context) {
-  if (args.server.empty() == args.dir.empty()) {
+  if (args.server.url.empty() == args.dir.empty()) {
     return Status::InvalidArgument(
         "say where to record the step: --server URL (shiplog serve) or --data DIR (a local "
         "ledger), one of them");
   }
   if (!args.dir.empty()) return std::unique_ptr<EventSink>(new LedgerSink(args.dir, context));
-  SHIPLOG_ASSIGN_OR_RETURN(adapters::ServerUrl url, adapters::ParseServerUrl(args.server));
+  SHIPLOG_ASSIGN_OR_RETURN(ServerEndpoint url, ResolveServer(args.server));
   return std::unique_ptr<EventSink>(new ServerSink(std::move(url)));
 }
 
@@ -289,8 +289,8 @@ void AddExecCommand(CLI::App& app, Context& context, Action& action) {
       "signal, and exit with COMMAND's code (128+N for signal N, 127 when it cannot be started).\n"
       "Receipts go to stderr; stdout is COMMAND's. A report that cannot be delivered is retried\n"
       "with backoff for --report-retry, then exec exits 1 (or COMMAND's non-zero code).");
-  exec->add_option("--server", args->server,
-                   "The server's URL, e.g. http://127.0.0.1:7478 (or --data)");
+  AddServerOptions(exec, &args->server, "--server",
+                   "The server's URL, e.g. https://shiplog.internal:7478 (or --data)");
   exec->add_option("--data", args->dir, "A local ledger's directory (or --server)");
   exec->add_option("--key", args->key, "The agent's key file; the actor is its enrolled name")
       ->required();

@@ -1,11 +1,14 @@
-// shiplog init | verify | clock
+// shiplog init | verify [--against] | clock
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <optional>
 
+#include "ledger/backup.h"
 #include "ledger/key_file.h"
+#include "ledger/witness.h"
 #include "replay/progress.h"
 #include "ledger/terminal_text.h"
 #include "tools/shiplog/cli.h"
@@ -80,9 +83,62 @@ int RunInit(const InitArgs& args, Context& context) {
   return kExitOk;
 }
 
-int RunVerify(const std::string& dir, Context& context) {
+struct VerifyArgs {
+  std::string dir;
+  std::string against;
+};
+
+// The checkpoint a client holds, given to `verify --against`: its signed note, the JSON of
+// `shiplog checkpoint`, a receipt (its "checkpoint"), or a ledger directory's checkpoint witness
+// (ledger/witness.h: the DIR/checkpoint of a ledger a restore replaced). kBadSignature when it is
+// not signed by `ledger_key`.
+Result<Checkpoint> ReadAgainst(const std::string& path, std::string_view ledger_key) {
+  constexpr std::string_view kWitnessMagic = "shiplog-witness 1\n";
+  auto text = ReadInput(path, 64 * 1024);
+  if (!text.ok()) return text.status().Prefixed("--against");
+  if (text->compare(0, kWitnessMagic.size(), kWitnessMagic) != 0) {
+    return ReadCheckpointFile(path, ledger_key, "--against");
+  }
+  auto witness = CheckpointWitness::Open(path, ledger_key, /*read_only=*/true);
+  if (!witness.ok() && witness.status().code() == StatusCode::kCorrupt) {
+    return Status::BadSignature("--against " + path + ": no checkpoint in this witness file is "
+                                "signed by this ledger's key");
+  }
+  if (!witness.ok()) return witness.status().Prefixed("--against");
+  if (!(*witness)->latest()) {
+    return Status::InvalidArgument("--against " + path + ": the witness file holds no checkpoint");
+  }
+  return *(*witness)->latest();
+}
+
+// Whether the ledger holds the log `checkpoint` describes (CheckHolds in ledger/backup.h, the check Open
+// makes of the checkpoint witness): the "against" part of verify's JSON. On a failure, says on
+// stderr which acknowledged records are missing, or that the log forked.
+nlohmann::json CheckAgainst(const Ledger& ledger, const Checkpoint& checkpoint,
+                            const std::string& path) {
+  nlohmann::json out = {{"checkpoint", path},
+                        {"size", checkpoint.head.size},
+                        {"root_hash", checkpoint.ToJson()["root_hash"]},
+                        {"ledger_size", ledger.size()}};
+  Status holds = CheckHolds(ledger, checkpoint, "the checkpoint in " + path);
+  out["ok"] = holds.ok();
+  if (holds.ok()) return out;
+  out["problem"] = holds.message();
+  if (checkpoint.head.size > ledger.size()) {
+    out["missing"] = {{"from", ledger.size()}, {"to", checkpoint.head.size - 1}};
+    std::cerr << "shiplog: records " << ledger.size() << ".." << checkpoint.head.size - 1
+              << " acknowledged after this copy are missing: " << TerminalText(path)
+              << " shows " << checkpoint.head.size << " records signed by this ledger's key, "
+              << "and this ledger holds " << ledger.size() << "\n";
+  } else {
+    std::cerr << "shiplog: the log forked: " << TerminalText(holds.message()) << "\n";
+  }
+  return out;
+}
+
+int RunVerify(const VerifyArgs& args, Context& context) {
   // Read-only: verifying changes no file (a write-ahead log is not replayed into the database).
-  auto ledger = Ledger::OpenReadOnly(dir, &context.clock);
+  auto ledger = Ledger::OpenReadOnly(args.dir, &context.clock);
   if (!ledger.ok() && ledger.status().code() == StatusCode::kCorrupt) {
     // Damage in the records read to open (genesis, last record, key records) is a failed
     // verification too.
@@ -90,11 +146,20 @@ int RunVerify(const std::string& dir, Context& context) {
     return Fail(ledger.status());
   }
   if (!ledger.ok()) return Fail(ledger.status());
+  std::optional<Checkpoint> against;
+  if (!args.against.empty()) {
+    // Before the long part: a note this ledger did not sign says nothing about it.
+    auto read = ReadAgainst(args.against, (*ledger)->public_key());
+    if (!read.ok()) return Fail(read.status());
+    against = std::move(read).value();
+  }
   replay::ProgressLine progress("verify", (*ledger)->size());
   auto report = (*ledger)->Verify(progress.Callback());
   progress.Finish();
   if (!report.ok()) return Fail(report.status());
-  PrintJson(report->ToJson());
+  nlohmann::json out = report->ToJson();
+  if (against && report->ok) out["against"] = CheckAgainst(**ledger, *against, args.against);
+  PrintJson(out);
   if (report->manual_clock) {
     std::cerr << "shiplog: note: this ledger runs on a manual clock (a drill or test ledger); "
                  "its times are not real\n";
@@ -105,6 +170,7 @@ int RunVerify(const std::string& dir, Context& context) {
     std::cerr << ": " << TerminalText(report->problem) << "\n";
     return kExitVerifyFailed;
   }
+  if (against && !out["against"]["ok"].get<bool>()) return kExitVerifyFailed;
   return kExitOk;
 }
 
@@ -155,13 +221,16 @@ void AddLedgerCommands(CLI::App& app, Context& context, Action& action) {
     action = [&context, init_args] { return RunInit(*init_args, context); };
   });
 
-  auto verify_dir = std::make_shared<std::string>();
+  auto verify_args = std::make_shared<VerifyArgs>();
   auto* verify = app.add_subcommand(
       "verify", "Re-check every record (signatures, keys, sequence, hashes), the Merkle tree and every "
       "signed checkpoint; exit 4 naming the first bad record or checkpoint");
-  AddDataOption(verify, *verify_dir);
-  verify->callback([&action, &context, verify_dir] {
-    action = [&context, verify_dir] { return RunVerify(*verify_dir, context); };
+  AddDataOption(verify, verify_args->dir);
+  verify->add_option("--against", verify_args->against,
+                     "A checkpoint a client holds (note, `checkpoint` JSON, receipt, or a ledger "
+                     "directory's checkpoint file): exit 4 unless this ledger holds that log");
+  verify->callback([&action, &context, verify_args] {
+    action = [&context, verify_args] { return RunVerify(*verify_args, context); };
   });
 
   auto* clock = app.add_subcommand(

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   AddExecCommand(app, context, action);
   AddPinCommands(app, context, action);
   AddAttestCommand(app, context, action);
+  AddBackupCommands(app, context, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -25,13 +25,13 @@ constexpr size_t kMaxAnalysisRunBytes = 4 * kMaxEventBytes;
 
 struct PinArgs {
   std::string dir;
-  std::string server;
+  ServerTarget server;
   std::string key;
   std::string input = "-";
 };
 
 Status CheckWhere(const PinArgs& args) {
-  if (args.dir.empty() == args.server.empty()) {
+  if (args.dir.empty() == args.server.url.empty()) {
     return Status::InvalidArgument("give --data DIR (a local ledger) or --server URL, not both");
   }
   if (!args.dir.empty() && args.key.empty()) {
@@ -41,7 +41,7 @@ Status CheckWhere(const PinArgs& args) {
 }
 
 // Signed here with the user's key under its enrolled name, submitted to the server.
-int SubmitSigned(const PinArgs& args, const adapters::ServerUrl& url,
+int SubmitSigned(const PinArgs& args, const ServerEndpoint& url,
                  const adapters::argo::AnalysisRun& run) {
   auto key = ReadKeyFile(args.key);
   if (!key.ok()) return Fail(key.status());
@@ -56,7 +56,7 @@ int SubmitSigned(const PinArgs& args, const adapters::ServerUrl& url,
 }
 
 // The run as read, for the server to sign with its integration key.
-int SendToServer(const adapters::ServerUrl& url, std::string text) {
+int SendToServer(const ServerEndpoint& url, std::string text) {
   const size_t first = text.find_first_not_of(" \t\r\n");
   const bool json = first != std::string::npos && text[first] == '{';
   auto answer =
@@ -84,7 +84,7 @@ int RunPin(const PinArgs& args, Context& context) {
   auto run = adapters::argo::ReadAnalysisRun(*text, kMaxAnalysisRunBytes);
   if (!run.ok()) return Fail(run.status().Prefixed(args.input == "-" ? "stdin" : args.input));
   if (!args.dir.empty()) return AppendLocally(args, context, *run);
-  auto url = adapters::ParseServerUrl(args.server);
+  auto url = ResolveServer(args.server);
   if (!url.ok()) return Fail(url.status());
   if (!args.key.empty()) return SubmitSigned(args, *url, *run);
   return SendToServer(*url, std::move(text).value());
@@ -105,7 +105,8 @@ void AddPinCommands(CLI::App& app, Context& context, Action& action) {
       "(arg shiplog-deployment, or label/annotation shiplog.dev/deployment); pinning a run again "
       "records nothing new. Prints the receipt");
   run->add_option("--data", args->dir, "A local ledger's directory");
-  run->add_option("--server", args->server, "Or: a server's URL, e.g. http://127.0.0.1:7478");
+  AddServerOptions(run, &args->server, "--server",
+                   "Or: a server's URL, e.g. https://shiplog.internal:7478");
   run->add_option("--key", args->key,
                   "Sign with this key file (an enrolled key that may emit "
                   "gate.result)");

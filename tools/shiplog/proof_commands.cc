@@ -8,6 +8,7 @@
 #include "ledger/proof.h"
 #include "ledger/terminal_text.h"
 #include "tools/shiplog/cli.h"
+#include "tools/shiplog/server_client.h"
 
 namespace shiplog::cli {
 namespace {
@@ -48,7 +49,7 @@ struct CosignArgs {
   std::string dir;
   std::vector<std::string> witness_keys;
   std::string note_file;
-  std::string witness_url;
+  ServerTarget witness;
 };
 
 int PrintStored(const std::vector<Cosignature>& added) {
@@ -64,11 +65,11 @@ int PrintStored(const std::vector<Cosignature>& added) {
 int RunWitness(const CosignArgs& args, Context& context) {
   auto witnesses = ParseWitnessKeys(args.witness_keys);
   if (!witnesses.ok()) return Fail(witnesses.status());
-  auto url = adapters::ParseServerUrl(args.witness_url);
-  if (!url.ok()) return Fail(url.status().Prefixed("--witness"));
+  auto url = ResolveServer(args.witness, "--witness");
+  if (!url.ok()) return Fail(url.status());
   auto ledger = OpenLedger(args.dir, context, /*enforce=*/false);
   if (!ledger.ok()) return Fail(ledger.status());
-  auto added = adapters::RequestCosignatures(**ledger, *url, *witnesses);
+  auto added = adapters::RequestCosignatures(**ledger, url->url, *witnesses, url->base);
   if (!added.ok()) return Fail(added.status());
   return PrintStored(*added);
 }
@@ -127,8 +128,8 @@ void AddCheckpointCommands(CLI::App& app, Context& context, Action& action) {
       "Ask a witness (c2sp.org/tlog-witness add-checkpoint) to cosign the latest checkpoint, and "
       "store its cosignatures");
   AddDataOption(witness, co_args->dir);
-  witness->add_option("--witness", co_args->witness_url, "The witness's submission URL prefix")
-      ->required();
+  AddServerOptions(witness, &co_args->witness, "--witness", "The witness's submission URL prefix",
+                   /*required=*/true);
   witness
       ->add_option("--witness-key", co_args->witness_keys,
                    "The witness's note verifier key (type 0x04; repeatable)")

@@ -10,9 +10,9 @@
 
 namespace shiplog::cli {
 
-Result<ServerAnswer> SignedGet(const adapters::ServerUrl& server, const std::string& target,
+Result<ServerAnswer> SignedGet(const ServerEndpoint& server, const std::string& target,
                                const SigningKey* key) {
-  adapters::HttpCall call;
+  adapters::HttpCall call = server.base;
   call.target = target;
   if (key != nullptr) {
     const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -20,11 +20,11 @@ Result<ServerAnswer> SignedGet(const adapters::ServerUrl& server, const std::str
                             .count();
     const std::string date = adapters::HttpDate(now);
     // The signature covers the target as it goes on the wire, prefix included.
-    adapters::RequestParts parts{"GET", server.prefix + target, date};
+    adapters::RequestParts parts{"GET", server.url.prefix + target, date};
     call.headers = adapters::SignRequest(parts, *key, now, RandomId());
     call.headers.emplace_back("Date", date);
   }
-  SHIPLOG_ASSIGN_OR_RETURN(adapters::HttpReply reply, adapters::Call(server, call));
+  SHIPLOG_ASSIGN_OR_RETURN(adapters::HttpReply reply, adapters::Call(server.url, call));
   ServerAnswer answer;
   answer.status = reply.status;
   if (reply.content_type.rfind("application/json", 0) == 0) {
@@ -35,9 +35,9 @@ Result<ServerAnswer> SignedGet(const adapters::ServerUrl& server, const std::str
   return answer;
 }
 
-Status ReadAnswerStatus(const adapters::ServerUrl& server, const ServerAnswer& answer) {
+Status ReadAnswerStatus(const ServerEndpoint& server, const ServerAnswer& answer) {
   if (answer.status == 200) return Status::Ok();
-  const std::string message = "the server at " + server.host + ":" + server.port + " answered " +
+  const std::string message = "the server at " + server.url.host + ":" + server.url.port + " answered " +
                               std::to_string(answer.status) + ": " +
                               answer.ErrorMessage().value_or(answer.text.substr(0, 500));
   switch (answer.status) {
@@ -54,9 +54,9 @@ Status ReadAnswerStatus(const adapters::ServerUrl& server, const ServerAnswer& a
   }
 }
 
-Result<ReadTarget> OpenReadTarget(const std::string& url, const std::string& key_file) {
+Result<ReadTarget> OpenReadTarget(const ServerTarget& server, const std::string& key_file) {
   ReadTarget target;
-  SHIPLOG_ASSIGN_OR_RETURN(target.server, adapters::ParseServerUrl(url));
+  SHIPLOG_ASSIGN_OR_RETURN(target.server, ResolveServer(server));
   if (!key_file.empty()) {
     auto key = ReadKeyFile(key_file);
     if (!key.ok()) return key.status().Prefixed("--key " + key_file);
@@ -68,9 +68,9 @@ Result<ReadTarget> OpenReadTarget(const std::string& url, const std::string& key
 void AddReadSourceOptions(CLI::App* command, ReadSource& source, bool key_required) {
   // Which of the two is given is checked when the command runs (CheckReadSource).
   auto* data = command->add_option("--data", source.dir, "The ledger's directory (read directly)");
-  auto* server = command->add_option(
-      "--server", source.server,
-      "Read from this server instead (shiplog serve), e.g. http://127.0.0.1:7478");
+  auto* server = AddServerOptions(command, &source.server, "--server",
+                                  "Read from this server instead (shiplog serve), e.g. "
+                                  "https://shiplog.internal:7478");
   auto* key =
       command->add_option("--key", source.key,
                           key_required ? "With --server: the key file that signs the read (an "
@@ -82,10 +82,10 @@ void AddReadSourceOptions(CLI::App* command, ReadSource& source, bool key_requir
 }
 
 Status CheckReadSource(const ReadSource& source, bool key_required) {
-  if (source.dir.empty() && source.server.empty()) {
+  if (source.dir.empty() && source.server.url.empty()) {
     return Status::InvalidArgument("say where to read: --data DIR or --server URL --key FILE");
   }
-  if (key_required && !source.server.empty() && source.key.empty()) {
+  if (key_required && !source.server.url.empty() && source.key.empty()) {
     return Status::InvalidArgument("--server needs --key FILE: reads from a server are signed");
   }
   return Status::Ok();

@@ -18,27 +18,27 @@ namespace shiplog::cli {
 // a fresh nonce and the current time. An unreachable server is kInternal naming it; any HTTP
 // answer is a value. The whole answer is read (a query's JSON lines included, up to the
 // client's reply limit).
-Result<ServerAnswer> SignedGet(const adapters::ServerUrl& server, const std::string& target,
+Result<ServerAnswer> SignedGet(const ServerEndpoint& server, const std::string& target,
                                const SigningKey* key);
 
 // The answer of a read as the CLI's result: OK for 200, else the status the HTTP code stands
 // for (401 kUnknownKey or kBadSignature, 403 kForbidden, 400 kInvalidArgument, 404 kNotFound),
 // with the server's message.
-Status ReadAnswerStatus(const adapters::ServerUrl& server, const ServerAnswer& answer);
+Status ReadAnswerStatus(const ServerEndpoint& server, const ServerAnswer& answer);
 
-// The `--server URL --key FILE` pair of a read command, read into what SignedGet takes; `key`
-// may be empty for a public route.
+// The `--server URL --key FILE` pair of a read command (with the server's TLS options), read into
+// what SignedGet takes; `key_file` may be empty for a public route.
 struct ReadTarget {
-  adapters::ServerUrl server;
+  ServerEndpoint server;
   std::optional<SigningKey> key;
 };
-Result<ReadTarget> OpenReadTarget(const std::string& url, const std::string& key_file);
+Result<ReadTarget> OpenReadTarget(const ServerTarget& server, const std::string& key_file);
 
 // Where a read command reads: --data DIR (the ledger, directly) or --server URL with --key FILE
 // (signed reads); exactly one of --data and --server. `key_required`: false for public routes.
 struct ReadSource {
   std::string dir;
-  std::string server;
+  ServerTarget server;  // with --ca, --client-cert, --client-key for https
   std::string key;
 };
 void AddReadSourceOptions(CLI::App* command, ReadSource& source, bool key_required = true);

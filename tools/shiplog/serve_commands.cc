@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <iostream>
 #include <thread>
 
@@ -52,14 +53,47 @@ Status SetUpGitHub(ServeArgs& args) {
   return Status::Ok();
 }
 
+// What the operator must know about each listener, said once at start.
+void LogListeners(const ServeArgs& args, const adapters::Server& server, size_t records) {
+  const auto host = [](const std::string& where) { return where.substr(0, where.rfind(':')); };
+  if (!args.options.listen.empty()) {
+    spdlog::info("listening on https://{}:{} (TLS 1.2/1.3; certificate {}){}",
+                 host(args.options.listen), server.port(), server.TlsCertificate(),
+                 args.options.tls.client_ca_file.empty()
+                     ? ""
+                     : "; client certificates from " + args.options.tls.client_ca_file +
+                           " required");
+  }
+  if (!args.options.insecure_listen.empty()) {
+    spdlog::warn(
+        "listening on http://{}:{}: plain HTTP, UNENCRYPTED and UNAUTHENTICATED at the transport "
+        "(--insecure-listen); anyone who reaches this port reads what the ledger holds",
+        host(args.options.insecure_listen), server.insecure_port());
+  }
+  spdlog::info("the ledger in {} holds {} records", args.dir, records);
+}
+
+// SIGHUP: new connections get the certificate read afresh; a reload that fails keeps the old.
+void ReloadCertificate(adapters::Server& server) {
+  Status reloaded = server.ReloadTls();
+  if (reloaded.ok()) {
+    spdlog::info("SIGHUP: reloaded the TLS certificate for new connections: {}",
+                 server.TlsCertificate());
+  } else {
+    spdlog::error("SIGHUP: TLS reload failed, still serving the previous certificate: {}",
+                  reloaded.message());
+  }
+}
+
 int RunServe(ServeArgs& args, Context& context) {
-  // SIGTERM and SIGINT are taken by one thread with sigwait(), so every other thread (I/O, pool,
-  // sequencer, RocksDB's) must start with them blocked.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // SIGTERM, SIGINT and SIGHUP are taken by one thread with sigwait(), so every other thread
+  // (I/O, pool, sequencer, RocksDB's) must start with them blocked.
+  sigset_t signals_taken;
+  sigemptyset(&signals_taken);
+  sigaddset(&signals_taken, SIGTERM);
+  sigaddset(&signals_taken, SIGINT);
+  sigaddset(&signals_taken, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals_taken, nullptr);
 
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
   auto ledger = OpenLedger(args.dir, context, /*enforce=*/true);
@@ -84,9 +118,7 @@ int RunServe(ServeArgs& args, Context& context) {
   adapters::Server server(**ledger, &context.gate, args.options);
   Status listening = server.Listen();
   if (!listening.ok()) return Fail(listening);
-  spdlog::info("listening on http://{}:{} with the ledger in {} ({} records)",
-               args.options.listen.substr(0, args.options.listen.rfind(':')), server.port(),
-               args.dir, (*ledger)->size());
+  LogListeners(args, server, (*ledger)->size());
 
   // Appends wait until every record has been verified: none goes on top of a damaged log.
   int exit_code = kExitOk;
@@ -102,16 +134,23 @@ int RunServe(ServeArgs& args, Context& context) {
     exit_code = report.ok() ? kExitVerifyFailed : ExitCodeFor(report.status());
     server.Stop();
   });
+  std::atomic<bool> finished{false};
   std::thread signals([&] {
     int signal = 0;
-    sigwait(&stop_signals, &signal);
-    if (signal == 0) return;  // woken to finish (below)
-    spdlog::info("{} received", signal == SIGTERM ? "SIGTERM" : "SIGINT");
-    server.Stop();
+    while (sigwait(&signals_taken, &signal) == 0 && !finished) {
+      if (signal == SIGHUP) {
+        ReloadCertificate(server);
+        continue;
+      }
+      spdlog::info("{} received", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+      server.Stop();
+      return;
+    }
   });
   server.Run();
   verifier.join();
   // The signal thread may still wait: wake it with a signal it takes.
+  finished = true;
   pthread_kill(signals.native_handle(), SIGTERM);
   signals.join();
   spdlog::info("stopped; every answered event is on disk");
@@ -121,7 +160,7 @@ int RunServe(ServeArgs& args, Context& context) {
 }
 
 struct SubmitArgs {
-  std::string server;
+  ServerTarget server;
   std::string key;
   std::string deployment;
   std::string input = "-";
@@ -129,7 +168,7 @@ struct SubmitArgs {
 };
 
 // A DSSE envelope goes to the server as the bytes it was read as: the ledger keeps them.
-int SubmitEnvelope(const adapters::ServerUrl& url, std::string text, const std::string& deployment) {
+int SubmitEnvelope(const ServerEndpoint& url, std::string text, const std::string& deployment) {
   std::string target = "/v1/events";
   if (!deployment.empty()) target += "?deployment=" + adapters::PercentEncode(deployment);
   auto reply = PostToServer(url, target, adapters::kDsseEnvelope, std::move(text),
@@ -139,7 +178,7 @@ int SubmitEnvelope(const adapters::ServerUrl& url, std::string text, const std::
 }
 
 int RunSubmit(const SubmitArgs& args) {
-  auto url = adapters::ParseServerUrl(args.server);
+  auto url = ResolveServer(args.server);
   if (!url.ok()) return Fail(url.status());
   auto text = ReadInput(args.input, kMaxEventBytes * 2);
   if (!text.ok()) return Fail(text.status());
@@ -171,6 +210,22 @@ int RunSubmit(const SubmitArgs& args) {
   auto reply = PostSignedEvent(*url, envelope, adapters::HttpCall().timeout);
   if (!reply.ok()) return Fail(reply.status());
   return PrintServerAnswer(*reply);
+}
+
+void AddListenOptions(CLI::App* serve, adapters::ServerOptions& options) {
+  serve->add_option("--listen", options.listen,
+                    "HOST:PORT to serve HTTPS on (e.g. 0.0.0.0:7478); needs --tls-cert and "
+                    "--tls-key");
+  serve->add_option("--insecure-listen", options.insecure_listen,
+                    "HOST:PORT to serve plain HTTP on, unencrypted and unauthenticated at the "
+                    "transport (e.g. 127.0.0.1:7478 for a local sidecar); with --listen too, both "
+                    "are served");
+  serve->add_option("--tls-cert", options.tls.cert_file,
+                    "PEM file of the server's certificate, followed by any intermediates");
+  serve->add_option("--tls-key", options.tls.key_file, "PEM file of the certificate's private key");
+  serve->add_option("--tls-client-ca", options.tls.client_ca_file,
+                    "PEM file of the CAs whose client certificates are required (mutual TLS); "
+                    "a client without one is refused at the handshake");
 }
 
 void AddGitHubOptions(CLI::App* serve, ServeArgs& args) {
@@ -228,17 +283,15 @@ int PrintServerAnswer(const ServerAnswer& reply) {
 
 void AddServeCommands(CLI::App& app, Context& context, Action& action) {
   auto args = std::make_shared<ServeArgs>();
-  args->options.listen = "127.0.0.1:" + std::to_string(adapters::kDefaultPort);
   auto* serve = app.add_subcommand(
       "serve",
       "Serve the ledger over HTTP (JSON, or Cap'n Proto bodies on request): submit signed events,\n"
       "check intents, read state, timelines, replays, queries, checkpoints and proofs; /healthz,\n"
       "/readyz, /metrics. Endpoints: adapters/openapi.yaml. Appends are taken once every record\n"
-      "has verified. SIGTERM stops accepting, answers what is in flight and exits 0.");
+      "has verified. SIGTERM stops accepting, answers what is in flight and exits 0; SIGHUP\n"
+      "reloads the TLS certificate for new connections.");
   AddDataOption(serve, args->dir);
-  serve->add_option("--listen", args->options.listen,
-                    "HOST:PORT to listen on (loopback unless told otherwise)")
-      ->capture_default_str();
+  AddListenOptions(serve, args->options);
   serve->add_option("--verify-threads", args->options.verify_threads,
                     "Threads checking signatures")
       ->capture_default_str();
@@ -292,8 +345,8 @@ void AddServeCommands(CLI::App& app, Context& context, Action& action) {
   auto submit_args = std::make_shared<SubmitArgs>();
   auto* submit = app.add_subcommand(
       "submit", "Send a signed event to a server (shiplog serve); exits as `append` does");
-  submit->add_option("--server", submit_args->server, "The server's URL, e.g. http://127.0.0.1:7478")
-      ->required();
+  AddServerOptions(submit, &submit_args->server, "--server",
+                   "The server's URL, e.g. https://shiplog.internal:7478", /*required=*/true);
   submit->add_option("--key", submit_args->key, "Sign a bare event with this key file first");
   submit->add_option("--deployment", submit_args->deployment,
                      "For an in-toto statement in a DSSE envelope: the deployment it is evidence "

@@ -122,7 +122,7 @@ TEST(HttpSignatureTest, TheParserRefusesWhatShiplogDoesNotUseNamingIt) {
       {"sig1=(\"@method\");flag", "boolean"},
       {"sig1=(\"@query-param\";name=\"a\")", "parameter"},
       {"sig1=\"@method\"", "list"},
-      {"sig1=(\"@method\"", ")"},
+      {"sig1=(\"@method\"", "never closed"},
       {"", "empty"},
   };
   for (const Case& c : cases) {

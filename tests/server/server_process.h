@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "adapters/http_client.h"
@@ -62,6 +63,9 @@ class ServerProcess {
   adapters::HttpReply Get(const std::string& target) const;
   adapters::HttpReply GetAs(const std::string& agent, const std::string& target) const;
   adapters::HttpReply GetUnsigned(const std::string& target) const;
+  // The headers (Date, Signature-Input, Signature) of a GET of `target` signed by the admin's
+  // key now with a fresh nonce, for a test that writes its request on a raw socket.
+  std::vector<std::pair<std::string, std::string>> ReadSignature(const std::string& target) const;
   // The key file of the ledger's admin (what Get signs with).
   std::string admin_key() const { return data() + "/admin.key"; }
   adapters::HttpReply Post(const std::string& target, const std::string& body,

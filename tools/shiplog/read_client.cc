@@ -91,13 +91,30 @@ Status CheckReadSource(const ReadSource& source, bool key_required) {
   return Status::Ok();
 }
 
+namespace {
+
+Result<ServerAnswer> ReadFromServer(const ReadSource& source, const std::string& target) {
+  SHIPLOG_ASSIGN_OR_RETURN(ReadTarget opened, OpenReadTarget(source.server, source.key));
+  SHIPLOG_ASSIGN_OR_RETURN(ServerAnswer answer,
+                           SignedGet(opened.server, target, opened.key ? &*opened.key : nullptr));
+  SHIPLOG_RETURN_IF_ERROR(ReadAnswerStatus(opened.server, answer));
+  return answer;
+}
+
+}  // namespace
+
+Result<nlohmann::json> ReadServerJson(const ReadSource& source, const std::string& target) {
+  SHIPLOG_ASSIGN_OR_RETURN(ServerAnswer answer, ReadFromServer(source, target));
+  if (answer.body.is_null()) {
+    return Status::Internal("the server at " + source.server.url + " answered " + target +
+                            " with something that is not JSON");
+  }
+  return std::move(answer.body);
+}
+
 int RunServerRead(const ReadSource& source, const std::string& target) {
-  auto opened = OpenReadTarget(source.server, source.key);
-  if (!opened.ok()) return Fail(opened.status());
-  auto answer = SignedGet(opened->server, target, opened->key ? &*opened->key : nullptr);
+  auto answer = ReadFromServer(source, target);
   if (!answer.ok()) return Fail(answer.status());
-  Status status = ReadAnswerStatus(opened->server, *answer);
-  if (!status.ok()) return Fail(status);
   std::cout << answer->text;
   if (!answer->text.empty() && answer->text.back() != '\n') std::cout << "\n";
   return kExitOk;

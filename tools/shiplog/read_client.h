@@ -45,6 +45,10 @@ void AddReadSourceOptions(CLI::App* command, ReadSource& source, bool key_requir
 // kInvalidArgument unless exactly one source was given (and --key with --server when required).
 Status CheckReadSource(const ReadSource& source, bool key_required = true);
 
+// The JSON answer of a read from --server: `target` GET signed with --key (unsigned without one,
+// for a public route). Any answer but a 200 holding JSON is the status ReadAnswerStatus gives.
+Result<nlohmann::json> ReadServerJson(const ReadSource& source, const std::string& target);
+
 // Runs a read against --server: GETs `target` signed with --key and prints the answer as the
 // server sent it (the same JSON the --data form prints). The exit code, as the CLI gives it.
 int RunServerRead(const ReadSource& source, const std::string& target);

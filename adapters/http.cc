@@ -99,6 +99,7 @@ Response ErrorResponse(const Status& status) {
 }
 
 Status ParseTarget(std::string_view target, Request& request) {
+  request.target = std::string(target);
   const size_t question = target.find('?');
   SHIPLOG_ASSIGN_OR_RETURN(request.path, PercentDecode(target.substr(0, question), false));
   request.query.clear();

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -21,6 +22,8 @@ inline constexpr char kCapnp[] = "application/x-capnp";
 // A DSSE envelope's JSON (what in-toto tooling labels it); taken as well as application/json.
 inline constexpr char kDsseEnvelope[] = "application/vnd.dsse.envelope.v1+json";
 
+struct Reader;  // adapters/read_access.h
+
 struct Request {
   std::string method;  // "GET", "POST", ...
   std::string path;    // without the query string, percent-decoded
@@ -31,6 +34,11 @@ struct Request {
   // Every header, names lower case; a repeated header keeps its last value. Integrations read
   // their own (X-Hub-Signature-256, X-GitHub-Delivery).
   std::map<std::string, std::string> headers;
+  // The request target as sent (path and query, still percent-encoded): what a signed read's
+  // "@path" and "@query" cover.
+  std::string target;
+  // Who signed this read (adapters/read_access.h); null for a route that needs no signature.
+  std::shared_ptr<const Reader> reader;
 
   bool WantsCapnp() const;
   // The header `lower_case_name`, if sent.

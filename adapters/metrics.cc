@@ -62,6 +62,11 @@ void Metrics::Appended(bool denied, const std::vector<std::string>& rules, doubl
 
 void Metrics::Refused() { ++refused_; }
 
+void Metrics::ReadRefused(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++reads_refused_[reason];
+}
+
 void Metrics::Request(int status) {
   std::lock_guard<std::mutex> lock(mu_);
   ++responses_[status];
@@ -76,6 +81,9 @@ std::string Metrics::Render() const {
       << "# HELP shiplog_refused_total Submissions refused before the policy (bad input, bad "
          "signature, unknown key, conflict).\n"
       << "# TYPE shiplog_refused_total counter\nshiplog_refused_total " << refused_.load() << "\n"
+      << "# HELP shiplog_reads_signed_total Signed reads accepted.\n"
+      << "# TYPE shiplog_reads_signed_total counter\nshiplog_reads_signed_total "
+      << reads_signed_.load() << "\n"
       << "# HELP shiplog_open_connections Client connections open now.\n"
       << "# TYPE shiplog_open_connections gauge\nshiplog_open_connections "
       << open_connections_.load() << "\n";
@@ -85,6 +93,12 @@ std::string Metrics::Render() const {
            "name several).\n# TYPE shiplog_denials_by_rule_total counter\n";
     for (const auto& [rule, n] : denials_by_rule_) {
       out << "shiplog_denials_by_rule_total{rule=\"" << rule << "\"} " << n << "\n";
+    }
+    out << "# HELP shiplog_reads_refused_total Reads refused: 401 (unsigned, malformed, expired, "
+           "replayed, bad_signature, unknown_key, revoked_key) or 403 (forbidden).\n"
+        << "# TYPE shiplog_reads_refused_total counter\n";
+    for (const auto& [reason, n] : reads_refused_) {
+      out << "shiplog_reads_refused_total{reason=\"" << reason << "\"} " << n << "\n";
     }
     out << "# HELP shiplog_http_responses_total HTTP responses by status code.\n"
         << "# TYPE shiplog_http_responses_total counter\n";

@@ -39,6 +39,9 @@ class Metrics {
   // refused; `seconds` from the request's arrival to the answer.
   void Appended(bool denied, const std::vector<std::string>& rules, double seconds);
   void Refused();
+  // A read refused by the read-access check (adapters/read_access.h), by reason; one accepted.
+  void ReadRefused(const std::string& reason);
+  void ReadSigned() { ++reads_signed_; }
   void Request(int status);
   void ConnectionOpened() { ++open_connections_; }
   void ConnectionClosed() { --open_connections_; }
@@ -52,12 +55,14 @@ class Metrics {
   std::atomic<uint64_t> denials_{0};
   std::atomic<uint64_t> refused_{0};
   std::atomic<int64_t> open_connections_{0};
+  std::atomic<uint64_t> reads_signed_{0};
   Histogram append_latency_;
   Histogram batch_size_;
   Histogram commit_seconds_;
   mutable std::mutex mu_;
   std::map<std::string, uint64_t> denials_by_rule_;  // GUARDED_BY(mu_)
   std::map<int, uint64_t> responses_;                // GUARDED_BY(mu_): by HTTP status
+  std::map<std::string, uint64_t> reads_refused_;    // GUARDED_BY(mu_): by reason
 };
 
 }  // namespace shiplog::adapters

@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "adapters/read_access.h"
 #include "adapters/routes.h"
 #include "ledger/cosignature.h"
 #include "ledger/query_bounds.h"
@@ -35,6 +36,12 @@ constexpr size_t kQueryPage = 256;
 // entry's JSON or HTML is about a kilobyte, so a page stays around a megabyte or less.
 constexpr size_t kTimelineDefaultLimit = 500;
 constexpr size_t kTimelineMaxLimit = 2000;
+
+// Whether the signer of a read may see record `seq` (unsigned reads never reach the records).
+Result<bool> Visible(const Ledger& ledger, const Reader* reader, uint64_t seq) {
+  if (reader == nullptr) return true;
+  return RecordVisible(ledger, *reader, seq);
+}
 
 Response JsonAnswer(const json& body) {
   Response r;
@@ -207,19 +214,27 @@ Result<QueryFilter> QueryFilterOf(const Request& request) {
 // Pulls a query's records a page at a time: the next page's sequence numbers from the indexes
 // (resuming after the last one sent), then those records. The answer is the records as of the
 // request: records appended while it streams are not included.
+// A reader limited to some deployments (adapters/read_access.h) sees only their records: the
+// others are skipped as if they did not match.
 class QueryStream {
  public:
-  QueryStream(const Ledger& ledger, QueryFilter filter) : ledger_(ledger), filter_(filter) {}
+  QueryStream(const Ledger& ledger, QueryFilter filter, std::shared_ptr<const Reader> reader)
+      : ledger_(ledger), filter_(filter), reader_(std::move(reader)) {}
 
   // The next page's sequence numbers; empty once the answer is done.
   Status NextPage() {
     page_.clear();
     if (done_) return Status::Ok();
-    Status status = ledger_.QuerySeqs(filter_, [this](uint64_t seq) {
-      page_.push_back(seq);
+    Status visibility;
+    Status status = ledger_.QuerySeqs(filter_, [this, &visibility](uint64_t seq) {
+      auto visible = Visible(ledger_, reader_.get(), seq);
+      if (!visible.ok()) visibility = visible.status();
+      if (!visible.ok()) return false;
+      if (*visible) page_.push_back(seq);
       return page_.size() < kQueryPage;
     });
     if (!status.ok()) return status;
+    if (!visibility.ok()) return visibility;
     if (page_.size() < kQueryPage) {
       done_ = true;
     } else {
@@ -254,6 +269,7 @@ class QueryStream {
 
   const Ledger& ledger_;
   QueryFilter filter_;
+  std::shared_ptr<const Reader> reader_;
   std::vector<uint64_t> page_;
   bool done_ = false;
 };
@@ -273,15 +289,19 @@ Response Query(ServerState& state, const Request& request) {
   filter->to_seq = filter->to_seq ? std::min(*filter->to_seq, last) : last;
   if (*count_only) {
     uint64_t count = 0;
-    Status status = state.ledger.QuerySeqs(*filter, [&count](uint64_t) {
-      ++count;
-      return true;
+    Status visibility;
+    Status status = state.ledger.QuerySeqs(*filter, [&](uint64_t seq) {
+      auto visible = Visible(state.ledger, request.reader.get(), seq);
+      if (!visible.ok()) visibility = visible.status();
+      count += visible.ok() && *visible ? 1 : 0;
+      return visible.ok();
     });
+    if (status.ok()) status = visibility;
     if (!status.ok()) return ErrorResponse(status);
     return JsonAnswer({{"count", count}});
   }
   // The first page is read before answering, so a filter the ledger refuses is a plain 400.
-  auto stream = std::make_shared<QueryStream>(state.ledger, *filter);
+  auto stream = std::make_shared<QueryStream>(state.ledger, *filter, request.reader);
   Status first = stream->NextPage();
   if (!first.ok()) return ErrorResponse(first);
   Response r;

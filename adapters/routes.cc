@@ -212,7 +212,9 @@ void AnswerGuarded(const Respond& respond, const char* what, const std::function
   }
 }
 
-void Route(ServerState& state, const Request& request, Respond respond) {
+namespace {
+
+void Dispatch(ServerState& state, const Request& request, Respond respond) {
   const std::string& path = request.path;
   auto only = [&](const char* method) {
     if (request.method == method) return true;
@@ -264,7 +266,24 @@ void Route(ServerState& state, const Request& request, Respond respond) {
   if (RouteTlog(state, request, respond)) return;
   if (RouteRead(state, request, respond)) return;
   if (RouteAttestation(state, request, respond)) return;
+  if (path == "/v1/whoami" && request.reader) {
+    if (only("GET")) respond(WhoAmI(*request.reader));
+    return;
+  }
   respond(ErrorResponse(404, "not_found", "no endpoint " + path + " (see adapters/openapi.yaml)"));
+}
+
+}  // namespace
+
+// Every request passes the read-access check first (adapters/read_access.h): one place, so a
+// route added to Dispatch needs a signed read unless read_access.cc names it public.
+void Route(ServerState& state, const Request& request, Respond respond) {
+  ReadAccessDecision access = CheckReadAccess(state, request);
+  if (access.refusal) return respond(std::move(*access.refusal));
+  if (!access.reader) return Dispatch(state, request, std::move(respond));
+  Request signed_read = request;
+  signed_read.reader = std::move(access.reader);
+  Dispatch(state, signed_read, std::move(respond));
 }
 
 }  // namespace shiplog::adapters

@@ -160,6 +160,7 @@ class Server::Impl {
   void Admit(tcp::socket socket, bool tls);
   void Refuse(tcp::socket socket, const std::string& message);
   bool EvictLongestIdle();
+  std::vector<std::shared_ptr<Connection>> LiveSessions();  // locks sessions_mu_ itself
   void Register(Connection* session, std::weak_ptr<Connection> weak);
   void Unregister(Connection* session, const net::ip::address& address);
 
@@ -636,15 +637,7 @@ void Server::Impl::Refuse(tcp::socket socket, const std::string& message) {
 // Picks the connection idle the longest and asks it to close if it still is; false when none is
 // idle (every connection has a request begun or in flight).
 bool Server::Impl::EvictLongestIdle() {
-  // Taken out under the lock, released after it: a last reference would unregister (and lock).
-  std::vector<std::shared_ptr<Connection>> live;
-  {
-    std::lock_guard<std::mutex> lock(sessions_mu_);
-    live.reserve(sessions_.size());
-    for (auto& [raw, weak] : sessions_) {
-      if (auto session = weak.lock()) live.push_back(std::move(session));
-    }
-  }
+  const std::vector<std::shared_ptr<Connection>> live = LiveSessions();
   Connection* oldest = nullptr;
   int64_t oldest_since = 0;
   for (const auto& session : live) {
@@ -656,6 +649,18 @@ bool Server::Impl::EvictLongestIdle() {
   if (!oldest) return false;
   oldest->EvictIfIdle();
   return true;
+}
+
+// Taken out under the lock and used after it: dropping the last reference to a connection runs
+// its destructor, which unregisters it and so takes the lock (a self-deadlock under it).
+std::vector<std::shared_ptr<Server::Impl::Connection>> Server::Impl::LiveSessions() {
+  std::vector<std::shared_ptr<Connection>> live;
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  live.reserve(sessions_.size());
+  for (auto& [raw, weak] : sessions_) {
+    if (auto session = weak.lock()) live.push_back(std::move(session));
+  }
+  return live;
 }
 
 void Server::Impl::Register(Connection* session, std::weak_ptr<Connection> weak) {
@@ -700,10 +705,7 @@ void Server::Impl::Stop() {
     });
   }
   net::post(ioc_, [this] {
-    std::lock_guard<std::mutex> lock(sessions_mu_);
-    for (auto& [raw, weak] : sessions_) {
-      if (auto session = weak.lock()) session->CloseIfIdle();
-    }
+    for (const auto& session : LiveSessions()) session->CloseIfIdle();
   });
 }
 

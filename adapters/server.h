@@ -31,6 +31,7 @@
 
 #include "adapters/metrics.h"
 #include "adapters/pipeline.h"
+#include "adapters/read_access.h"
 #include "adapters/tls.h"
 #include "ledger/cosignature.h"
 #include "ledger/ledger.h"
@@ -77,6 +78,9 @@ struct ServerOptions {
   std::shared_ptr<github::GitHub> github;
   // Witnesses whose cosignatures POST /v1/checkpoint/cosignatures accepts (--witness-key).
   std::vector<WitnessKey> witness_keys;
+  // How far a signed read's `created` and Date may be from the server's clock (--read-clock-skew);
+  // its nonce is remembered that long (adapters/read_access.h).
+  std::chrono::seconds read_clock_skew{300};
 };
 
 // Where heavy reads run: a few threads of their own and a bound on the reads running or waiting,
@@ -114,6 +118,7 @@ struct ServerState {
   std::atomic<bool> ready{false};
   std::atomic<bool> stopping{false};
   std::string not_ready_reason = "verifying the ledger";  // set before ready, read after
+  NonceCache read_nonces{};  // signed reads' nonces within the clock-skew window
 };
 
 class Server {

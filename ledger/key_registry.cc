@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ledger/dsse.h"
+
 namespace shiplog {
 namespace {
 
@@ -24,6 +26,11 @@ bool KeyInfo::HasRole(std::string_view role) const {
 const KeyInfo* KeyRegistry::Find(std::string_view public_key) const {
   auto it = keys_.find(std::string(public_key));
   return it == keys_.end() ? nullptr : &it->second;
+}
+
+const KeyInfo* KeyRegistry::FindByKeyId(std::string_view keyid) const {
+  auto it = public_key_by_keyid_.find(keyid);
+  return it == public_key_by_keyid_.end() ? nullptr : Find(it->second);
 }
 
 Status KeyRegistry::Authorize(const Event& event, std::string_view public_key) const {
@@ -93,6 +100,7 @@ void KeyRegistry::Apply(const Event& event, uint64_t seq) {
       auto g = body.getLedgerGenesis();
       KeyInfo admin{ToString(g.getAdminKey()), ToString(g.getAdminName()),
                     {std::string(kAdminRole)}, seq, std::nullopt};
+      public_key_by_keyid_[dsse::KeyId(admin.public_key)] = admin.public_key;
       keys_[admin.public_key] = admin;
       break;
     }
@@ -100,6 +108,7 @@ void KeyRegistry::Apply(const Event& event, uint64_t seq) {
       auto e = body.getKeyEnrolled();
       KeyInfo info{ToString(e.getPublicKey()), ToString(e.getName()), {}, seq, std::nullopt};
       for (auto role : e.getRoles()) info.roles.push_back(ToString(role));
+      public_key_by_keyid_[dsse::KeyId(info.public_key)] = info.public_key;
       keys_[info.public_key] = info;
       break;
     }

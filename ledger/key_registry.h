@@ -38,6 +38,8 @@ class KeyRegistry {
  public:
   // The key's entry, enrolled or revoked; nullptr when it was never enrolled.
   const KeyInfo* Find(std::string_view public_key) const;
+  // The same by dsse::KeyId of the key (hex SHA-256 of its bytes), as signed reads name it.
+  const KeyInfo* FindByKeyId(std::string_view keyid) const;
 
   // Checks that `event`, signed by `public_key`, may be appended as of now: the key is enrolled
   // and not revoked, the event's actor is the key's name, and admin kinds come from an admin.
@@ -57,6 +59,7 @@ class KeyRegistry {
 
  private:
   std::map<std::string, KeyInfo> keys_;  // by raw public key
+  std::map<std::string, std::string, std::less<>> public_key_by_keyid_;
 };
 
 }  // namespace shiplog

@@ -1150,6 +1150,13 @@ KeyRegistry Ledger::keys() const {
   return registry_;
 }
 
+std::optional<KeyInfo> Ledger::KeyByKeyId(std::string_view keyid) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const KeyInfo* info = registry_.FindByKeyId(keyid);
+  if (info == nullptr) return std::nullopt;
+  return *info;
+}
+
 Result<StoredRecord> Ledger::Read(uint64_t seq) const {
   SHIPLOG_ASSIGN_OR_RETURN(auto value, store_->GetRecord(seq));
   if (!value) return Status::NotFound("no record " + std::to_string(seq));

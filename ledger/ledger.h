@@ -290,6 +290,9 @@ class Ledger {
 
   // The key registry as of the latest record.
   KeyRegistry keys() const;
+  // One key's entry by dsse::KeyId, without copying the registry (a signed read looks one up
+  // per request); nullopt when no key has that id.
+  std::optional<KeyInfo> KeyByKeyId(std::string_view keyid) const;
 
   // Ledger time now: the manual clock's time, or the injected clock's, never before the last
   // record's time.

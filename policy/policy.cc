@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "ledger/key_registry.h"
+
 namespace shiplog::policy {
 
 std::string SourceLocation::ToString() const {
@@ -33,6 +35,41 @@ bool Policy::RoleMayEmit(const std::string& role, const std::string& kind) const
   auto it = roles.find(role);
   if (it == roles.end()) return false;
   return std::find(it->second.begin(), it->second.end(), kind) != it->second.end();
+}
+
+namespace {
+
+bool Lists(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+}  // namespace
+
+bool ReadScope::CoversDeployment(const std::string& app, const std::string& environment) const {
+  if (all) return true;
+  for (const ReadGrant& g : deployments) {
+    if ((g.apps.empty() || Lists(g.apps, app)) &&
+        (g.environments.empty() || Lists(g.environments, environment))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ReadAccess::IsPublic(const std::string& group) const { return Lists(public_groups, group); }
+
+ReadScope ReadAccess::ScopeOf(const std::vector<std::string>& key_roles) const {
+  ReadScope scope;
+  for (const std::string& role : key_roles) {
+    if (role == kAdminRole) scope.all = true;
+    auto it = roles.find(role);
+    if (it == roles.end()) continue;
+    scope.proofs = true;
+    if (it->second.scope == ReadGrant::Scope::kAll) scope.all = true;
+    if (it->second.scope == ReadGrant::Scope::kDeployments) scope.deployments.push_back(it->second);
+  }
+  scope.proofs = scope.proofs || scope.all;
+  return scope;
 }
 
 namespace {

@@ -17,6 +17,16 @@
 //       github_environments: [NAME, ...]   GitHub environments that deploy to it
 //     A namespace, label or GitHub environment belongs to one environment at most.
 //   waivers: {roles: [ROLE, ...], never: [RULE_ID, ...]}
+//   reads:                             who may read from `shiplog serve` (signed reads)
+//     public: [GROUP, ...]             what answers unsigned: health (/healthz, /readyz), metrics,
+//                                      proofs (checkpoints, proofs, tiles); all three if omitted
+//     roles: {ROLE: GRANT, ...}        ROLE is declared under roles, or admin (which always reads
+//                                      everything); a role not listed reads nothing
+//   GRANT: all | proofs | {apps: [APP, ...], environments: [ENVIRONMENT, ...]}
+//     all: every route; proofs: checkpoints, proofs, tiles, health and metrics only;
+//     apps/environments: those too, and the deployments (their records, state, timelines,
+//     attestations) of the listed apps in the listed environments (either list may be omitted:
+//     any app, any environment)
 //   rules: [RULE, ...]
 //
 //   RULE:
@@ -161,6 +171,36 @@ struct EnvironmentBinding {
   std::vector<std::string> github_environments;
 };
 
+// What one role may read from the server (the reads: section).
+struct ReadGrant {
+  enum class Scope { kAll, kProofs, kDeployments };
+  Scope scope = Scope::kProofs;
+  std::vector<std::string> apps;          // kDeployments: empty means any app
+  std::vector<std::string> environments;  // kDeployments: empty means any environment
+};
+
+// The route groups a policy may leave open to unsigned reads.
+inline constexpr const char* kPublicReadGroups[] = {"health", "metrics", "proofs"};
+
+// What a key holding some roles may read: the union of its roles' grants.
+struct ReadScope {
+  bool all = false;     // every route and record
+  bool proofs = false;  // the proofs group and health and metrics (any grant gives these)
+  std::vector<ReadGrant> deployments;  // kDeployments grants: a deployment matching one is readable
+
+  // True when a deployment of `app` in `environment` is readable.
+  bool CoversDeployment(const std::string& app, const std::string& environment) const;
+};
+
+struct ReadAccess {
+  std::vector<std::string> public_groups = {"health", "metrics", "proofs"};
+  std::map<std::string, ReadGrant> roles;
+
+  bool IsPublic(const std::string& group) const;
+  // The scope of a key holding `roles` (admin reads everything).
+  ReadScope ScopeOf(const std::vector<std::string>& key_roles) const;
+};
+
 // A parsed, checked policy. Plain data: the engine interprets it.
 struct Policy {
   std::string name;
@@ -171,6 +211,7 @@ struct Policy {
   std::vector<std::string> waiver_roles;
   std::vector<std::string> never_waived;  // rule ids
   std::vector<Rule> rules;
+  ReadAccess reads;
   std::string source;      // the file's text
   std::string sha256_hex;  // SHA-256 of `source`: decisions name the policy by it
 

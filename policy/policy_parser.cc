@@ -18,6 +18,7 @@
 #include "ledger/crypto.h"
 #include "ledger/event.h"
 #include "ledger/event_schema.h"
+#include "ledger/key_registry.h"
 #include "policy/policy.h"
 #include "policy/yaml_document.h"
 
@@ -311,6 +312,8 @@ class Parser : public YamlDocument {
   void Roles(const YAML::Node& node);
   void Chain(const YAML::Node& node);
   void Waivers(const YAML::Node& node);
+  void Reads(const YAML::Node& node);
+  std::optional<ReadGrant> Grant(const YAML::Node& node, const std::string& role);
   void Environments(const YAML::Node& node);
   std::vector<std::string> Names(const Entries& fields, const std::string& key,
                                  const std::string& what);
@@ -633,7 +636,7 @@ ParseResult Parser::Parse(const std::string& text) {
 void Parser::Top(const YAML::Node& root) {
   const std::vector<std::string> keys = {"shiplog_policy", "name",  "description",
                                          "roles",          "chain", "environments",
-                                         "waivers",        "rules"};
+                                         "waivers",        "rules",        "reads"};
   if (!root.IsMap()) {
     Error(root, "expected a policy: a mapping with " + Join(keys) + ", got " + Describe(root));
     return;
@@ -654,6 +657,7 @@ void Parser::Top(const YAML::Node& root) {
   if (const Entry* e = Find(top, "environments")) Environments(e->value);
   if (const Entry* e = Find(top, "rules")) Rules(e->value);
   if (const Entry* e = Find(top, "waivers")) Waivers(e->value);
+  if (const Entry* e = Find(top, "reads")) Reads(e->value);
 }
 
 void Parser::Version(const Entries& top, const YAML::Node& root) {
@@ -797,6 +801,69 @@ void Parser::Waivers(const YAML::Node& node) {
       }
     }
   }
+}
+
+void Parser::Reads(const YAML::Node& node) {
+  Entries fields = Fields(node, "reads", {"public", "roles"});
+  if (const Entry* open = Find(fields, "public")) {
+    policy_.reads.public_groups.clear();
+    for (const YAML::Node& item : Sequence(open->value, "reads.public")) {
+      auto group = Scalar(item, "a public route group");
+      if (!group) continue;
+      const std::vector<std::string> known(std::begin(kPublicReadGroups),
+                                           std::end(kPublicReadGroups));
+      if (!Contains(known, *group)) {
+        Error(item, "unknown route group '" + *group + "' in reads.public (expected one of: " +
+                        Join(known) + ")");
+      } else if (policy_.reads.IsPublic(*group)) {
+        Error(item, "route group '" + *group + "' is listed twice in reads.public");
+      } else {
+        policy_.reads.public_groups.push_back(*group);
+      }
+    }
+  }
+  const Entry* roles = Find(fields, "roles");
+  if (roles == nullptr) return;
+  if (!roles->value.IsMap()) {
+    Error(roles->value, "expected reads.roles as a mapping {ROLE: all | proofs | {apps, "
+                        "environments}}, got " + Describe(roles->value));
+    return;
+  }
+  for (const auto& [key, value] : Items(roles->value)) {
+    // admin is no declared role (the ledger gives it), but a policy may name it here.
+    auto role = key.IsScalar() && key.Scalar() == kAdminRole ? std::optional(key.Scalar())
+                                                              : Role(key);
+    if (!role) continue;
+    if (policy_.reads.roles.count(*role) != 0) {
+      Error(key, "role '" + *role + "' is listed twice in reads.roles");
+      continue;
+    }
+    if (auto grant = Grant(value, *role)) policy_.reads.roles.emplace(*role, std::move(*grant));
+  }
+}
+
+// all | proofs | {apps: [...], environments: [...]}
+std::optional<ReadGrant> Parser::Grant(const YAML::Node& node, const std::string& role) {
+  ReadGrant grant;
+  if (node.IsScalar() && (node.Scalar() == "all" || node.Scalar() == "proofs")) {
+    grant.scope = node.Scalar() == "all" ? ReadGrant::Scope::kAll : ReadGrant::Scope::kProofs;
+    return grant;
+  }
+  if (!node.IsMap()) {
+    Error(node, "expected what role '" + role + "' may read: all, proofs or {apps: [...], "
+                "environments: [...]}, got " + Describe(node));
+    return std::nullopt;
+  }
+  Entries fields = Fields(node, "the reads of role '" + role + "'", {"apps", "environments"});
+  grant.scope = ReadGrant::Scope::kDeployments;
+  grant.apps = Names(fields, "apps", "an app");
+  grant.environments = Names(fields, "environments", "an environment");
+  if (Find(fields, "apps") == nullptr && Find(fields, "environments") == nullptr) {
+    Error(node, "the reads of role '" + role + "' name no apps and no environments (for "
+                "everything, write all)");
+    return std::nullopt;
+  }
+  return grant;
 }
 
 void Parser::Rules(const YAML::Node& node) {

@@ -33,7 +33,8 @@ seconds="${1:?usage: tools/fuzz.sh [--no-keep] SECONDS [TARGET...]}"
 shift
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-  targets=(event_fuzz http_fuzz policy_fuzz policy_tests_fuzz bundle_fuzz snapshot_fuzz dsse_fuzz)
+  targets=(event_fuzz http_fuzz policy_fuzz policy_tests_fuzz bundle_fuzz snapshot_fuzz dsse_fuzz
+    signature_fuzz)
 fi
 build="${SHIPLOG_FUZZ_BUILD:-$src/build/fuzz}"
 

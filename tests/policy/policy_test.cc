@@ -156,7 +156,8 @@ TEST(DefaultPack, WaiversAndRoles) {
   EXPECT_TRUE(p.RoleMayEmit("enforcer", "enforcement.decided"));
   EXPECT_TRUE(p.RoleMayEmit("enforcer", "gate.result"));
   EXPECT_FALSE(p.RoleMayEmit("enforcer", "step.started"));
-  EXPECT_THAT(p.roles, SizeIs(15));
+  EXPECT_THAT(p.roles, SizeIs(16));
+  EXPECT_TRUE(p.roles.at("auditor").empty());  // reads, emits nothing
 }
 
 TEST(DefaultPack, EnvironmentsBindNamespacesLabelsAndGithubEnvironments) {
@@ -248,8 +249,11 @@ TEST(TeamEdit, LongerSoakAndRenamedRoleAreReflected) {
 TEST(TeamEdit, RoleRenamedInOnePlaceOnlyIsAnError) {
   std::string text = Edit(DefaultPolicyText(), "  release-manager: [waiver.granted]",
                           "  change-manager: [waiver.granted]");
-  EXPECT_EQ(OnlyError(text), At(text, "release-manager]", "waivers:") +
-                                 " role 'release-manager' is not declared under roles");
+  EXPECT_THAT(Errors(text),
+              ElementsAre(At(text, "release-manager: all", "reads:") +
+                              " role 'release-manager' is not declared under roles",
+                          At(text, "release-manager]", "waivers:") +
+                              " role 'release-manager' is not declared under roles"));
 }
 
 TEST(TeamEdit, Sha256FollowsTheExactText) {
@@ -281,7 +285,7 @@ TEST(Errors, UnknownKeyInARule) {
 TEST(Errors, UnknownKeysAtEveryLevel) {
   EXPECT_EQ(OnlyError(Edit(kBase, "name: team\n", "name: team\ncolour: blue\n")),
             "t.yaml:3:1: unknown key 'colour' in the policy (expected one of: shiplog_policy, "
-            "name, description, roles, chain, environments, waivers, rules)");
+            "name, description, roles, chain, environments, waivers, rules, reads)");
   std::string text = Edit(kBase, "owner: coordinator}\n  - {step: production",
                           "owner: coordinator, after: x}\n  - {step: production");
   EXPECT_EQ(OnlyError(text), At(text, "after") +
@@ -602,6 +606,77 @@ TEST(PolicyValue, FindersAndRuleLocations) {
   ASSERT_NE(p.FindStep("production"), nullptr);
   EXPECT_EQ(p.FindStep("production")->owner, "coordinator");
   EXPECT_EQ(p.FindStep("staging"), nullptr);
+}
+
+// ---- reads: who may read from the server ----
+
+TEST(Reads, TheDefaultPackPublishesProofsAndGivesAuditorsEverything) {
+  auto parsed = ParsePolicy(DefaultPolicyText(), "default.yaml");
+  ASSERT_TRUE(parsed.policy) << parsed.errors.front().ToString();
+  const ReadAccess& reads = parsed.policy->reads;
+  for (const char* group : {"health", "metrics", "proofs"}) EXPECT_TRUE(reads.IsPublic(group));
+  EXPECT_TRUE(reads.ScopeOf({"auditor"}).all);
+  EXPECT_TRUE(reads.ScopeOf({"admin"}).all);  // admin is no declared role, and reads everything
+  const ReadScope ops = reads.ScopeOf({"production-ops"});
+  EXPECT_FALSE(ops.all);
+  EXPECT_TRUE(ops.CoversDeployment("checkout", "production"));
+  EXPECT_FALSE(ops.CoversDeployment("checkout", "staging"));
+  const ReadScope ci = reads.ScopeOf({"ci"});
+  EXPECT_TRUE(ci.proofs);
+  EXPECT_FALSE(ci.all);
+  EXPECT_TRUE(ci.deployments.empty());
+  // A key reads the union of its roles' grants.
+  EXPECT_TRUE(reads.ScopeOf({"ci", "auditor"}).all);
+  const ReadScope nothing = reads.ScopeOf({"no-such-role"});
+  EXPECT_FALSE(nothing.all || nothing.proofs || !nothing.deployments.empty());
+}
+
+TEST(Reads, GrantsByAppAndEnvironmentAndAPublicList) {
+  const std::string text = kBase +
+                           "reads:\n"
+                           "  public: [health]\n"
+                           "  roles:\n"
+                           "    coordinator: {apps: [checkout, search], environments: [staging]}\n"
+                           "    merge-approver: {apps: [checkout]}\n";
+  const Policy p = Parse(text);
+  EXPECT_TRUE(p.reads.IsPublic("health"));
+  EXPECT_FALSE(p.reads.IsPublic("metrics"));
+  EXPECT_FALSE(p.reads.IsPublic("proofs"));
+  const ReadScope both = p.reads.ScopeOf({"coordinator"});
+  EXPECT_TRUE(both.CoversDeployment("search", "staging"));
+  EXPECT_FALSE(both.CoversDeployment("search", "production"));
+  EXPECT_FALSE(both.CoversDeployment("payments", "staging"));
+  const ReadScope app = p.reads.ScopeOf({"merge-approver"});
+  EXPECT_TRUE(app.CoversDeployment("checkout", "production"));
+  EXPECT_FALSE(app.CoversDeployment("search", "production"));
+  // With no reads: section, the transparency log and the probes stay public and only admins read.
+  const Policy none = Parse(kBase);
+  EXPECT_TRUE(none.reads.IsPublic("proofs"));
+  EXPECT_FALSE(none.reads.ScopeOf({"coordinator"}).proofs);
+}
+
+TEST(Reads, EveryMistakeIsNamedWhereItIs) {
+  const std::string text = kBase +
+                           "reads:\n"
+                           "  public: [health, helth]\n"
+                           "  roles:\n"
+                           "    coordinator: everything\n"
+                           "    release-manager: all\n"
+                           "    merge-approver: {}\n"
+                           "  role: {}\n";
+  EXPECT_THAT(Errors(text),
+              ElementsAre(StartsWith(At(text, "helth") + " unknown route group 'helth'"),
+                          StartsWith(At(text, "everything") +
+                                     " expected what role 'coordinator' may read"),
+                          StartsWith(At(text, "release-manager") +
+                                     " role 'release-manager' is not declared"),
+                          StartsWith(At(text, "{}") + " the reads of role 'merge-approver' name "
+                                                      "no apps and no environments"),
+                          StartsWith(At(text, "role: {}") + " unknown key 'role' in reads")));
+  EXPECT_THAT(OnlyError(kBase + "reads:\n  public: [proofs, proofs]\n"),
+              HasSubstr("'proofs' is listed twice"));
+  EXPECT_THAT(OnlyError(kBase + "reads:\n  roles:\n    coordinator: {apps: [a], env: [b]}\n"),
+              HasSubstr("unknown key 'env'"));
 }
 
 }  // namespace

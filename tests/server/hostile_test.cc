@@ -23,9 +23,12 @@ namespace {
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
-std::string Get(const std::string& target, bool keep_alive = false) {
-  return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-         (keep_alive ? "" : "Connection: close\r\n") + "\r\n";
+// `headers`: a read's signature (ServerProcess::ReadSignature) for a route that needs one.
+std::string Get(const std::string& target, bool keep_alive = false,
+                const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+  std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
+  return request + (keep_alive ? "" : "Connection: close\r\n") + "\r\n";
 }
 
 // The JSON body of a whole answer read off a raw socket.
@@ -66,7 +69,7 @@ TEST(ServerHostile, PercentFFPathIs404JsonAndTheServerServesOn) {
                                    "/v1/deployments/%C3%28/timeline", "/v1/checkpoint?%FF=1"}) {
     RawSocket socket(server.port());
     ASSERT_TRUE(socket.connected());
-    ASSERT_TRUE(socket.Send(Get(target)));
+    ASSERT_TRUE(socket.Send(Get(target, false, server.ReadSignature(target))));
     const std::string answer = socket.ReadUntilClosed();
     const int status = RawSocket::StatusOf(answer);
     EXPECT_GE(status, 400) << target << ": " << answer;
@@ -228,7 +231,8 @@ TEST_F(HeavyReadTest, ReadsOverTheQueueBoundAre503WithRetryAfter) {
   for (int i = 0; i < 8; ++i) {
     readers.push_back(std::make_unique<RawSocket>(server_.port()));
     ASSERT_TRUE(readers.back()->connected());
-    ASSERT_TRUE(readers.back()->Send(Get("/v1/deployments/big-1/timeline")));
+    const std::string target = "/v1/deployments/big-1/timeline";
+    ASSERT_TRUE(readers.back()->Send(Get(target, false, server_.ReadSignature(target))));
   }
   int served = 0, refused = 0;
   for (auto& reader : readers) {

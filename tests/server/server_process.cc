@@ -12,6 +12,10 @@
 #include <stdexcept>
 #include <thread>
 
+#include "adapters/http_signature.h"
+#include "ledger/crypto.h"
+#include "ledger/key_file.h"
+
 namespace shiplog::testing {
 namespace {
 
@@ -148,6 +152,47 @@ std::string ServerProcess::Log() const {
 }
 
 adapters::HttpReply ServerProcess::Get(const std::string& target) const {
+  return SignedGet(admin_key(), target);
+}
+
+adapters::HttpReply ServerProcess::GetAs(const std::string& agent,
+                                         const std::string& target) const {
+  return SignedGet(key(agent), target);
+}
+
+namespace {
+
+std::vector<std::pair<std::string, std::string>> SignatureHeaders(const std::string& key_file,
+                                                                  const std::string& target) {
+  auto key = ReadKeyFile(key_file);
+  if (!key.ok()) throw std::runtime_error(key_file + ": " + key.status().ToString());
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const std::string date = adapters::HttpDate(now);
+  auto headers = adapters::SignRequest({"GET", target, date}, *key, now, RandomId());
+  headers.emplace_back("Date", date);
+  return headers;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> ServerProcess::ReadSignature(
+    const std::string& target) const {
+  return SignatureHeaders(admin_key(), target);
+}
+
+adapters::HttpReply ServerProcess::SignedGet(const std::string& key_file,
+                                             const std::string& target) const {
+  adapters::HttpCall call = NewCall();
+  call.target = target;
+  call.headers = SignatureHeaders(key_file, target);
+  auto reply = adapters::Call(Url(), call);
+  if (!reply.ok()) throw std::runtime_error("GET " + target + ": " + reply.status().ToString());
+  return std::move(reply).value();
+}
+
+adapters::HttpReply ServerProcess::GetUnsigned(const std::string& target) const {
   adapters::HttpCall call = NewCall();
   call.target = target;
   auto reply = adapters::Call(Url(), call);

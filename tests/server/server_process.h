@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "adapters/http_client.h"
@@ -56,8 +57,17 @@ class ServerProcess {
   const std::string& log_path() const { return log_; }
   std::string Log() const;  // what the server wrote to stderr/stdout so far
 
-  // One request on a fresh connection.
+  // One request on a fresh connection. Reads are signed (RFC 9421) as every client must sign
+  // them: Get by the ledger's admin key (which reads everything), GetAs by `agent`'s key;
+  // GetUnsigned sends none, for the public routes and the refusals.
   adapters::HttpReply Get(const std::string& target) const;
+  adapters::HttpReply GetAs(const std::string& agent, const std::string& target) const;
+  adapters::HttpReply GetUnsigned(const std::string& target) const;
+  // The headers (Date, Signature-Input, Signature) of a GET of `target` signed by the admin's
+  // key now with a fresh nonce, for a test that writes its request on a raw socket.
+  std::vector<std::pair<std::string, std::string>> ReadSignature(const std::string& target) const;
+  // The key file of the ledger's admin (what Get signs with).
+  std::string admin_key() const { return data() + "/admin.key"; }
   adapters::HttpReply Post(const std::string& target, const std::string& body,
                            const std::string& content_type = "application/json") const;
 
@@ -70,6 +80,7 @@ class ServerProcess {
   // A call to this server: over TLS with the setup's client files when StartTls started it.
   adapters::HttpCall NewCall() const;
   adapters::ServerUrl Url() const;
+  adapters::HttpReply SignedGet(const std::string& key_file, const std::string& target) const;
   void Launch(const std::vector<std::string>& listen, const std::vector<std::string>& extra);
 
   bool tls_ = false;

@@ -5,28 +5,38 @@
 
 #include "replay/attestation.h"
 #include "tools/shiplog/cli.h"
+#include "tools/shiplog/read_client.h"
 
 namespace shiplog::cli {
 namespace {
 
 struct AttestArgs {
-  std::string dir;
+  ReadSource source;
   uint64_t seq = 0;
   std::string out;
 };
 
+// The envelope issued here with the ledger's key (--data) or by the server (--server).
+Result<nlohmann::json> Envelope(const AttestArgs& args, Context& context) {
+  if (args.source.dir.empty()) {
+    return ReadServerJson(args.source, "/v1/records/" + std::to_string(args.seq) + "/attestation");
+  }
+  SHIPLOG_ASSIGN_OR_RETURN(auto ledger, Ledger::OpenReadOnly(args.source.dir, &context.clock));
+  SHIPLOG_ASSIGN_OR_RETURN(SigningKey key, replay::ReadLedgerKey(args.source.dir));
+  SHIPLOG_ASSIGN_OR_RETURN(auto envelope, replay::IssueAttestation(*ledger, args.seq, key));
+  return envelope.ToJson();
+}
+
 int RunAttest(const AttestArgs& args, Context& context) {
-  auto ledger = Ledger::OpenReadOnly(args.dir, &context.clock);
-  if (!ledger.ok()) return Fail(ledger.status());
-  auto key = replay::ReadLedgerKey(args.dir);
-  if (!key.ok()) return Fail(key.status());
-  auto envelope = replay::IssueAttestation(**ledger, args.seq, *key);
+  Status source = CheckReadSource(args.source);
+  if (!source.ok()) return Fail(source);
+  auto envelope = Envelope(args, context);
   if (!envelope.ok()) return Fail(envelope.status());
   if (args.out.empty()) {
-    PrintJson(envelope->ToJson());
+    PrintJson(*envelope);
     return kExitOk;
   }
-  Status written = WriteWhole(args.out, envelope->ToJson().dump() + "\n");
+  Status written = WriteWhole(args.out, envelope->dump() + "\n");
   return written.ok() ? kExitOk : Fail(written);
 }
 
@@ -38,7 +48,7 @@ void AddAttestCommand(CLI::App& app, Context& context, Action& action) {
       "attest",
       "The deploy-authorization attestation of an allowed step start: an in-toto statement in a "
       "DSSE envelope signed by the ledger key");
-  AddDataOption(attest, args->dir);
+  AddReadSourceOptions(attest, args->source);
   attest->add_option("--seq", args->seq, "The record: a step.started the policy allowed")
       ->required();
   attest->add_option("--out", args->out, "Write the envelope to FILE instead of stdout");

@@ -4,6 +4,8 @@
 #include "ledger/key_file.h"
 #include "ledger/query_bounds.h"
 #include "tools/shiplog/cli.h"
+#include "tools/shiplog/read_client.h"
+#include "adapters/http.h"
 
 namespace shiplog::cli {
 namespace {
@@ -102,7 +104,7 @@ int RunAppend(const AppendArgs& args, Context& context) {
 }
 
 struct QueryArgs {
-  std::string dir;
+  ReadSource source;
   QueryFilter filter;
   std::string since;
   std::string until;
@@ -117,10 +119,41 @@ Result<QueryFilter> FilterOf(const QueryArgs& args) {
   return filter;
 }
 
+// GET /v1/query's target for the same filter (the server parses it as `query` does).
+std::string QueryTarget(const QueryArgs& args) {
+  const QueryFilter& f = args.filter;
+  std::string target = "/v1/query";
+  auto add = [&target](const char* name, const std::string& value) {
+    if (value.empty()) return;
+    target += (target.find('?') == std::string::npos ? "?" : "&") + std::string(name) + "=" +
+              adapters::PercentEncode(value);
+  };
+  add("deployment", f.deployment);
+  add("app", f.app);
+  add("environment", f.environment);
+  add("actor", f.actor);
+  add("role", f.role);
+  add("kind", f.kind);
+  add("step", f.step);
+  add("image", f.image);
+  add("source", f.source);
+  add("since", args.since);
+  add("until", args.until);
+  add("decision", f.decision);
+  add("waivers", f.waivers ? "true" : "");
+  add("from_seq", f.from_seq != 0 ? std::to_string(f.from_seq) : "");
+  add("to_seq", f.to_seq ? std::to_string(*f.to_seq) : "");
+  add("count", args.count ? "true" : "");
+  return target;
+}
+
 int RunQuery(const QueryArgs& args, Context& context) {
+  Status source = CheckReadSource(args.source);
+  if (!source.ok()) return Fail(source);
   auto filter = FilterOf(args);
   if (!filter.ok()) return Fail(filter.status());
-  auto ledger = OpenLedger(args.dir, context, /*enforce=*/false);
+  if (!args.source.server.url.empty()) return RunServerRead(args.source, QueryTarget(args));
+  auto ledger = OpenLedger(args.source.dir, context, /*enforce=*/false);
   if (!ledger.ok()) return Fail(ledger.status());
   if (args.count) {
     uint64_t count = 0;
@@ -220,7 +253,7 @@ void AddEventCommands(CLI::App& app, Context& context, Action& action) {
       "query", "Print the records matching every option given as JSON lines, in order; served "
                "by indexes, so it costs what its answer costs");
   QueryFilter& f = query_args->filter;
-  AddDataOption(query, query_args->dir);
+  AddReadSourceOptions(query, query_args->source);
   query->add_option("--deployment", f.deployment, "Only this deployment");
   query->add_option("--app", f.app,
                     "Only this app: its deploy.requested and every later record of its deployments");

@@ -104,7 +104,7 @@ class ServerSink : public EventSink {
   explicit ServerSink(ServerEndpoint url) : url_(std::move(url)) {}
 
   Result<std::string> ActorOf(const SigningKey& key) override {
-    return EnrolledNameAt(url_, key.PublicKey());
+    return EnrolledNameAt(url_, key);
   }
 
   Result<Submitted> Submit(const SignedEvent& event, milliseconds timeout) override {

@@ -45,7 +45,7 @@ int SubmitSigned(const PinArgs& args, const ServerEndpoint& url,
                  const adapters::argo::AnalysisRun& run) {
   auto key = ReadKeyFile(args.key);
   if (!key.ok()) return Fail(key.status());
-  auto name = EnrolledNameAt(url, key->PublicKey());
+  auto name = EnrolledNameAt(url, *key);
   if (!name.ok()) return Fail(name.status());
   nlohmann::json event = adapters::argo::GateResultEvent(run);
   event["actor"] = *name;

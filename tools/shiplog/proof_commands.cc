@@ -8,6 +8,7 @@
 #include "ledger/proof.h"
 #include "ledger/terminal_text.h"
 #include "tools/shiplog/cli.h"
+#include "tools/shiplog/read_client.h"
 #include "tools/shiplog/server_client.h"
 
 namespace shiplog::cli {
@@ -28,20 +29,35 @@ bool IsRefutation(const Status& status) {
   return status.code() == StatusCode::kBadSignature || status.code() == StatusCode::kCorrupt;
 }
 
-int RunCheckpoint(const std::string& dir, std::optional<uint64_t> size, bool note_only,
-                  Context& context) {
-  auto ledger = OpenLedger(dir, context, /*enforce=*/false);
-  if (!ledger.ok()) return Fail(ledger.status());
-  Result<Checkpoint> checkpoint =
-      size ? (*ledger)->CheckpointAt(*size) : Result<Checkpoint>((*ledger)->LatestCheckpoint());
-  if (!checkpoint.ok()) return Fail(checkpoint.status());
-  auto cosigned = WithCosignatures((*ledger)->store(), std::move(checkpoint).value());
-  if (!cosigned.ok()) return Fail(cosigned.status());
-  if (note_only) {
-    std::cout << cosigned->checkpoint.note;
-  } else {
-    PrintJson(cosigned->ToJson());
+// The checkpoint as JSON (CosignedCheckpoint::ToJson), from the ledger or from the server (a
+// public route: --key is needed only where the server's reads: section does not publish it).
+Result<nlohmann::json> CheckpointJson(const ReadSource& source, std::optional<uint64_t> size,
+                                      Context& context) {
+  if (source.dir.empty()) {
+    return ReadServerJson(source,
+                          "/v1/checkpoint" + (size ? "?size=" + std::to_string(*size) : ""));
   }
+  SHIPLOG_ASSIGN_OR_RETURN(auto ledger, OpenLedger(source.dir, context, /*enforce=*/false));
+  SHIPLOG_ASSIGN_OR_RETURN(Checkpoint checkpoint, size ? ledger->CheckpointAt(*size)
+                                                       : Result<Checkpoint>(
+                                                             ledger->LatestCheckpoint()));
+  SHIPLOG_ASSIGN_OR_RETURN(auto cosigned, WithCosignatures(ledger->store(), std::move(checkpoint)));
+  return cosigned.ToJson();
+}
+
+int RunCheckpoint(const ReadSource& source, std::optional<uint64_t> size, bool note_only,
+                  Context& context) {
+  Status where = CheckReadSource(source, /*key_required=*/false);
+  if (!where.ok()) return Fail(where);
+  auto checkpoint = CheckpointJson(source, size, context);
+  if (!checkpoint.ok()) return Fail(checkpoint.status());
+  if (!note_only) {
+    PrintJson(*checkpoint);
+    return kExitOk;
+  }
+  const nlohmann::json& note = (*checkpoint)["checkpoint"];
+  if (!note.is_string()) return Fail(Status::Internal("the checkpoint holds no signed note"));
+  std::cout << note.get<std::string>();
   return kExitOk;
 }
 
@@ -89,7 +105,7 @@ int RunCosign(const CosignArgs& args, Context& context) {
 
 void AddCheckpointCommands(CLI::App& app, Context& context, Action& action) {
   struct CheckpointArgs {
-    std::string dir;
+    ReadSource source;
     std::optional<uint64_t> size;
     bool note = false;
   };
@@ -98,9 +114,8 @@ void AddCheckpointCommands(CLI::App& app, Context& context, Action& action) {
       "checkpoint",
       "Print the latest signed checkpoint (C2SP tlog-checkpoint) with its witness cosignatures, "
       "or the one at --size");
-  // Not AddDataOption: --data is required of `checkpoint`, but belongs to `checkpoint cosign`
-  // when that is the command.
-  checkpoint->add_option("--data", cp_args->dir, "The ledger's directory");
+  // Not required here: `checkpoint cosign` and `checkpoint witness` take their own --data.
+  AddReadSourceOptions(checkpoint, cp_args->source, /*key_required=*/false);
   checkpoint->add_option("--size", cp_args->size, "The tree size of a past checkpoint");
   checkpoint->add_flag("--note", cp_args->note,
                        "Print only the signed note, as transparency-log tools read it");
@@ -142,8 +157,7 @@ void AddCheckpointCommands(CLI::App& app, Context& context, Action& action) {
   checkpoint->callback([&action, &context, cp_args, cosign, witness] {
     if (cosign->parsed() || witness->parsed()) return;
     action = [&context, cp_args] {
-      if (cp_args->dir.empty()) return Fail(Status::InvalidArgument("--data is required"));
-      return RunCheckpoint(cp_args->dir, cp_args->size, cp_args->note, context);
+      return RunCheckpoint(cp_args->source, cp_args->size, cp_args->note, context);
     };
   });
 }

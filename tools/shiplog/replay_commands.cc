@@ -5,13 +5,15 @@
 #include "replay/progress.h"
 #include "replay/replay.h"
 #include "ledger/terminal_text.h"
+#include "adapters/http.h"
 #include "tools/shiplog/cli.h"
+#include "tools/shiplog/read_client.h"
 
 namespace shiplog::cli {
 namespace {
 
 struct ReplayArgs {
-  std::string dir;
+  ReadSource source;
   std::string deployment;
   std::string at;
   std::string policy_file;
@@ -55,7 +57,7 @@ Status CheckModes(const ReplayArgs& a) {
 
 replay::ReplayOptions OptionsFor(const ReplayArgs& args, replay::ProgressLine& progress) {
   replay::ReplayOptions options;
-  options.data_dir = args.dir;
+  options.data_dir = args.source.dir;
   options.snapshot_every = args.snapshot_every;
   options.scope =
       args.whole_ledger ? replay::FoldScope::kWholeLedger : replay::FoldScope::kDeployment;
@@ -110,9 +112,31 @@ int RunCounterfactual(const ReplayArgs& args, const Ledger& ledger, const policy
   return PrintOut(args.format, report->ToJson(), report->ToText());
 }
 
+// A point-in-time replay by the server (GET /v1/deployments/{id}?at=): the same JSON as --data.
+// Counterfactual replay reads a policy file here and folds the whole history: --data only.
+int RunServerReplay(const ReplayArgs& args) {
+  if (!args.policy_file.empty()) {
+    return Fail(Status::InvalidArgument(
+        "--policy re-decides history on this machine: use --data with it, not --server"));
+  }
+  if (args.format != "json") {
+    return Fail(Status::InvalidArgument(
+        "with --server, a replay comes as --format json (the text form needs --data)"));
+  }
+  auto answer = ReadServerJson(args.source, "/v1/deployments/" +
+                                                adapters::PercentEncode(args.deployment) +
+                                                "?at=" + adapters::PercentEncode(args.at));
+  if (!answer.ok()) return Fail(answer.status());
+  PrintJson(*answer);
+  return kExitOk;
+}
+
 int RunReplay(const ReplayArgs& args, Context& context) {
   Status modes = CheckModes(args);
   if (!modes.ok()) return Fail(modes);
+  Status source = CheckReadSource(args.source);
+  if (!source.ok()) return Fail(source);
+  if (args.source.dir.empty()) return RunServerReplay(args);
   std::optional<policy::Policy> other;
   if (!args.policy_file.empty()) {
     auto parsed = ReadPolicy(args.policy_file);
@@ -120,7 +144,7 @@ int RunReplay(const ReplayArgs& args, Context& context) {
     if (!parsed->policy) return ReportPolicyErrors(parsed->errors);
     other = std::move(*parsed->policy);
   }
-  auto ledger = OpenLedger(args.dir, context, /*enforce=*/false);
+  auto ledger = OpenLedger(args.source.dir, context, /*enforce=*/false);
   if (!ledger.ok()) return Fail(ledger.status());
   if (other) return RunCounterfactual(args, **ledger, *other);
   return RunPointInTime(args, **ledger);
@@ -143,7 +167,7 @@ void AddReplayCommands(CLI::App& app, Context& context, Action& action) {
       "    nothing is appended, and a denied intent is never folded as a fact.\n"
       "A question about one deployment folds only the records that bear on it: its own, those of\n"
       "the deployments of its app, keys, policies, incidents and maintenance windows.");
-  AddDataOption(replay, args->dir);
+  AddReadSourceOptions(replay, args->source);
   replay->add_option("--deployment", args->deployment, "The deployment");
   replay->add_option("--at", args->at, "A sequence number or an RFC 3339 ledger time");
   replay->add_option("--policy", args->policy_file, "Re-decide under this policy file");

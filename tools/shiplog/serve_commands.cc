@@ -31,6 +31,7 @@ struct ServeArgs {
   adapters::ServerOptions options;
   unsigned request_timeout_ms = 15000;
   unsigned idle_timeout_ms = 60000;
+  unsigned read_clock_skew_s = 300;
   std::string integration_key;
   adapters::github::GitHubOptions github;
   unsigned github_retry_first_ms = 1000;
@@ -112,6 +113,7 @@ int RunServe(ServeArgs& args, Context& context) {
   args.options.witness_keys = std::move(witnesses).value();
   args.options.data_dir = args.dir;
   args.options.request_timeout = std::chrono::milliseconds(args.request_timeout_ms);
+  args.options.read_clock_skew = std::chrono::seconds(args.read_clock_skew_s);
   args.options.idle_timeout = std::chrono::milliseconds(args.idle_timeout_ms);
   adapters::Server server(**ledger, &context.gate, args.options);
   Status listening = server.Listen();
@@ -313,6 +315,13 @@ void AddServeCommands(CLI::App& app, Context& context, Action& action) {
   serve
       ->add_option("--max-queued-reads", args->options.max_queued_reads,
                    "Heavy reads running or waiting at once; more are answered 503 with Retry-After")
+      ->capture_default_str();
+  serve
+      ->add_option("--read-clock-skew", args->read_clock_skew_s,
+                   "Seconds a signed read's created time and Date may be from the server's clock "
+                   "(its nonce is remembered that long); the reads: section of the policy says "
+                   "who may read what")
+      ->check(CLI::Range(1u, 3600u))
       ->capture_default_str();
   serve->add_option("--integration-key", args->integration_key,
                     "The server's own key (enrolled, e.g. with the enforcer role): it signs what "

@@ -3,6 +3,7 @@
 #include "adapters/http.h"
 #include "ledger/crypto.h"
 #include "ledger/event.h"
+#include "tools/shiplog/read_client.h"
 
 namespace shiplog::cli {
 
@@ -16,9 +17,10 @@ std::optional<std::string> ServerAnswer::ErrorMessage() const {
   return text;
 }
 
-void AddServerOptions(CLI::App* command, ServerTarget* target, const std::string& url_option,
-                      const std::string& url_help, bool required) {
-  command->add_option(url_option, target->url, url_help)->required(required);
+CLI::Option* AddServerOptions(CLI::App* command, ServerTarget* target,
+                              const std::string& url_option, const std::string& url_help,
+                              bool required) {
+  CLI::Option* url = command->add_option(url_option, target->url, url_help)->required(required);
   command->add_option("--ca", target->ca,
                       "For an https:// URL: PEM file of the CA (or the self-signed certificate) "
                       "to trust instead of the system's CAs");
@@ -26,6 +28,7 @@ void AddServerOptions(CLI::App* command, ServerTarget* target, const std::string
                       "For a server that requires client certificates (mTLS): this client's "
                       "certificate, PEM (with --client-key)");
   command->add_option("--client-key", target->client_key, "The private key of --client-cert, PEM");
+  return url;
 }
 
 Result<ServerEndpoint> ResolveServer(const ServerTarget& target, const std::string& url_option) {
@@ -71,36 +74,23 @@ Result<ServerAnswer> PostSignedEvent(const ServerEndpoint& server, const nlohman
   return PostToServer(server, "/v1/events", adapters::kJson, envelope.dump(), timeout);
 }
 
-Result<std::string> EnrolledNameAt(const ServerEndpoint& server, std::string_view public_key) {
-  adapters::HttpCall call = server.base;
-  call.target = "/v1/query?kind=key.enrolled";
-  SHIPLOG_ASSIGN_OR_RETURN(adapters::HttpReply reply, adapters::Call(server.url, call));
-  if (reply.status != 200) {
+Result<std::string> EnrolledNameAt(const ServerEndpoint& server, const SigningKey& key) {
+  // /v1/whoami answers any live enrolled key, whatever its roles may read: a step owner that
+  // reads nothing else still learns its own name.
+  SHIPLOG_ASSIGN_OR_RETURN(ServerAnswer answer, SignedGet(server, "/v1/whoami", &key));
+  const std::string hex = HexEncode(key.PublicKey());
+  if (answer.status == 401) {
+    return Status::UnknownKey("key " + hex + " is not enrolled (or is revoked) at the server " +
+                              server.url.host + ":" + server.url.port + ": " +
+                              answer.ErrorMessage().value_or(""));
+  }
+  if (answer.status != 200 || !answer.body.is_object() || !answer.body.contains("name") ||
+      !answer.body["name"].is_string()) {
     return Status::Internal("the server at " + server.url.host + ":" + server.url.port +
-                            " did not list its enrolled keys (HTTP " +
-                            std::to_string(reply.status) + ")");
+                            " did not say whose key " + hex + " is (HTTP " +
+                            std::to_string(answer.status) + ")");
   }
-  const std::string hex = HexEncode(public_key);
-  std::optional<std::string> name;
-  size_t start = 0;
-  while (start < reply.body.size()) {  // JSON lines: one record each
-    size_t end = reply.body.find('\n', start);
-    if (end == std::string::npos) end = reply.body.size();
-    auto record =
-        ParseJsonText(std::string_view(reply.body).substr(start, end - start), reply.body.size());
-    start = end + 1;
-    if (!record.ok() || !record->is_object()) continue;
-    const nlohmann::json event = record->value("event", nlohmann::json());
-    if (event.is_object() && event.value("public_key", nlohmann::json()) == hex &&
-        event.contains("name") && event["name"].is_string()) {
-      name = event["name"].get<std::string>();
-    }
-  }
-  if (!name) {
-    return Status::UnknownKey("key " + hex + " is not enrolled at the server " + server.url.host +
-                              ":" + server.url.port);
-  }
-  return *name;
+  return answer.body["name"].get<std::string>();
 }
 
 }  // namespace shiplog::cli

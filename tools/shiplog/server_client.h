@@ -12,6 +12,8 @@
 #include <string_view>
 
 #include "adapters/http_client.h"
+#include "ledger/crypto.h"
+#include "ledger/crypto.h"
 #include "ledger/status.h"
 
 namespace shiplog::cli {
@@ -26,7 +28,8 @@ struct ServerTarget {
 
 // Adds `url_option` (--server, --witness) with --ca, --client-cert and --client-key to `command`;
 // the URL option is required when `required`.
-void AddServerOptions(CLI::App* command, ServerTarget* target,
+// Returns the URL option, for callers that relate it to their own options.
+CLI::Option* AddServerOptions(CLI::App* command, ServerTarget* target,
                       const std::string& url_option = "--server",
                       const std::string& url_help =
                           "The server's URL, e.g. "
@@ -68,8 +71,8 @@ Result<ServerAnswer> PostToServer(const ServerEndpoint& server, const std::strin
 Result<ServerAnswer> PostSignedEvent(const ServerEndpoint& server, const nlohmann::json& envelope,
                                      std::chrono::milliseconds timeout);
 
-// The name the key `public_key` (raw bytes) is enrolled under at `server`: the latest
-// key.enrolled record for it. kUnknownKey when there is none.
-Result<std::string> EnrolledNameAt(const ServerEndpoint& server, std::string_view public_key);
+// The name `key` is enrolled under at `server`, from a GET /v1/whoami signed with it (RFC 9421).
+// kUnknownKey when it is not enrolled or is revoked.
+Result<std::string> EnrolledNameAt(const ServerEndpoint& server, const SigningKey& key);
 
 }  // namespace shiplog::cli

@@ -40,6 +40,11 @@ SigningKey FuzzLedger::KeyOf(const std::string& name) {
   return Must(SigningKey::FromSeed(AsBytes(Sha256("shiplog fuzz key " + name))));
 }
 
+SigningKey FuzzLedger::LedgerKey() {
+  return Must(SigningKey::FromSeed(
+      AsBytes(Sha256("shiplog fuzz ledger key " + policy::DefaultPolicyText()))));
+}
+
 FuzzLedger& FuzzLedger::Get() {
   // Never destroyed: the targets may still be answering on pool threads at exit.
   static FuzzLedger* fixture = new FuzzLedger();
@@ -54,7 +59,7 @@ FuzzLedger::FuzzLedger() : data_dir_(MakeTempDir()) {
     std::filesystem::remove_all(removed_at_exit, ignored);
   });
   InitCrypto();
-  SigningKey ledger_key = KeyOf("ledger");
+  SigningKey ledger_key = LedgerKey();
   ledger_public_key_ = ledger_key.PublicKey();
   InitOptions options;
   options.admin_public_key = KeyOf("admin").PublicKey();

@@ -35,6 +35,10 @@ class FuzzLedger {
   const nlohmann::json& stored_event() const { return stored_event_; }
   // The agent key named `name` (one of the default pack's chain agents, or "admin").
   static SigningKey KeyOf(const std::string& name);
+  // The ledger's key. Derived from the default policy, which the genesis holds: a fuzz ledger
+  // built from another version of the pack is another log, and must not sign under the same key
+  // (a bundle kept in the corpus from the old log would verify and fail the forgery check).
+  static SigningKey LedgerKey();
 
   FuzzLedger(const FuzzLedger&) = delete;
   FuzzLedger& operator=(const FuzzLedger&) = delete;

@@ -85,7 +85,7 @@ struct Service {
   static ServerOptions Options(FuzzLedger& fixture) {
     ServerOptions o;
     o.data_dir = fixture.data_dir();
-    o.ledger_key = std::make_shared<const shiplog::SigningKey>(FuzzLedger::KeyOf("ledger"));
+    o.ledger_key = std::make_shared<const shiplog::SigningKey>(FuzzLedger::LedgerKey());
     // Nonces are remembered for the skew window: a short one keeps the harness's own signed
     // requests (hundreds a second) under the per-key bound.
     o.read_clock_skew = std::chrono::seconds(2);

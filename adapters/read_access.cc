@@ -13,7 +13,8 @@ namespace {
 constexpr char kDeploymentsPrefix[] = "/v1/deployments/";
 constexpr char kRecordsPrefix[] = "/v1/records/";
 constexpr char kAttestationSuffix[] = "/attestation";
-constexpr char kTimelineSuffix[] = "/timeline";
+constexpr std::string_view kTimelineSuffix = "/timeline";
+constexpr std::string_view kBundleSuffix = "/bundle";
 constexpr size_t kMaxNonce = 128;
 
 enum class Group { kHealth, kMetrics, kProofs, kOwn, kWhoAmI, kRecords };
@@ -236,7 +237,12 @@ std::optional<Refusal> CheckScope(const Ledger& ledger, const Reader& reader, co
   Result<bool> visible = false;
   if (StartsWith(path, kDeploymentsPrefix)) {
     std::string id = path.substr(sizeof(kDeploymentsPrefix) - 1);
-    if (EndsWith(id, kTimelineSuffix)) id.resize(id.size() - sizeof(kTimelineSuffix) + 1);
+    for (std::string_view suffix : {kTimelineSuffix, kBundleSuffix}) {
+      if (EndsWith(id, suffix)) {
+        id.resize(id.size() - suffix.size());
+        break;
+      }
+    }
     if (id.empty() || id.find('/') != std::string::npos) return forbidden;
     visible = DeploymentVisible(ledger, reader, id, std::nullopt);
   } else if (StartsWith(path, kRecordsPrefix) && EndsWith(path, kAttestationSuffix)) {

@@ -17,6 +17,7 @@
 
 #include "adapters/read_access.h"
 #include "adapters/routes.h"
+#include "ledger/bundle.h"
 #include "ledger/cosignature.h"
 #include "ledger/query_bounds.h"
 #include "replay/replay.h"
@@ -29,6 +30,7 @@ using nlohmann::json;
 
 constexpr char kDeploymentsPrefix[] = "/v1/deployments/";
 constexpr char kTimelineSuffix[] = "/timeline";
+constexpr char kBundleSuffix[] = "/bundle";
 // Records a query reads per pull of its stream: enough to fill a chunk, few enough that a large
 // answer is never held whole.
 constexpr size_t kQueryPage = 256;
@@ -161,6 +163,22 @@ Result<replay::TimelinePage> TimelinePageOf(const Request& request) {
                                    ", not " + std::to_string(page.limit));
   }
   return page;
+}
+
+// The deployment's audit bundle, as `shiplog export` writes it; ?since= a checkpoint the client
+// kept (its signed note, checked against this ledger's key) adds the proof that the log only grew.
+Response DeploymentBundle(ServerState& state, const Request& request, const std::string& id) {
+  Status params = OnlyParams(request, {"since"});
+  if (!params.ok()) return ErrorResponse(params);
+  std::optional<shiplog::Checkpoint> since;
+  if (auto kept = request.Param("since")) {
+    auto checkpoint = shiplog::Checkpoint::FromText(*kept, state.ledger.public_key());
+    if (!checkpoint.ok()) return ErrorResponse(checkpoint.status().Prefixed("parameter since"));
+    since = std::move(checkpoint).value();
+  }
+  auto bundle = ExportBundle(state.ledger, id, since);
+  if (!bundle.ok()) return ErrorResponse(bundle.status());
+  return JsonAnswer(*bundle);
 }
 
 Response DeploymentTimeline(ServerState& state, const Request& request, const std::string& id) {
@@ -357,17 +375,27 @@ bool RouteRead(ServerState& state, const Request& request, const Respond& respon
     OnReaderPool(state, request, respond, QueryOf, "");
   } else {
     std::string id = path.substr(sizeof(kDeploymentsPrefix) - 1);
-    const size_t suffix = sizeof(kTimelineSuffix) - 1;
-    const bool timeline =
-        id.size() > suffix && id.compare(id.size() - suffix, suffix, kTimelineSuffix) == 0;
-    if (timeline) id.resize(id.size() - suffix);
+    auto answer = DeploymentState;
+    auto strip = [&id](std::string_view suffix) {
+      if (id.size() <= suffix.size() ||
+          id.compare(id.size() - suffix.size(), suffix.size(), suffix) != 0) {
+        return false;
+      }
+      id.resize(id.size() - suffix.size());
+      return true;
+    };
+    if (strip(kTimelineSuffix)) {
+      answer = DeploymentTimeline;
+    } else if (strip(kBundleSuffix)) {
+      answer = DeploymentBundle;
+    }
     if (id.empty() || id.find('/') != std::string::npos) {
       respond(ErrorResponse(404, "not_found",
                             "no endpoint " + path +
-                                " (GET /v1/deployments/{id} or /v1/deployments/{id}/timeline)"));
+                                " (GET /v1/deployments/{id}, /v1/deployments/{id}/timeline or "
+                                "/v1/deployments/{id}/bundle)"));
     } else {
-      OnReaderPool(state, request, respond, timeline ? DeploymentTimeline : DeploymentState,
-                   std::move(id));
+      OnReaderPool(state, request, respond, answer, std::move(id));
     }
   }
   return true;

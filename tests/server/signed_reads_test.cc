@@ -383,6 +383,55 @@ TEST_F(SignedReadsTest, TheCliReadCommandsPrintTheSameFromTheServer) {
   }
 }
 
+// export --server writes the bundle export --data writes; the server checks --since with its key.
+TEST_F(SignedReadsTest, AnAuditorExportsABundleFromTheServer) {
+  ScratchDir scratch;
+  const std::string kept = scratch / "kept.note";
+  ProcessResult note = server_.Shiplog({"checkpoint", "--note", "--server", server_.url()});
+  ASSERT_EQ(note.exit_code, 0) << note.err;
+  WriteFile(kept, note.out);
+  As("thijmen", "checkout-1", {{"kind", "step.reported"}, {"step", "staging"}, {"status", "READY"}});
+
+  const std::vector<std::string> remote_args = {"export", "--deployment", "checkout-1", "--since",
+                                                kept, "--server", server_.url(), "--key",
+                                                server_.key("ava")};
+  std::vector<std::string> args = remote_args;
+  args.insert(args.end(), {"--out", scratch / "remote.json"});
+  ProcessResult remote = server_.Shiplog(args);
+  ASSERT_EQ(remote.exit_code, 0) << remote.err;
+  const uint64_t kept_size = std::stoull(note.out.substr(note.out.find('\n') + 1));
+  EXPECT_EQ(json::parse(remote.out)["since_size"], kept_size);
+
+  // Another environment's reader: 403; a checkpoint this ledger never signed: refused, named.
+  args = remote_args;
+  args[args.size() - 1] = server_.key("thijmen");
+  args.insert(args.end(), {"--out", scratch / "other.json"});
+  ProcessResult forbidden = server_.Shiplog(args);
+  EXPECT_NE(forbidden.exit_code, 0);
+  EXPECT_THAT(forbidden.err, HasSubstr("403"));
+  const std::string forged = scratch / "forged.note";
+  std::string text = note.out;
+  text[text.find('\n') + 1] = text[text.find('\n') + 1] == '9' ? '8' : '9';  // another size
+  WriteFile(forged, text);
+  args = remote_args;
+  args[4] = forged;
+  args.insert(args.end(), {"--out", scratch / "forged.json"});
+  ProcessResult refused = server_.Shiplog(args);
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("parameter since"));
+
+  ASSERT_EQ(server_.Stop(), 0);
+  ProcessResult local =
+      server_.Shiplog({"export", "--deployment", "checkout-1", "--since", kept, "--data",
+                       server_.data(), "--out", scratch / "local.json"});
+  ASSERT_EQ(local.exit_code, 0) << local.err;
+  EXPECT_EQ(ReadFile(scratch / "remote.json"), ReadFile(scratch / "local.json"));
+  ProcessResult verified =
+      server_.Shiplog({"verify-bundle", scratch / "remote.json", "--ledger-key",
+                       server_.data() + "/ledger.key.pub", "--since", kept});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+}
+
 TEST_F(SignedReadsTest, APythonSignerIsAccepted) {
   if (std::string(SHIPLOG_PYTHON3).empty()) GTEST_SKIP() << "no python3";
   ProcessResult python = RunProcess({SHIPLOG_PYTHON3, SIGN_READ_SCRIPT, server_.url(),

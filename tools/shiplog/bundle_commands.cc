@@ -4,10 +4,12 @@
 #include <iostream>
 #include <optional>
 
+#include "adapters/http.h"
 #include "ledger/bundle.h"
 #include "ledger/key_file.h"
 #include "ledger/terminal_text.h"
 #include "tools/shiplog/cli.h"
+#include "tools/shiplog/read_client.h"
 
 namespace shiplog::cli {
 namespace {
@@ -21,16 +23,17 @@ bool FileExists(const std::string& path) {
 }
 
 struct ExportArgs {
-  std::string dir;
+  ReadSource source;
   std::string deployment;
   std::string out;
   std::string since;
   bool force = false;
 };
 
-// What `export` prints: where the bundle went and what it holds.
-nlohmann::json ExportSummary(const std::string& out, const nlohmann::json& bundle,
-                             const Checkpoint& checkpoint) {
+// What `export` prints: where the bundle went and what it holds. The checkpoint is read with the
+// key the bundle names: this is a summary, not the audit (verify-bundle takes the key from the
+// auditor).
+Result<nlohmann::json> ExportSummary(const std::string& out, const nlohmann::json& bundle) {
   uint64_t deployment = 0, key = 0, policy = 0;
   for (const auto& record : bundle["records"]) {
     for (const auto& reason : record["included_as"]) {
@@ -39,6 +42,11 @@ nlohmann::json ExportSummary(const std::string& out, const nlohmann::json& bundl
       policy += reason == "policy";
     }
   }
+  SHIPLOG_ASSIGN_OR_RETURN(std::string ledger_key,
+                           HexDecode(bundle.value("ledger_key", std::string())));
+  SHIPLOG_ASSIGN_OR_RETURN(
+      Checkpoint checkpoint,
+      Checkpoint::Open(bundle.value("checkpoint", std::string()), ledger_key));
   nlohmann::json summary = {{"out", out},
                             {"deployment", bundle["deployment"]},
                             {"records", bundle["records"].size()},
@@ -51,28 +59,41 @@ nlohmann::json ExportSummary(const std::string& out, const nlohmann::json& bundl
   return summary;
 }
 
+// The bundle made here (--data) or by the server (--server: it checks --since against its key).
+Result<nlohmann::json> MakeBundle(const ExportArgs& args, Context& context) {
+  if (args.source.dir.empty()) {
+    std::string target = "/v1/deployments/" + adapters::PercentEncode(args.deployment) + "/bundle";
+    if (!args.since.empty()) {
+      constexpr size_t kMaxCheckpointFileBytes = 64 * 1024;
+      auto kept = ReadInput(args.since, kMaxCheckpointFileBytes);
+      if (!kept.ok()) return kept.status().Prefixed("--since");
+      target += "?since=" + adapters::PercentEncode(*kept);
+    }
+    return ReadServerJson(args.source, target);
+  }
+  SHIPLOG_ASSIGN_OR_RETURN(auto ledger, OpenLedger(args.source.dir, context, /*enforce=*/false));
+  std::optional<Checkpoint> since;
+  if (!args.since.empty()) {
+    SHIPLOG_ASSIGN_OR_RETURN(since, ReadCheckpointFile(args.since, ledger->public_key(), "--since"));
+  }
+  return ExportBundle(*ledger, args.deployment, since);
+}
+
 int RunExport(const ExportArgs& args, Context& context) {
+  Status source = CheckReadSource(args.source);
+  if (!source.ok()) return Fail(source);
   if (!args.force && FileExists(args.out)) {
     return Fail(Status::InvalidArgument(args.out + " already exists (give --force to replace it)"));
   }
-  auto ledger = OpenLedger(args.dir, context, /*enforce=*/false);
-  if (!ledger.ok()) return Fail(ledger.status());
-  std::optional<Checkpoint> since;
-  if (!args.since.empty()) {
-    auto kept = ReadCheckpointFile(args.since, (*ledger)->public_key(), "--since");
-    if (!kept.ok()) return Fail(kept.status());
-    since = std::move(kept).value();
-  }
-  auto bundle = ExportBundle(**ledger, args.deployment, since);
+  auto bundle = MakeBundle(args, context);
   if (!bundle.ok()) return Fail(bundle.status());
+  auto summary = ExportSummary(args.out, *bundle);
+  if (!summary.ok()) return Fail(summary.status().Prefixed("the bundle"));
   const std::string text =
       bundle->dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   Status written = WriteWhole(args.out, text);
   if (!written.ok()) return Fail(written);
-  auto checkpoint =
-      Checkpoint::Open((*bundle)["checkpoint"].get<std::string>(), (*ledger)->public_key());
-  if (!checkpoint.ok()) return Fail(checkpoint.status());
-  PrintJson(ExportSummary(args.out, *bundle, *checkpoint));
+  PrintJson(*summary);
   return kExitOk;
 }
 
@@ -134,7 +155,7 @@ void AddBundleCommands(CLI::App& app, Context& context, Action& action) {
       "policy in force), the latest checkpoint and each record's inclusion proof to it. An "
       "auditor checks it with `shiplog verify-bundle FILE --ledger-key PUB`, with no access to "
       "the ledger.");
-  AddDataOption(exp, export_args->dir);
+  AddReadSourceOptions(exp, export_args->source);
   exp->add_option("--deployment", export_args->deployment, "The deployment to export")->required();
   exp->add_option("--out", export_args->out,
                   "The bundle file to write (written whole through FILE.tmp, or not at all)")

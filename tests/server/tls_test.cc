@@ -200,6 +200,12 @@ TEST_F(TlsTest, SubmitAndReadOverHttpsWithTheCa) {
   EXPECT_EQ(read.status, 200);
   EXPECT_THAT(read.body, HasSubstr("checkout-1"));
   EXPECT_THAT(server_.Log(), HasSubstr("listening on https://127.0.0.1:"));
+  // The CLI's signed read over https: the same records.
+  ProcessResult query =
+      server_.Shiplog({"query", "--server", server_.url(), "--ca", pki_.path("ca.pem"), "--key",
+                       server_.admin_key(), "--deployment", "checkout-1"});
+  ASSERT_EQ(query.exit_code, 0) << query.err;
+  EXPECT_EQ(query.out, read.body);
 }
 
 TEST_F(TlsTest, AClientThatDoesNotTrustTheCaFailsClearly) {

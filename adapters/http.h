@@ -39,6 +39,8 @@ struct Request {
   std::string target;
   // Who signed this read (adapters/read_access.h); null for a route that needs no signature.
   std::shared_ptr<const Reader> reader;
+  // The client's IP address (the connection's peer), for the per-address rate limit.
+  std::string remote_address;
 
   bool WantsCapnp() const;
   // The header `lower_case_name`, if sent.

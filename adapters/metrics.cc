@@ -67,6 +67,11 @@ void Metrics::ReadRefused(const std::string& reason) {
   ++reads_refused_[reason];
 }
 
+void Metrics::RateLimited(const std::string& scope) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++rate_limited_[scope];
+}
+
 void Metrics::Request(int status) {
   std::lock_guard<std::mutex> lock(mu_);
   ++responses_[status];
@@ -99,6 +104,14 @@ std::string Metrics::Render() const {
         << "# TYPE shiplog_reads_refused_total counter\n";
     for (const auto& [reason, n] : reads_refused_) {
       out << "shiplog_reads_refused_total{reason=\"" << reason << "\"} " << n << "\n";
+    }
+    out << "# HELP shiplog_rate_limited_total Requests answered 429 by a rate limit, by scope "
+           "(connection: per client address; key: per enrolled key).\n"
+        << "# TYPE shiplog_rate_limited_total counter\n";
+    for (const char* scope : {"connection", "key"}) {
+      auto it = rate_limited_.find(scope);
+      out << "shiplog_rate_limited_total{scope=\"" << scope << "\"} "
+          << (it == rate_limited_.end() ? 0 : it->second) << "\n";
     }
     out << "# HELP shiplog_http_responses_total HTTP responses by status code.\n"
         << "# TYPE shiplog_http_responses_total counter\n";

@@ -42,6 +42,8 @@ class Metrics {
   // A read refused by the read-access check (adapters/read_access.h), by reason; one accepted.
   void ReadRefused(const std::string& reason);
   void ReadSigned() { ++reads_signed_; }
+  // A request answered 429 by a rate limit (adapters/rate_limit.h): scope connection or key.
+  void RateLimited(const std::string& scope);
   void Request(int status);
   void ConnectionOpened() { ++open_connections_; }
   void ConnectionClosed() { --open_connections_; }
@@ -63,6 +65,7 @@ class Metrics {
   std::map<std::string, uint64_t> denials_by_rule_;  // GUARDED_BY(mu_)
   std::map<int, uint64_t> responses_;                // GUARDED_BY(mu_): by HTTP status
   std::map<std::string, uint64_t> reads_refused_;    // GUARDED_BY(mu_): by reason
+  std::map<std::string, uint64_t> rate_limited_;     // GUARDED_BY(mu_): by scope
 };
 
 }  // namespace shiplog::adapters

@@ -34,21 +34,22 @@ AppendPipeline::AppendPipeline(Ledger& ledger, Options options, Metrics* metrics
 
 AppendPipeline::~AppendPipeline() { Stop(); }
 
-void AppendPipeline::Submit(SignedEvent event, Done done) {
+void AppendPipeline::Submit(SignedEvent event, Done done, Admit admit) {
   Enqueue([event = std::move(event)]() mutable { return CheckEvent(std::move(event)); },
-          std::move(done));
+          std::move(done), std::move(admit));
 }
 
 void AppendPipeline::SubmitEnvelope(std::string envelope_text, std::string deployment,
-                                    Done done) {
+                                    Done done, Admit admit) {
   Enqueue(
       [this, text = std::move(envelope_text), deployment = std::move(deployment)]() mutable {
         return ledger_.CheckEnvelope(std::move(text), deployment);
       },
-      std::move(done));
+      std::move(done), std::move(admit));
 }
 
-void AppendPipeline::Enqueue(std::function<Result<CheckedEvent>()> check, Done done) {
+void AppendPipeline::Enqueue(std::function<Result<CheckedEvent>()> check, Done done,
+                             Admit admit) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (refusing_) {
@@ -57,8 +58,12 @@ void AppendPipeline::Enqueue(std::function<Result<CheckedEvent>()> check, Done d
       return;
     }
   }
-  boost::asio::post(*verifiers_, [this, check = std::move(check), done = std::move(done)]() mutable {
+  boost::asio::post(*verifiers_, [this, check = std::move(check), done = std::move(done),
+                                  admit = std::move(admit)]() mutable {
     auto checked = check();
+    if (checked.ok() && admit) {
+      if (Status admitted = admit(*checked); !admitted.ok()) checked = admitted;
+    }
     if (!checked.ok()) {
       RunGuarded("an append's callback", [&] { done(checked.status()); });
       return;

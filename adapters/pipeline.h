@@ -39,6 +39,9 @@ class AppendPipeline {
   // Called once per submitted event, on a pool or the sequencer thread, after it is durable (or
   // with why it is not stored).
   using Done = std::function<void(Result<Receipt>)>;
+  // Called on the pool once an event's signature verified, before it is queued: a non-OK status
+  // refuses it (passed to Done, nothing stored). The per-key rate limit (adapters/rate_limit.h).
+  using Admit = std::function<Status(const CheckedEvent&)>;
 
   AppendPipeline(Ledger& ledger, Options options, Metrics* metrics);
   ~AppendPipeline();  // Stop()
@@ -46,10 +49,11 @@ class AppendPipeline {
   AppendPipeline& operator=(const AppendPipeline&) = delete;
 
   // Verifies `event` on the pool, then queues it for the sequencer.
-  void Submit(SignedEvent event, Done done);
+  void Submit(SignedEvent event, Done done, Admit admit = nullptr);
   // The same for a DSSE envelope's text (Ledger::CheckEnvelope reads it on the pool), given
   // with the deployment an in-toto statement is evidence for.
-  void SubmitEnvelope(std::string envelope_text, std::string deployment, Done done);
+  void SubmitEnvelope(std::string envelope_text, std::string deployment, Done done,
+                      Admit admit = nullptr);
   // Runs `task` on the sequencer thread between two batches: the place to read state the
   // sequencer changes (the policy gate's) without racing an append.
   void RunInSequence(std::function<void()> task);
@@ -64,7 +68,7 @@ class AppendPipeline {
     Done done;
   };
   // Runs `check` on the pool and queues what it gives for the sequencer.
-  void Enqueue(std::function<Result<CheckedEvent>()> check, Done done);
+  void Enqueue(std::function<Result<CheckedEvent>()> check, Done done, Admit admit);
   void SequencerLoop();
   // Runs one batch through the ledger and answers each of its events.
   void AppendAndAnswer(std::vector<Waiting>& batch);

@@ -5,6 +5,7 @@
 
 #include "adapters/github/protection_rule.h"
 #include "adapters/http_signature.h"
+#include "adapters/rate_limit.h"
 #include "adapters/server.h"
 
 namespace shiplog::adapters {
@@ -136,8 +137,9 @@ std::optional<Refusal> CheckTimes(int64_t created, int64_t date, int64_t now, in
   return std::nullopt;
 }
 
-// Authenticates a signed request: the signer, or why not.
-std::variant<Reader, Refusal> Authenticate(ServerState& state, const Request& request,
+// Authenticates a signed request: the signer, why not, or a rate limit's 429
+// (adapters/rate_limit.h) to send as it is.
+std::variant<Reader, Refusal, Response> Authenticate(ServerState& state, const Request& request,
                                            const policy::ReadAccess& access) {
   auto input_header = request.Header("signature-input");
   auto signature_header = request.Header("signature");
@@ -174,6 +176,8 @@ std::variant<Reader, Refusal> Authenticate(ServerState& state, const Request& re
   std::optional<KeyInfo> key = state.ledger.KeyByKeyId(keyid);
   if (!key) return Refusal{"unknown_key", "key " + keyid.substr(0, 64) + " is not enrolled"};
   if (!key->active()) return Refusal{"revoked_key", "key " + keyid + " is revoked"};
+  // Before the signature's cost, but taking nothing: a forger cannot drain the key's bucket.
+  if (auto limited = PeekKey(state, keyid)) return std::move(*limited);
   auto values = ComponentValues(input->components, {request.method, request.target, *date_text});
   auto base = values.ok() ? SignatureBase(*input, *values) : Result<std::string>(values.status());
   if (!base.ok()) return Refusal{"malformed", base.status().message()};
@@ -190,6 +194,7 @@ std::variant<Reader, Refusal> Authenticate(ServerState& state, const Request& re
     case NonceCache::Outcome::kFresh:
       break;
   }
+  if (auto limited = TakeKey(state, keyid, *key)) return std::move(*limited);
   return Reader{key->name, keyid, key->roles, access.ScopeOf(key->roles)};
 }
 
@@ -287,6 +292,7 @@ ReadAccessDecision CheckReadAccess(ServerState& state, const Request& request) {
   const bool open = group == Group::kHealth || group == Group::kMetrics || group == Group::kProofs;
   if (open && access.IsPublic(GroupName(group))) return {};
   auto signer = Authenticate(state, request, access);
+  if (auto* limited = std::get_if<Response>(&signer)) return {std::move(*limited), nullptr};
   if (auto* refusal = std::get_if<Refusal>(&signer)) {
     return {Refuse(state, refusal->reason, 401, refusal->message), nullptr};
   }

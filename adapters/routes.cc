@@ -44,7 +44,19 @@ namespace {
 struct Submission {
   std::optional<SignedEvent> signed_event;
   std::string envelope_text;  // when the body is a DSSE envelope
+  std::string claimed_keyid;  // the signer it names, not yet verified; "" when none
 };
+
+// The keyid an envelope's first signature claims; "" when it names none.
+std::string ClaimedKeyId(const json& envelope) {
+  const json* signatures = envelope.is_object() && envelope.contains("signatures")
+                               ? &envelope["signatures"]
+                               : nullptr;
+  if (!signatures || !signatures->is_array() || signatures->empty()) return "";
+  const json& first = signatures->front();
+  if (!first.is_object() || !first.contains("keyid") || !first["keyid"].is_string()) return "";
+  return first["keyid"].get<std::string>();
+}
 
 // The signed event in a submission's body, JSON or Cap'n Proto, or the DSSE envelope it is.
 Result<Submission> SubmittedEvent(const Request& request) {
@@ -65,7 +77,8 @@ Result<Submission> SubmittedEvent(const Request& request) {
       out.public_key = BytesOf(e.getPublicKey());
       out.signature = BytesOf(e.getSignature());
       out.event = BytesOf(e.getEvent());
-      return Submission{std::move(out), {}};
+      std::string keyid = dsse::KeyId(out.public_key);
+      return Submission{std::move(out), {}, std::move(keyid)};
     } catch (const kj::Exception& e) {
       return Status::InvalidArgument("the body is not a Cap'n Proto SignedEvent: " +
                                      std::string(e.getDescription().cStr()));
@@ -80,14 +93,17 @@ Result<Submission> SubmittedEvent(const Request& request) {
   auto parsed = ParseJsonText(request.body, request.body.size());  // size: the server's limit
   if (!parsed.ok()) return parsed.status().Prefixed("the body is not valid JSON");
   json body = std::move(parsed).value();
-  if (dsse::LooksLikeEnvelope(body)) return Submission{std::nullopt, request.body};
+  if (dsse::LooksLikeEnvelope(body)) {
+    return Submission{std::nullopt, request.body, ClaimedKeyId(body)};
+  }
   if (!SignedEvent::LooksLikeEnvelope(body)) {
     return Status::InvalidArgument(
         "the body is not a signed event: sign it first (shiplog sign --key FILE EVENT.json, or "
         "a DSSE envelope: shiplog sign --dsse)");
   }
   SHIPLOG_ASSIGN_OR_RETURN(SignedEvent signed_event, SignedEvent::FromJson(body));
-  return Submission{std::move(signed_event), {}};
+  std::string keyid = dsse::KeyId(signed_event.public_key);
+  return Submission{std::move(signed_event), {}, std::move(keyid)};
 }
 
 Response ReceiptResponse(const Receipt& receipt, bool capnp_wanted) {
@@ -140,11 +156,23 @@ void SubmitEvent(ServerState& state, const Request& request, Respond respond) {
     state.metrics.Refused();
     return respond(ErrorResponse(submission.status()));
   }
+  if (auto limited = PeekKey(state, submission->claimed_keyid)) {
+    return respond(std::move(*limited));
+  }
   const auto arrived = Clock::now();
   Metrics& metrics = state.metrics;
+  // The per-key limit's 429, set by `admit` on the pool when the verified key has no token left.
+  auto limited = std::make_shared<std::optional<Response>>();
+  AppendPipeline::Admit admit = [&state, limited](const CheckedEvent& checked) {
+    const std::string keyid = dsse::KeyId(checked.signed_event.public_key);
+    std::optional<KeyInfo> key = state.ledger.KeyByKeyId(keyid);
+    if (key) *limited = TakeKey(state, keyid, *key);
+    return limited->has_value() ? Status::FailedPrecondition("rate limited") : Status::Ok();
+  };
   auto answer = [respond = std::move(respond), capnp_wanted = request.WantsCapnp(), arrived,
-                 &metrics, &state](Result<Receipt> receipt) {
+                 &metrics, &state, limited](Result<Receipt> receipt) {
         AnswerGuarded(respond, "an append's answer", [&] {
+          if (*limited) return respond(std::move(**limited));
           // Stop() came between the check above and the pipeline's refusal: the same answer.
           if (!receipt.ok() && state.stopping && receipt.status().code() == StatusCode::kInternal) {
             return respond(NotReady(state));
@@ -163,10 +191,11 @@ void SubmitEvent(ServerState& state, const Request& request, Respond respond) {
         });
       };
   if (submission->signed_event) {
-    state.pipeline.Submit(std::move(*submission->signed_event), std::move(answer));
+    state.pipeline.Submit(std::move(*submission->signed_event), std::move(answer),
+                          std::move(admit));
   } else {
     state.pipeline.SubmitEnvelope(std::move(submission->envelope_text), deployment,
-                                  std::move(answer));
+                                  std::move(answer), std::move(admit));
   }
 }
 
@@ -275,9 +304,11 @@ void Dispatch(ServerState& state, const Request& request, Respond respond) {
 
 }  // namespace
 
-// Every request passes the read-access check first (adapters/read_access.h): one place, so a
+// Every request passes the per-address rate limit (adapters/rate_limit.h), then the read-access
+// check (adapters/read_access.h): one place, so a
 // route added to Dispatch needs a signed read unless read_access.cc names it public.
 void Route(ServerState& state, const Request& request, Respond respond) {
+  if (auto limited = LimitConnection(state, request)) return respond(std::move(*limited));
   ReadAccessDecision access = CheckReadAccess(state, request);
   if (access.refusal) return respond(std::move(*access.refusal));
   if (!access.reader) return Dispatch(state, request, std::move(respond));

@@ -335,6 +335,7 @@ class Server::Impl::Session : public Connection,
     target_ = std::string(req.target());
     auto request = ToRequest(req);
     if (!request.ok()) return Write(ErrorResponse(request.status()));
+    request->remote_address = address_.to_string();
     RouteGuarded(*request);
   }
 

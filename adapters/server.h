@@ -31,6 +31,7 @@
 
 #include "adapters/metrics.h"
 #include "adapters/pipeline.h"
+#include "adapters/rate_limit.h"
 #include "adapters/read_access.h"
 #include "adapters/tls.h"
 #include "ledger/cosignature.h"
@@ -119,6 +120,8 @@ struct ServerState {
   std::atomic<bool> stopping{false};
   std::string not_ready_reason = "verifying the ledger";  // set before ready, read after
   NonceCache read_nonces{};  // signed reads' nonces within the clock-skew window
+  RateLimiter connection_limits{};  // by client address (adapters/rate_limit.h)
+  RateLimiter key_limits{};         // by enrolled key's id
 };
 
 class Server {

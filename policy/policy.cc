@@ -58,6 +58,18 @@ bool ReadScope::CoversDeployment(const std::string& app, const std::string& envi
 
 bool ReadAccess::IsPublic(const std::string& group) const { return Lists(public_groups, group); }
 
+RateLimit Limits::ForRoles(const std::vector<std::string>& key_roles) const {
+  std::optional<RateLimit> best;
+  for (const std::string& role : key_roles) {
+    auto it = roles.find(role);
+    if (it == roles.end()) continue;
+    const RateLimit& r = it->second;
+    if (r.off()) return r;
+    if (!best || r.rate > best->rate || (r.rate == best->rate && r.burst > best->burst)) best = r;
+  }
+  return best.value_or(key);
+}
+
 ReadScope ReadAccess::ScopeOf(const std::vector<std::string>& key_roles) const {
   ReadScope scope;
   for (const std::string& role : key_roles) {

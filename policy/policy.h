@@ -27,6 +27,12 @@
 //     apps/environments: those too, and the deployments (their records, state, timelines,
 //     attestations) of the listed apps in the listed environments (either list may be omitted:
 //     any app, any environment)
+//   limits:                            requests per second (`shiplog serve`; all optional)
+//     connection: LIMIT                per client address, before any signature is checked
+//     key: LIMIT                       per enrolled key, for its submissions and signed reads
+//     roles: {ROLE: LIMIT, ...}        a key holding ROLE gets this instead (its most generous)
+//   LIMIT: {rate: N, burst: N} (N > 0: tokens per second, and how many may come at once;
+//     burst defaults to twice the rate) | off (no limit, written out so it is never an accident)
 //   rules: [RULE, ...]
 //
 //   RULE:
@@ -201,6 +207,26 @@ struct ReadAccess {
   ReadScope ScopeOf(const std::vector<std::string>& key_roles) const;
 };
 
+// One token bucket's setting (the limits: section); rate 0 is `off`.
+struct RateLimit {
+  double rate = 0;   // tokens per second
+  double burst = 0;  // the most a bucket holds
+  bool off() const { return rate <= 0; }
+};
+
+// Per-agent rate limits of the server. The defaults (a policy without limits:, or no policy) sit
+// above what one server appends at all (about 10,000 events/s on the benchmark machine, all from
+// one key and one address): they stop nothing that works, only a loop that would take the whole
+// server; a team sets its agents' real rates in its policy.
+struct Limits {
+  RateLimit connection{20000, 40000};
+  RateLimit key{20000, 40000};
+  std::map<std::string, RateLimit> roles;
+
+  // The limit of a key holding `key_roles`: its most generous role override (off wins), else key.
+  RateLimit ForRoles(const std::vector<std::string>& key_roles) const;
+};
+
 // A parsed, checked policy. Plain data: the engine interprets it.
 struct Policy {
   std::string name;
@@ -212,6 +238,7 @@ struct Policy {
   std::vector<std::string> never_waived;  // rule ids
   std::vector<Rule> rules;
   ReadAccess reads;
+  Limits limits;
   std::string source;      // the file's text
   std::string sha256_hex;  // SHA-256 of `source`: decisions name the policy by it
 

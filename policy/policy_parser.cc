@@ -313,6 +313,9 @@ class Parser : public YamlDocument {
   void Chain(const YAML::Node& node);
   void Waivers(const YAML::Node& node);
   void Reads(const YAML::Node& node);
+  void LimitsSection(const YAML::Node& node);
+  std::optional<RateLimit> Limit(const YAML::Node& node, const std::string& what);
+  std::optional<double> Positive(const YAML::Node& node, const std::string& what);
   std::optional<ReadGrant> Grant(const YAML::Node& node, const std::string& role);
   void Environments(const YAML::Node& node);
   std::vector<std::string> Names(const Entries& fields, const std::string& key,
@@ -636,7 +639,8 @@ ParseResult Parser::Parse(const std::string& text) {
 void Parser::Top(const YAML::Node& root) {
   const std::vector<std::string> keys = {"shiplog_policy", "name",  "description",
                                          "roles",          "chain", "environments",
-                                         "waivers",        "rules",        "reads"};
+                                         "waivers",        "rules",        "reads",
+                                         "limits"};
   if (!root.IsMap()) {
     Error(root, "expected a policy: a mapping with " + Join(keys) + ", got " + Describe(root));
     return;
@@ -658,6 +662,7 @@ void Parser::Top(const YAML::Node& root) {
   if (const Entry* e = Find(top, "rules")) Rules(e->value);
   if (const Entry* e = Find(top, "waivers")) Waivers(e->value);
   if (const Entry* e = Find(top, "reads")) Reads(e->value);
+  if (const Entry* e = Find(top, "limits")) LimitsSection(e->value);
 }
 
 void Parser::Version(const Entries& top, const YAML::Node& root) {
@@ -864,6 +869,79 @@ std::optional<ReadGrant> Parser::Grant(const YAML::Node& node, const std::string
     return std::nullopt;
   }
   return grant;
+}
+
+void Parser::LimitsSection(const YAML::Node& node) {
+  Entries fields = Fields(node, "limits", {"connection", "key", "roles"});
+  if (const Entry* e = Find(fields, "connection")) {
+    if (auto limit = Limit(e->value, "limits.connection")) policy_.limits.connection = *limit;
+  }
+  if (const Entry* e = Find(fields, "key")) {
+    if (auto limit = Limit(e->value, "limits.key")) policy_.limits.key = *limit;
+  }
+  const Entry* roles = Find(fields, "roles");
+  if (roles == nullptr) return;
+  if (!roles->value.IsMap()) {
+    Error(roles->value, "expected limits.roles as a mapping {ROLE: {rate: N, burst: N} | off}, "
+                        "got " + Describe(roles->value));
+    return;
+  }
+  for (const auto& [key, value] : Items(roles->value)) {
+    auto role = key.IsScalar() && key.Scalar() == kAdminRole ? std::optional(key.Scalar())
+                                                              : Role(key);
+    if (!role) continue;
+    if (policy_.limits.roles.count(*role) != 0) {
+      Error(key, "role '" + *role + "' is listed twice in limits.roles");
+      continue;
+    }
+    if (auto limit = Limit(value, "the limit of role '" + *role + "'")) {
+      policy_.limits.roles.emplace(*role, *limit);
+    }
+  }
+}
+
+// {rate: N, burst: N} or off. A rate of 0 is refused: no limit is written `off`, on purpose.
+std::optional<RateLimit> Parser::Limit(const YAML::Node& node, const std::string& what) {
+  if (node.IsScalar() && node.Scalar() == "off") return RateLimit{};
+  if (!node.IsMap()) {
+    Error(node, "expected " + what + " as {rate: N, burst: N} (requests per second, and how "
+                "many at once) or off, got " + Describe(node));
+    return std::nullopt;
+  }
+  Entries fields = Fields(node, what, {"rate", "burst"});
+  const Entry* rate = Find(fields, "rate");
+  if (rate == nullptr) {
+    Error(node, what + " needs 'rate' (requests per second; for no limit, write off)");
+    return std::nullopt;
+  }
+  auto r = Positive(rate->value, what + "'s rate");
+  if (!r) return std::nullopt;
+  RateLimit limit{*r, *r * 2};
+  if (const Entry* burst = Find(fields, "burst")) {
+    auto b = Positive(burst->value, what + "'s burst");
+    if (!b) return std::nullopt;
+    if (*b < 1) {
+      Error(burst->value, what + "'s burst must be at least 1 (one request), got " +
+                              burst->value.Scalar());
+      return std::nullopt;
+    }
+    limit.burst = *b;
+  }
+  return limit;
+}
+
+std::optional<double> Parser::Positive(const YAML::Node& node, const std::string& what) {
+  auto text = Scalar(node, what);
+  if (!text) return std::nullopt;
+  char* end = nullptr;
+  const double value = std::strtod(text->c_str(), &end);
+  if (text->empty() || end != text->c_str() + text->size() || !std::isfinite(value) ||
+      value <= 0) {
+    Error(node, "expected " + what + " as a number above 0 (for no limit, write off), got '" +
+                    *text + "'");
+    return std::nullopt;
+  }
+  return value;
 }
 
 void Parser::Rules(const YAML::Node& node) {

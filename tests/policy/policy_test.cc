@@ -285,7 +285,7 @@ TEST(Errors, UnknownKeyInARule) {
 TEST(Errors, UnknownKeysAtEveryLevel) {
   EXPECT_EQ(OnlyError(Edit(kBase, "name: team\n", "name: team\ncolour: blue\n")),
             "t.yaml:3:1: unknown key 'colour' in the policy (expected one of: shiplog_policy, "
-            "name, description, roles, chain, environments, waivers, rules, reads)");
+            "name, description, roles, chain, environments, waivers, rules, reads, limits)");
   std::string text = Edit(kBase, "owner: coordinator}\n  - {step: production",
                           "owner: coordinator, after: x}\n  - {step: production");
   EXPECT_EQ(OnlyError(text), At(text, "after") +
@@ -677,6 +677,56 @@ TEST(Reads, EveryMistakeIsNamedWhereItIs) {
               HasSubstr("'proofs' is listed twice"));
   EXPECT_THAT(OnlyError(kBase + "reads:\n  roles:\n    coordinator: {apps: [a], env: [b]}\n"),
               HasSubstr("unknown key 'env'"));
+}
+
+// ---- limits: ----
+
+TEST(Limits, DefaultsKeyAndConnectionAndTheMostGenerousRole) {
+  const Policy none = Parse(kBase);
+  EXPECT_EQ(none.limits.connection.rate, Limits().connection.rate);
+  EXPECT_EQ(none.limits.ForRoles({"coordinator"}).rate, Limits().key.rate);
+  const Policy p = Parse(kBase +
+                         "limits:\n"
+                         "  connection: {rate: 100, burst: 150}\n"
+                         "  key: {rate: 2.5}\n"
+                         "  roles:\n"
+                         "    coordinator: {rate: 10, burst: 10}\n"
+                         "    admin: {rate: 40, burst: 5}\n"
+                         "    merge-approver: off\n");
+  EXPECT_EQ(p.limits.connection.rate, 100);
+  EXPECT_EQ(p.limits.connection.burst, 150);
+  EXPECT_EQ(p.limits.key.rate, 2.5);
+  EXPECT_EQ(p.limits.key.burst, 5);  // twice the rate when not given
+  EXPECT_EQ(p.limits.ForRoles({}).rate, 2.5);
+  EXPECT_EQ(p.limits.ForRoles({"coordinator"}).rate, 10);
+  EXPECT_EQ(p.limits.ForRoles({"coordinator", "admin"}).rate, 40);
+  EXPECT_TRUE(p.limits.ForRoles({"coordinator", "merge-approver"}).off());
+  EXPECT_FALSE(p.limits.key.off());
+  EXPECT_TRUE(Parse(kBase + "limits:\n  connection: off\n").limits.connection.off());
+}
+
+TEST(Limits, EveryMistakeIsNamedWhereItIs) {
+  auto error = [](const std::string& section, const std::string& needle) {
+    const std::string text = kBase + "limits:\n" + section;
+    const std::string e = OnlyError(text);
+    EXPECT_THAT(e, StartsWith(At(text, needle, "limits:"))) << e;
+    return e;
+  };
+  EXPECT_THAT(error("  conection: {rate: 1}\n", "conection"),
+              HasSubstr("unknown key 'conection' in limits"));
+  EXPECT_THAT(error("  key: {rate: 0}\n", "0"),
+              HasSubstr("limits.key's rate as a number above 0 (for no limit, write off)"));
+  EXPECT_THAT(error("  key: {rate: fast}\n", "fast"), HasSubstr("got 'fast'"));
+  EXPECT_THAT(error("  key: {burst: 5}\n", "{burst"), HasSubstr("limits.key needs 'rate'"));
+  EXPECT_THAT(error("  key: {rate: 5, brust: 5}\n", "brust"), HasSubstr("unknown key 'brust'"));
+  EXPECT_THAT(error("  key: {rate: 5, burst: 0.5}\n", "0.5"),
+              HasSubstr("burst must be at least 1"));
+  EXPECT_THAT(error("  connection: unlimited\n", "unlimited"),
+              HasSubstr("expected limits.connection as {rate: N, burst: N}"));
+  EXPECT_THAT(error("  roles:\n    nobody: off\n", "nobody"), HasSubstr("'nobody' is not declared"));
+  EXPECT_THAT(error("  roles:\n    coordinator: off\n    coordinator: {rate: 1}\n",
+                    "coordinator: {"),
+              HasSubstr("listed twice in limits.roles"));
 }
 
 }  // namespace

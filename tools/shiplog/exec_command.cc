@@ -116,8 +116,10 @@ class ServerSink : public EventSink {
     }
     if (auto message = answer.ErrorMessage()) {
       std::string what = *message + " (HTTP " + std::to_string(answer.status) + ")";
-      // 5xx: not ready, shutting down, overloaded, a broken disk: worth another try.
-      return answer.status >= 500 ? Status::Internal(what) : Status::InvalidArgument(what);
+      // 5xx: not ready, shutting down, overloaded, a broken disk; 429: this key's rate limit
+      // (README "Rate limits"): worth another try.
+      const bool again = answer.status >= 500 || answer.status == 429;
+      return again ? Status::Internal(what) : Status::InvalidArgument(what);
     }
     if (answer.status == 403 && answer.body.is_object() && answer.body.contains("reasons")) {
       return Submitted{true, SeqIn(answer.body.value("denial_receipt", json())), false,

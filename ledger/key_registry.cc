@@ -102,6 +102,7 @@ void KeyRegistry::Apply(const Event& event, uint64_t seq) {
                     {std::string(kAdminRole)}, seq, std::nullopt};
       public_key_by_keyid_[dsse::KeyId(admin.public_key)] = admin.public_key;
       keys_[admin.public_key] = admin;
+      ++changes_;
       break;
     }
     case B::KEY_ENROLLED: {
@@ -110,11 +111,15 @@ void KeyRegistry::Apply(const Event& event, uint64_t seq) {
       for (auto role : e.getRoles()) info.roles.push_back(ToString(role));
       public_key_by_keyid_[dsse::KeyId(info.public_key)] = info.public_key;
       keys_[info.public_key] = info;
+      ++changes_;
       break;
     }
     case B::KEY_REVOKED: {
       auto it = keys_.find(ToString(body.getKeyRevoked().getPublicKey()));
-      if (it != keys_.end()) it->second.revoked_seq = seq;
+      if (it != keys_.end()) {
+        it->second.revoked_seq = seq;
+        ++changes_;
+      }
       break;
     }
     default:

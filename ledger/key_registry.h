@@ -52,6 +52,9 @@ class KeyRegistry {
   void Apply(const Event& event, uint64_t seq);
 
   const std::map<std::string, KeyInfo>& keys() const { return keys_; }
+  // Counts the Apply() calls that changed a key (an enrolment, a revocation): a holder of a copy
+  // knows when to take a new one.
+  uint64_t changes() const { return changes_; }
 
   // The roles of every live key enrolled under `name` (what an unsigned intent of that actor is
   // checked with); kUnknownKey when none is.
@@ -60,6 +63,7 @@ class KeyRegistry {
  private:
   std::map<std::string, KeyInfo> keys_;  // by raw public key
   std::map<std::string, std::string, std::less<>> public_key_by_keyid_;
+  uint64_t changes_ = 0;
 };
 
 }  // namespace shiplog

@@ -678,6 +678,7 @@ Status Ledger::LoadState() {
     SHIPLOG_ASSIGN_OR_RETURN(StoredRecord record, Read(seq));
     registry_.Apply(record.event, seq);
   }
+  PublishKeys();
   return Status::Ok();
 }
 
@@ -993,6 +994,7 @@ std::vector<Result<Receipt>> Ledger::AppendBatch(std::vector<CheckedEvent> event
       return out;
     }
     latest_ = *sealed;
+    PublishKeys();
     checkpoint = latest_;
     nodes = before.Nodes();
     nodes.insert(nodes.end(), completed.begin(), completed.end());
@@ -1151,10 +1153,20 @@ KeyRegistry Ledger::keys() const {
 }
 
 std::optional<KeyInfo> Ledger::KeyByKeyId(std::string_view keyid) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  const KeyInfo* info = registry_.FindByKeyId(keyid);
+  std::shared_ptr<const KeyRegistry> keys;
+  {
+    std::lock_guard<std::mutex> lock(published_keys_mu_);
+    keys = published_keys_;
+  }
+  const KeyInfo* info = keys ? keys->FindByKeyId(keyid) : nullptr;
   if (info == nullptr) return std::nullopt;
   return *info;
+}
+
+void Ledger::PublishKeys() {
+  std::lock_guard<std::mutex> lock(published_keys_mu_);
+  if (published_keys_ && published_keys_->changes() == registry_.changes()) return;
+  published_keys_ = std::make_shared<const KeyRegistry>(registry_);
 }
 
 Result<StoredRecord> Ledger::Read(uint64_t seq) const {

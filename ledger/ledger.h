@@ -290,8 +290,10 @@ class Ledger {
 
   // The key registry as of the latest record.
   KeyRegistry keys() const;
-  // One key's entry by dsse::KeyId, without copying the registry (a signed read looks one up
-  // per request); nullopt when no key has that id.
+  // One key's entry by dsse::KeyId, as of the last committed batch; nullopt when no key has that
+  // id. For the server's per-request checks (signed reads, rate limits): it reads a published
+  // copy of the registry under a lock of its own, never waiting on the ledger's lock, which a
+  // batch holds through its fsync.
   std::optional<KeyInfo> KeyByKeyId(std::string_view keyid) const;
 
   // Ledger time now: the manual clock's time, or the injected clock's, never before the last
@@ -390,6 +392,11 @@ class Ledger {
   Micros last_time_ = 0;           // GUARDED_BY(mu_): the last record's ledger time
   Micros manual_now_ = 0;          // GUARDED_BY(mu_): a manual clock's time
   KeyRegistry registry_;           // GUARDED_BY(mu_)
+  // registry_ as of the last commit (or open), for KeyByKeyId; replaced when a key changed.
+  // REQUIRES: mu_ held to publish.
+  void PublishKeys();
+  mutable std::mutex published_keys_mu_;
+  std::shared_ptr<const KeyRegistry> published_keys_;  // GUARDED_BY(published_keys_mu_)
   TreeFrontier tree_;              // GUARDED_BY(mu_): the tree of all size_ records
   Status broken_;                  // GUARDED_BY(mu_): set when a batch failed to commit
   std::atomic<bool> refusing_{false};  // !broken_.ok(), read without mu_ (Writable)

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "adapters/github/protection_rule.h"
+#include "adapters/integration.h"
 #include "adapters/server.h"
 
 namespace shiplog::adapters {
@@ -119,18 +120,18 @@ bool Exempt(const std::string& path) {
          path.rfind("/v1/admission/", 0) == 0 || path.rfind("/v1/argo/", 0) == 0;
 }
 
-}  // namespace
-
-policy::Limits LimitsInForce(const ServerState& state) {
-  if (state.gate) {
-    if (auto policy = state.gate->policy_in_force()) return policy->limits;
-  }
-  return policy::Limits();
+// The limits in force: the policy's (no copy, the pointer keeps them), or the defaults while the
+// ledger enforces no policy.
+const policy::Limits& LimitsIn(const std::shared_ptr<const policy::Policy>& policy) {
+  static const policy::Limits kDefaults;
+  return policy ? policy->limits : kDefaults;
 }
+
+}  // namespace
 
 std::optional<Response> LimitConnection(ServerState& state, const Request& request) {
   if (Exempt(request.path)) return std::nullopt;
-  const policy::RateLimit limit = LimitsInForce(state).connection;
+  const policy::RateLimit limit = LimitsIn(PolicyInForce(state)).connection;
   const auto verdict = state.connection_limits.TryTake(request.remote_address, BucketOf(limit));
   if (verdict.allowed) return std::nullopt;
   return TooMany(state, "connection", "connection (client address " + request.remote_address + ")",
@@ -140,14 +141,14 @@ std::optional<Response> LimitConnection(ServerState& state, const Request& reque
 std::optional<Response> PeekKey(ServerState& state, const std::string& keyid) {
   std::optional<KeyInfo> key = state.ledger.KeyByKeyId(keyid);
   if (!key) return std::nullopt;
-  const policy::RateLimit limit = LimitsInForce(state).ForRoles(key->roles);
+  const policy::RateLimit limit = LimitsIn(PolicyInForce(state)).ForRoles(key->roles);
   const auto verdict = state.key_limits.Peek(keyid, BucketOf(limit));
   if (verdict.allowed) return std::nullopt;
   return TooMany(state, "key", "key '" + key->name + "'", limit, verdict.retry_after_seconds);
 }
 
 std::optional<Response> TakeKey(ServerState& state, const std::string& keyid, const KeyInfo& key) {
-  const policy::RateLimit limit = LimitsInForce(state).ForRoles(key.roles);
+  const policy::RateLimit limit = LimitsIn(PolicyInForce(state)).ForRoles(key.roles);
   const auto verdict = state.key_limits.TryTake(keyid, BucketOf(limit));
   if (verdict.allowed) return std::nullopt;
   return TooMany(state, "key", "key '" + key.name + "'", limit, verdict.retry_after_seconds);

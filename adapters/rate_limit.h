@@ -83,9 +83,6 @@ namespace shiplog::adapters {
 
 struct ServerState;  // adapters/server.h
 
-// The limits: section in force (the defaults while the ledger enforces no policy).
-policy::Limits LimitsInForce(const ServerState& state);
-
 // The per-address check every request passes first, before any signature work; a 429 to send,
 // or nothing. Health probes, /metrics and the integrations' routes (Kubernetes admission, GitHub,
 // Argo) are exempt: their callers are the platform's own, and a 429 there would fail a deploy

@@ -5,6 +5,7 @@
 
 #include "adapters/github/protection_rule.h"
 #include "adapters/http_signature.h"
+#include "adapters/integration.h"
 #include "adapters/rate_limit.h"
 #include "adapters/server.h"
 
@@ -59,12 +60,11 @@ const char* GroupName(Group group) {
   }
 }
 
-// The reads: section in force (the defaults while the ledger enforces no policy).
-policy::ReadAccess AccessInForce(const ServerState& state) {
-  if (state.gate) {
-    if (auto policy = state.gate->policy_in_force()) return policy->reads;
-  }
-  return policy::ReadAccess();
+// The reads: section in force: the policy's (no copy, the pointer keeps it), or the defaults
+// while the ledger enforces no policy.
+const policy::ReadAccess& ReadsIn(const std::shared_ptr<const policy::Policy>& policy) {
+  static const policy::ReadAccess kDefaults;
+  return policy ? policy->reads : kDefaults;
 }
 
 // A 401 or 403, counted by `reason`.
@@ -288,7 +288,8 @@ Result<bool> RecordVisible(const Ledger& ledger, const Reader& reader, uint64_t 
 ReadAccessDecision CheckReadAccess(ServerState& state, const Request& request) {
   const Group group = GroupOf(request.path);
   if (group == Group::kOwn) return {};
-  const policy::ReadAccess access = AccessInForce(state);
+  const std::shared_ptr<const policy::Policy> in_force = PolicyInForce(state);
+  const policy::ReadAccess& access = ReadsIn(in_force);
   const bool open = group == Group::kHealth || group == Group::kMetrics || group == Group::kProofs;
   if (open && access.IsPublic(GroupName(group))) return {};
   auto signer = Authenticate(state, request, access);

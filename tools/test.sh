@@ -1,8 +1,91 @@
 #!/usr/bin/env bash
-# Install what is missing, build everything with the tests, and run them all with ctest.
+# Installs what is missing, then builds and tests in three passes, each in a build directory of its
+# own, and ends with the ctest summary line of each:
+#   normal    the default compiler, the whole suite (build/)
+#   sanitize  clang with ASan + UBSan and libFuzzer's coverage, the whole suite again and the fuzz
+#             smoke test, whose targets this same tree builds (build/sanitize)
+#   tsan      ThreadSanitizer: only what the server and the concurrent-append tests need, and those
+#             tests, the ones labelled tsan (build/tsan)
+#
+#   tools/test.sh                        all three passes (CI: .ci/run)
+#   tools/test.sh --pass sanitize        one pass alone (--pass may be repeated)
+#   SHIPLOG_TEST_PASSES="normal tsan" tools/test.sh
+#
+# The normal pass skips fuzz_smoke (label fuzz-build: it would build the fuzz targets in a tree of
+# their own) when the sanitize pass runs too, as that pass runs the same smoke test. In CI
+# (CI=true) the builds are -O1 without debug information: the same checks for less compiler time
+# than RelWithDebInfo's -O2 -g, which the trees have elsewhere (build/ as tools/build.sh makes it;
+# build/sanitize then shares ccache's objects with tools/fuzz.sh's build/fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+passes=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --pass)
+      passes+=("${2:?--pass needs normal, sanitize or tsan}")
+      shift 2
+      ;;
+    *) echo "tools/test.sh: unknown argument $1 (--pass normal|sanitize|tsan)" >&2; exit 2 ;;
+  esac
+done
+if [[ ${#passes[@]} -eq 0 ]]; then
+  read -r -a passes <<<"${SHIPLOG_TEST_PASSES:-normal sanitize tsan}"
+fi
+for pass in "${passes[@]}"; do
+  case "$pass" in
+    normal | sanitize | tsan) ;;
+    *) echo "tools/test.sh: unknown pass $pass (normal, sanitize, tsan)" >&2; exit 2 ;;
+  esac
+done
+wants() { [[ " ${passes[*]} " == *" $1 "* ]]; }
+
 tools/setup.sh
-tools/build.sh -DSHIPLOG_TESTS=ON -DSHIPLOG_WERROR=ON
-cd build
-ctest --output-on-failure -j "$(nproc)"
+
+common=(-DSHIPLOG_TESTS=ON -DSHIPLOG_WERROR=ON)
+optimize="-O2 -g -DNDEBUG"  # CMake's RelWithDebInfo
+if [[ "${CI:-}" == true ]]; then optimize="-O1 -DNDEBUG"; fi
+flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$optimize")
+# Under ccache the test executables are built without precompiled headers (SHIPLOG_PCH).
+if command -v ccache >/dev/null && [[ -z "${CCACHE_DISABLE:-}" ]]; then
+  common+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+
+summaries=()
+failed=0
+# run_ctest NAME DIR ARGS...: runs ctest, keeps its summary line for the end.
+run_ctest() {
+  local name="$1" dir="$2"
+  shift 2
+  local log status=0
+  log="$(mktemp)"
+  (cd "$dir" && ctest --output-on-failure -j "$(nproc)" "$@") 2>&1 | tee "$log" || status=$?
+  summaries+=("$name: $(grep -E '% tests passed' "$log" | tail -1)")
+  rm -f "$log"
+  if [[ $status -ne 0 ]]; then failed=1; fi
+}
+
+if wants normal; then
+  skip=()
+  if wants sanitize; then skip=(-LE fuzz-build); fi
+  tools/build.sh "${common[@]}" "${flags[@]}"
+  run_ctest normal build "${skip[@]}"
+fi
+
+if wants sanitize; then
+  # -fno-sanitize-recover: a UBSan finding fails its test rather than scrolling past.
+  CC=clang CXX=clang++ cmake -S . -B build/sanitize "${common[@]}" "${flags[@]}" \
+    -DSHIPLOG_FUZZ=ON -DCMAKE_CXX_FLAGS=-fno-sanitize-recover=undefined >/dev/null
+  cmake --build build/sanitize -j "$(nproc)"
+  run_ctest sanitize build/sanitize
+fi
+
+if wants tsan; then
+  cmake -S . -B build/tsan "${common[@]}" "${flags[@]}" -DSHIPLOG_TSAN=ON >/dev/null
+  cmake --build build/tsan -j "$(nproc)" --target shiplog shiplog_server_tests shiplog_fault_shim \
+    shiplog_ledger_tests
+  run_ctest tsan build/tsan -L tsan
+fi
+
+printf '%s\n' "${summaries[@]}"
+exit $failed

@@ -166,7 +166,7 @@ class TlsTest : public ::testing::Test {
     pki_.Issue("other-ca", "stranger", "");
   }
 
-  TlsSetup Setup(bool mtls = false) const {
+  TlsSetup Options(bool mtls = false) const {
     TlsSetup tls{pki_.path("server.pem"), pki_.path("server.key"), "", pki_.path("ca.pem"), "", ""};
     if (mtls) {
       tls.client_ca = pki_.path("ca.pem");
@@ -192,7 +192,7 @@ class TlsTest : public ::testing::Test {
 };
 
 TEST_F(TlsTest, SubmitAndReadOverHttpsWithTheCa) {
-  server_.StartTls(Setup());
+  server_.StartTls(Options());
   ProcessResult submitted = Submit("checkout-1", {"--ca", pki_.path("ca.pem")});
   ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
   EXPECT_GT(json::parse(submitted.out).value("seq", 0), 0);
@@ -209,7 +209,7 @@ TEST_F(TlsTest, SubmitAndReadOverHttpsWithTheCa) {
 }
 
 TEST_F(TlsTest, AClientThatDoesNotTrustTheCaFailsClearly) {
-  server_.StartTls(Setup());
+  server_.StartTls(Options());
   ProcessResult untrusting = Submit("checkout-1", {});  // the system's CAs only
   EXPECT_EQ(untrusting.exit_code, 1);
   EXPECT_THAT(untrusting.err, HasSubstr("certificate is not trusted"));
@@ -221,7 +221,7 @@ TEST_F(TlsTest, AClientThatDoesNotTrustTheCaFailsClearly) {
 }
 
 TEST_F(TlsTest, TlsOnePointOneAndPlainHttpAreRefused) {
-  server_.StartTls(Setup());
+  server_.StartTls(Options());
   EXPECT_TRUE(TlsClient(server_.port(), pki_.path("ca.pem"), TLS1_2_VERSION).connected());
   EXPECT_FALSE(TlsClient(server_.port(), pki_.path("ca.pem"), TLS1_1_VERSION).connected());
   EXPECT_TRUE(LogShows(server_, "unsupported protocol"));
@@ -234,7 +234,7 @@ TEST_F(TlsTest, TlsOnePointOneAndPlainHttpAreRefused) {
 }
 
 TEST_F(TlsTest, MutualTlsTakesOnlyClientCertificatesFromItsCa) {
-  server_.StartTls(Setup(/*mtls=*/true));  // ready: /readyz answered over mTLS
+  server_.StartTls(Options(/*mtls=*/true));  // ready: /readyz answered over mTLS
   ProcessResult none = Submit("checkout-1", {"--ca", pki_.path("ca.pem")});
   EXPECT_EQ(none.exit_code, 1) << none.out;
   ProcessResult stranger =
@@ -258,7 +258,7 @@ TEST_F(TlsTest, SighupReloadsForNewConnectionsAndKeepsOpenOnes) {
   const std::string key = pki_.path("live.key");
   WriteFile(cert, ReadFile(pki_.path("server.pem")));
   WriteFile(key, ReadFile(pki_.path("server.key")));
-  TlsSetup tls = Setup();
+  TlsSetup tls = Options();
   tls.cert = cert;
   tls.key = key;
   server_.StartTls(tls);

@@ -16,9 +16,7 @@
 #       is busy with other work (the fuzzer then runs at the lowest priority, taking what is idle)
 #
 # SHIPLOG_FUZZ_BUILD sets the build directory (default build/fuzz). The targets run one at a time,
-# under nice: the machine is shared. SHIPLOG_FUZZ_PREBUILT=1 runs the targets of a build directory
-# that is already built (tools/test.sh's sanitize pass, whose tree has SHIPLOG_FUZZ on) without
-# configuring or building it.
+# under nice: the machine is shared.
 set -euo pipefail
 src="$(cd "$(dirname "$0")/.." && pwd)"
 keep=1
@@ -40,14 +38,12 @@ if [[ ${#targets[@]} -eq 0 ]]; then
 fi
 build="${SHIPLOG_FUZZ_BUILD:-$src/build/fuzz}"
 
-if [[ "${SHIPLOG_FUZZ_PREBUILT:-}" != 1 ]]; then
-  launcher=()
-  if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
-  CC=clang CXX=clang++ cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DSHIPLOG_FUZZ=ON -DSHIPLOG_TESTS=OFF -DSHIPLOG_WERROR=ON \
-    -DCMAKE_CXX_FLAGS=-fno-sanitize-recover=undefined "${launcher[@]}" >/dev/null
-  nice -n 5 cmake --build "$build" -j "$(nproc)" --target fuzz_seeds "${targets[@]}"
-fi
+launcher=()
+if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+CC=clang CXX=clang++ cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DSHIPLOG_FUZZ=ON -DSHIPLOG_TESTS=OFF -DSHIPLOG_WERROR=ON \
+  -DCMAKE_CXX_FLAGS=-fno-sanitize-recover=undefined "${launcher[@]}" >/dev/null
+nice -n 5 cmake --build "$build" -j "$(nproc)" --target fuzz_seeds "${targets[@]}"
 
 corpora="$src/tests/fuzz/corpus"
 # The seeds made from the fuzz ledger (bundles, snapshots, requests): the same bytes every run.

@@ -2,8 +2,8 @@
 # Installs what is missing, then builds and tests in three passes, each in a build directory of its
 # own, and ends with the ctest summary line of each:
 #   normal    the default compiler, the whole suite (build/)
-#   sanitize  clang with ASan + UBSan and libFuzzer's coverage, the whole suite again and the fuzz
-#             smoke test, whose targets this same tree builds (build/sanitize)
+#   sanitize  ASan + UBSan (-DSHIPLOG_SANITIZE=ON, the default compiler), the whole suite again, the
+#             fuzz targets' corpora replayed included (build/sanitize)
 #   tsan      ThreadSanitizer: only what the server and the concurrent-append tests need, and those
 #             tests, the ones labelled tsan (build/tsan)
 #
@@ -11,11 +11,9 @@
 #   tools/test.sh --pass sanitize        one pass alone (--pass may be repeated)
 #   SHIPLOG_TEST_PASSES="normal tsan" tools/test.sh
 #
-# The normal pass skips fuzz_smoke (label fuzz-build: it would build the fuzz targets in a tree of
-# their own) when the sanitize pass runs too, as that pass runs the same smoke test. In CI
-# (CI=true) the builds are -O1 without debug information: the same checks for less compiler time
-# than RelWithDebInfo's -O2 -g, which the trees have elsewhere (build/ as tools/build.sh makes it;
-# build/sanitize then shares ccache's objects with tools/fuzz.sh's build/fuzz).
+# In CI (CI=true) the builds are -O1 without debug information: the same checks for less compiler
+# time than RelWithDebInfo's -O2 -g, which the trees have elsewhere (build/ as tools/build.sh makes
+# it). Fuzzing itself (libFuzzer, clang) is tools/fuzz.sh's, not a test pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,16 +64,12 @@ run_ctest() {
 }
 
 if wants normal; then
-  skip=()
-  if wants sanitize; then skip=(-LE fuzz-build); fi
   tools/build.sh "${common[@]}" "${flags[@]}"
-  run_ctest normal build "${skip[@]}"
+  run_ctest normal build
 fi
 
 if wants sanitize; then
-  # -fno-sanitize-recover: a UBSan finding fails its test rather than scrolling past.
-  CC=clang CXX=clang++ cmake -S . -B build/sanitize "${common[@]}" "${flags[@]}" \
-    -DSHIPLOG_FUZZ=ON -DCMAKE_CXX_FLAGS=-fno-sanitize-recover=undefined >/dev/null
+  cmake -S . -B build/sanitize "${common[@]}" "${flags[@]}" -DSHIPLOG_SANITIZE=ON >/dev/null
   cmake --build build/sanitize -j "$(nproc)"
   run_ctest sanitize build/sanitize
 fi
@@ -83,7 +77,7 @@ fi
 if wants tsan; then
   cmake -S . -B build/tsan "${common[@]}" "${flags[@]}" -DSHIPLOG_TSAN=ON >/dev/null
   cmake --build build/tsan -j "$(nproc)" --target shiplog shiplog_server_tests shiplog_fault_shim \
-    shiplog_ledger_tests
+    shiplog_ledger_concurrency_tests
   run_ctest tsan build/tsan -L tsan
 fi
 

@@ -81,6 +81,7 @@ class ServerProcess {
   adapters::HttpCall NewCall() const;
   adapters::ServerUrl Url() const;
   adapters::HttpReply SignedGet(const std::string& key_file, const std::string& target) const;
+  [[noreturn]] void NoAnswer(const std::string& request, const Status& status) const;
   void Launch(const std::vector<std::string>& listen, const std::vector<std::string>& extra);
 
   bool tls_ = false;

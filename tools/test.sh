@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Installs what is missing, then builds and tests in three passes, each in a build directory of its
-# own, and ends with the ctest summary line of each:
+# Installs what is missing, then builds and tests in one or more passes, each in a build directory
+# of its own, and ends with the ctest summary line of each:
 #   normal    the default compiler, the whole suite (build/)
 #   sanitize  ASan + UBSan (-DSHIPLOG_SANITIZE=ON, the default compiler), the whole suite again, the
 #             fuzz targets' corpora replayed included (build/sanitize)
 #   tsan      ThreadSanitizer: only what the server and the concurrent-append tests need, and those
 #             tests, the ones labelled tsan (build/tsan)
 #
-#   tools/test.sh                        all three passes (CI: .ci/run)
-#   tools/test.sh --pass sanitize        one pass alone (--pass may be repeated)
-#   SHIPLOG_TEST_PASSES="normal tsan" tools/test.sh
+#   tools/test.sh                        the normal pass (CI: .ci/run)
+#   tools/test.sh --pass sanitize        one pass (--pass may be repeated)
+#   SHIPLOG_TEST_PASSES="normal sanitize tsan" tools/test.sh
+#
+# CI runs the normal pass alone for now: on its two cores the three passes took 2,815 s, the
+# sanitized trees' builds most of it, against a budget of 30 minutes for everything. They run in
+# CI once their builds fit (README, "The sanitizer passes").
 #
 # In CI (CI=true) the builds are -O1 without debug information: the same checks for less compiler
 # time than RelWithDebInfo's -O2 -g, which the trees have elsewhere (build/ as tools/build.sh makes
@@ -28,7 +32,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 if [[ ${#passes[@]} -eq 0 ]]; then
-  read -r -a passes <<<"${SHIPLOG_TEST_PASSES:-normal sanitize tsan}"
+  read -r -a passes <<<"${SHIPLOG_TEST_PASSES:-normal}"
 fi
 for pass in "${passes[@]}"; do
   case "$pass" in

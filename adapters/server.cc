@@ -14,7 +14,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -158,8 +160,9 @@ class Server::Impl {
               uint16_t& port);
   void Accept(tcp::acceptor& acceptor, bool tls);
   void Admit(tcp::socket socket, bool tls);
+  void Serve(tcp::socket socket, const net::ip::address& address, bool tls);
   void Refuse(tcp::socket socket, const std::string& message);
-  bool EvictLongestIdle();
+  std::shared_ptr<Connection> LongestIdle();
   std::vector<std::shared_ptr<Connection>> LiveSessions();  // locks sessions_mu_ itself
   void Register(Connection* session, std::weak_ptr<Connection> weak);
   void Unregister(Connection* session, const net::ip::address& address);
@@ -189,8 +192,11 @@ class Server::Impl::Connection {
   virtual int64_t idle_since() const = 0;
   // On stop: an idle connection is closed now, a busy one after its answer.
   virtual void CloseIfIdle() = 0;
-  // At the connection limit: closes the connection if it still waits for a request.
-  virtual void EvictIfIdle() = 0;
+  // At the connection limit: closes the connection if it still waits for a request, then calls
+  // `then` (on the connection's executor) with whether it did. A newcomer takes the place only
+  // then: a request can begin between the acceptor's pick and the close, and a connection is
+  // evicted once however many newcomers picked it.
+  virtual void EvictIfIdle(std::function<void(bool closed)> then) = 0;
 };
 
 // One client connection: reads requests one after another (keep-alive), routes each and writes
@@ -244,13 +250,18 @@ class Server::Impl::Session : public Connection,
   }
 
   // None of a request may have arrived (bytes in the socket's buffer count as a request begun).
-  void EvictIfIdle() override {
-    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+  void EvictIfIdle(std::function<void(bool closed)> then) override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this(), then = std::move(then)] {
       beast::error_code ec;
       const size_t unread = self->Lowest().socket().available(ec);
-      if (!self->waiting_idle_ || ec || unread > 0 || self->buffer_.size() > 0) return;
+      if (self->evicted_ || !self->waiting_idle_ || ec || unread > 0 ||
+          self->buffer_.size() > 0) {
+        return then(false);
+      }
       spdlog::info("closing an idle connection to make room (at the connection limit)");
+      self->evicted_ = true;
       self->CloseNow();
+      then(true);
     });
   }
 
@@ -524,6 +535,7 @@ class Server::Impl::Session : public Connection,
   net::steady_timer request_timer_;  // the deadline of the request being read
   bool request_timed_out_ = false;
   bool waiting_idle_ = false;  // the wait for a request's first bytes is pending
+  bool evicted_ = false;       // closed to make room for a newcomer
   std::atomic<int64_t> idle_since_{0};
   const net::ip::address address_;
   Impl& server_;
@@ -612,16 +624,26 @@ void Server::Impl::Admit(tcp::socket socket, bool tls) {
     ++from_peer;
   }
   const auto open = static_cast<size_t>(state_.metrics.open_connections());
-  if (open >= options_.max_connections && !EvictLongestIdle()) {
+  if (open < options_.max_connections) return Serve(std::move(socket), peer.address(), tls);
+  const std::shared_ptr<Connection> idle = LongestIdle();
+  if (!idle) {
     Unregister(nullptr, peer.address());
     return Refuse(std::move(socket), "too many connections; retry later");
   }
+  auto newcomer = std::make_shared<tcp::socket>(std::move(socket));
+  idle->EvictIfIdle([this, newcomer, address = peer.address(), tls](bool closed) {
+    if (closed) return Serve(std::move(*newcomer), address, tls);
+    Unregister(nullptr, address);
+    Refuse(std::move(*newcomer), "too many connections; retry later");
+  });
+}
+
+void Server::Impl::Serve(tcp::socket socket, const net::ip::address& address, bool tls) {
   if (tls) {
-    std::make_shared<Session<TlsStream>>(std::move(socket), peer.address(), *this, tls_->current())
+    std::make_shared<Session<TlsStream>>(std::move(socket), address, *this, tls_->current())
         ->Start();
   } else {
-    std::make_shared<Session<PlainStream>>(std::move(socket), peer.address(), *this, nullptr)
-        ->Start();
+    std::make_shared<Session<PlainStream>>(std::move(socket), address, *this, nullptr)->Start();
   }
 }
 
@@ -635,21 +657,19 @@ void Server::Impl::Refuse(tcp::socket socket, const std::string& message) {
   });
 }
 
-// Picks the connection idle the longest and asks it to close if it still is; false when none is
-// idle (every connection has a request begun or in flight).
-bool Server::Impl::EvictLongestIdle() {
+// The connection idle the longest; null when none is idle (every connection has a request begun
+// or in flight).
+std::shared_ptr<Server::Impl::Connection> Server::Impl::LongestIdle() {
   const std::vector<std::shared_ptr<Connection>> live = LiveSessions();
-  Connection* oldest = nullptr;
+  std::shared_ptr<Connection> oldest;
   int64_t oldest_since = 0;
   for (const auto& session : live) {
     const int64_t since = session->idle_since();
     if (since == 0 || (oldest && since >= oldest_since)) continue;
-    oldest = session.get();
+    oldest = session;
     oldest_since = since;
   }
-  if (!oldest) return false;
-  oldest->EvictIfIdle();
-  return true;
+  return oldest;
 }
 
 // Taken out under the lock and used after it: dropping the last reference to a connection runs

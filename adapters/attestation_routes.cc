@@ -2,13 +2,11 @@
 
 #include <string>
 
+#include "adapters/api_paths.h"
 #include "replay/attestation.h"
 
 namespace shiplog::adapters {
 namespace {
-
-constexpr std::string_view kRecordsPrefix = "/v1/records/";
-constexpr std::string_view kAttestationSuffix = "/attestation";
 
 // The {seq} of /v1/records/{seq}/attestation, as text; nullopt for any other path.
 std::optional<std::string> SeqOfPath(const std::string& path) {

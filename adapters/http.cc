@@ -34,14 +34,9 @@ Result<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
   return out;
 }
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 }  // namespace
 
-bool Request::WantsCapnp() const { return Lower(accept).find(kCapnp) != std::string::npos; }
+bool Request::WantsCapnp() const { return AsciiLower(accept).find(kCapnp) != std::string::npos; }
 
 std::optional<std::string> Request::Param(const std::string& name) const {
   auto it = query.find(name);
@@ -119,6 +114,12 @@ Status ParseTarget(std::string_view target, Request& request) {
     request.query[name] = std::move(value);
   }
   return Status::Ok();
+}
+
+std::string AsciiLower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 std::string PercentEncode(std::string_view text) {

@@ -81,6 +81,8 @@ int HttpStatusFor(const Status& status);
 
 // Splits "a/b?x=1&y=%20" into the decoded path and parameters; kInvalidArgument for a bad escape.
 Status ParseTarget(std::string_view target, Request& request);
+// `text` with ASCII letters lowercased: header names and media types compare without case.
+std::string AsciiLower(std::string_view text);
 // `text` as a query parameter's value: every byte but RFC 3986's unreserved ones %-escaped.
 std::string PercentEncode(std::string_view text);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "adapters/api_paths.h"
 #include "adapters/github/protection_rule.h"
 #include "adapters/http_signature.h"
 #include "adapters/integration.h"
@@ -12,11 +13,6 @@
 namespace shiplog::adapters {
 namespace {
 
-constexpr char kDeploymentsPrefix[] = "/v1/deployments/";
-constexpr char kRecordsPrefix[] = "/v1/records/";
-constexpr char kAttestationSuffix[] = "/attestation";
-constexpr std::string_view kTimelineSuffix = "/timeline";
-constexpr std::string_view kBundleSuffix = "/bundle";
 constexpr size_t kMaxNonce = 128;
 
 enum class Group { kHealth, kMetrics, kProofs, kOwn, kWhoAmI, kRecords };
@@ -241,7 +237,7 @@ std::optional<Refusal> CheckScope(const Ledger& ledger, const Reader& reader, co
   if (path == "/v1/query") return std::nullopt;
   Result<bool> visible = false;
   if (StartsWith(path, kDeploymentsPrefix)) {
-    std::string id = path.substr(sizeof(kDeploymentsPrefix) - 1);
+    std::string id = path.substr(kDeploymentsPrefix.size());
     for (std::string_view suffix : {kTimelineSuffix, kBundleSuffix}) {
       if (EndsWith(id, suffix)) {
         id.resize(id.size() - suffix.size());
@@ -251,9 +247,8 @@ std::optional<Refusal> CheckScope(const Ledger& ledger, const Reader& reader, co
     if (id.empty() || id.find('/') != std::string::npos) return forbidden;
     visible = DeploymentVisible(ledger, reader, id, std::nullopt);
   } else if (StartsWith(path, kRecordsPrefix) && EndsWith(path, kAttestationSuffix)) {
-    const std::string seq =
-        path.substr(sizeof(kRecordsPrefix) - 1,
-                    path.size() - sizeof(kRecordsPrefix) - sizeof(kAttestationSuffix) + 2);
+    const std::string seq = path.substr(
+        kRecordsPrefix.size(), path.size() - kRecordsPrefix.size() - kAttestationSuffix.size());
     if (seq.empty() || seq.size() > 19 ||
         seq.find_first_not_of("0123456789") != std::string::npos) {
       return forbidden;

@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "adapters/api_paths.h"
 #include "adapters/read_access.h"
 #include "adapters/routes.h"
 #include "ledger/bundle.h"
@@ -28,9 +29,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kDeploymentsPrefix[] = "/v1/deployments/";
-constexpr char kTimelineSuffix[] = "/timeline";
-constexpr char kBundleSuffix[] = "/bundle";
 // Records a query reads per pull of its stream: enough to fill a chunk, few enough that a large
 // answer is never held whole.
 constexpr size_t kQueryPage = 256;
@@ -95,7 +93,7 @@ Result<bool> FlagParam(const Request& request, const std::string& name) {
   return Status::InvalidArgument("parameter " + name + " is true or false, not '" + *text + "'");
 }
 
-Response Checkpoint(ServerState& state, const Request& request) {
+Response CheckpointOf(ServerState& state, const Request& request) {
   Status params = OnlyParams(request, {"size"});
   if (!params.ok()) return ErrorResponse(params);
   auto size = UintParam(request, "size");
@@ -366,7 +364,7 @@ bool RouteRead(ServerState& state, const Request& request, const Respond& respon
     return true;
   }
   if (path == "/v1/checkpoint") {
-    respond(Checkpoint(state, request));
+    respond(CheckpointOf(state, request));
   } else if (path == "/v1/proofs/inclusion") {
     respond(InclusionProofOf(state, request));
   } else if (path == "/v1/proofs/consistency") {
@@ -374,7 +372,7 @@ bool RouteRead(ServerState& state, const Request& request, const Respond& respon
   } else if (path == "/v1/query") {
     OnReaderPool(state, request, respond, QueryOf, "");
   } else {
-    std::string id = path.substr(sizeof(kDeploymentsPrefix) - 1);
+    std::string id = path.substr(kDeploymentsPrefix.size());
     auto answer = DeploymentState;
     auto strip = [&id](std::string_view suffix) {
       if (id.size() <= suffix.size() ||

@@ -9,15 +9,9 @@ namespace {
 
 namespace http = boost::beast::http;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // "text/plain; charset=utf-8" -> "text/plain".
 std::string MediaType(std::string_view content_type) {
-  std::string type = Lower(content_type.substr(0, content_type.find(';')));
+  std::string type = AsciiLower(content_type.substr(0, content_type.find(';')));
   while (!type.empty() && type.back() == ' ') type.pop_back();
   return type;
 }
@@ -49,7 +43,7 @@ Result<Request> ToRequest(BeastRequest& read) {
   request.content_type = MediaType(std::string(read[http::field::content_type]));
   request.accept = std::string(read[http::field::accept]);
   for (const auto& field : read) {
-    request.headers[Lower({field.name_string().data(), field.name_string().size()})] =
+    request.headers[AsciiLower({field.name_string().data(), field.name_string().size()})] =
         std::string(field.value().data(), field.value().size());
   }
   request.body = std::move(read.body());

@@ -26,10 +26,6 @@ constexpr char kManifestFile[] = "/BACKUP";
 constexpr char kFormat[] = "shiplog-backup-v1";
 constexpr size_t kMaxManifestBytes = 64 * 1024;
 
-Status Errno(const std::string& what, const std::string& path) {
-  return Status::Internal(what + " " + path + ": " + std::strerror(errno));
-}
-
 // `dir` without trailing slashes, so that `dir` + ".incomplete-..." is its sibling.
 std::string Trimmed(std::string dir) {
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
@@ -69,7 +65,8 @@ class Staging {
     if (error)
       return Status::InvalidArgument("cannot create " + parent.string() + ": " + error.message());
     std::string name = target + ".incomplete-XXXXXX";
-    if (::mkdtemp(name.data()) == nullptr) return Errno("cannot create", name);  // mode 0700
+    if (::mkdtemp(name.data()) == nullptr)
+      return ErrnoStatus("cannot create", name, errno);  // mode 0700
     return std::unique_ptr<Staging>(new Staging(std::move(name)));
   }
   ~Staging() {
@@ -85,7 +82,7 @@ class Staging {
   // the rename durable.
   Status MoveTo(const std::string& target) {
     if (::rename(path_.c_str(), target.c_str()) != 0)
-      return Errno("cannot rename " + path_ + " to", target);
+      return ErrnoStatus("cannot rename " + path_ + " to", target, errno);
     kept_ = true;
     return SyncDirectoryOf(target);
   }
@@ -120,7 +117,7 @@ Status CopyWitness(const std::string& from, const std::string& to, std::string_v
 
 Status CopyStore(const std::string& from, const std::string& to) {
   const std::string scratch = to + "/.secondary";  // the secondary instance's own files
-  if (::mkdir(scratch.c_str(), 0700) != 0) return Errno("cannot create", scratch);
+  if (::mkdir(scratch.c_str(), 0700) != 0) return ErrnoStatus("cannot create", scratch, errno);
   Status copied = CopyRocksStore(from + "/db", to + "/db", scratch);
   std::error_code ignored;
   fs::remove_all(scratch, ignored);
@@ -129,10 +126,10 @@ Status CopyStore(const std::string& from, const std::string& to) {
 
 Status SyncPath(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return Errno("cannot open", path);
+  if (fd < 0) return ErrnoStatus("cannot open", path, errno);
   const bool synced = ::fsync(fd) == 0;
   ::close(fd);
-  return synced ? Status::Ok() : Errno("cannot sync", path);
+  return synced ? Status::Ok() : ErrnoStatus("cannot sync", path, errno);
 }
 
 // `dir` and every file and directory under it, fsynced; returns their total size in bytes.

@@ -1,5 +1,8 @@
 #include "ledger/status.h"
 
+#include <cerrno>
+#include <cstring>
+
 namespace shiplog {
 
 const char* StatusCodeName(StatusCode code) {
@@ -28,6 +31,12 @@ std::string Status::ToString() const {
 Status Status::Prefixed(const std::string& context) const {
   if (ok()) return *this;
   return Status(code_, context + ": " + message_);
+}
+
+Status ErrnoStatus(const std::string& what, const std::string& path, int error) {
+  std::string message = what + " " + path + ": " + std::strerror(error);
+  if (error == ENOSPC || error == EDQUOT) return Status::NoSpace(std::move(message));
+  return Status::Internal(std::move(message));
 }
 
 }  // namespace shiplog

@@ -68,6 +68,11 @@ class Status {
   std::string message_;
 };
 
+// A failed system call on `path` ("fsync data/000012.log: Input/output error"): NoSpace when the
+// disk or the quota is full (not damage: the ledger takes appends again once space is freed),
+// Internal for anything else.
+Status ErrnoStatus(const std::string& what, const std::string& path, int error);
+
 namespace internal {
 
 // Reading the value of a failed Result is a bug in the caller, not an error to recover from: it

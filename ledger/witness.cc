@@ -16,14 +16,6 @@ constexpr size_t kSlotBytes = 4096;
 constexpr int kSlots = 2;
 constexpr std::string_view kMagic = "shiplog-witness 1\n";
 
-Status Errno(const std::string& what, const std::string& path) {
-  const int error = errno;
-  std::string message = what + " " + path + ": " + std::strerror(error);
-  // A full disk is not damage: the ledger takes appends again once space is freed.
-  if (error == ENOSPC || error == EDQUOT) return Status::NoSpace(std::move(message));
-  return Status::Internal(std::move(message));
-}
-
 // Writes all of `bytes` at `offset`, through short writes and interrupts.
 bool WriteAllAt(int fd, std::string_view bytes, off_t offset) {
   while (!bytes.empty()) {
@@ -39,12 +31,14 @@ bool WriteAllAt(int fd, std::string_view bytes, off_t offset) {
 // The note a slot holds, if it is a written slot; nullopt for a slot never written.
 // kCorrupt when it is written but not in the slot form (a torn or damaged write).
 Result<std::optional<std::string_view>> SlotNote(std::string_view slot) {
-  if (slot.find_first_not_of('\0') == std::string_view::npos) return std::optional<std::string_view>();
+  if (slot.find_first_not_of('\0') == std::string_view::npos)
+    return std::optional<std::string_view>();
   if (slot.substr(0, kMagic.size()) != kMagic) return Status::Corrupt("no witness header");
   slot.remove_prefix(kMagic.size());
   const size_t newline = slot.find('\n');
   size_t length = 0;
-  const auto parsed = std::from_chars(slot.data(), slot.data() + std::min(newline, slot.size()), length);
+  const auto parsed =
+      std::from_chars(slot.data(), slot.data() + std::min(newline, slot.size()), length);
   if (newline == std::string_view::npos || parsed.ec != std::errc() ||
       parsed.ptr != slot.data() + newline || length > slot.size() - newline - 1) {
     return Status::Corrupt("a bad note length");
@@ -60,10 +54,10 @@ CheckpointWitness::~CheckpointWitness() {
 
 Status CheckpointWitness::Create(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno("cannot create the checkpoint witness", path);
+  if (fd < 0) return ErrnoStatus("cannot create the checkpoint witness", path, errno);
   const bool sized = ::ftruncate(fd, kSlotBytes * kSlots) == 0 && ::fsync(fd) == 0;
   ::close(fd);
-  if (!sized) return Errno("cannot write the checkpoint witness", path);
+  if (!sized) return ErrnoStatus("cannot write the checkpoint witness", path, errno);
   return SyncDirectoryOf(path);
 }
 
@@ -71,11 +65,11 @@ Result<std::unique_ptr<CheckpointWitness>> CheckpointWitness::Open(
     const std::string& path, std::string_view ledger_public_key, bool read_only) {
   const int fd = ::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT) return Status::NotFound("no checkpoint witness at " + path);
-  if (fd < 0) return Errno("cannot open the checkpoint witness", path);
+  if (fd < 0) return ErrnoStatus("cannot open the checkpoint witness", path, errno);
   std::unique_ptr<CheckpointWitness> witness(new CheckpointWitness(path, fd));
   std::string bytes(kSlotBytes * kSlots, '\0');
   const ssize_t got = ::pread(fd, bytes.data(), bytes.size(), 0);
-  if (got < 0) return Errno("cannot read the checkpoint witness", path);
+  if (got < 0) return ErrnoStatus("cannot read the checkpoint witness", path, errno);
   bool written = false;
   for (int slot = 0; slot < kSlots; ++slot) {
     auto note = SlotNote(std::string_view(bytes).substr(slot * kSlotBytes, kSlotBytes));
@@ -103,8 +97,9 @@ Status CheckpointWitness::Record(const Checkpoint& checkpoint) {
                             " bytes does not fit the witness's slot");
   }
   slot.resize(kSlotBytes, '\0');
-  if (!WriteAllAt(fd_, slot, static_cast<off_t>(next_slot_ * kSlotBytes)) || ::fdatasync(fd_) != 0) {
-    return Errno("cannot write the checkpoint witness", path_);
+  if (!WriteAllAt(fd_, slot, static_cast<off_t>(next_slot_ * kSlotBytes)) ||
+      ::fdatasync(fd_) != 0) {
+    return ErrnoStatus("cannot write the checkpoint witness", path_, errno);
   }
   latest_ = checkpoint;
   next_slot_ = (next_slot_ + 1) % kSlots;

@@ -80,7 +80,7 @@ bool IsZeroText(std::string_view s) {
          EqualsIgnoreCase(s, "unspecified");
 }
 
-bool Test(const json* value, const ValueTest& test) {
+bool Satisfies(const json* value, const ValueTest& test) {
   switch (test.op) {
     case ValueTest::Op::kPresent:
       return value && !(value->is_string() && value->get<std::string>().empty()) &&
@@ -122,7 +122,7 @@ bool Test(const json* value, const ValueTest& test) {
 
 bool Matches(const json& fields, const FieldTests& tests) {
   for (const auto& [path, test] : tests) {
-    if (!Test(FieldAt(fields, path), test)) return false;
+    if (!Satisfies(FieldAt(fields, path), test)) return false;
   }
   return true;
 }
@@ -144,14 +144,14 @@ std::string DescribeTest(const ValueTest& t) {
   return "";
 }
 
-std::string Describe(const FieldTests& tests) {
+std::string DescribeTests(const FieldTests& tests) {
   std::string s;
   for (const auto& [path, test] : tests) s += (s.empty() ? "" : " ") + path + DescribeTest(test);
   return s;
 }
 
-std::string Describe(const EventMatch& m) {
-  return m.where.empty() ? m.kind : m.kind + " " + Describe(m.where);
+std::string DescribeMatch(const EventMatch& m) {
+  return m.where.empty() ? m.kind : m.kind + " " + DescribeTests(m.where);
 }
 
 std::string Upper(std::string s) {
@@ -167,11 +167,12 @@ std::string DescribeAge(const EventMatch& m, const Fact& f, Micros age) {
     return step->second.values[0] + " has been " + Upper(status->second.values[0]) + " for " +
            FormatDuration(age) + " (seq " + std::to_string(f.seq) + ")";
   }
-  return Describe(m) + " (seq " + std::to_string(f.seq) + ") is " + FormatDuration(age) + " old";
+  return DescribeMatch(m) + " (seq " + std::to_string(f.seq) + ") is " + FormatDuration(age) +
+         " old";
 }
 
 // The result of one requirement.
-struct Outcome {
+struct RequirementOutcome {
   bool applied = true;  // false when its `if:` did not match
   bool ok = true;
   std::string message;
@@ -179,16 +180,16 @@ struct Outcome {
   std::vector<uint64_t> satisfied_by;
 };
 
-Outcome Fail(std::string message, std::vector<uint64_t> considered = {}) {
-  Outcome o;
+RequirementOutcome Fail(std::string message, std::vector<uint64_t> considered = {}) {
+  RequirementOutcome o;
   o.ok = false;
   o.message = std::move(message);
   o.considered = std::move(considered);
   return o;
 }
 
-Outcome Pass(std::vector<uint64_t> by = {}) {
-  Outcome o;
+RequirementOutcome Pass(std::vector<uint64_t> by = {}) {
+  RequirementOutcome o;
   o.satisfied_by = std::move(by);
   return o;
 }
@@ -606,7 +607,7 @@ const Fact* FirstLater(const DeploymentState* d, const std::vector<EventMatch>& 
   return first;
 }
 
-Outcome EventRequirement(const Requirement& r, const Intent& in) {
+RequirementOutcome EventRequirement(const Requirement& r, const Intent& in) {
   std::vector<const Fact*> candidates;
   std::vector<uint64_t> considered;
   for (const Fact* f : FindFacts(in.deployment, r.event)) {
@@ -619,7 +620,7 @@ Outcome EventRequirement(const Requirement& r, const Intent& in) {
     candidates.push_back(f);
   }
   if (candidates.empty()) {
-    std::string what = "no " + Describe(r.event);
+    std::string what = "no " + DescribeMatch(r.event);
     if (!r.by_role.empty()) what += " by a holder of role " + r.by_role;
     if (r.same_image) what += " for image " + (in.image.empty() ? "(none)" : in.image);
     if (!considered.empty()) what += " (" + std::to_string(considered.size()) + " others considered)";
@@ -627,7 +628,7 @@ Outcome EventRequirement(const Requirement& r, const Intent& in) {
   }
   const Fact& latest = *candidates.back();
   if (const Fact* later = FirstLater(in.deployment, r.unless_later, latest.seq)) {
-    return Fail(Describe(r.event) + " at seq " + std::to_string(latest.seq) +
+    return Fail(DescribeMatch(r.event) + " at seq " + std::to_string(latest.seq) +
                     " was followed by " + later->kind + " " +
                     later->fields.value("status", later->fields.value("outcome", "")) +
                     " at seq " + std::to_string(later->seq),
@@ -642,7 +643,7 @@ Outcome EventRequirement(const Requirement& r, const Intent& in) {
   return Pass({latest.seq});
 }
 
-Outcome CanaryRequirement(const Requirement& r, const Intent& in) {
+RequirementOutcome CanaryRequirement(const Requirement& r, const Intent& in) {
   const DeploymentState& d = *in.deployment;
   const uint32_t want = in.fields.value("weight", 0u), now_at = d.canary_weight;
   if (want <= now_at) return Pass();  // holding or lowering traffic is always allowed
@@ -669,15 +670,15 @@ Outcome CanaryRequirement(const Requirement& r, const Intent& in) {
       return Pass({d.canary_phase_seq, f->seq});
     }
   }
-  return Fail("no passing analysis (" + Describe(r.analysis) +
-                  (r.analysis_metrics.empty() ? "" : ", " + Describe(r.analysis_metrics)) +
+  return Fail("no passing analysis (" + DescribeMatch(r.analysis) +
+                  (r.analysis_metrics.empty() ? "" : ", " + DescribeTests(r.analysis_metrics)) +
                   ") since the " + std::to_string(now_at) + "% phase began at seq " +
                   std::to_string(d.canary_phase_seq),
               {d.canary_phase_seq});
 }
 
-Outcome Builtin(const std::string& name, const Policy& policy, const EnvironmentState& env,
-                const Intent& in) {
+RequirementOutcome Builtin(const std::string& name, const Policy& policy,
+                           const EnvironmentState& env, const Intent& in) {
   const DeploymentState* d = in.deployment;
   const std::string& step = in.step;
   if (name == "owner") return Pass();  // an authority check: Engine::CheckAuthority
@@ -718,15 +719,15 @@ Outcome Builtin(const std::string& name, const Policy& policy, const Environment
   return Pass(ready);
 }
 
-Outcome Evaluate(const Requirement& r, const Policy& policy, const EnvironmentState& env,
-                 const Intent& in) {
+RequirementOutcome Evaluate(const Requirement& r, const Policy& policy,
+                            const EnvironmentState& env, const Intent& in) {
   static const json no_request = json::object();
   const json& request =
       in.deployment && in.deployment->request ? in.deployment->request->fields
       : in.event.kind() == "deploy.requested" ? in.fields
                                                : no_request;
   if (!r.when_request.empty() && !Matches(request, r.when_request)) {
-    Outcome skipped;
+    RequirementOutcome skipped;
     skipped.applied = false;
     return skipped;
   }
@@ -735,11 +736,11 @@ Outcome Evaluate(const Requirement& r, const Policy& policy, const EnvironmentSt
     case Requirement::Type::kEvent: return EventRequirement(r, in);
     case Requirement::Type::kRequest:
       if (Matches(request, r.request)) return Pass();
-      return Fail("the deployment's request does not have " + Describe(r.request));
+      return Fail("the deployment's request does not have " + DescribeTests(r.request));
     case Requirement::Type::kAnyOf: {
       std::string failures;
       for (const Requirement& option : r.any_of) {
-        Outcome o = Evaluate(option, policy, env, in);
+        RequirementOutcome o = Evaluate(option, policy, env, in);
         if (o.applied && o.ok) return o;
         if (o.applied) failures += (failures.empty() ? "" : "; and ") + o.message;
       }
@@ -813,7 +814,7 @@ Decision Engine::Decide(const Event& event, const std::vector<std::string>& role
     std::optional<Reason> failure;
     bool applied = false;
     for (const Requirement& r : rule.require) {
-      Outcome o = Evaluate(r, policy_, environment_, intent);
+      RequirementOutcome o = Evaluate(r, policy_, environment_, intent);
       if (!o.applied) continue;
       applied = true;
       evidence.events.insert(evidence.events.end(), o.satisfied_by.begin(), o.satisfied_by.end());

@@ -230,7 +230,7 @@ void WriteTable(std::ostream& out, const Timeline& t) {
   out << "</tbody></table>\n";
 }
 
-void WriteMeasures(std::ostream& out, const Timeline& t) {
+void WriteHtmlMeasures(std::ostream& out, const Timeline& t) {
   out << "<h2>Soaks and canary phases</h2>\n<ul>";
   for (const StepSpan& s : t.steps) {
     if (!s.soak) continue;
@@ -246,7 +246,7 @@ void WriteMeasures(std::ostream& out, const Timeline& t) {
   out << "<li>" << Esc("total " + FormatDuration(t.duration())) << "</li></ul>\n";
 }
 
-void WriteHeader(std::ostream& out, const Timeline& t) {
+void WriteHtmlHeader(std::ostream& out, const Timeline& t) {
   out << "<header><h1>Deployment " << Esc(t.deployment) << "</h1>\n";
   if (!t.app.empty()) {
     out << "<p class=\"meta\">" << Esc(t.app + " " + t.version + " to " + t.environment) << " \u00b7 "
@@ -339,14 +339,14 @@ std::string TimelineHtml(const Timeline& t) {
       << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
       << "<title>shiplog timeline: " << Esc(t.deployment) << "</title>\n<style>" << kStyle
       << "</style>\n</head>\n<body>\n";
-  WriteHeader(out, t);
+  WriteHtmlHeader(out, t);
   out << "<main>\n";
   WritePageNav(out, t);
   out << kLegend;
   WriteLanes(out, t);
   out << "<div class=\"layout\"><div>\n";
   WriteTable(out, t);
-  WriteMeasures(out, t);
+  WriteHtmlMeasures(out, t);
   out << "</div>\n<aside id=\"details\" aria-live=\"polite\"><p>Hover over or click an event to "
          "see its fields, signature status and sequence number.</p></aside></div>\n</main>\n";
   out << "<script type=\"application/json\" id=\"timeline-data\">" << JsonForScript(TimelineJson(t))

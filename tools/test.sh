@@ -2,10 +2,15 @@
 # Installs what is missing, then builds and tests in one or more passes, each in a build directory
 # of its own, and ends with the ctest summary line of each:
 #   normal    the default compiler, the whole suite (build/)
-#   sanitize  ASan + UBSan (-DSHIPLOG_SANITIZE=ON, the default compiler), the whole suite again, the
-#             fuzz targets' corpora replayed included (build/sanitize)
-#   tsan      ThreadSanitizer: only what the server and the concurrent-append tests need, and those
-#             tests, the ones labelled tsan (build/tsan)
+#   sanitize  ASan + UBSan (-DSHIPLOG_SANITIZE=ON, the default compiler), the whole suite again
+#             (build/sanitize): the tests that run in their own process built there, the fuzz
+#             targets' corpora replayed included; the black-box tests (the CLI's and the server's)
+#             are the normal tree's, run against build/sanitize's programs
+#   tsan      ThreadSanitizer (build/tsan): `shiplog` and the concurrency tests only; runs those and
+#             the normal tree's server tests against its `shiplog` (the tests labelled tsan)
+#
+#   Every tree is a unity build (SHIPLOG_UNITY), and the sanitized ones compile no black-box tests
+#   (SHIPLOG_BLACKBOX_TESTS=OFF): a sanitizer pass builds the normal tree when it is not run.
 #
 #   tools/test.sh                        the normal pass (CI: .ci/run)
 #   tools/test.sh --pass sanitize        one pass (--pass may be repeated)
@@ -55,34 +60,56 @@ fi
 
 summaries=()
 failed=0
-# run_ctest NAME DIR ARGS...: runs ctest, keeps its summary line for the end.
+# run_ctest NAME DIR ARGS...: runs ctest (with the VARIABLE=value pairs of ctest_env in its
+# environment), keeps its summary line for the end.
+ctest_env=()
 run_ctest() {
   local name="$1" dir="$2"
   shift 2
   local log status=0
   log="$(mktemp)"
-  (cd "$dir" && ctest --output-on-failure -j "$(nproc)" "$@") 2>&1 | tee "$log" || status=$?
+  (cd "$dir" && env "${ctest_env[@]}" ctest --output-on-failure -j "$(nproc)" "$@") 2>&1 |
+    tee "$log" || status=$?
   summaries+=("$name: $(grep -E '% tests passed' "$log" | tail -1)")
   rm -f "$log"
   if [[ $status -ne 0 ]]; then failed=1; fi
 }
 
+# run_blackbox NAME TREE ARGS...: the normal tree's black-box tests (the CLI's and the server's,
+# which run programs) against TREE's programs, in TREE's sanitizer environment (TREE/sanitizer.env).
+run_blackbox() {
+  local name="$1" tree="$2"
+  shift 2
+  mapfile -t ctest_env <"$tree/sanitizer.env"
+  ctest_env+=("SHIPLOG_TEST_PROGRAMS=$PWD/$tree/bin")
+  run_ctest "$name" build "$@"
+  ctest_env=()
+}
+
+# The sanitized trees build no black-box tests of their own (SHIPLOG_BLACKBOX_TESTS=OFF): theirs
+# are the normal tree's, which a sanitizer pass builds when the normal pass does not run.
+sanitized=(-DSHIPLOG_BLACKBOX_TESTS=OFF -DSHIPLOG_UNITY=ON)
+if wants normal || wants sanitize || wants tsan; then
+  tools/build.sh "${common[@]}" "${flags[@]}" -DSHIPLOG_UNITY=ON
+fi
 if wants normal; then
-  tools/build.sh "${common[@]}" "${flags[@]}"
   run_ctest normal build
 fi
 
 if wants sanitize; then
-  cmake -S . -B build/sanitize "${common[@]}" "${flags[@]}" -DSHIPLOG_SANITIZE=ON >/dev/null
+  cmake -S . -B build/sanitize "${common[@]}" "${flags[@]}" "${sanitized[@]}" \
+    -DSHIPLOG_SANITIZE=ON >/dev/null
   cmake --build build/sanitize -j "$(nproc)"
   run_ctest sanitize build/sanitize
+  run_blackbox "sanitize, black-box" build/sanitize -L blackbox -LE unsanitized
 fi
 
 if wants tsan; then
-  cmake -S . -B build/tsan "${common[@]}" "${flags[@]}" -DSHIPLOG_TSAN=ON >/dev/null
-  cmake --build build/tsan -j "$(nproc)" --target shiplog shiplog_server_tests shiplog_fault_shim \
-    shiplog_ledger_concurrency_tests
+  cmake -S . -B build/tsan "${common[@]}" "${flags[@]}" "${sanitized[@]}" -DSHIPLOG_TSAN=ON \
+    >/dev/null
+  cmake --build build/tsan -j "$(nproc)" --target shiplog shiplog_concurrency_tests
   run_ctest tsan build/tsan -L tsan
+  run_blackbox "tsan, black-box" build/tsan -L tsan -LE unsanitized
 fi
 
 printf '%s\n' "${summaries[@]}"

@@ -149,7 +149,7 @@ TEST_F(BackupCliTest, ABackupKilledMidwayLeavesNothingThatLooksLikeABackup) {
   fs::remove(dir_ / "held/checkpoint");
   fs::rename(dir_ / "held.fifo", dir_ / "held/checkpoint");
   BackgroundProcess backup(
-      {SHIPLOG_BINARY, "backup", "--data", dir_ / "held", "--out", dir_ / "bk"});
+      {ShiplogBinary(), "backup", "--data", dir_ / "held", "--out", dir_ / "bk"});
   ASSERT_TRUE(WaitUntil(
       [&] {
         for (const std::string& name : Entries(dir_.path(), "bk.incomplete-")) {

@@ -37,7 +37,7 @@ class BundleCliTest : public ::testing::Test {
   std::string LedgerKey() const { return data() + "/ledger.key.pub"; }
 
   ProcessResult Run(std::vector<std::string> args, const std::string& input = "") {
-    args.insert(args.begin(), SHIPLOG_BINARY);
+    args.insert(args.begin(), ShiplogBinary());
     return RunProcess(args, input);
   }
 

@@ -35,7 +35,7 @@ class CliLedgerTest : public ::testing::Test {
   std::string data() const { return dir_ / "data"; }
 
   ProcessResult Run(std::vector<std::string> args, const std::string& input = "") {
-    args.insert(args.begin(), SHIPLOG_BINARY);
+    args.insert(args.begin(), ShiplogBinary());
     return RunProcess(args, input);
   }
 

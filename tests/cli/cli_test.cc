@@ -21,7 +21,7 @@ class CliTest : public ::testing::Test {
   std::string Path(const std::string& name) const { return dir_ / name; }
 
   ProcessResult Run(std::vector<std::string> args, const std::string& input = "") {
-    args.insert(args.begin(), SHIPLOG_BINARY);
+    args.insert(args.begin(), ShiplogBinary());
     return RunProcess(args, input);
   }
 

@@ -23,13 +23,14 @@ namespace {
 // acknowledged: event id -> sequence number.
 std::map<std::string, uint64_t> RunAndKill(const std::string& data, const std::string& key,
                                            const std::string& run, std::chrono::milliseconds run_for) {
+  const char* writer = CrashWriterBinary().c_str();  // resolved before fork: the child only execs
   int fds[2];
   EXPECT_EQ(::pipe(fds), 0);
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(fds[1], 1);
     ::close(fds[0]);
-    ::execl(CRASH_WRITER_BINARY, CRASH_WRITER_BINARY, data.c_str(), key.c_str(), run.c_str(),
+    ::execl(writer, writer, data.c_str(), key.c_str(), run.c_str(),
             static_cast<char*>(nullptr));
     ::_exit(127);
   }

@@ -25,7 +25,7 @@ constexpr int kAppendsPerSession = 4;
 constexpr uint64_t kRecords = 1 + kSessions * kAppendsPerSession;
 
 ProcessResult Shiplog(const std::vector<std::string>& args, const std::string& input = "") {
-  std::vector<std::string> argv = {SHIPLOG_BINARY};
+  std::vector<std::string> argv = {ShiplogBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunProcess(argv, input);
 }
@@ -225,7 +225,7 @@ TEST_F(DamageTest, ALogCutAtARecordBoundaryIsCaughtByTheWitness) {
   EXPECT_NE(shorter.err.find(log), std::string::npos) << shorter.err;
   // The server refuses it too, rather than becoming ready and reusing the lost numbers. (Bounded:
   // a server that wrongly started is stopped by `timeout`, and fails the exit code check.)
-  ProcessResult serve = RunProcess({"/usr/bin/timeout", "30", SHIPLOG_BINARY, "serve", "--data",
+  ProcessResult serve = RunProcess({"/usr/bin/timeout", "30", ShiplogBinary(), "serve", "--data",
                                     data, "--insecure-listen", "127.0.0.1:0"});
   EXPECT_EQ(serve.exit_code, 4) << serve.err;
   EXPECT_NE(serve.err.find(log), std::string::npos) << serve.err;

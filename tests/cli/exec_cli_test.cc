@@ -56,7 +56,7 @@ class ExecCliTest : public CliLedgerTest {
                                                       const std::vector<std::string>& command,
                                                       const std::vector<std::string>& options = {}) {
     std::vector<std::string> args = ExecArgs(who, step, command, options);
-    args.insert(args.begin(), SHIPLOG_BINARY);
+    args.insert(args.begin(), ShiplogBinary());
     return std::make_unique<BackgroundProcess>(args);
   }
 
@@ -218,7 +218,7 @@ TEST_F(ExecCliTest, LedgerIsFreeWhileTheCommandRunsAndABusyReportIsRetried) {
   AsOk("marta", {{"kind", "review"}, {"subject", "security"}, {"verdict", "approved"}});
 
   BackgroundProcess server(
-      {SHIPLOG_BINARY, "serve", "--data", data(), "--insecure-listen", "127.0.0.1:0"});
+      {ShiplogBinary(), "serve", "--data", data(), "--insecure-listen", "127.0.0.1:0"});
   ASSERT_TRUE(WaitUntil([&] { return server.Out().find("; ready") != std::string::npos; }))
       << server.Out() << server.Err();
   WriteFile(dir_ / "go", "");
@@ -241,7 +241,7 @@ TEST_F(ExecCliTest, ReportThatNeverLandsExitsNonZeroAndSaysSo) {
   auto exec = ExecInBackground("leon", "orchestrate", WaitsForGo(), {"--report-retry", "1s"});
   ASSERT_TRUE(WaitUntil([&] { return FileExists(dir_ / "ready"); })) << exec->Err();
   BackgroundProcess server(
-      {SHIPLOG_BINARY, "serve", "--data", data(), "--insecure-listen", "127.0.0.1:0"});
+      {ShiplogBinary(), "serve", "--data", data(), "--insecure-listen", "127.0.0.1:0"});
   ASSERT_TRUE(WaitUntil([&] { return server.Out().find("; ready") != std::string::npos; }))
       << server.Out() << server.Err();
   WriteFile(dir_ / "go", "");

@@ -18,7 +18,7 @@ using json = nlohmann::json;
 class PolicyCliTest : public ::testing::Test {
  protected:
   ProcessResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), SHIPLOG_BINARY);
+    args.insert(args.begin(), ShiplogBinary());
     return RunProcess(args);
   }
 

@@ -12,6 +12,26 @@
 
 namespace shiplog::testing {
 
+namespace {
+
+std::string TestProgram(const std::string& name, const char* built_here) {
+  const char* programs = std::getenv("SHIPLOG_TEST_PROGRAMS");
+  if (programs == nullptr || *programs == '\0') return built_here;
+  return (std::filesystem::path(programs) / name).string();
+}
+
+}  // namespace
+
+const std::string& ShiplogBinary() {
+  static const std::string path = TestProgram("shiplog", SHIPLOG_BUILT_BINARY);
+  return path;
+}
+
+const std::string& CrashWriterBinary() {
+  static const std::string path = TestProgram("crash_writer", SHIPLOG_BUILT_CRASH_WRITER);
+  return path;
+}
+
 ScratchDir::ScratchDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "shiplog-test-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");

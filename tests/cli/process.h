@@ -30,6 +30,13 @@ class ScratchDir {
   std::string path_;
 };
 
+// The programs the black-box tests drive: those built beside the tests, or the same programs of
+// another build tree when SHIPLOG_TEST_PROGRAMS names its bin/ directory. tools/test.sh's sanitizer
+// passes run the normal tree's black-box tests that way, against their sanitized `shiplog`, rather
+// than compiling those tests again for each sanitizer.
+const std::string& ShiplogBinary();
+const std::string& CrashWriterBinary();
+
 void WriteFile(const std::string& path, const std::string& content);
 std::string ReadFile(const std::string& path);
 

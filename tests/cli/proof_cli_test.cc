@@ -82,7 +82,7 @@ class ProofCliTest : public ::testing::Test {
   std::string LedgerPub(const std::string& dir) const { return dir + "/ledger.key.pub"; }
 
   ProcessResult Run(std::vector<std::string> args, const std::string& input = "") {
-    args.insert(args.begin(), SHIPLOG_BINARY);
+    args.insert(args.begin(), ShiplogBinary());
     return RunProcess(args, input);
   }
 

@@ -45,7 +45,7 @@ class QueryCliTest : public ::testing::Test {
   std::string data() const { return dir_ / "data"; }
 
   ProcessResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), SHIPLOG_BINARY);
+    args.insert(args.begin(), ShiplogBinary());
     return RunProcess(args);
   }
   json Ok(std::vector<std::string> args) {
@@ -55,7 +55,7 @@ class QueryCliTest : public ::testing::Test {
   }
   int As(const std::string& who, json event) {
     event["deployment"] = "checkout-1";
-    return RunProcess({SHIPLOG_BINARY, "append", "--data", data(), "--key", dir_ / (who + ".key"),
+    return RunProcess({ShiplogBinary(), "append", "--data", data(), "--key", dir_ / (who + ".key"),
                        "-"}, event.dump()).exit_code;
   }
 

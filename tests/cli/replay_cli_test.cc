@@ -49,7 +49,7 @@ class ReplayCliTest : public ::testing::Test {
   std::string data() const { return dir_ / "data"; }
 
   ProcessResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), SHIPLOG_BINARY);
+    args.insert(args.begin(), ShiplogBinary());
     return RunProcess(args);
   }
 
@@ -61,7 +61,7 @@ class ReplayCliTest : public ::testing::Test {
 
   uint64_t As(const std::string& who, json event) {
     event["deployment"] = "checkout-1";
-    ProcessResult r = RunProcess({SHIPLOG_BINARY, "append", "--data", data(), "--key",
+    ProcessResult r = RunProcess({ShiplogBinary(), "append", "--data", data(), "--key",
                                   dir_ / (who + ".key"), "-"}, event.dump());
     EXPECT_EQ(r.exit_code, 0) << event.dump() << ": " << r.err << r.out;
     return json::parse(r.out)["seq"];

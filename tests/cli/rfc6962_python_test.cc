@@ -76,7 +76,7 @@ class Rfc6962PythonTest : public ::testing::Test {
 
   // Runs `shiplog proof ...` and saves what it printed; returns the file.
   std::string SaveProof(const std::vector<std::string>& args, const std::string& name) {
-    std::vector<std::string> argv = {SHIPLOG_BINARY, "proof"};
+    std::vector<std::string> argv = {ShiplogBinary(), "proof"};
     argv.insert(argv.end(), args.begin(), args.end());
     argv.insert(argv.end(), {"--data", data()});
     ProcessResult r = RunProcess(argv);
@@ -217,9 +217,9 @@ TEST_F(Rfc6962PythonTest, ShiplogAgreesWithHashlib) {
   const std::string bad =
       Edited(good, "agree-bad", [](json& d) { d["proof"][0] = ChangeHex(d["proof"][0], 2); });
   const std::string key = data() + "/ledger.key.pub";
-  EXPECT_EQ(RunProcess({SHIPLOG_BINARY, "verify-proof", good, "--ledger-key", key}).exit_code, 0);
+  EXPECT_EQ(RunProcess({ShiplogBinary(), "verify-proof", good, "--ledger-key", key}).exit_code, 0);
   EXPECT_EQ(Python({good}).exit_code, 0);
-  EXPECT_EQ(RunProcess({SHIPLOG_BINARY, "verify-proof", bad, "--ledger-key", key}).exit_code, 4);
+  EXPECT_EQ(RunProcess({ShiplogBinary(), "verify-proof", bad, "--ledger-key", key}).exit_code, 4);
   EXPECT_EQ(Python({bad}).exit_code, 1);
 }
 

@@ -57,7 +57,7 @@ class TimelineCliTest : public ::testing::Test {
   std::string data() const { return dir_ / "data"; }
 
   ProcessResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), SHIPLOG_BINARY);
+    args.insert(args.begin(), ShiplogBinary());
     return RunProcess(args);
   }
 
@@ -70,7 +70,7 @@ class TimelineCliTest : public ::testing::Test {
   void As(const std::string& who, json event, int expected_exit = 0) {
     event["deployment"] = "checkout-1";
     ProcessResult r = RunProcess(
-        {SHIPLOG_BINARY, "append", "--data", data(), "--key", dir_ / (who + ".key"), "-"},
+        {ShiplogBinary(), "append", "--data", data(), "--key", dir_ / (who + ".key"), "-"},
         event.dump());
     ASSERT_EQ(r.exit_code, expected_exit) << who << " " << event.dump() << ": " << r.err << r.out;
   }

@@ -36,7 +36,7 @@ class UntrustedInputCliTest : public ::testing::Test {
   std::string key() const { return dir_ / "ic.key"; }
 
   ProcessResult Run(std::vector<std::string> args, const std::string& input = "") {
-    args.insert(args.begin(), SHIPLOG_BINARY);
+    args.insert(args.begin(), ShiplogBinary());
     return RunProcess(args, input);
   }
   void Ok(std::vector<std::string> args, const std::string& input = "") {

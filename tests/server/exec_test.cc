@@ -44,7 +44,7 @@ class ExecServerTest : public ::testing::Test {
   std::vector<std::string> ExecArgs(const std::string& who, const std::string& step,
                                     const std::vector<std::string>& command,
                                     const std::vector<std::string>& options = {}) {
-    std::vector<std::string> args = {SHIPLOG_BINARY, "exec", "--server", server_.url(),
+    std::vector<std::string> args = {ShiplogBinary(), "exec", "--server", server_.url(),
                                      "--key", server_.key(who), "--deployment", "checkout-1",
                                      "--step", step};
     args.insert(args.end(), options.begin(), options.end());
@@ -153,7 +153,7 @@ TEST_F(ExecServerTest, ReportIsRetriedUntilTheServerIsBack) {
   ASSERT_TRUE(WaitUntil([&] { return exec.Err().find("not delivered") != std::string::npos; }))
       << exec.Err();
 
-  BackgroundProcess again({SHIPLOG_BINARY, "serve", "--data", server_.data(), "--insecure-listen",
+  BackgroundProcess again({ShiplogBinary(), "serve", "--data", server_.data(), "--insecure-listen",
                            "127.0.0.1:" + std::to_string(server_.port())});
   ProcessResult r = exec.Wait();
   EXPECT_EQ(r.exit_code, 7) << r.err;

@@ -97,8 +97,9 @@ void ServerProcess::Launch(const std::vector<std::string>& listen,
                            const std::vector<std::string>& extra) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     port_ = PickFreePort();
-    std::vector<std::string> argv = {
-        SHIPLOG_BINARY, "serve", "--data", data(), listen[0], "127.0.0.1:" + std::to_string(port_)};
+    std::vector<std::string> argv = {ShiplogBinary(), "serve",
+                                     "--data",        data(),
+                                     listen[0],       "127.0.0.1:" + std::to_string(port_)};
     argv.insert(argv.end(), listen.begin() + 1, listen.end());
     argv.insert(argv.end(), extra.begin(), extra.end());
     pid_ = ::fork();
@@ -233,7 +234,7 @@ nlohmann::json ServerProcess::Sign(const std::string& agent, nlohmann::json even
 
 ProcessResult ServerProcess::Shiplog(std::vector<std::string> args,
                                      const std::string& input) const {
-  args.insert(args.begin(), SHIPLOG_BINARY);
+  args.insert(args.begin(), ShiplogBinary());
   return RunProcess(args, input);
 }
 

@@ -288,7 +288,7 @@ TEST_F(TlsTest, SighupReloadsForNewConnectionsAndKeepsOpenOnes) {
 }
 
 TEST_F(TlsTest, ListenWithoutACertificateExits2) {
-  ProcessResult r = RunProcess({"/usr/bin/timeout", "30", SHIPLOG_BINARY, "serve", "--data",
+  ProcessResult r = RunProcess({"/usr/bin/timeout", "30", ShiplogBinary(), "serve", "--data",
                                 server_.data(), "--listen", "127.0.0.1:0"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--tls-cert"));

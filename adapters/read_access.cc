@@ -20,10 +20,6 @@ enum class Group { kHealth, kMetrics, kProofs, kOwn, kWhoAmI, kRecords };
 bool StartsWith(const std::string& s, std::string_view prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
-bool EndsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // The group of a path; anything not named here is kRecords, so a new route needs a signature
 // unless it is added to a public group on purpose.
@@ -236,24 +232,12 @@ std::optional<Refusal> CheckScope(const Ledger& ledger, const Reader& reader, co
   if (reader.scope.deployments.empty()) return forbidden;
   if (path == "/v1/query") return std::nullopt;
   Result<bool> visible = false;
-  if (StartsWith(path, kDeploymentsPrefix)) {
-    std::string id = path.substr(kDeploymentsPrefix.size());
-    for (std::string_view suffix : {kTimelineSuffix, kBundleSuffix}) {
-      if (EndsWith(id, suffix)) {
-        id.resize(id.size() - suffix.size());
-        break;
-      }
+  if (const std::optional<DeploymentPath> deployment = ParseDeploymentPath(path)) {
+    visible = DeploymentVisible(ledger, reader, deployment->id, std::nullopt);
+  } else if (const std::optional<std::string> seq_text = AttestationSeqText(path)) {
+    if (const std::optional<uint64_t> seq = ParseSeq(*seq_text)) {
+      visible = RecordVisible(ledger, reader, *seq);
     }
-    if (id.empty() || id.find('/') != std::string::npos) return forbidden;
-    visible = DeploymentVisible(ledger, reader, id, std::nullopt);
-  } else if (StartsWith(path, kRecordsPrefix) && EndsWith(path, kAttestationSuffix)) {
-    const std::string seq = path.substr(
-        kRecordsPrefix.size(), path.size() - kRecordsPrefix.size() - kAttestationSuffix.size());
-    if (seq.empty() || seq.size() > 19 ||
-        seq.find_first_not_of("0123456789") != std::string::npos) {
-      return forbidden;
-    }
-    visible = RecordVisible(ledger, reader, std::stoull(seq));
   }
   if (!visible.ok() || !*visible) return forbidden;
   return std::nullopt;

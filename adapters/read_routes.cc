@@ -372,28 +372,17 @@ bool RouteRead(ServerState& state, const Request& request, const Respond& respon
   } else if (path == "/v1/query") {
     OnReaderPool(state, request, respond, QueryOf, "");
   } else {
-    std::string id = path.substr(kDeploymentsPrefix.size());
-    auto answer = DeploymentState;
-    auto strip = [&id](std::string_view suffix) {
-      if (id.size() <= suffix.size() ||
-          id.compare(id.size() - suffix.size(), suffix.size(), suffix) != 0) {
-        return false;
-      }
-      id.resize(id.size() - suffix.size());
-      return true;
-    };
-    if (strip(kTimelineSuffix)) {
-      answer = DeploymentTimeline;
-    } else if (strip(kBundleSuffix)) {
-      answer = DeploymentBundle;
-    }
-    if (id.empty() || id.find('/') != std::string::npos) {
+    std::optional<DeploymentPath> deployment = ParseDeploymentPath(path);
+    if (!deployment) {
       respond(ErrorResponse(404, "not_found",
                             "no endpoint " + path +
                                 " (GET /v1/deployments/{id}, /v1/deployments/{id}/timeline or "
                                 "/v1/deployments/{id}/bundle)"));
     } else {
-      OnReaderPool(state, request, respond, answer, std::move(id));
+      auto answer = DeploymentState;
+      if (deployment->view == DeploymentPath::View::kTimeline) answer = DeploymentTimeline;
+      if (deployment->view == DeploymentPath::View::kBundle) answer = DeploymentBundle;
+      OnReaderPool(state, request, respond, answer, std::move(deployment->id));
     }
   }
   return true;

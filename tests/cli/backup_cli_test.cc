@@ -12,6 +12,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 namespace fs = std::filesystem;
 
@@ -184,5 +185,6 @@ TEST_F(BackupCliTest, ABackupThatDoesNotVerifyLeavesNothing) {
   EXPECT_TRUE(Entries(dir_.path(), "bk.incomplete").empty());
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

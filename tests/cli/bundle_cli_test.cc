@@ -10,6 +10,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -186,5 +187,6 @@ TEST_F(BundleCliTest, ExportOfAnUnknownDeploymentWritesNothing) {
   EXPECT_FALSE(Exists(Path("bundle.json.tmp")));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

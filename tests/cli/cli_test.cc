@@ -11,6 +11,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -319,5 +320,6 @@ TEST_F(CliTest, VerifyExitsFourAndNamesTheTamperedRecord) {
   EXPECT_THAT(r.err, HasSubstr("record 3"));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

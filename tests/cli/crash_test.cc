@@ -18,6 +18,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 // Starts the writer, reads its acknowledgements for `run_for`, kills it, returns what it
 // acknowledged: event id -> sequence number.
@@ -118,5 +119,6 @@ TEST(CrashTest, KilledWriterLosesNoAcknowledgedAppend) {
   EXPECT_GT(all_acked.size(), 0u) << "the writer acknowledged nothing; the test proved nothing";
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

@@ -16,6 +16,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -290,5 +291,6 @@ TEST_F(DamageTest, VerifyOfALedgerInUseIsRefused) {
   EXPECT_NE(verify.err.find("in use by another shiplog process"), std::string::npos) << verify.err;
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

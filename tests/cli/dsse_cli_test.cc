@@ -14,6 +14,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -279,5 +280,6 @@ TEST_F(DsseCliTest, AnUnknownPredicateIsListableEvidenceNoRuleCanRequire) {
   EXPECT_THAT(lint.err + lint.out, HasSubstr("attestation.stored is opaque evidence"));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

@@ -11,6 +11,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -137,5 +138,6 @@ TEST_F(EnforceTest, ActivatedPolicyGovernsLaterDecisions) {
   EXPECT_EQ(As("rutger", {{"kind", "step.started"}, {"step", "production"}}).exit_code, 0);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

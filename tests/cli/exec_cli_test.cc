@@ -15,6 +15,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -253,5 +254,6 @@ TEST_F(ExecCliTest, ReportThatNeverLandsExitsNonZeroAndSaysSo) {
   EXPECT_EQ(Count("step.reported"), 0u);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

@@ -14,6 +14,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -229,5 +230,6 @@ TEST_F(HolesCliTest, LintWarnsOfAPolicyWithoutRules) {
   EXPECT_EQ(out["warnings"][0]["file"], file);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

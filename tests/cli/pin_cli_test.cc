@@ -12,6 +12,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -220,5 +221,6 @@ TEST_F(PinTest, OptionsSayWhereToRecord) {
   EXPECT_THAT(both.err, HasSubstr("not both"));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

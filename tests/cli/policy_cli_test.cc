@@ -9,6 +9,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -204,5 +205,6 @@ TEST_F(PolicyCliTest, PolicyNeedsASubcommand) {
   EXPECT_EQ(Run({"policy", "test", SHIPLOG_DEFAULT_POLICY_FILE}).exit_code, 2);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

@@ -22,6 +22,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -492,5 +493,6 @@ TEST_F(VerifyAfterTamperingTest, AChangedTreeNodeExitsFourNamingIt) {
   EXPECT_THAT(r.err, HasSubstr("tree node for records 2 to 3"));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

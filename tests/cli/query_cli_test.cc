@@ -10,6 +10,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -137,5 +138,6 @@ TEST_F(QueryCliTest, VerifyAgreesWithTheIndexes) {
   EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

@@ -10,6 +10,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -191,5 +192,6 @@ TEST_F(ReplayCliTest, ACorruptSnapshotIsIgnoredWithAWarning) {
   EXPECT_EQ(json::parse(r.out), fresh);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

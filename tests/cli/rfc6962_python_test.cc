@@ -18,6 +18,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -223,5 +224,6 @@ TEST_F(Rfc6962PythonTest, ShiplogAgreesWithHashlib) {
   EXPECT_EQ(Python({bad}).exit_code, 1);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

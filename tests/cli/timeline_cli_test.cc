@@ -10,6 +10,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -137,5 +138,6 @@ TEST_F(TimelineCliTest, UnknownFormatIsBadInput) {
   EXPECT_THAT(r.err, HasSubstr("pdf"));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

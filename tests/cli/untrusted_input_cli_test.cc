@@ -17,6 +17,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -130,5 +131,6 @@ TEST_F(UntrustedInputCliTest, DeeplyNestedYamlIsAnErrorAtFileLine) {
   EXPECT_THAT(run.err + run.out, HasSubstr("deep-tests.yaml:3:"));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

@@ -9,6 +9,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::CheckedEvent;
 using shiplog::CheckEvent;
@@ -203,5 +204,6 @@ TEST(BatchCommitFailure, NothingIsStoredAndTheLedgerStopsAppending) {
   EXPECT_TRUE(report.ok) << report.problem;
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

@@ -10,6 +10,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::BundleReport;
 using shiplog::Checkpoint;
@@ -450,5 +451,6 @@ TEST(BundleSince, ARewrittenLedgerFailsTheConsistencyCheck) {
   EXPECT_THAT(swapped_report.problem, HasSubstr("inclusion proof does not lead"));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

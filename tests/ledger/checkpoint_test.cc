@@ -9,6 +9,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::Base64Decode;
 using shiplog::Base64Encode;
@@ -389,5 +390,6 @@ TEST_F(CheckpointTest, OriginsThatCannotBeKeyNamesAreRefused) {
   }
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

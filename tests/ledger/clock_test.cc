@@ -5,6 +5,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::FormatDuration;
 using shiplog::FormatTime;
@@ -177,5 +178,6 @@ TEST(SystemClock, IsRecent) {
   EXPECT_LT(clock.NowMicros(), 4102444800LL * kMicrosPerSecond);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

@@ -9,6 +9,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::CosignatureLine;
 using shiplog::CosignedMessage;
@@ -98,5 +99,6 @@ TEST(Cosignature, LedgerStoresOnlyVerifiedCosignaturesOfItsOwnCheckpoints) {
   EXPECT_TRUE(report.ok) << report.problem;
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

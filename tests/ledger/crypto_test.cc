@@ -12,6 +12,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::Base64Decode;
 using shiplog::Base64Encode;
@@ -201,5 +202,6 @@ TEST(RandomId, Is32HexCharactersAndFresh) {
   EXPECT_EQ(seen.size(), 100u);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

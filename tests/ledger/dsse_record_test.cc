@@ -11,6 +11,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 namespace dsse = shiplog::dsse;
 using shiplog::CheckedEvent;
@@ -196,5 +197,6 @@ TEST_F(DsseRecordTest, AnUnknownPredicateIsStoredAsEvidence) {
   EXPECT_EQ(found, 1);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

@@ -13,6 +13,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 namespace dsse = shiplog::dsse;
 using ::testing::HasSubstr;
@@ -183,5 +184,6 @@ TEST(DsseEnvelope, RefusesMalformedEnvelopesNamingTheField) {
   EXPECT_THAT(refused(j), HasSubstr("unknown field \"extra\""));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

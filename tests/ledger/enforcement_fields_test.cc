@@ -9,6 +9,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::Event;
 using shiplog::QueryFilter;
@@ -120,5 +121,6 @@ TEST(EnforcementFieldsTest, FindEventFindsARecordByActorAndId) {
   EXPECT_FALSE(other_id->has_value());
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

@@ -14,6 +14,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::Event;
 using shiplog::kMaxEventBytes;
@@ -729,5 +730,6 @@ TEST(EventFromCanonical, RejectsTextThatIsNotUtf8) {
   EXPECT_OK(Event::FromBuilder(event.asReader()));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

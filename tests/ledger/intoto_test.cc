@@ -11,6 +11,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 namespace intoto = shiplog::intoto;
 using ::testing::HasSubstr;
@@ -193,5 +194,6 @@ TEST(InTotoStatement, RefusesWhatIsNotAStatementV1NamingTheFault) {
   EXPECT_EQ(Refusal(s), "");
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

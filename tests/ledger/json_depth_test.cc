@@ -9,6 +9,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::CheckJsonDepth;
 using shiplog::CheckJsonTextDepth;
@@ -85,5 +86,6 @@ TEST_F(JsonDepthFiles, DeepCheckpointJsonIsRefusedNamingTheDepth) {
   EXPECT_THAT(checkpoint.status().message(), HasSubstr("nested deeper than 64"));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

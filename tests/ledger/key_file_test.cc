@@ -7,6 +7,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::HexEncode;
 using shiplog::ReadKeyFile;
@@ -165,5 +166,6 @@ TEST_F(KeyFileTest, ReadPublicKeyRejectsBadArguments) {
   EXPECT_FALSE(ReadPublicKey(bad_pub).ok());
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

@@ -15,6 +15,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::InitOptions;
 using shiplog::kMicrosPerMinute;
@@ -948,5 +949,6 @@ TEST_F(LedgerTest, ConcurrentAppendsAreSerialized) {
   ExpectVerifies();
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

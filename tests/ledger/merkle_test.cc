@@ -13,6 +13,7 @@
 
 namespace shiplog::merkle {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using json = nlohmann::json;
 
@@ -163,5 +164,6 @@ RC_GTEST_PROP(MerkleProperties, ConsistencyProofsVerifyAndAnyChangedByteFails, (
   }
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::merkle

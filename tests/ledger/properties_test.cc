@@ -15,6 +15,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::EncodeSeq;
 using shiplog::Ledger;
@@ -374,5 +375,6 @@ TEST(LedgerProperties, UntamperedTemplateCopyVerifies) {
   EXPECT_EQ(report->records, Template().size);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

@@ -22,6 +22,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::AppendGate;
 using shiplog::EncodeSeq;
@@ -497,5 +498,6 @@ TEST_F(QueryVerifyTest, AStrayEntryBeyondTheRecordsIsNamed) {
   EXPECT_THAT(report.problem, HasSubstr("points at a record that does not exist"));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

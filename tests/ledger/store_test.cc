@@ -14,6 +14,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::DecodeSeq;
 using shiplog::EncodeSeq;
@@ -423,5 +424,6 @@ TEST(EncodeSeq, SortsNumericallyAndRoundTrips) {
   }
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

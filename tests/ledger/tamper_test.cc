@@ -21,6 +21,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::AppendGate;
 using shiplog::Checkpoint;
@@ -792,5 +793,6 @@ TEST_F(RewriteTest, AReceiptForARewrittenRecordDoesNotVerifyAgainstTheNewCheckpo
   EXPECT_OK(shared_in_b.Verify());
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

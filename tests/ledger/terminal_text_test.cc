@@ -5,6 +5,7 @@
 
 namespace shiplog {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 TEST(TerminalText, PrintableTextIsUnchanged) {
   EXPECT_EQ(TerminalText("staging READY: 3 pods, p99 42 ms"), "staging READY: 3 pods, p99 42 ms");
@@ -44,5 +45,6 @@ TEST(TerminalText, InvalidUtf8IsEscapedByteByByte) {
   EXPECT_EQ(TerminalText("\xe2\x80" "a"), "\\xe2\\x80a");
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog

@@ -7,6 +7,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::tiles::CheckInTree;
 using shiplog::tiles::ParseTilePath;
@@ -81,5 +82,6 @@ TEST(TileInTree, HugeIndexesAndLevelsDoNotOverflow) {
   EXPECT_OK(CheckInTree(Tile(7, 0, 255), UINT64_MAX));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

@@ -22,6 +22,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::EncodeSeq;
 using shiplog::Store;
@@ -609,5 +610,6 @@ TEST(TreeReader, AddedNodesAreServedWithoutReadingTheStore) {
   EXPECT_GT(counting.get_index, 0);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

@@ -15,6 +15,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::FormatTime;
 using shiplog::kMicrosPerSecond;
@@ -199,5 +200,6 @@ TEST(ResultValueDeathTest, ValueOfAFailedResultStopsTheProcessNamingTheStatus) {
       "not_found: gone");
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

@@ -19,6 +19,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::CheckedEvent;
 using shiplog::EncodeSeq;
@@ -278,5 +279,6 @@ TEST_F(VerifyTest, AFailedReadIsReportedAfterTheRecordsBeforeIt) {
   }
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

@@ -8,6 +8,7 @@
 
 namespace shiplog_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using shiplog::Checkpoint;
 using shiplog::CheckpointWitness;
@@ -91,5 +92,6 @@ TEST_F(WitnessTest, AReadOnlyWitnessCannotRecord) {
   EXPECT_FALSE(Open(/*read_only=*/true)->Record(SignedAt(1, key_)).ok());
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

@@ -11,6 +11,7 @@
 
 namespace shiplog::policy {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using replay_test::json;
 using replay_test::kActors;
@@ -156,5 +157,6 @@ RC_GTEST_PROP(BoundedGateProperty, DecidesAsThePlainFold, ()) {
             bounded.gate->engine()->environment().in_progress);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::policy

@@ -10,6 +10,7 @@
 
 namespace shiplog::policy {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -633,5 +634,6 @@ TEST(DecisionJson, ReadsBackWhatToJsonWrote) {
   EXPECT_FALSE(Decision::FromJson({{"allowed", true}, {"evidence", {1, 2}}}).ok());
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::policy

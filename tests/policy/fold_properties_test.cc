@@ -13,6 +13,7 @@
 
 namespace shiplog::policy {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using json = nlohmann::json;
 
@@ -194,5 +195,6 @@ RC_GTEST_PROP(FoldProperties, IndependentDeploymentsDoNotAffectEachOther, ()) {
   }
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::policy

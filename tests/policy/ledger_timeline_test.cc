@@ -14,6 +14,7 @@
 
 namespace shiplog::policy {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using json = nlohmann::json;
 
@@ -98,5 +99,6 @@ TEST(LedgerTimelines, DefaultPackTestsPassThroughARealLedger) {
   EXPECT_EQ(run.report->failed, 0);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::policy

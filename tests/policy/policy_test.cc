@@ -12,6 +12,7 @@
 
 namespace shiplog::policy {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -729,5 +730,6 @@ TEST(Limits, EveryMistakeIsNamedWhereItIs) {
               HasSubstr("listed twice in limits.roles"));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::policy

@@ -9,6 +9,7 @@
 
 namespace shiplog::policy {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -182,5 +183,6 @@ TEST(PolicyTestsTest, EachTestStartsFresh) {
   EXPECT_EQ(run.report->passed, 2);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::policy

@@ -12,6 +12,7 @@
 
 namespace shiplog::replay_test {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 
@@ -139,5 +140,6 @@ TEST_F(AttestationTest, RefusesAnImageNotPinnedByDigest) {
               HasSubstr("'registry.example/search:latest', which is not pinned"));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::replay_test

@@ -10,6 +10,7 @@
 
 namespace shiplog::replay {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using replay_test::DefaultPolicy;
 using replay_test::json;
@@ -105,5 +106,6 @@ TEST(DeploymentSeqs, LeavesOutOtherAppsDeployments) {
   EXPECT_EQ(seqs.size(), 1 + kActors.size() + 4);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::replay

@@ -19,6 +19,7 @@
 
 namespace shiplog::replay {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -228,5 +229,6 @@ TEST_F(HostileTextTest, TheJsonTimelineCarriesEveryFieldExactly) {
   EXPECT_TRUE(HoldsString(TimelineJson(*timeline), Hostile("deploy.requested.app")));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::replay

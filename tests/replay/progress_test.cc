@@ -9,6 +9,7 @@
 
 namespace shiplog::replay {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 
@@ -56,5 +57,6 @@ TEST(ProgressLine, RendersCountRateAndTimeLeft) {
   EXPECT_EQ(progress.Render(1234, 0.5), "verify: 1,234 records  2,468/s");
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::replay

@@ -12,6 +12,7 @@
 
 namespace shiplog::replay {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using replay_test::DefaultPolicy;
 using replay_test::DefaultTimelineLedgers;
@@ -292,5 +293,6 @@ TEST_F(CounterfactualTest, PointInTimeShowsStateAndNextDecisions) {
   EXPECT_FALSE(before.state) << "enrolments only: nothing of the deployment yet";
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::replay

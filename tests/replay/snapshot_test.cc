@@ -16,6 +16,7 @@
 
 namespace shiplog::replay {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using replay_test::DefaultPolicy;
 using replay_test::json;
@@ -224,5 +225,6 @@ TEST_F(SnapshotTest, NoSnapshotsWithoutADataDir) {
   EXPECT_TRUE(SnapshotDir(l_.data()).List().empty());
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::replay

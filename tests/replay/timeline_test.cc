@@ -27,6 +27,7 @@
 
 namespace shiplog::replay {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
@@ -572,5 +573,6 @@ TEST_F(TimelineTest, HtmlIsWellFormedSelfContainedAndHoldsEveryEvent) {
   EXPECT_THAT(html, HasSubstr("class=\"mark k-gate\" data-seq=\"" + std::to_string(run_.scan) + "\""));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::replay

@@ -10,6 +10,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -318,5 +319,6 @@ TEST_F(AdmissionTest, AMalformedReviewIs400NamingWhatIsWrongAndRecordsNothing) {
   EXPECT_EQ(Records(), before);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

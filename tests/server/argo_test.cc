@@ -15,6 +15,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -267,5 +268,6 @@ TEST(ArgoWithoutIntegrationKey, PinningThroughTheServerNeedsItsKey) {
   EXPECT_THAT(r.body, HasSubstr("no integration key"));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

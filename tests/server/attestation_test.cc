@@ -17,6 +17,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -234,5 +235,6 @@ TEST_F(AttestationTest, KeyShowPrintsEveryFormWithLabels) {
   EXPECT_EQ(server_.Shiplog({"key", "show"}).exit_code, 2);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

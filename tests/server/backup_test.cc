@@ -15,6 +15,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using json = nlohmann::json;
 
@@ -95,5 +96,6 @@ TEST(ServerBackup, ABackupUnderAppendsIsConsistentAndARestoreShowsWhatItLacks) {
   EXPECT_EQ(original.exit_code, 0) << original.err;
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

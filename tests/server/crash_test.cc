@@ -16,6 +16,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 TEST(ServerCrash, EveryReceiptGivenSurvivesTwentyKillsUnderSixtyFourClients) {
   constexpr size_t kClients = 64;
@@ -76,5 +77,6 @@ TEST(ServerCrash, EveryReceiptGivenSurvivesTwentyKillsUnderSixtyFourClients) {
             << missing.size() << " lost\n";
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

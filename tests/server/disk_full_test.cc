@@ -23,6 +23,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -205,5 +206,6 @@ TEST_F(DiskFull, AppendsFailWith507AndResumeWithoutARestartOnceSpaceIsFreed) {
             << " refused with 507, " << missing.size() << " lost\n";
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

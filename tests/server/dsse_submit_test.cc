@@ -9,6 +9,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -126,5 +127,6 @@ TEST_F(DsseSubmitTest, BadEnvelopesAreRefusedWith400AndNothingIsStored) {
   EXPECT_EQ(Records(), before);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

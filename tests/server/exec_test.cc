@@ -14,6 +14,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -224,5 +225,6 @@ TEST_F(ExecServerTest, SubmitReadsTheSameAnswers) {
   EXPECT_EQ(json::parse(allowed.out)["seq"], 7u);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

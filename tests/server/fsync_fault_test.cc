@@ -17,6 +17,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using nlohmann::json;
 
@@ -125,5 +126,6 @@ TEST(FsyncFault, AFailedFsyncIsNeverAcknowledgedAndAppendsStopUntilRestarted) {
             << failed_writes << " answered 500 for a failed sync, " << missing.size() << " lost\n";
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

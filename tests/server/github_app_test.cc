@@ -23,6 +23,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using adapters::github::ApiEndpoint;
 using adapters::github::AppKey;
@@ -439,5 +440,6 @@ TEST(GitHubReviewComment, AttackerTextIsInertAndTheCommentFitsGitHubsLimit) {
       << "the link is kept when reasons are cut";
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

@@ -17,6 +17,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -443,5 +444,6 @@ TEST_F(GitHubRouteTest, ReviewsTravelOverHttpsCheckedAgainstGitHubCa) {
   EXPECT_EQ(https.reviews()[0]["state"], "approved");
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

@@ -7,6 +7,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -65,5 +66,6 @@ TEST_F(ServerHoles, RepeatResignedByAnotherAgentIs403) {
   EXPECT_THAT(reply.body, HasSubstr("enrolled for 'rutger'"));
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

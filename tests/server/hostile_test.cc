@@ -19,6 +19,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -292,5 +293,6 @@ TEST_F(HeavyReadTest, TimelinesInFlightDoNotStallHealthOrAppends) {
   EXPECT_EQ(server_.Stop(), 0) << server_.Log();
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

@@ -10,6 +10,7 @@
 
 namespace shiplog::adapters {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 
@@ -146,5 +147,6 @@ TEST(HttpSignatureTest, HttpDatesAreImfFixdateOnly) {
   EXPECT_FALSE(ParseHttpDate("Tue, 31 Feb 2021 02:07:55 GMT").ok());
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::adapters

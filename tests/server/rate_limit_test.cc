@@ -21,6 +21,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -220,5 +221,6 @@ TEST(RateLimitConnection, ThePerAddressLimitComesFirstAndSparesTheProbes) {
   EXPECT_GE(RateLimited(server, "connection"), static_cast<uint64_t>(refused) + 1);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

@@ -14,6 +14,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -304,5 +305,6 @@ TEST_F(ReadTest, UnknownThingsAre404AndBadParametersAre400NamingThem) {
   EXPECT_EQ(server_.Get("/v1/checkpoint").status, 200);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

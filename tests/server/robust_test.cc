@@ -26,6 +26,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
@@ -443,5 +444,6 @@ TEST(ServerCapnp, ACapnpSubmissionGetsAReceiptMessageThatProvesItself) {
   EXPECT_FALSE(fields.getDenied());
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

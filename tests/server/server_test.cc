@@ -7,6 +7,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -86,5 +87,6 @@ TEST_F(ServerTest, BadInputGetsTheStatusThatNamesIt) {
   EXPECT_EQ(server_.Get("/healthz").status, 200);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

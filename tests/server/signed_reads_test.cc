@@ -18,6 +18,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -440,5 +441,6 @@ TEST_F(SignedReadsTest, APythonSignerIsAccepted) {
   EXPECT_EQ(python.out, server_.GetAs("ava", "/v1/query?kind=review&actor=marta").body);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

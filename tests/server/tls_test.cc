@@ -24,6 +24,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -301,5 +302,6 @@ TEST_F(TlsTest, InsecureListenSaysItIsUnencrypted) {
   EXPECT_EQ(server_.Get("/healthz").status, 200);
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

@@ -10,6 +10,7 @@
 
 namespace shiplog::adapters {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using namespace std::chrono_literals;
 
@@ -113,5 +114,6 @@ TEST_F(TokenBucketTest, ThreadsTakingFromOneBucketNeverGetMoreThanItHolds) {
   EXPECT_EQ(allowed.load(), 500);  // the clock stands still: exactly the burst
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::adapters

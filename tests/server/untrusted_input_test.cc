@@ -18,6 +18,7 @@
 
 namespace shiplog::testing {
 namespace {
+namespace SHIPLOG_THIS_FILE {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -79,5 +80,6 @@ TEST_F(ServerUntrustedInput, MaintenanceWindowWithAFiveDigitYearIs400NamingTheFi
   ExpectServesOn(server_, "ic");
 }
 
+}  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

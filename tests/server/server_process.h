@@ -84,6 +84,8 @@ class ServerProcess {
   [[noreturn]] void NoAnswer(const std::string& request, const Status& status) const;
   void Launch(const std::vector<std::string>& listen, const std::vector<std::string>& extra);
 
+  void EnrollInProcess(const std::map<std::string, std::vector<std::string>>& agents);
+
   bool tls_ = false;
   TlsSetup tls_setup_;
   ScratchDir dir_;

@@ -16,7 +16,7 @@
 #   tools/test.sh --pass sanitize        one pass (--pass may be repeated)
 #   SHIPLOG_TEST_PASSES="normal sanitize tsan" tools/test.sh
 #
-# CI runs the normal pass alone for now: on its two cores the three passes take about 46 minutes,
+# CI runs the normal pass alone for now: on its two cores the three passes take about 47 minutes,
 # against a budget of 30 for everything, most of it the black-box tests under the sanitizers. They
 # run in CI once they fit (README, "The sanitizer passes", has the figures).
 #

@@ -34,13 +34,10 @@ std::optional<DeploymentPath> ParseDeploymentPath(const std::string& path) {
 }
 
 std::optional<std::string> AttestationSeqText(const std::string& path) {
-  const size_t min = kRecordsPrefix.size() + kAttestationSuffix.size();
-  if (path.size() <= min || path.compare(0, kRecordsPrefix.size(), kRecordsPrefix) != 0 ||
-      path.compare(path.size() - kAttestationSuffix.size(), std::string::npos,
-                   kAttestationSuffix) != 0) {
-    return std::nullopt;
-  }
-  return path.substr(kRecordsPrefix.size(), path.size() - min);
+  if (path.compare(0, kRecordsPrefix.size(), kRecordsPrefix) != 0) return std::nullopt;
+  std::string seq = path.substr(kRecordsPrefix.size());
+  if (!StripSuffix(seq, kAttestationSuffix)) return std::nullopt;
+  return seq;
 }
 
 std::optional<uint64_t> ParseSeq(const std::string& text) {

@@ -28,6 +28,10 @@ void Require(const ProcessResult& r, const std::string& what) {
   if (r.exit_code != 0) throw std::runtime_error(what + " failed: " + r.err + r.out);
 }
 
+void Require(const Status& status, const std::string& what) {
+  if (!status.ok()) throw std::runtime_error(what + ": " + status.ToString());
+}
+
 }  // namespace
 
 uint16_t PickFreePort() {
@@ -61,30 +65,27 @@ ServerProcess::ServerProcess(const std::map<std::string, std::vector<std::string
 // under the sanitizers each process costs a second or more. The events take the path `enroll`'s
 // take (the admin's signature, the policy gate, Ledger::Append); `enroll` itself is the CLI tests'.
 void ServerProcess::EnrollInProcess(const std::map<std::string, std::vector<std::string>>& agents) {
-  const auto require = [](const Status& status, const std::string& what) {
-    if (!status.ok()) throw std::runtime_error(what + ": " + status.ToString());
-  };
   SystemClock clock;  // a manual-clock ledger never reads it
   policy::PolicyGate gate;
   auto ledger = Ledger::Open(data(), &clock, &gate);
-  require(ledger.status(), "opening the new ledger");
+  Require(ledger.status(), "opening the new ledger");
   auto admin = ReadKeyFile(data() + "/admin.key");
-  require(admin.status(), "reading the admin key");
+  Require(admin.status(), "reading the admin key");
   const KeyRegistry keys = (*ledger)->keys();
   const KeyInfo* admin_info = keys.Find(admin->PublicKey());
   if (admin_info == nullptr) throw std::runtime_error("the admin key is not enrolled");
   for (const auto& [name, roles] : agents) {
     const SigningKey agent = SigningKey::Generate();
-    require(WriteNewKeyFile(key(name), agent), key(name));
+    Require(WriteNewKeyFile(key(name), agent), key(name));
     auto event = Event::FromJson({{"kind", "key.enrolled"},
                                   {"id", RandomId()},
                                   {"actor", admin_info->name},
                                   {"name", name},
                                   {"public_key", HexEncode(agent.PublicKey())},
                                   {"roles", roles}});
-    require(event.status(), "the key.enrolled event of " + name);
+    Require(event.status(), "the key.enrolled event of " + name);
     auto receipt = (*ledger)->Append(SignedEvent::Sign(*event, *admin));
-    require(receipt.status(), "enrolling " + name);
+    Require(receipt.status(), "enrolling " + name);
     if (receipt->denied) throw std::runtime_error("enrolling " + name + " was denied");
   }
 }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/process.h"
+#include "tests/cli/test_ledger.h"
 
 namespace shiplog::testing {
 namespace {
@@ -20,16 +21,14 @@ class BundleCliTest : public ::testing::Test {
   // A ledger where rutger (ci) reported gates for checkout-1 and search-1, with a checkpoint kept
   // halfway (kept.json) as an auditor would.
   void SetUp() override {
-    Ok({"init", "--data", data(), "--manual-clock", "--clock-start", "2026-11-24T10:00:00Z"});
-    Ok({"keygen", "--out", Path("rutger.key")});
-    Ok({"enroll", "--data", data(), "--admin-key", data() + "/admin.key", "--name", "rutger",
-        "--roles", "ci", "--public-key", Path("rutger.key.pub")});
+    InitTestLedger(data());
+    EnrollTestAgents(data(), {{"rutger", {"ci"}, Path("rutger.key")}});
     Gate("checkout-1", "tests");
     Gate("search-1", "tests");
     ProcessResult kept = Run({"checkpoint", "--data", data()});
     ASSERT_EQ(kept.exit_code, 0) << kept.err;
     WriteFile(Path("kept.json"), kept.out);
-    Ok({"clock", "advance", "5m", "--data", data()});
+    AdvanceTestClock(data(), "5m");
     Gate("checkout-1", "scan");
   }
 
@@ -48,10 +47,11 @@ class BundleCliTest : public ::testing::Test {
     return json::parse(r.out);
   }
 
+  // Made in this process: the ledger is setup here; export and verify-bundle are the programs.
   void Gate(const std::string& deployment, const std::string& gate) {
-    json event = {
-        {"kind", "gate.result"}, {"deployment", deployment}, {"gate", gate}, {"outcome", "pass"}};
-    Ok({"append", "--data", data(), "--key", Path("rutger.key"), "-"}, event.dump());
+    AppendTestEvent(data(), Path("rutger.key"),
+                    {{"kind", "gate.result"}, {"deployment", deployment}, {"gate", gate},
+                     {"outcome", "pass"}});
   }
 
   json ExportCheckout(const std::string& out) {

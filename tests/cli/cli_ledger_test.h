@@ -1,5 +1,6 @@
-// CliLedgerTest: a manual-clock ledger made with the real `shiplog` binary, agents enrolled by
-// its admin, and helpers to append deployment checkout-1's events as one of them.
+// CliLedgerTest: a manual-clock ledger with agents enrolled by its admin, and helpers to append
+// deployment checkout-1's events as one of them: with the real `shiplog` binary (As), or made in
+// this process for a test's setup (AsOk, Given; tests/cli/test_ledger.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "tests/cli/process.h"
+#include "tests/cli/test_ledger.h"
 
 namespace shiplog::testing {
 
@@ -17,21 +19,19 @@ class CliLedgerTest : public ::testing::Test {
  protected:
   using json = nlohmann::json;
 
-  // Makes the ledger (`init` with `init_options` too) and enrols each agent (name, role) with a
-  // key at dir_/NAME.key.
+  // Makes the ledger (with `policy_text` in force; "" for the default pack) and enrols each agent
+  // (name, role) with a key at dir_/NAME.key, in this process.
   void InitWithAgents(const std::vector<std::pair<std::string, std::string>>& agents,
-                      const std::vector<std::string>& init_options = {}) {
-    std::vector<std::string> init = {"init", "--data", data(), "--manual-clock", "--clock-start",
-                                     "2026-11-24T10:00:00Z"};
-    init.insert(init.end(), init_options.begin(), init_options.end());
-    Ok(init);
-    for (const auto& [name, role] : agents) {
-      Ok({"keygen", "--out", dir_ / (name + ".key")});
-      Ok({"enroll", "--data", data(), "--admin-key", data() + "/admin.key", "--name", name,
-          "--roles", role, "--public-key", dir_ / (name + ".key.pub")});
-    }
+                      const std::string& policy_text = "") {
+    TestLedgerOptions options;
+    options.policy_text = policy_text;
+    InitTestLedger(data(), options);
+    std::vector<TestAgent> enrolled;
+    for (const auto& [name, role] : agents) enrolled.push_back({name, {role}, key(name)});
+    EnrollTestAgents(data(), enrolled);
   }
 
+  std::string key(const std::string& agent) const { return dir_ / (agent + ".key"); }
   std::string data() const { return dir_ / "data"; }
 
   ProcessResult Run(std::vector<std::string> args, const std::string& input = "") {
@@ -46,16 +46,23 @@ class CliLedgerTest : public ::testing::Test {
     return r.out.empty() ? json() : json::parse(r.out.substr(0, r.out.find('\n')));
   }
 
-  // Appends `event` to deployment checkout-1, signed by agent `who`.
+  // `shiplog append` of `event` to deployment checkout-1, signed by agent `who`.
   ProcessResult As(const std::string& who, json event) {
     event["deployment"] = "checkout-1";
-    return Run({"append", "--data", data(), "--key", dir_ / (who + ".key"), "-"}, event.dump());
+    return Run({"append", "--data", data(), "--key", key(who), "-"}, event.dump());
   }
 
-  void AsOk(const std::string& who, json event) {
-    ProcessResult r = As(who, event);
-    ASSERT_EQ(r.exit_code, 0) << who << " " << event.dump() << ": " << r.err << r.out;
+  // The same append made in this process, for a test's setup: the receipt, denied or not.
+  Receipt Given(const std::string& who, json event) {
+    event["deployment"] = "checkout-1";
+    return AppendTestEvent(data(), key(who), std::move(event));
   }
+  // Given() of an event the policy must allow.
+  void AsOk(const std::string& who, const json& event) {
+    const Receipt receipt = Given(who, event);
+    ASSERT_FALSE(receipt.denied) << who << " " << event.dump() << ": " << receipt.decision;
+  }
+  void Advance(const std::string& duration) { AdvanceTestClock(data(), duration); }
 
   ScratchDir dir_;
 };

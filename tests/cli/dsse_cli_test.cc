@@ -41,12 +41,12 @@ json VulnStatement(const std::string& digest, const std::string& severity) {
 
 class DsseCliTest : public CliLedgerTest {
  protected:
-  void Init(const std::vector<std::string>& init_options = {}) {
+  void Init(const std::string& policy_text = "") {
     InitWithAgents({{"leon", "coordinator"},
                     {"marta", "merge-approver"},
                     {"ci-bot", "ci"},
                     {"thijmen", "k8s-operator"}},
-                   init_options);
+                   policy_text);
   }
 
   // Requested, merged, orchestrated and built: the next step is staging.
@@ -158,7 +158,7 @@ TEST_F(DsseCliTest, ASlsaProvenanceStatementSatisfiesABuildRule) {
         where: {gate: build, outcome: pass, predicate_type: "https://slsa.dev/provenance/v1"}
         same_image: true
 )";
-  Init({"--policy", Write("policy.yaml", policy)});
+  Init(policy);
   const std::string image = "registry.example/hello@sha256:" + kSlsaDigest;
   UpToStaging(image);
   AsOk("ci-bot",

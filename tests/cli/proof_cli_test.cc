@@ -19,6 +19,7 @@
 #include "ledger/merkle.h"
 #include "ledger/store.h"
 #include "tests/cli/process.h"
+#include "tests/cli/test_ledger.h"
 
 namespace shiplog::testing {
 namespace {
@@ -93,16 +94,15 @@ class ProofCliTest : public ::testing::Test {
     return json::parse(r.out);
   }
 
-  // A drill ledger named kOrigin: init, keygen and enroll through the binary, then gate results
-  // a minute apart by the enrolled ci agent. Those go through the library, to keep each test
-  // short (the tests below append through the binary where its receipt matters).
+  // A drill ledger named kOrigin with a ci agent enrolled, then gate results a minute apart by
+  // it. All of it is made in this process, to keep each test short (the tests below append
+  // through the binary where its receipt matters).
   void Populate(const std::string& dir, uint64_t size = kSize) {
-    RunJson({"init", "--data", dir, "--manual-clock", "--clock-start", "2026-11-24T10:00:00Z",
-             "--origin", kOrigin});
+    TestLedgerOptions options;
+    options.origin = kOrigin;
+    InitTestLedger(dir, options);
     const std::string key_file = dir + ".rutger.key";
-    RunJson({"keygen", "--out", key_file});
-    RunJson({"enroll", "--data", dir, "--admin-key", dir + "/admin.key", "--name", "rutger",
-             "--roles", "ci", "--public-key", key_file + ".pub"});
+    EnrollTestAgents(dir, {{"rutger", {"ci"}, key_file}});
     FakeClock unused(0);  // a manual-clock ledger keeps its own time
     auto ledger = Ledger::Open(dir, &unused);
     ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();

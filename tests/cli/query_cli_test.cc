@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "tests/cli/process.h"
+#include "tests/cli/cli_ledger_test.h"
 
 namespace shiplog::testing {
 namespace {
@@ -18,46 +18,23 @@ using json = nlohmann::json;
 const std::string kDigest = "sha256:4f1c2a9e7b3d5f60812a4c6e8f0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b";
 const std::string kImage = "registry.example/checkout@" + kDigest;
 
-class QueryCliTest : public ::testing::Test {
+// The ledger and its events are made in this process (CliLedgerTest); `query` is the program.
+class QueryCliTest : public CliLedgerTest {
  protected:
   // Records: 0 genesis, 1-3 enrolments (10:00); 4 deploy.requested, 5 policy.denied of leon's
   // orchestrate start (no merge review yet) (10:00); 6 review, 7 step.started, 8 gate.result
   // (11:00).
   void SetUp() override {
-    Ok({"init", "--data", data(), "--manual-clock", "--clock-start", "2026-11-24T10:00:00Z"});
-    for (auto [name, role] : std::vector<std::pair<std::string, std::string>>{
-             {"leon", "coordinator"}, {"marta", "merge-approver"}, {"ci-bot", "ci"}}) {
-      Ok({"keygen", "--out", dir_ / (name + ".key")});
-      Ok({"enroll", "--data", data(), "--admin-key", data() + "/admin.key", "--name", name,
-          "--roles", role, "--public-key", dir_ / (name + ".key.pub")});
-    }
-    EXPECT_EQ(As("leon", {{"kind", "deploy.requested"}, {"app", "checkout"},
-                          {"environment", "production"}, {"version", "1.4.2"}, {"image", kImage},
-                          {"strategy", "rolling"}, {"risk", "low"},
-                          {"planned_steps", {"orchestrate", "build"}}}), 0);
-    EXPECT_EQ(As("leon", {{"kind", "step.started"}, {"step", "orchestrate"}}), 3);
-    Ok({"clock", "advance", "1h", "--data", data()});
-    EXPECT_EQ(As("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}}), 0);
-    EXPECT_EQ(As("leon", {{"kind", "step.started"}, {"step", "orchestrate"}}), 0);
-    EXPECT_EQ(As("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"},
-                            {"image", kImage}}), 0);
-  }
-
-  std::string data() const { return dir_ / "data"; }
-
-  ProcessResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), ShiplogBinary());
-    return RunProcess(args);
-  }
-  json Ok(std::vector<std::string> args) {
-    ProcessResult r = Run(args);
-    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err << r.out;
-    return r.out.empty() ? json() : json::parse(r.out.substr(0, r.out.find('\n')));
-  }
-  int As(const std::string& who, json event) {
-    event["deployment"] = "checkout-1";
-    return RunProcess({ShiplogBinary(), "append", "--data", data(), "--key", dir_ / (who + ".key"),
-                       "-"}, event.dump()).exit_code;
+    InitWithAgents({{"leon", "coordinator"}, {"marta", "merge-approver"}, {"ci-bot", "ci"}});
+    AsOk("leon", {{"kind", "deploy.requested"}, {"app", "checkout"}, {"environment", "production"},
+                  {"version", "1.4.2"}, {"image", kImage}, {"strategy", "rolling"}, {"risk", "low"},
+                  {"planned_steps", {"orchestrate", "build"}}});
+    EXPECT_TRUE(Given("leon", {{"kind", "step.started"}, {"step", "orchestrate"}}).denied);
+    Advance("1h");
+    AsOk("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+    AsOk("leon", {{"kind", "step.started"}, {"step", "orchestrate"}});
+    AsOk("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"},
+                    {"image", kImage}});
   }
 
   // The sequence numbers `query` prints with these options, one JSON line each.
@@ -75,7 +52,6 @@ class QueryCliTest : public ::testing::Test {
     return Ok(options)["count"];
   }
 
-  ScratchDir dir_;
 };
 
 using Seqs = std::vector<uint64_t>;

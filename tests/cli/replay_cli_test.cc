@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "tests/cli/process.h"
+#include "tests/cli/cli_ledger_test.h"
 
 namespace shiplog::testing {
 namespace {
@@ -19,53 +19,35 @@ using json = nlohmann::json;
 const std::string kImage =
     "registry.example/checkout@sha256:4f1c2a9e7b3d5f60812a4c6e8f0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b";
 
-class ReplayCliTest : public ::testing::Test {
+// The ledger and its events are made in this process (CliLedgerTest); `replay` is the program.
+class ReplayCliTest : public CliLedgerTest {
  protected:
   void SetUp() override {
-    Ok({"init", "--data", data(), "--manual-clock", "--clock-start", "2026-11-24T10:00:00Z"});
-    for (auto [name, role] : std::vector<std::pair<std::string, std::string>>{
-             {"leon", "coordinator"}, {"marta", "merge-approver"}, {"ci-bot", "ci"},
-             {"thijmen", "k8s-operator"}, {"rutger", "production-ops"}, {"otto", "backup"}}) {
-      Ok({"keygen", "--out", dir_ / (name + ".key")});
-      Ok({"enroll", "--data", data(), "--admin-key", data() + "/admin.key", "--name", name,
-          "--roles", role, "--public-key", dir_ / (name + ".key.pub")});
-    }
-    As("leon", {{"kind", "deploy.requested"}, {"app", "checkout"}, {"environment", "production"},
-                {"version", "1.4.2"}, {"image", kImage}, {"strategy", "rolling"}, {"risk", "low"},
-                {"planned_steps", {"orchestrate", "build", "staging", "production"}}});
-    As("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+    InitWithAgents({{"leon", "coordinator"}, {"marta", "merge-approver"}, {"ci-bot", "ci"},
+                    {"thijmen", "k8s-operator"}, {"rutger", "production-ops"}, {"otto", "backup"}});
+    AsOk("leon", {{"kind", "deploy.requested"}, {"app", "checkout"}, {"environment", "production"},
+                  {"version", "1.4.2"}, {"image", kImage}, {"strategy", "rolling"}, {"risk", "low"},
+                  {"planned_steps", {"orchestrate", "build", "staging", "production"}}});
+    AsOk("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
     for (auto [who, step] : std::vector<std::pair<std::string, std::string>>{
              {"leon", "orchestrate"}, {"ci-bot", "build"}}) {
-      As(who, {{"kind", "step.started"}, {"step", step}});
-      As(who, {{"kind", "step.reported"}, {"step", step}, {"status", "READY"}});
+      AsOk(who, {{"kind", "step.started"}, {"step", step}});
+      AsOk(who, {{"kind", "step.reported"}, {"step", step}, {"status", "READY"}});
     }
-    As("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"}, {"image", kImage}});
-    As("thijmen", {{"kind", "step.started"}, {"step", "staging"}});
-    staging_ready_ = As("thijmen", {{"kind", "step.reported"}, {"step", "staging"}, {"status", "READY"}});
-    As("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
-    Ok({"clock", "advance", "20m", "--data", data()});
-    production_ = As("rutger", {{"kind", "step.started"}, {"step", "production"}});
+    AsOk("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"}, {"image", kImage}});
+    AsOk("thijmen", {{"kind", "step.started"}, {"step", "staging"}});
+    staging_ready_ = Allowed("thijmen", {{"kind", "step.reported"}, {"step", "staging"},
+                                         {"status", "READY"}});
+    AsOk("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+    Advance("20m");
+    production_ = Allowed("rutger", {{"kind", "step.started"}, {"step", "production"}});
   }
 
-  std::string data() const { return dir_ / "data"; }
-
-  ProcessResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), ShiplogBinary());
-    return RunProcess(args);
-  }
-
-  json Ok(std::vector<std::string> args) {
-    ProcessResult r = Run(args);
-    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err << r.out;
-    return r.out.empty() ? json() : json::parse(r.out.substr(0, r.out.find('\n')));
-  }
-
-  uint64_t As(const std::string& who, json event) {
-    event["deployment"] = "checkout-1";
-    ProcessResult r = RunProcess({ShiplogBinary(), "append", "--data", data(), "--key",
-                                  dir_ / (who + ".key"), "-"}, event.dump());
-    EXPECT_EQ(r.exit_code, 0) << event.dump() << ": " << r.err << r.out;
-    return json::parse(r.out)["seq"];
+  // Given() of an event the policy must allow: its seq.
+  uint64_t Allowed(const std::string& who, const json& event) {
+    const Receipt receipt = Given(who, event);
+    EXPECT_FALSE(receipt.denied) << event.dump() << ": " << receipt.decision;
+    return receipt.seq;
   }
 
   // The default pack with R10's soak at 30 minutes.
@@ -76,7 +58,6 @@ class ReplayCliTest : public ::testing::Test {
     return dir_ / "stricter.yaml";
   }
 
-  ScratchDir dir_;
   uint64_t staging_ready_ = 0;
   uint64_t production_ = 0;
 };

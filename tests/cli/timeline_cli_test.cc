@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/cli/process.h"
+#include "tests/cli/cli_ledger_test.h"
 
 namespace shiplog::testing {
 namespace {
@@ -24,59 +24,31 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-class TimelineCliTest : public ::testing::Test {
+// The ledger and its events are made in this process (CliLedgerTest); `timeline` is the program.
+class TimelineCliTest : public CliLedgerTest {
  protected:
   void SetUp() override {
-    Ok({"init", "--data", data(), "--manual-clock", "--clock-start", "2026-11-24T10:00:00Z"});
-    for (auto [name, role] : std::vector<std::pair<std::string, std::string>>{
-             {"leon", "coordinator"}, {"marta", "merge-approver"}, {"ci-bot", "ci"},
-             {"thijmen", "k8s-operator"}, {"rutger", "production-ops"}, {"otto", "backup"}}) {
-      Ok({"keygen", "--out", dir_ / (name + ".key")});
-      Ok({"enroll", "--data", data(), "--admin-key", data() + "/admin.key", "--name", name,
-          "--roles", role, "--public-key", dir_ / (name + ".key.pub")});
-    }
-    As("leon", {{"kind", "deploy.requested"}, {"app", "checkout"}, {"environment", "production"},
-                {"version", "1.4.2"}, {"image", kImage}, {"strategy", "rolling"}, {"risk", "low"},
-                {"planned_steps", {"orchestrate", "build", "staging", "production"}}});
-    As("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+    InitWithAgents({{"leon", "coordinator"}, {"marta", "merge-approver"}, {"ci-bot", "ci"},
+                    {"thijmen", "k8s-operator"}, {"rutger", "production-ops"}, {"otto", "backup"}});
+    AsOk("leon", {{"kind", "deploy.requested"}, {"app", "checkout"}, {"environment", "production"},
+                  {"version", "1.4.2"}, {"image", kImage}, {"strategy", "rolling"}, {"risk", "low"},
+                  {"planned_steps", {"orchestrate", "build", "staging", "production"}}});
+    AsOk("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
     for (auto [who, step] : std::vector<std::pair<std::string, std::string>>{
              {"leon", "orchestrate"}, {"ci-bot", "build"}, {"thijmen", "staging"}}) {
-      As(who, {{"kind", "step.started"}, {"step", step}});
-      As(who, {{"kind", "step.reported"}, {"step", step}, {"status", "READY"}});
+      AsOk(who, {{"kind", "step.started"}, {"step", step}});
+      AsOk(who, {{"kind", "step.reported"}, {"step", step}, {"status", "READY"}});
       if (step == "build") {
-        As("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"},
-                      {"image", kImage}});
+        AsOk("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"},
+                        {"image", kImage}});
       }
     }
-    As("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
-    Ok({"clock", "advance", "5m", "--data", data()});
-    As("rutger", {{"kind", "step.started"}, {"step", "production"}}, /*expected_exit=*/3);
-    Ok({"clock", "advance", "11m", "--data", data()});
-    As("rutger", {{"kind", "step.started"}, {"step", "production"}});
+    AsOk("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+    Advance("5m");
+    EXPECT_TRUE(Given("rutger", {{"kind", "step.started"}, {"step", "production"}}).denied);
+    Advance("11m");
+    AsOk("rutger", {{"kind", "step.started"}, {"step", "production"}});
   }
-
-  std::string data() const { return dir_ / "data"; }
-
-  ProcessResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), ShiplogBinary());
-    return RunProcess(args);
-  }
-
-  json Ok(const std::vector<std::string>& args) {
-    ProcessResult r = Run(args);
-    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err << r.out;
-    return r.out.empty() ? json() : json::parse(r.out.substr(0, r.out.find('\n')));
-  }
-
-  void As(const std::string& who, json event, int expected_exit = 0) {
-    event["deployment"] = "checkout-1";
-    ProcessResult r = RunProcess(
-        {ShiplogBinary(), "append", "--data", data(), "--key", dir_ / (who + ".key"), "-"},
-        event.dump());
-    ASSERT_EQ(r.exit_code, expected_exit) << who << " " << event.dump() << ": " << r.err << r.out;
-  }
-
-  ScratchDir dir_;
 };
 
 TEST_F(TimelineCliTest, TextShowsEachEventTheDenialAndTheSoak) {

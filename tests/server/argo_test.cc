@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/cli/test_ledger.h"
 #include "tests/server/server_process.h"
 
 namespace shiplog::testing {
@@ -48,8 +49,7 @@ class ArgoTest : public ::testing::Test {
   // Stops the server, moves the ledger's clock and starts it again.
   void Advance(const std::string& duration) {
     ASSERT_EQ(server_.Stop(), 0) << server_.Log();
-    ProcessResult r = server_.Shiplog({"clock", "advance", duration, "--data", server_.data()});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    AdvanceTestClock(server_.data(), duration);
     Start();
   }
 

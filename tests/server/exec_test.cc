@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/background_process.h"
+#include "tests/cli/test_ledger.h"
 #include "tests/server/server_process.h"
 
 namespace shiplog::testing {
@@ -36,10 +37,8 @@ class ExecServerTest : public ::testing::Test {
 
   void Append(const std::string& who, json event) {
     event["deployment"] = "checkout-1";
-    ProcessResult r =
-        server_.Shiplog({"append", "--data", server_.data(), "--key", server_.key(who), "-"},
-                        event.dump());
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const Receipt receipt = AppendTestEvent(server_.data(), server_.key(who), event);
+    ASSERT_FALSE(receipt.denied) << event.dump() << "\n" << receipt.decision;
   }
 
   std::vector<std::string> ExecArgs(const std::string& who, const std::string& step,

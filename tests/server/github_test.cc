@@ -11,6 +11,7 @@
 
 #include "adapters/github/webhook_signature.h"
 #include "tests/cli/process.h"
+#include "tests/cli/test_ledger.h"
 #include "tests/server/deploy_chain.h"
 #include "tests/server/github_double.h"
 #include "tests/server/server_process.h"
@@ -79,14 +80,10 @@ class GitHubRouteTest : public ::testing::Test {
   void As(const std::string& agent, json event, const std::string& deployment = "checkout-7") {
     event["actor"] = agent;
     event["deployment"] = deployment;
-    ProcessResult r = server_.Shiplog(
-        {"append", "--data", server_.data(), "--key", server_.key(agent), "-"}, event.dump());
-    ASSERT_EQ(r.exit_code, 0) << event.dump() << "\n" << r.err << r.out;
+    const Receipt receipt = AppendTestEvent(server_.data(), server_.key(agent), event);
+    ASSERT_FALSE(receipt.denied) << event.dump() << "\n" << receipt.decision;
   }
-  void Advance(const std::string& duration) {
-    ProcessResult r = server_.Shiplog({"clock", "advance", duration, "--data", server_.data()});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-  }
+  void Advance(const std::string& duration) { AdvanceTestClock(server_.data(), duration); }
 
   // A deployment of kSha requested with its source and carried to the door of production:
   // everything but the backup when `backup` is false (R12 then denies production).

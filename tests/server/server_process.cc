@@ -13,27 +13,11 @@
 #include <thread>
 
 #include "adapters/http_signature.h"
-#include "ledger/clock.h"
 #include "ledger/crypto.h"
-#include "ledger/event.h"
 #include "ledger/key_file.h"
-#include "ledger/key_registry.h"
-#include "ledger/ledger.h"
-#include "policy/policy_gate.h"
+#include "tests/cli/test_ledger.h"
 
 namespace shiplog::testing {
-namespace {
-
-void Require(const ProcessResult& r, const std::string& what) {
-  if (r.exit_code != 0) throw std::runtime_error(what + " failed: " + r.err + r.out);
-}
-
-void Require(const Status& status, const std::string& what) {
-  if (!status.ok()) throw std::runtime_error(what + ": " + status.ToString());
-}
-
-}  // namespace
-
 uint16_t PickFreePort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -49,45 +33,18 @@ uint16_t PickFreePort() {
   return ntohs(addr.sin_port);
 }
 
+// The ledger, the agents' keys and their enrolments are made in this process (tests/cli/
+// test_ledger.h): nearly every server test starts with them, and `init`, `keygen` and `enroll`
+// are the CLI tests' to test.
 ServerProcess::ServerProcess(const std::map<std::string, std::vector<std::string>>& agents,
                              bool real_clock)
     : log_(dir_ / "server.log") {
-  std::vector<std::string> init = {"init", "--data", data()};
-  if (!real_clock) {
-    init.insert(init.end(), {"--manual-clock", "--clock-start", "2026-11-24T10:00:00Z"});
-  }
-  Require(Shiplog(init), "shiplog init");
-  EnrollInProcess(agents);
-}
-
-// The agents' key pairs and key.enrolled events made here, in one open of the ledger, rather than
-// by a `shiplog keygen` and a `shiplog enroll` each: nearly every server test starts with this, and
-// under the sanitizers each process costs a second or more. The events take the path `enroll`'s
-// take (the admin's signature, the policy gate, Ledger::Append); `enroll` itself is the CLI tests'.
-void ServerProcess::EnrollInProcess(const std::map<std::string, std::vector<std::string>>& agents) {
-  SystemClock clock;  // a manual-clock ledger never reads it
-  policy::PolicyGate gate;
-  auto ledger = Ledger::Open(data(), &clock, &gate);
-  Require(ledger.status(), "opening the new ledger");
-  auto admin = ReadKeyFile(data() + "/admin.key");
-  Require(admin.status(), "reading the admin key");
-  const KeyRegistry keys = (*ledger)->keys();
-  const KeyInfo* admin_info = keys.Find(admin->PublicKey());
-  if (admin_info == nullptr) throw std::runtime_error("the admin key is not enrolled");
-  for (const auto& [name, roles] : agents) {
-    const SigningKey agent = SigningKey::Generate();
-    Require(WriteNewKeyFile(key(name), agent), key(name));
-    auto event = Event::FromJson({{"kind", "key.enrolled"},
-                                  {"id", RandomId()},
-                                  {"actor", admin_info->name},
-                                  {"name", name},
-                                  {"public_key", HexEncode(agent.PublicKey())},
-                                  {"roles", roles}});
-    Require(event.status(), "the key.enrolled event of " + name);
-    auto receipt = (*ledger)->Append(SignedEvent::Sign(*event, *admin));
-    Require(receipt.status(), "enrolling " + name);
-    if (receipt->denied) throw std::runtime_error("enrolling " + name + " was denied");
-  }
+  TestLedgerOptions options;
+  options.manual_clock = !real_clock;
+  InitTestLedger(data(), options);
+  std::vector<TestAgent> enrolled;
+  for (const auto& [name, roles] : agents) enrolled.push_back({name, roles, key(name)});
+  EnrollTestAgents(data(), enrolled);
 }
 
 ServerProcess::~ServerProcess() {
@@ -256,9 +213,7 @@ adapters::HttpReply ServerProcess::Post(const std::string& target, const std::st
 
 nlohmann::json ServerProcess::Sign(const std::string& agent, nlohmann::json event) const {
   event["actor"] = agent;
-  ProcessResult r = Shiplog({"sign", "--key", key(agent), "-"}, event.dump());
-  Require(r, "shiplog sign");
-  return nlohmann::json::parse(r.out);
+  return SignTestEvent(key(agent), std::move(event));
 }
 
 ProcessResult ServerProcess::Shiplog(std::vector<std::string> args,

@@ -71,7 +71,7 @@ class ServerProcess {
   adapters::HttpReply Post(const std::string& target, const std::string& body,
                            const std::string& content_type = "application/json") const;
 
-  // `event` (JSON, no id needed) signed by `agent` with `shiplog sign`: the envelope to submit.
+  // `event` (JSON, no id needed) signed by `agent` as `shiplog sign` signs: the envelope to submit.
   nlohmann::json Sign(const std::string& agent, nlohmann::json event) const;
   // Runs the shiplog binary with `args` (a CLI call against the same data directory).
   ProcessResult Shiplog(std::vector<std::string> args, const std::string& input = "") const;
@@ -83,8 +83,6 @@ class ServerProcess {
   adapters::HttpReply SignedGet(const std::string& key_file, const std::string& target) const;
   [[noreturn]] void NoAnswer(const std::string& request, const Status& status) const;
   void Launch(const std::vector<std::string>& listen, const std::vector<std::string>& extra);
-
-  void EnrollInProcess(const std::map<std::string, std::vector<std::string>>& agents);
 
   bool tls_ = false;
   TlsSetup tls_setup_;

@@ -172,13 +172,22 @@ std::vector<std::pair<std::string, std::string>> ServerProcess::ReadSignature(
   return SignatureHeaders(admin_key(), target);
 }
 
-// A request the server did not answer: the server's log says why (a sanitizer's report, a crash).
+// A request the server did not answer: the server's log says why. A sanitizer's report is given
+// from its start (what raced or was misused, and where), which with Boost's long names is well
+// past the last few kilobytes; anything else by the log's end (a crash).
 [[noreturn]] void ServerProcess::NoAnswer(const std::string& request, const Status& status) const {
-  constexpr size_t kTail = 8192;
+  constexpr size_t kMost = 32768;
   const std::string log = Log();
-  throw std::runtime_error(request + ": " + status.ToString() + "\nthe server's log" +
-                           (log.size() > kTail ? " (its end)" : "") + ":\n" +
-                           log.substr(log.size() > kTail ? log.size() - kTail : 0));
+  const size_t report = log.find("Sanitizer");
+  size_t from = log.size() > kMost ? log.size() - kMost : 0;
+  std::string which = from > 0 ? " (its end)" : "";
+  if (report != std::string::npos) {
+    from = log.rfind('\n', report);
+    from = from == std::string::npos ? 0 : from + 1;
+    which = " (from the sanitizer's report)";
+  }
+  throw std::runtime_error(request + ": " + status.ToString() + "\nthe server's log" + which +
+                           ":\n" + log.substr(from, kMost));
 }
 
 adapters::HttpReply ServerProcess::SignedGet(const std::string& key_file,

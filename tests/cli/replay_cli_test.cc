@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/cli_ledger_test.h"
+#include "tests/server/deploy_chain.h"
 
 namespace shiplog::testing {
 namespace {
@@ -25,17 +26,8 @@ class ReplayCliTest : public CliLedgerTest {
   void SetUp() override {
     InitWithAgents({{"leon", "coordinator"}, {"marta", "merge-approver"}, {"ci-bot", "ci"},
                     {"thijmen", "k8s-operator"}, {"rutger", "production-ops"}, {"otto", "backup"}});
-    AsOk("leon", {{"kind", "deploy.requested"}, {"app", "checkout"}, {"environment", "production"},
-                  {"version", "1.4.2"}, {"image", kImage}, {"strategy", "rolling"}, {"risk", "low"},
-                  {"planned_steps", {"orchestrate", "build", "staging", "production"}}});
-    AsOk("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
-    for (auto [who, step] : std::vector<std::pair<std::string, std::string>>{
-             {"leon", "orchestrate"}, {"ci-bot", "build"}}) {
-      AsOk(who, {{"kind", "step.started"}, {"step", step}});
-      AsOk(who, {{"kind", "step.reported"}, {"step", step}, {"status", "READY"}});
-    }
-    AsOk("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"}, {"image", kImage}});
-    AsOk("thijmen", {{"kind", "step.started"}, {"step", "staging"}});
+    WalkToStagingStart([this](const std::string& who, const json& event) { AsOk(who, event); },
+                       ChainRequest("checkout", kImage));
     staging_ready_ = Allowed("thijmen", {{"kind", "step.reported"}, {"step", "staging"},
                                          {"status", "READY"}});
     AsOk("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});

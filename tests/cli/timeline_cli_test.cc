@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/cli_ledger_test.h"
+#include "tests/server/deploy_chain.h"
 
 namespace shiplog::testing {
 namespace {
@@ -30,19 +31,9 @@ class TimelineCliTest : public CliLedgerTest {
   void SetUp() override {
     InitWithAgents({{"leon", "coordinator"}, {"marta", "merge-approver"}, {"ci-bot", "ci"},
                     {"thijmen", "k8s-operator"}, {"rutger", "production-ops"}, {"otto", "backup"}});
-    AsOk("leon", {{"kind", "deploy.requested"}, {"app", "checkout"}, {"environment", "production"},
-                  {"version", "1.4.2"}, {"image", kImage}, {"strategy", "rolling"}, {"risk", "low"},
-                  {"planned_steps", {"orchestrate", "build", "staging", "production"}}});
-    AsOk("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
-    for (auto [who, step] : std::vector<std::pair<std::string, std::string>>{
-             {"leon", "orchestrate"}, {"ci-bot", "build"}, {"thijmen", "staging"}}) {
-      AsOk(who, {{"kind", "step.started"}, {"step", step}});
-      AsOk(who, {{"kind", "step.reported"}, {"step", step}, {"status", "READY"}});
-      if (step == "build") {
-        AsOk("ci-bot", {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"},
-                        {"image", kImage}});
-      }
-    }
+    WalkToStagingStart([this](const std::string& who, const json& event) { AsOk(who, event); },
+                       ChainRequest("checkout", kImage));
+    AsOk("thijmen", {{"kind", "step.reported"}, {"step", "staging"}, {"status", "READY"}});
     AsOk("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
     Advance("5m");
     EXPECT_TRUE(Given("rutger", {{"kind", "step.started"}, {"step", "production"}}).denied);

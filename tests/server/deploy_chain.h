@@ -1,6 +1,7 @@
 // One deployment of the default pack carried through its chain, for the integration tests that
-// need the ledger to hold an allowed start (admission, GitHub's protection rule): the events in
-// the order the policy allows them, sent by whatever way the test appends.
+// need the ledger to hold an allowed start (admission, GitHub's protection rule, the CLI's
+// timeline and replay tests): the events in the order the policy allows them, sent by whatever
+// way the test appends.
 #pragma once
 
 #include <functional>

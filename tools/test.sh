@@ -16,7 +16,7 @@
 #   tools/test.sh --pass normal          one pass (--pass may be repeated)
 #   SHIPLOG_TEST_PASSES="normal tsan" tools/test.sh
 #
-# On two cores the three take about 25 minutes from a fresh clone, two thirds of it compiling
+# On two cores the three take about 24 minutes from a fresh clone, two thirds of it compiling
 # (README, "The sanitizer passes", has the figures). The black-box tests make their setup in the
 # test process (tests/cli/test_ledger.h), so the sanitized programs run only for what is tested.
 #

@@ -725,6 +725,12 @@ SignedEvent SignedEvent::Sign(const Event& event, const SigningKey& key) {
   return out;
 }
 
+Result<SignedEvent> SignedEvent::SignJson(nlohmann::json event, const SigningKey& key) {
+  if (event.is_object() && !event.contains("id")) event["id"] = RandomId();
+  SHIPLOG_ASSIGN_OR_RETURN(Event built, Event::FromJson(event));
+  return Sign(built, key);
+}
+
 SignedEvent SignedEvent::OfDenial(schema::PolicyDenied::Reader denied) {
   SignedEvent out;
   out.scheme = denied.hasScheme() ? std::string(denied.getScheme().cStr())

@@ -102,6 +102,9 @@ struct SignedEvent {
 
   // Signs `event` with `key` under kSchemeEd25519Capnp.
   static SignedEvent Sign(const Event& event, const SigningKey& key);
+  // The same for an event given as JSON, with "id" filled with a fresh one when it is absent;
+  // an event that is not valid is refused (kInvalidArgument).
+  static Result<SignedEvent> SignJson(nlohmann::json event, const SigningKey& key);
 
   // The signed attempt a policy.denied record holds.
   static SignedEvent OfDenial(schema::PolicyDenied::Reader denied);

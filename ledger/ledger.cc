@@ -1152,6 +1152,15 @@ KeyRegistry Ledger::keys() const {
   return registry_;
 }
 
+Result<std::string> Ledger::EnrolledName(const SigningKey& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const KeyInfo* info = registry_.Find(key.PublicKey());
+  if (info == nullptr) {
+    return Status::UnknownKey("key " + HexEncode(key.PublicKey()) + " is not enrolled in this ledger");
+  }
+  return info->name;
+}
+
 std::optional<KeyInfo> Ledger::KeyByKeyId(std::string_view keyid) const {
   std::shared_ptr<const KeyRegistry> keys;
   {

@@ -290,6 +290,9 @@ class Ledger {
 
   // The key registry as of the latest record.
   KeyRegistry keys() const;
+  // The name `key` is enrolled under (the actor its events must carry); kUnknownKey when it is
+  // not enrolled.
+  Result<std::string> EnrolledName(const SigningKey& key) const;
   // One key's entry by dsse::KeyId, as of the last committed batch; nullopt when no key has that
   // id. For the server's per-request checks (signed reads, rate limits): it reads a published
   // copy of the registry under a lock of its own, never waiting on the ledger's lock, which a

@@ -146,15 +146,6 @@ class RocksStore final : public Store {
     return CountStored();
   }
 
-  Result<uint64_t> CountStored() {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), records()));
-    it->SeekToLast();
-    SHIPLOG_RETURN_IF_ERROR(FromRocks(it->status(), "reading the ledger database"));
-    if (!it->Valid()) return uint64_t{0};
-    if (it->key().size() != 8) return Status::Corrupt("a record key is not 8 bytes");
-    return DecodeSeq(std::string_view(it->key().data(), 8)) + 1;
-  }
-
   Result<std::optional<std::string>> GetRecord(uint64_t seq) override {
     return Get(records(), EncodeSeq(seq));
   }
@@ -202,6 +193,16 @@ class RocksStore final : public Store {
   rocksdb::ColumnFamilyHandle* records() const { return handles_[1]; }
   rocksdb::ColumnFamilyHandle* index() const { return handles_[2]; }
   rocksdb::ColumnFamilyHandle* meta() const { return handles_[3]; }
+
+  // The record count read from the database (its last record key), for when none is known.
+  Result<uint64_t> CountStored() {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), records()));
+    it->SeekToLast();
+    SHIPLOG_RETURN_IF_ERROR(FromRocks(it->status(), "reading the ledger database"));
+    if (!it->Valid()) return uint64_t{0};
+    if (it->key().size() != 8) return Status::Corrupt("a record key is not 8 bytes");
+    return DecodeSeq(std::string_view(it->key().data(), 8)) + 1;
+  }
 
   Result<std::optional<std::string>> Get(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
     std::string value;

@@ -9,7 +9,6 @@
 #include "ledger/crypto.h"
 #include "ledger/event.h"
 #include "ledger/key_file.h"
-#include "ledger/key_registry.h"
 #include "policy/policy.h"
 #include "policy/policy_gate.h"
 
@@ -34,24 +33,14 @@ class OpenTestLedger {
       : ledger_(Require(Ledger::Open(data, &clock_, &gate_), "opening the ledger " + data)) {}
   Ledger* operator->() { return ledger_.get(); }
 
-  // The name `key` is enrolled under.
-  std::string EnrolledName(const SigningKey& key) const {
-    const KeyRegistry keys = ledger_->keys();
-    const KeyInfo* info = keys.Find(key.PublicKey());
-    if (info == nullptr) throw std::runtime_error("the key is not enrolled in this ledger");
-    return info->name;
-  }
-
  private:
   SystemClock clock_;
   policy::PolicyGate gate_;
   std::unique_ptr<Ledger> ledger_;
 };
 
-SignedEvent Sign(nlohmann::json event, const SigningKey& key) {
-  if (!event.contains("id")) event["id"] = RandomId();
-  const Event built = Require(Event::FromJson(event), "the event " + event.dump());
-  return SignedEvent::Sign(built, key);
+SignedEvent Sign(const nlohmann::json& event, const SigningKey& key) {
+  return Require(SignedEvent::SignJson(event, key), "the event " + event.dump());
 }
 
 }  // namespace
@@ -80,7 +69,7 @@ void InitTestLedger(const std::string& data, const TestLedgerOptions& options) {
 void EnrollTestAgents(const std::string& data, const std::vector<TestAgent>& agents) {
   OpenTestLedger ledger(data);
   const SigningKey admin = Require(ReadKeyFile(data + "/admin.key"), "reading the admin key");
-  const std::string admin_name = ledger.EnrolledName(admin);
+  const std::string admin_name = Require(ledger->EnrolledName(admin), "the admin key");
   for (const TestAgent& agent : agents) {
     const SigningKey key = SigningKey::Generate();
     Require(WriteNewKeyFile(agent.key_file, key), agent.key_file);
@@ -97,14 +86,14 @@ void EnrollTestAgents(const std::string& data, const std::vector<TestAgent>& age
 
 nlohmann::json SignTestEvent(const std::string& key_file, nlohmann::json event) {
   const SigningKey key = Require(ReadKeyFile(key_file), key_file);
-  return Sign(std::move(event), key).ToJson();
+  return Sign(event, key).ToJson();
 }
 
 Receipt AppendTestEvent(const std::string& data, const std::string& key_file,
                         nlohmann::json event) {
   const SigningKey key = Require(ReadKeyFile(key_file), key_file);
   OpenTestLedger ledger(data);
-  if (!event.contains("actor")) event["actor"] = ledger.EnrolledName(key);
+  if (!event.contains("actor")) event["actor"] = Require(ledger->EnrolledName(key), key_file);
   return Require(ledger->Append(Sign(event, key)), "appending " + event.dump());
 }
 

@@ -97,21 +97,6 @@ Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& dir, Context& cont
   return ledger;
 }
 
-Result<std::string> EnrolledName(const Ledger& ledger, const SigningKey& key) {
-  KeyRegistry keys = ledger.keys();
-  const KeyInfo* info = keys.Find(key.PublicKey());
-  if (info == nullptr) {
-    return Status::UnknownKey("key " + HexEncode(key.PublicKey()) + " is not enrolled in this ledger");
-  }
-  return info->name;
-}
-
-Result<SignedEvent> SignEventJson(nlohmann::json event, const SigningKey& key) {
-  if (event.is_object() && !event.contains("id")) event["id"] = RandomId();
-  SHIPLOG_ASSIGN_OR_RETURN(Event built, Event::FromJson(event));
-  return SignedEvent::Sign(built, key);
-}
-
 int AppendSignedBy(const std::string& dir, const std::string& key_file, Context& context,
                    nlohmann::json event) {
   auto ledger = OpenLedger(dir, context, /*enforce=*/true);
@@ -122,10 +107,10 @@ int AppendSignedBy(const std::string& dir, const std::string& key_file, Context&
 int AppendSignedBy(Ledger& ledger, const std::string& key_file, nlohmann::json event) {
   auto key = ReadKeyFile(key_file);
   if (!key.ok()) return Fail(key.status());
-  auto name = EnrolledName(ledger, *key);
+  auto name = ledger.EnrolledName(*key);
   if (!name.ok()) return Fail(name.status());
   event["actor"] = *name;
-  auto signed_event = SignEventJson(event, *key);
+  auto signed_event = SignedEvent::SignJson(event, *key);
   if (!signed_event.ok()) return Fail(signed_event.status());
   return AppendAndPrint(ledger, *signed_event);
 }

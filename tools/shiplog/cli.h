@@ -92,12 +92,6 @@ namespace shiplog::cli {
 Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& dir, Context& context,
                                            bool enforce);
 
-// The name `key` is enrolled under in `ledger` (the actor its events must carry).
-Result<std::string> EnrolledName(const Ledger& ledger, const SigningKey& key);
-
-// Signs an event given as JSON with `key`, filling "id" with a fresh one when it is absent.
-Result<SignedEvent> SignEventJson(nlohmann::json event, const SigningKey& key);
-
 // Signs `event` (without actor) as the holder of `key_file`, under its enrolled name, appends it
 // to the ledger in `dir` and prints the receipt; returns the exit code.
 int AppendSignedBy(const std::string& dir, const std::string& key_file, Context& context,

@@ -39,7 +39,7 @@ int RunSign(const SignArgs& args) {
     PrintJson(envelope->ToJson());
     return kExitOk;
   }
-  auto signed_event = SignEventJson(*json, *key);
+  auto signed_event = SignedEvent::SignJson(*json, *key);
   if (!signed_event.ok()) return Fail(signed_event.status());
   PrintJson(signed_event->ToJson());
   return kExitOk;
@@ -94,11 +94,11 @@ int RunAppend(const AppendArgs& args, Context& context) {
   auto key = ReadKeyFile(args.key);
   if (!key.ok()) return Fail(key.status());
   if (json->is_object() && !json->contains("actor")) {
-    auto name = EnrolledName(**ledger, *key);
+    auto name = (*ledger)->EnrolledName(*key);
     if (!name.ok()) return Fail(name.status());
     (*json)["actor"] = *name;
   }
-  auto signed_event = SignEventJson(*json, *key);
+  auto signed_event = SignedEvent::SignJson(*json, *key);
   if (!signed_event.ok()) return Fail(signed_event.status());
   return AppendAndPrint(**ledger, *signed_event);
 }

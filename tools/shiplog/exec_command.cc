@@ -65,7 +65,7 @@ class LedgerSink : public EventSink {
 
   Result<std::string> ActorOf(const SigningKey& key) override {
     SHIPLOG_ASSIGN_OR_RETURN(Ledger * ledger, Opened());
-    return EnrolledName(*ledger, key);
+    return ledger->EnrolledName(key);
   }
 
   Result<Submitted> Submit(const SignedEvent& event, milliseconds) override {
@@ -152,7 +152,7 @@ Result<SignedEvent> StepEvent(const ExecArgs& args, const SigningKey& key, const
   fields["actor"] = actor;
   fields["step"] = args.step;
   if (!args.image.empty()) fields["image"] = args.image;
-  return SignEventJson(std::move(fields), key);
+  return SignedEvent::SignJson(std::move(fields), key);
 }
 
 // A string member of a decision (which may come from a server: outside text); "" when absent.

@@ -49,7 +49,7 @@ int SubmitSigned(const PinArgs& args, const ServerEndpoint& url,
   if (!name.ok()) return Fail(name.status());
   nlohmann::json event = adapters::argo::GateResultEvent(run);
   event["actor"] = *name;
-  auto signed_event = SignEventJson(event, *key);
+  auto signed_event = SignedEvent::SignJson(event, *key);
   if (!signed_event.ok()) return Fail(signed_event.status());
   auto answer = PostSignedEvent(url, signed_event->ToJson(), adapters::HttpCall().timeout);
   return answer.ok() ? PrintServerAnswer(*answer) : Fail(answer.status());

@@ -201,7 +201,7 @@ int RunSubmit(const SubmitArgs& args) {
     }
     auto key = ReadKeyFile(args.key);
     if (!key.ok()) return Fail(key.status());
-    auto signed_event = SignEventJson(*json, *key);
+    auto signed_event = SignedEvent::SignJson(*json, *key);
     if (!signed_event.ok()) return Fail(signed_event.status());
     envelope = signed_event->ToJson();
   } else if (!args.key.empty()) {

@@ -81,6 +81,7 @@ int HttpStatusFor(const Status& status) {
     case StatusCode::kInternal: return 500;
     case StatusCode::kFailedPrecondition: return 503;
     case StatusCode::kNoSpace: return 507;  // RFC 4918's Insufficient Storage
+    case StatusCode::kUnavailable: return 503;
   }
   return 500;
 }

@@ -111,13 +111,15 @@ void AppendPipeline::SequencerLoop() {
   for (;;) {
     std::vector<Waiting> batch;
     std::deque<std::function<void()>> tasks;
-    // Out of space, the sequencer wakes on its own to try again: no append may come (the routes
-    // refuse them while the ledger does), yet /readyz must turn ready once space is freed.
-    const bool full_disk = ledger_.Writable().code() == StatusCode::kNoSpace;
+    // Out of space or cut off from its database, the sequencer wakes on its own to try again: no
+    // append may come (the routes refuse them while the ledger does), yet /readyz must turn ready
+    // once space is freed or the database answers.
+    const StatusCode stopped = ledger_.Writable().code();
+    const bool waiting_out = stopped == StatusCode::kNoSpace || stopped == StatusCode::kUnavailable;
     {
       std::unique_lock<std::mutex> lock(mu_);
       auto work = [this] { return stopping_ || !queue_.empty() || !tasks_.empty(); };
-      if (full_disk) {
+      if (waiting_out) {
         wake_.wait_for(lock, kResumeEvery, work);
       } else {
         wake_.wait(lock, work);
@@ -135,7 +137,7 @@ void AppendPipeline::SequencerLoop() {
       }
     }
     for (auto& task : tasks) RunGuarded("a task in sequence", task);
-    if (full_disk) ResumeAfterFullDisk();
+    if (waiting_out) ResumeAfterStop();
     if (!batch.empty()) AppendAndAnswer(batch);
   }
 }
@@ -158,15 +160,19 @@ void AppendPipeline::AppendAndAnswer(std::vector<Waiting>& batch) {
   }
 }
 
-void AppendPipeline::ResumeAfterFullDisk() {
+void AppendPipeline::ResumeAfterStop() {
   const auto now = std::chrono::steady_clock::now();
   if (now < next_resume_) return;
   next_resume_ = now + kResumeEvery;
+  const StatusCode stopped_by = ledger_.Writable().code();
   const Status resumed = ledger_.Resume();
   if (resumed.ok()) {
-    spdlog::info("the ledger's disk has space again: appends resume at record {}",
+    spdlog::info("{}: appends resume at record {}",
+                 stopped_by == StatusCode::kNoSpace ? "the ledger's disk has space again"
+                                                    : "the ledger's database answers again",
                  ledger_.size());
-  } else if (resumed.code() != StatusCode::kNoSpace) {
+  } else if (resumed.code() != StatusCode::kNoSpace &&
+             resumed.code() != StatusCode::kUnavailable) {
     spdlog::error("appends stopped: {}", resumed.message());
   }
 }

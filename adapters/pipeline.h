@@ -6,9 +6,10 @@
 // fsync), and only then answers each of them. So with many agents the cost per event approaches
 // that of verifying its signature, not that of an fsync.
 //
-// When a commit fails the ledger stops taking appends (Ledger::Writable). After a full disk the
-// sequencer asks it to resume every kResumeEvery, so the server takes appends again, without a
-// restart, soon after space is freed; after any other failure (a failed fsync) it stays stopped
+// When a commit fails the ledger stops taking appends (Ledger::Writable). After a full disk, or
+// a lost connection to a shared database, the sequencer asks it to resume every kResumeEvery, so
+// the server takes appends again, without a restart, soon after space is freed or the database
+// (a promoted standby, say) answers; after any other failure (a failed fsync) it stays stopped
 // until the server is restarted. Both are logged as they happen.
 #pragma once
 
@@ -72,8 +73,9 @@ class AppendPipeline {
   void SequencerLoop();
   // Runs one batch through the ledger and answers each of its events.
   void AppendAndAnswer(std::vector<Waiting>& batch);
-  // After a full disk: asks the ledger to resume, at most every kResumeEvery. Sequencer only.
-  void ResumeAfterFullDisk();
+  // After a full disk or a lost database: asks the ledger to resume, at most every kResumeEvery.
+  // Sequencer only.
+  void ResumeAfterStop();
 
   static constexpr std::chrono::milliseconds kResumeEvery{250};
 

@@ -259,7 +259,10 @@ void Dispatch(ServerState& state, const Request& request, Respond respond) {
     if (!only("GET")) return;
     // Not ready is always 503, what a load balancer or Kubernetes takes it for; the message
     // names the cause (a full disk among them).
-    if (const Status open = AppendsOpen(state); open.ok()) {
+    // A shared database is asked too: whether it answers, and what the other servers appended.
+    Status open = state.ledger.Refresh();
+    if (open.ok()) open = AppendsOpen(state);
+    if (open.ok()) {
       respond(JsonResponse(200, {{"ready", true}, {"records", state.ledger.size()}}));
     } else {
       respond(ErrorResponse(503, "unavailable", open.message()));
@@ -292,6 +295,11 @@ void Dispatch(ServerState& state, const Request& request, Respond respond) {
     return;
   }
   if (argo::RouteArgo(state, request, respond)) return;
+  // Reads answer from the whole log, also what other servers of a shared database appended since
+  // this one last did.
+  if (request.method == "GET") {
+    if (Status fresh = state.ledger.Refresh(); !fresh.ok()) return respond(ErrorResponse(fresh));
+  }
   if (RouteTlog(state, request, respond)) return;
   if (RouteRead(state, request, respond)) return;
   if (RouteAttestation(state, request, respond)) return;

@@ -167,6 +167,12 @@ Result<BackupSummary> OpenAndVerify(const std::string& dir, Clock* clock) {
 // the copy: the part a backup and a restore share.
 Result<BackupSummary> CopyLedgerDir(const std::string& from, const std::string& to, Clock* clock) {
   struct stat st;
+  if (::stat((from + "/store").c_str(), &st) == 0) {
+    return Status::FailedPrecondition(
+        "the ledger in " + from + " keeps its records in PostgreSQL (" + from +
+        "/store): back that database up with PostgreSQL's tools (pg_basebackup, a standby, "
+        "pg_dump), or copy the ledger out with `shiplog migrate --from " + from + " --to DIR`");
+  }
   if (::stat((from + "/db").c_str(), &st) != 0) {
     return Status::NotFound("no ledger in " + from + " (no " + from + "/db)");
   }

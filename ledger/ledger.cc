@@ -12,13 +12,18 @@
 #include "ledger/ledger.h"
 
 #include <capnp/serialize.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <cerrno>
 #include <cstring>
 
+#include "ledger/atomic_file.h"
 #include "ledger/canonical.h"
 #include "ledger/dsse.h"
 #include "ledger/dsse_event.h"
@@ -38,9 +43,11 @@ using internal::kMaxEntryBytes;
 using internal::kMaxRecordBytes;
 using internal::kRecordCountKey;
 
-constexpr char kManualClockKey[] = "manual_clock_now";
+using internal::kManualClockKey;
 constexpr char kWitnessKey[] = "witness";
 constexpr char kWitnessFile[] = "/checkpoint";
+// DIR/store: the URL of the database that holds a ledger's records, when not DIR/db.
+constexpr char kStoreFile[] = "/store";
 // How the checks that find acknowledged records gone end their message; Open(dir) then names the
 // write-ahead log they were lost from.
 constexpr char kMissingRecords[] = "missing from the database";
@@ -393,29 +400,121 @@ std::string LostRecordsHint(const std::string& db) {
 }
 }
 
-Status Ledger::Init(const std::string& dir, const InitOptions& options, Clock* clock) {
-  if (!options.origin.empty()) SHIPLOG_RETURN_IF_ERROR(CheckOrigin(options.origin));
+namespace {
+
+bool Exists(const std::string& path) {
   struct stat st;
-  if (::stat((dir + "/db").c_str(), &st) == 0) {
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// A new ledger home: `dir` made (with its parents) when missing, holding no ledger yet.
+Status MakeHome(const std::string& dir) {
+  if (Exists(dir + "/db") || Exists(dir + kStoreFile)) {
     return Status::InvalidArgument(dir + " already holds a ledger");
   }
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) return Status::InvalidArgument("cannot create " + dir + ": " + error.message());
   ::chmod(dir.c_str(), 0700);
-  SigningKey ledger_key = SigningKey::Generate();
+  return Status::Ok();
+}
+
+// A shared store that must hold no ledger yet, before any file of the new home is made.
+Result<std::unique_ptr<Store>> OpenEmptySharedStore(const std::string& url) {
+  SHIPLOG_ASSIGN_OR_RETURN(auto store, OpenPostgresStore(url, StoreAccess::kCreate));
+  SHIPLOG_ASSIGN_OR_RETURN(uint64_t count, store->RecordCount());
+  if (count != 0) {
+    return Status::InvalidArgument(
+        "the database " + RedactedUrl(url) + " already holds a ledger of " +
+        std::to_string(count) +
+        " records; to run another server over it, give that ledger's key: `shiplog init --data "
+        "DIR --store URL --ledger-key FIRST_DIR/ledger.key`");
+  }
+  return store;
+}
+
+}  // namespace
+
+namespace internal {
+
+Result<std::unique_ptr<Store>> CreateHome(const std::string& dir, const std::string& store_url,
+                                          const SigningKey& ledger_key) {
+  std::unique_ptr<Store> store;
+  if (!store_url.empty()) {
+    SHIPLOG_ASSIGN_OR_RETURN(store, OpenEmptySharedStore(store_url));
+  }
+  SHIPLOG_RETURN_IF_ERROR(MakeHome(dir));
   SHIPLOG_RETURN_IF_ERROR(WriteNewKeyFile(dir + "/ledger.key", ledger_key));
   SHIPLOG_RETURN_IF_ERROR(CheckpointWitness::Create(dir + kWitnessFile));
-  SHIPLOG_ASSIGN_OR_RETURN(auto store, OpenRocksStore(dir + "/db", /*create=*/true));
+  if (store) {
+    SHIPLOG_RETURN_IF_ERROR(WriteFileAtomically(dir + kStoreFile, store_url + "\n", 0600));
+    return store;
+  }
+  return OpenRocksStore(dir + "/db", /*create=*/true);
+}
+
+Status StartWitness(const std::string& dir, Store& store, const Checkpoint& latest,
+                    std::string_view ledger_public_key) {
+  SHIPLOG_RETURN_IF_ERROR(store.PutMeta(kWitnessKey, "1"));
+  SHIPLOG_ASSIGN_OR_RETURN(auto witness,
+                           CheckpointWitness::Open(dir + kWitnessFile, ledger_public_key, false));
+  return witness->Record(latest);
+}
+
+}  // namespace internal
+
+Status Ledger::Init(const std::string& dir, const InitOptions& options, Clock* clock) {
+  if (!options.origin.empty()) SHIPLOG_RETURN_IF_ERROR(CheckOrigin(options.origin));
+  SigningKey ledger_key = SigningKey::Generate();
+  SHIPLOG_ASSIGN_OR_RETURN(auto store, internal::CreateHome(dir, options.store, ledger_key));
   SHIPLOG_RETURN_IF_ERROR(WriteGenesis(*store, ledger_key, options, clock));
-  SHIPLOG_RETURN_IF_ERROR(store->PutMeta(kWitnessKey, "1"));
-  SHIPLOG_ASSIGN_OR_RETURN(auto witness, CheckpointWitness::Open(dir + kWitnessFile,
-                                                                 ledger_key.PublicKey(), false));
   SHIPLOG_ASSIGN_OR_RETURN(auto genesis_checkpoint, store->GetIndex(CheckpointKey(1)));
   if (!genesis_checkpoint) return Status::Internal("the genesis checkpoint was not stored");
   SHIPLOG_ASSIGN_OR_RETURN(Checkpoint first, Checkpoint::Open(*genesis_checkpoint,
                                                               ledger_key.PublicKey()));
-  return witness->Record(first);
+  return internal::StartWitness(dir, *store, first, ledger_key.PublicKey());
+}
+
+Status Ledger::Attach(const std::string& dir, const std::string& store_url,
+                      const SigningKey& ledger_key) {
+  SHIPLOG_ASSIGN_OR_RETURN(auto store, OpenPostgresStore(store_url, StoreAccess::kReadWrite));
+  // Opening checks the genesis names this key, and reads the latest checkpoint.
+  SystemClock unused_clock;  // no append is made
+  SHIPLOG_ASSIGN_OR_RETURN(SigningKey copy, SigningKey::FromSeed(ledger_key.Seed()));
+  auto ledger = Ledger::Open(std::move(store), std::move(copy), &unused_clock, nullptr);
+  if (!ledger.ok() && ledger.status().message().find("ledger key does not match") !=
+                          std::string::npos) {
+    return Status::InvalidArgument("the ledger in " + RedactedUrl(store_url) +
+                                   " was made with another ledger key than the one given");
+  }
+  SHIPLOG_RETURN_IF_ERROR(ledger.status());
+  SHIPLOG_RETURN_IF_ERROR(MakeHome(dir));
+  SHIPLOG_RETURN_IF_ERROR(WriteNewKeyFile(dir + "/ledger.key", ledger_key));
+  SHIPLOG_RETURN_IF_ERROR(CheckpointWitness::Create(dir + kWitnessFile));
+  SHIPLOG_RETURN_IF_ERROR(WriteFileAtomically(dir + kStoreFile, store_url + "\n", 0600));
+  SHIPLOG_ASSIGN_OR_RETURN(auto witness, CheckpointWitness::Open(dir + kWitnessFile,
+                                                                 ledger_key.PublicKey(), false));
+  return witness->Record((*ledger)->LatestCheckpoint());
+}
+
+Status Ledger::CheckNewStore(const std::string& store_url) {
+  return OpenEmptySharedStore(store_url).status();
+}
+
+Result<std::string> Ledger::StoreLocation(const std::string& dir) {
+  if (Exists(dir + kStoreFile)) {
+    std::ifstream in(dir + kStoreFile);
+    std::string url;
+    std::getline(in, url);
+    while (!url.empty() && (url.back() == '\n' || url.back() == ' ')) url.pop_back();
+    if (!IsPostgresUrl(url)) {
+      return Status::Corrupt(dir + kStoreFile + " does not hold a PostgreSQL URL");
+    }
+    return url;
+  }
+  if (Exists(dir + "/db")) return dir + "/db";
+  return Status::NotFound("no ledger in " + dir + " (create one with `shiplog init --data " +
+                          dir + "`)");
 }
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, Clock* clock,
@@ -429,22 +528,34 @@ Result<std::unique_ptr<Ledger>> Ledger::OpenReadOnly(const std::string& dir, Clo
 
 Result<std::unique_ptr<Ledger>> Ledger::OpenDir(const std::string& dir, Clock* clock,
                                                 AppendGate* gate, bool read_only) {
-  struct stat st;
-  if (::stat((dir + "/db").c_str(), &st) != 0) {
-    return Status::NotFound("no ledger in " + dir + " (create one with `shiplog init --data " +
-                            dir + "`)");
-  }
+  SHIPLOG_ASSIGN_OR_RETURN(const std::string location, StoreLocation(dir));
+  const bool shared = IsPostgresUrl(location);
   // A writable open of RocksDB replays its write-ahead log into a new table and removes the log:
   // a damaged store must be found out before that, while the evidence is still there.
-  if (!read_only) SHIPLOG_RETURN_IF_ERROR(OpenDir(dir, clock, nullptr, true).status());
+  if (!read_only && !shared) SHIPLOG_RETURN_IF_ERROR(OpenDir(dir, clock, nullptr, true).status());
   SHIPLOG_ASSIGN_OR_RETURN(SigningKey key, ReadKeyFile(dir + "/ledger.key"));
-  SHIPLOG_ASSIGN_OR_RETURN(auto store, read_only ? OpenRocksStoreReadOnly(dir + "/db")
-                                                 : OpenRocksStore(dir + "/db", /*create=*/false));
+  std::unique_ptr<Store> store;
+  if (shared) {
+    SHIPLOG_ASSIGN_OR_RETURN(store, OpenPostgresStore(location, read_only ? StoreAccess::kReadOnly
+                                                                         : StoreAccess::kReadWrite));
+  } else {
+    SHIPLOG_ASSIGN_OR_RETURN(store, read_only ? OpenRocksStoreReadOnly(location)
+                                              : OpenRocksStore(location, /*create=*/false));
+  }
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(store), std::move(key), clock, gate));
   ledger->read_only_ = read_only;
+  if (shared && !read_only) {
+    ledger->home_lock_fd_ = ::open((dir + kStoreFile).c_str(), O_RDONLY | O_CLOEXEC);
+    if (ledger->home_lock_fd_ < 0 || ::flock(ledger->home_lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      return Status::Internal("the ledger home " + dir +
+                              " is in use by another shiplog process; every server over a shared "
+                              "database needs a home of its own (`shiplog init --data DIR --store "
+                              "URL --ledger-key FIRST_DIR/ledger.key`)");
+    }
+  }
   Status loaded = ledger->Load();
   if (loaded.ok()) loaded = ledger->CheckWitness(dir, read_only);
-  if (!loaded.ok() && loaded.code() == StatusCode::kCorrupt &&
+  if (!loaded.ok() && !shared && loaded.code() == StatusCode::kCorrupt &&
       loaded.message().find(kMissingRecords) != std::string::npos) {
     return Status::Corrupt(loaded.message() + LostRecordsHint(dir + "/db"));
   }
@@ -500,6 +611,8 @@ Status CheckHolds(const Ledger& ledger, const Checkpoint& checkpoint, const std:
 }
 
 Status Ledger::CheckNoLaterCheckpoint() const {
+  // Other servers of a shared store sign later checkpoints as they append.
+  if (store_->Shared()) return Status::Ok();
   Status found;
   SHIPLOG_RETURN_IF_ERROR(store_->ScanIndex(
       "c/", CheckpointKey(size_ + 1), [&](std::string_view key, std::string_view) {
@@ -552,9 +665,12 @@ class Ledger::GateReader final : public GateRecords {
   }
 
  private:
+  // Only the records folded so far: other servers of a shared store may have committed more,
+  // which CatchUp folds later, in order.
   Status Seqs(const std::string& prefix, const SeqVisitor& visit) const {
     return ledger_.store_->ScanIndex(prefix, "", [&](std::string_view key, std::string_view) {
-      return visit(IndexKeySeq(key));
+      const uint64_t seq = IndexKeySeq(key);
+      return seq < ledger_.size_ && visit(seq);
     });
   }
   const Ledger& ledger_;
@@ -568,7 +684,9 @@ Status Ledger::ReplayIntoGate() {
   if (restored) return Status::Ok();
   KeyRegistry registry;
   const KeyInfo ledger_signer = LedgerSigner();
+  const uint64_t end = size_;
   return Scan(0, [&](const StoredRecord& r) {
+    if (r.seq >= end) return false;
     const KeyInfo* signer = registry.Find(r.signed_event.public_key);
     gate_->Appended(r.seq, r.ledger_time, r.event, signer ? *signer : ledger_signer);
     registry.Apply(r.event, r.seq);
@@ -576,7 +694,9 @@ Status Ledger::ReplayIntoGate() {
   });
 }
 
-Ledger::~Ledger() = default;
+Ledger::~Ledger() {
+  if (home_lock_fd_ >= 0) ::close(home_lock_fd_);
+}
 
 Status Ledger::RebuildIndexesIfOld() {
   SHIPLOG_ASSIGN_OR_RETURN(auto version, store_->GetMeta(kIndexVersionKey));
@@ -614,7 +734,11 @@ Status Ledger::LoadSize() {
   if (size_ == 0) return Status::Corrupt("the ledger has no genesis record");
   // Appending to a truncated ledger would sign new checkpoints over the missing records' sizes.
   SHIPLOG_ASSIGN_OR_RETURN(auto count, store_->GetMeta(kRecordCountKey));
-  if (!count || count->size() != 8 || DecodeSeq(*count) != size_) {
+  // Another server may commit between the two reads of a shared store: then the setting, read
+  // second, is ahead. It is never behind: both are written in one transaction.
+  const bool shared_ahead = store_->Shared() && count && count->size() == 8 &&
+                            DecodeSeq(*count) > size_;
+  if (!shared_ahead && (!count || count->size() != 8 || DecodeSeq(*count) != size_)) {
     const uint64_t recorded = count && count->size() == 8 ? DecodeSeq(*count) : 0;
     return Status::Corrupt("the ledger recorded " + std::to_string(recorded) +
                            " records but holds " + std::to_string(size_) +
@@ -669,7 +793,9 @@ Status Ledger::LoadState() {
   for (const char* kind : {"ledger.genesis", "key.enrolled", "key.revoked"}) {
     SHIPLOG_RETURN_IF_ERROR(store_->ScanIndex(IndexPrefix(IndexField::kKind, kind), "",
                                               [&](std::string_view key, std::string_view) {
-                                                seqs.push_back(DecodeSeq(key.substr(key.size() - 8)));
+                                                const uint64_t seq =
+                                                    DecodeSeq(key.substr(key.size() - 8));
+                                                if (seq < size_) seqs.push_back(seq);
                                                 return true;
                                               }));
   }
@@ -697,6 +823,11 @@ Status StoppedBy(const Status& failure, const char* what = "an append batch fail
     return Status::NoSpace("the ledger's disk is full (" + failure.message() +
                            "); appends resume once space is freed");
   }
+  if (failure.code() == StatusCode::kUnavailable) {
+    return Status::Unavailable("the ledger's database cannot be reached (" + failure.message() +
+                               "); appends resume once it answers again, and an event sent "
+                               "again is stored once");
+  }
   return Status::Internal(std::string(what) + " (" + failure.message() +
                           "); nothing more is appended until you reopen the ledger (restart "
                           "the server once the disk is fixed, then run `shiplog verify`)");
@@ -717,26 +848,105 @@ Status Ledger::Writable() const {
 
 Status Ledger::Resume() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (broken_.code() != StatusCode::kNoSpace) return broken_;
-  SHIPLOG_RETURN_IF_ERROR(store_->Resume());
+  if (broken_.code() != StatusCode::kNoSpace && broken_.code() != StatusCode::kUnavailable) {
+    return broken_;
+  }
+  if (Status resumed = store_->Resume(); !resumed.ok()) {
+    if (resumed.code() == StatusCode::kNoSpace || resumed.code() == StatusCode::kUnavailable) {
+      Refuse(StoppedBy(resumed));
+    }
+    return resumed;
+  }
   if (gate_ && !gate_->Reset()) {
-    Refuse(Status::Internal("the disk has space again, but the policy gate cannot drop the "
+    Refuse(Status::Internal("the store writes again, but the policy gate cannot drop the "
                             "batch that failed: reopen the ledger"));
     return broken_;
   }
   // The failed batch moved every state in memory past the store's: read them again, as on open.
-  registry_ = KeyRegistry();
-  requests_ = EmptyRequestCache();
-  Status loaded = LoadSize();
-  if (loaded.ok()) loaded = LoadState();
-  if (loaded.ok() && gate_) loaded = ReplayIntoGate();
-  if (!loaded.ok()) {
-    // Still full (an index rebuild writes) is waited out again; anything else is not.
-    Refuse(StoppedBy(loaded, "reading the ledger back after its disk was full failed"));
+  if (Status loaded = Reload(); !loaded.ok()) {
+    // Still full (an index rebuild writes) or unreachable is waited out again; nothing else is.
+    Refuse(StoppedBy(loaded, "reading the ledger back from its store failed"));
     return broken_;
   }
   Refuse(Status::Ok());
   return Status::Ok();
+}
+
+Status Ledger::Reload() {
+  registry_ = KeyRegistry();
+  requests_ = EmptyRequestCache();
+  SHIPLOG_RETURN_IF_ERROR(LoadSize());
+  SHIPLOG_RETURN_IF_ERROR(LoadState());
+  if (gate_) SHIPLOG_RETURN_IF_ERROR(ReplayIntoGate());
+  return Status::Ok();
+}
+
+Status Ledger::CatchUp(uint64_t count) {
+  if (count < size_) {
+    return Status::Corrupt("the database holds " + Plural(count, "record") + " but this server " +
+                           "has seen " + Plural(size_, "record") + ": records " +
+                           std::to_string(count) + " to " + std::to_string(size_ - 1) +
+                           " were acknowledged and are " + kMissingRecords +
+                           " (was a standby that was not synchronous promoted?)");
+  }
+  if (manual_clock_) {
+    // `shiplog clock` or another server may have moved a drill's clock.
+    SHIPLOG_ASSIGN_OR_RETURN(auto stored, store_->GetMeta(kManualClockKey));
+    if (stored) {
+      SHIPLOG_ASSIGN_OR_RETURN(Micros now, ParseMicros(*stored));
+      manual_now_ = std::max(manual_now_, now);
+    }
+  }
+  if (count == size_) return Status::Ok();
+  const KeyInfo ledger_signer = LedgerSigner();
+  std::vector<TreeNodePut> stored_nodes;  // the writer stored them; not needed here
+  Status folded;
+  SHIPLOG_RETURN_IF_ERROR(Scan(size_, [&](const StoredRecord& r) {
+    if (r.seq >= count) return false;
+    if (r.seq != size_) {
+      folded = Status::Corrupt("record " + std::to_string(size_) + " is " + kMissingRecords);
+      return false;
+    }
+    auto leaf = HashFromBytes(r.leaf_hash, "leaf hash");
+    if (!leaf.ok()) {
+      folded = leaf.status();
+      return false;
+    }
+    const KeyInfo* known = registry_.Find(r.signed_event.public_key);
+    const KeyInfo signer = known ? *known : ledger_signer;
+    stored_nodes.clear();
+    tree_.Append(*leaf, &stored_nodes);
+    size_ = r.seq + 1;
+    last_time_ = r.ledger_time;
+    registry_.Apply(r.event, r.seq);
+    requests_->Note(r);
+    if (gate_) gate_->Appended(r.seq, r.ledger_time, r.event, signer);
+    return true;
+  }));
+  SHIPLOG_RETURN_IF_ERROR(folded);
+  if (size_ != count) {
+    return Status::Corrupt("records " + std::to_string(size_) + " to " +
+                           std::to_string(count - 1) + " are " + kMissingRecords);
+  }
+  SHIPLOG_ASSIGN_OR_RETURN(latest_, CheckpointAt(size_));
+  if (tree_.Root() != latest_.head.root) {
+    return Status::Corrupt("the checkpoint at size " + std::to_string(size_) +
+                           " does not sign the tree of the records (run `shiplog verify`)");
+  }
+  PublishKeys();
+  requests_->Trim();
+  if (gate_) gate_->Committed();
+  return Status::Ok();
+}
+
+Status Ledger::Refresh() {
+  if (!store_->Shared()) return Status::Ok();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!broken_.ok()) return Status::Ok();  // reads serve what was folded; Resume reloads
+  SHIPLOG_ASSIGN_OR_RETURN(uint64_t count, store_->RecordCount());
+  Status caught = CatchUp(count);
+  if (caught.code() == StatusCode::kCorrupt) Refuse(StoppedBy(caught, "reading the log failed"));
+  return caught;
 }
 
 Micros Ledger::NextLedgerTime() const {
@@ -936,6 +1146,24 @@ std::vector<Result<Receipt>> Ledger::AppendBatch(std::vector<CheckedEvent> event
     if (!broken_.ok()) {
       for (auto& r : out) r = broken_;
       return out;
+    }
+    // A shared store's append lock, held from before the catch-up until the commit ends it; a
+    // batch that stores nothing lets it go here.
+    struct Unlock {
+      Store& store;
+      ~Unlock() { store.UnlockAppends(); }
+    } unlock{*store_};
+    if (store_->Shared()) {
+      auto count = store_->LockAppends();
+      Status caught = count.ok() ? CatchUp(*count) : count.status();
+      if (!caught.ok()) {
+        // A lost connection is waited out; records gone from the database stop appends.
+        if (caught.code() == StatusCode::kUnavailable || caught.code() == StatusCode::kCorrupt) {
+          Refuse(StoppedBy(caught, "reading the log before an append failed"));
+        }
+        for (auto& r : out) r = broken_.ok() ? caught : broken_;
+        return out;
+      }
     }
     const TreeFrontier before = tree_;
     StoreBatch batch;

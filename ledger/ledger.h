@@ -21,6 +21,13 @@
 // commit's checkpoint to its witness file before answering: one whose database is behind the
 // witness, or disagrees with it, has lost acknowledged records and does not open (kCorrupt).
 //
+// A ledger's records may instead live in a PostgreSQL database that several servers share
+// (InitOptions::store; DIR/store then names it, and DIR keeps the key and the witness). Each batch
+// then takes the database's append lock, folds what the other servers committed since this one
+// last looked (CatchUp), and only then decides: every decision is made on the whole log, and
+// the sequence stays gap-free whoever appends. A lost connection stops appends as a full disk
+// does (kUnavailable) until Resume() reaches the database again and reads the state back.
+//
 // Thread safety: all methods may be called from any thread; appends are serialized by one mutex
 // (the sequencer).
 #pragma once
@@ -60,6 +67,9 @@ struct InitOptions {
   Micros manual_clock_start = 0; // its first time; when 0, the time of the Clock given to Init
   std::string origin;            // the log's name; "shiplog/<ledger key prefix>" when empty
   std::string policy;            // the policy file in force from the start (kept in the genesis)
+  // A PostgreSQL URL (ledger/store.h, OpenPostgresStore): the records go to that database, which
+  // must hold no ledger, and DIR/store names it. Empty: a RocksDB store in DIR/db.
+  std::string store;
 };
 
 // A stored record, decoded and checked (canonical form, leaf hash, signature scheme).
@@ -175,6 +185,20 @@ class Ledger {
   // the ledger key, the store and the genesis record. `clock` gives the genesis time unless the ledger is manual.
   static Status Init(const std::string& dir, const InitOptions& options, Clock* clock);
 
+  // Makes `dir` a second home of the ledger already in the PostgreSQL database at `store_url`,
+  // for another server over the same records: `ledger_key` must be the key its genesis names
+  // (copied from the first home's ledger.key), and `dir` gets that key, DIR/store and a witness
+  // that starts at the database's latest checkpoint. kInvalidArgument for another ledger's key.
+  static Status Attach(const std::string& dir, const std::string& store_url,
+                       const SigningKey& ledger_key);
+
+  // Whether Init could make a new ledger in the PostgreSQL database at `store_url`: it answers,
+  // and holds no ledger (kInvalidArgument naming the way to join one that is there).
+  static Status CheckNewStore(const std::string& store_url);
+
+  // Where the ledger in `dir` keeps its records: DIR/store's URL, or DIR/db.
+  static Result<std::string> StoreLocation(const std::string& dir);
+
   // Opens the ledger in `dir`. `clock` must outlive the ledger; a manual-clock ledger never reads
   // it. Fails with kCorrupt, naming the record, when the genesis, the last record or a key record
   // does not check out: those are read to open; and naming the file, when the database is damaged
@@ -234,6 +258,11 @@ class Ledger {
   // stopped); kNoSpace while the store still cannot write; Writable()'s failure for a ledger that
   // stopped for another reason, which only reopening mends.
   Status Resume();
+
+  // For a store other servers append to: folds what they committed since this ledger last
+  // looked, so that size(), LatestCheckpoint() and the gate see the whole log. Appends do this
+  // themselves under the append lock; a reader calls it before it answers. A no-op otherwise.
+  Status Refresh();
 
   // The number of records, genesis included.
   uint64_t size() const;
@@ -333,6 +362,12 @@ class Ledger {
   Status LoadSize();
   Status LoadGenesis();
   Status LoadState();
+  // Reads every state in memory back from the store, as Open does (Resume()). REQUIRES: mu_ held.
+  Status Reload();
+  // Folds records [size_, count), which other writers of a shared store committed, into the
+  // state, and takes the checkpoint at `count` as the latest. kCorrupt when the store holds fewer
+  // than size_ records: acknowledged records are gone. REQUIRES: mu_ held.
+  Status CatchUp(uint64_t count);
   // Appends stop for `why` (Writable()), or go on when it is OK. REQUIRES: mu_ held.
   void Refuse(Status why);
   std::unique_ptr<DeploymentRequests> EmptyRequestCache();
@@ -408,6 +443,9 @@ class Ledger {
   std::unique_ptr<CheckpointWitness> witness_;    // GUARDED_BY(mu_): null for a bare store
   bool indexes_rebuilt_ = false;
   bool read_only_ = false;  // OpenReadOnly: nothing is written, not even an index rebuild
+  // A writable home of a shared store: DIR/store, locked (flock) while this ledger is open, so
+  // that two servers never share one home and its witness file.
+  int home_lock_fd_ = -1;
 };
 
 }  // namespace shiplog

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,7 @@
 #include "ledger/event.h"
 #include "ledger/ledger.h"
 #include "ledger/status.h"
+#include "ledger/store.h"
 
 namespace shiplog::internal {
 
@@ -22,6 +24,8 @@ constexpr size_t kMaxRecordBytes = kMaxEventBytes + 1024;
 constexpr size_t kMaxEntryBytes = 65535;
 // Meta key: EncodeSeq(n), the record count after the last commit (tail truncation shows).
 inline constexpr char kRecordCountKey[] = "record_count";
+// Meta key: a manual clock's time, decimal microseconds.
+inline constexpr char kManualClockKey[] = "manual_clock_now";
 
 // Index key "c/" size8: the checkpoint of the tree of that size.
 std::string CheckpointKey(uint64_t size);
@@ -34,5 +38,17 @@ Result<StoredRecord> DecodeRecord(uint64_t seq, std::string_view value);
 // is the checkpoint of that size of `origin`. kCorrupt naming what is wrong otherwise.
 Result<Checkpoint> OpenStoredCheckpoint(uint64_t size, std::string_view note,
                                         const SigningKey& ledger_key, std::string_view origin);
+
+// A new ledger home in `dir` (made when missing; it must hold no ledger): DIR/ledger.key holding
+// `ledger_key`, an empty checkpoint witness, and DIR/store naming `store_url`, whose database must
+// hold no ledger (checked before any file is made), or, when `store_url` is empty, a new RocksDB
+// store in DIR/db. Returns the new, empty store.
+Result<std::unique_ptr<Store>> CreateHome(const std::string& dir, const std::string& store_url,
+                                          const SigningKey& ledger_key);
+
+// Marks `store` as witnessed and writes `latest`, its latest checkpoint, into the new home's
+// witness: the last step of making a home.
+Status StartWitness(const std::string& dir, Store& store, const Checkpoint& latest,
+                    std::string_view ledger_public_key);
 
 }  // namespace shiplog::internal

@@ -19,6 +19,7 @@ const char* StatusCodeName(StatusCode code) {
     case StatusCode::kInternal: return "internal";
     case StatusCode::kFailedPrecondition: return "failed_precondition";
     case StatusCode::kNoSpace: return "no_space";
+    case StatusCode::kUnavailable: return "unavailable";
   }
   return "unknown";
 }

@@ -28,6 +28,8 @@ enum class StatusCode {
   kInternal,         // a bug or a broken resource (disk, database)
   kFailedPrecondition,  // the service is not set up for this (no policy, no integration key)
   kNoSpace,          // the disk is full: nothing was stored; the same write may succeed later
+  kUnavailable,      // the ledger's database cannot be reached now; the same write may succeed
+                     // later (its outcome may be unknown: a repeat of a signed event is safe)
 };
 
 // The name of a code, for logs and JSON ("invalid_argument").
@@ -52,6 +54,7 @@ class Status {
     return {StatusCode::kFailedPrecondition, std::move(m)};
   }
   static Status NoSpace(std::string m) { return {StatusCode::kNoSpace, std::move(m)}; }
+  static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -2,8 +2,8 @@
 //
 // Three keyspaces: records (by sequence number), index entries (ordered byte-string keys the
 // ledger maintains for lookups) and meta (small settings such as a manual clock's time). No
-// storage engine's types appear here, so another backend (a PostgreSQL-wire database) is another
-// implementation of this class that passes the same conformance tests.
+// storage engine's types appear here: RocksDB (rocks_store.cc) and PostgreSQL (pg_store.cc) each
+// implement this class and pass the same conformance tests (tests/ledger/store_test.cc).
 #pragma once
 
 #include <cstdint>
@@ -65,6 +65,19 @@ class Store {
   virtual Result<std::optional<std::string>> GetMeta(std::string_view key) = 0;
   // Durable before it returns.
   virtual Status PutMeta(std::string_view key, std::string_view value) = 0;
+
+  // ---- a store that several writers share ----
+
+  // Whether other processes may commit to this store while this one is open (a database that
+  // several servers share): a writer then takes the append lock before it reads what the others
+  // committed and decides its batch. RocksDB's store has one writer (its LOCK file).
+  virtual bool Shared() const { return false; }
+
+  // Takes the store's append lock and returns the record count under it. The lock holds until
+  // the next Commit, which ends it whether it commits or not, or UnlockAppends: meanwhile no
+  // other writer commits. A store with one writer needs no lock: the default counts.
+  virtual Result<uint64_t> LockAppends() { return RecordCount(); }
+  virtual void UnlockAppends() {}
 };
 
 // Opens (creating when `create` is set) a RocksDB store in `path`. Fails with a clear message when
@@ -81,6 +94,29 @@ Result<std::unique_ptr<Store>> OpenRocksStoreReadOnly(const std::string& path);
 // The write-ahead log files of the RocksDB store in `path` (full paths), for messages that must
 // name the file where acknowledged records were lost.
 std::vector<std::string> RocksWriteAheadLogs(const std::string& path);
+
+// How OpenPostgresStore opens a database.
+enum class StoreAccess {
+  kCreate,     // creates shiplog's tables when the database has none (an empty database)
+  kReadWrite,  // the tables must be there
+  kReadOnly,   // the tables must be there; every session is read-only, Commit and PutMeta fail
+};
+
+// Whether `location` names a PostgreSQL database (a libpq URI: postgresql:// or postgres://).
+bool IsPostgresUrl(std::string_view location);
+
+// Opens the ledger store in the PostgreSQL database at `url`, a libpq connection URI: several
+// hosts may be listed (postgresql://h1:5432,h2:5432/db?target_session_attrs=read-write), and libpq
+// tries them in order on every connection, so a server reconnects to whichever was promoted. The
+// tables come from the versioned migrations in schemas/postgresql/, applied in order (kCreate, or
+// a database of an older shiplog opened for writing); a database whose schema is newer than this
+// shiplog knows is refused. Every statement is bounded by statement_timeout (10 s unless the URL
+// sets one). A lost connection is kUnavailable; reads retry it with backoff first.
+// The store is Shared().
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url, StoreAccess access);
+
+// `url` with its password replaced by "****", for messages and logs.
+std::string RedactedUrl(std::string_view url);
 
 // The 8-byte big-endian form of a sequence number: sorts in numeric order.
 std::string EncodeSeq(uint64_t seq);

@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   clang libclang-rt-dev  # the fuzz targets (tools/fuzz.sh): clang and libFuzzer
   openssl  # tests/server/tls_test.cc makes its CA and certificates with the openssl command
+  libpq-dev  # the PostgreSQL store (ledger/pg_store.cc)
+  postgresql  # the tests' own PostgreSQL servers (tests/postgres/postgres_server.h), and failover
 )
 
 missing=()

@@ -11,6 +11,7 @@
 #include "ledger/key_file.h"
 #include "policy/policy.h"
 #include "policy/policy_gate.h"
+#include "tests/postgres/test_store.h"
 
 namespace shiplog::testing {
 namespace {
@@ -63,6 +64,7 @@ void InitTestLedger(const std::string& data, const TestLedgerOptions& options) {
     init.manual_clock_start = Require(ParseTime(kTestClockStart), "the clock's start");
   }
   SystemClock clock;
+  init.store = options.store.empty() ? NewTestStoreUrl() : options.store;
   Require(Ledger::Init(data, init, &clock), "creating the ledger " + data);
 }
 

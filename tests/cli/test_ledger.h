@@ -25,6 +25,9 @@ struct TestLedgerOptions {
   bool manual_clock = true;
   std::string policy_text;  // the policy in force; "" for the default pack
   std::string origin;       // the log's name; "" for init's default
+  // A PostgreSQL database's URL for the records; "" for the suite's store (tests/postgres/
+  // test_store.h: RocksDB in DATA/db, or a new database when SHIPLOG_TEST_STORE=postgresql).
+  std::string store;
 };
 void InitTestLedger(const std::string& data, const TestLedgerOptions& options = {});
 

@@ -2,15 +2,22 @@
 // kBackends below, plus RocksDB-specific checks and EncodeSeq.
 //
 // To add a backend: add a StoreBackend whose `open` opens (or creates) the store identified by a
-// fresh directory path; every TEST_P below then runs against it.
+// fresh directory path; every TEST_P below then runs against it. PostgreSQL's runs when the suite
+// does (SHIPLOG_TEST_STORE=postgresql: the ctest label postgresql), on a database of its own per
+// test on the process's test server.
 #include "ledger/store.h"
 
 #include <rocksdb/db.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <thread>
 #include <random>
 
 #include "test_util.h"
+#include "tests/postgres/postgres_server.h"
 
 namespace shiplog_test {
 namespace {
@@ -23,6 +30,7 @@ using shiplog::StoreBatch;
 using ::testing::AnyOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Optional;
 
 struct StoreBackend {
@@ -32,12 +40,23 @@ struct StoreBackend {
   std::function<Result<std::unique_ptr<Store>>(const std::string& location, bool create)> open;
 };
 
-const std::vector<StoreBackend>& Backends() {
-  static const std::vector<StoreBackend> backends = {
+// A PostgreSQL store per location: a new database when created, the same one when reopened.
+Result<std::unique_ptr<Store>> OpenPostgresAt(const std::string& location, bool create) {
+  static std::map<std::string, std::string> databases;  // location -> URL
+  if (create) databases[location] = shiplog::testing::PostgresServer::Shared().CreateDatabase("store");
+  auto found = databases.find(location);
+  if (found == databases.end()) return shiplog::Status::NotFound("no database for " + location);
+  return shiplog::OpenPostgresStore(found->second, create ? shiplog::StoreAccess::kCreate
+                                                          : shiplog::StoreAccess::kReadWrite);
+}
+
+std::vector<StoreBackend> Backends() {
+  std::vector<StoreBackend> backends = {
       {"RocksDB", [](const std::string& location, bool create) {
          return shiplog::OpenRocksStore(location, create);
        }},
   };
+  if (shiplog::testing::TestsUsePostgres()) backends.push_back({"PostgreSQL", OpenPostgresAt});
   return backends;
 }
 
@@ -353,6 +372,157 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreConformanceTest, ::testing::ValuesIn(Bac
                          [](const ::testing::TestParamInfo<StoreBackend>& info) {
                            return info.param.name;
                          });
+
+// ---- PostgreSQL specifics: run with the suite on PostgreSQL (ctest -L postgresql) ----
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!shiplog::testing::TestsUsePostgres()) {
+      GTEST_SKIP() << "runs with SHIPLOG_TEST_STORE=postgresql (ctest -L postgresql)";
+    }
+    url_ = shiplog::testing::PostgresServer::Shared().CreateDatabase("pgstore");
+  }
+
+  std::unique_ptr<Store> Open(shiplog::StoreAccess access = shiplog::StoreAccess::kCreate,
+                              const std::string& url = "") {
+    return Unwrap(shiplog::OpenPostgresStore(url.empty() ? url_ : url, access), "open store");
+  }
+  static Status CommitOne(Store& store, uint64_t seq) {
+    StoreBatch batch;
+    batch.first_seq = seq;
+    batch.records = {RecordValue(seq)};
+    return store.Commit(batch);
+  }
+  std::string Sql(const std::string& sql) {
+    return shiplog::testing::PostgresServer::Shared().Query(url_, sql);
+  }
+
+  std::string url_;
+};
+
+TEST_F(PostgresStoreTest, TwoWritersBatchesConflictInsteadOfInterleaving) {
+  auto first = Open();
+  auto second = Open(shiplog::StoreAccess::kReadWrite);
+  ASSERT_OK(CommitOne(*first, 0));
+  // The second writer built its batch on the count it saw before the first committed.
+  EXPECT_CODE(CommitOne(*second, 0), StatusCode::kConflict);
+  EXPECT_OK(CommitOne(*second, 1));
+  EXPECT_EQ(Unwrap(first->RecordCount()), 2u);
+  EXPECT_EQ(Sql("SELECT count(*) FROM shiplog_records"), "2");
+}
+
+TEST_F(PostgresStoreTest, TheAppendLockHoldsOtherWritersOffUntilItsCommit) {
+  auto holder = Open();
+  auto other = Open(shiplog::StoreAccess::kReadWrite);
+  EXPECT_TRUE(holder->Shared());
+  ASSERT_EQ(Unwrap(holder->LockAppends()), 0u);
+  std::atomic<bool> done{false};
+  Status other_commit;
+  std::thread writer([&] {
+    other_commit = CommitOne(*other, 0);
+    done = true;
+  });
+  // The other writer waits on the lock: nothing of its batch is in the database meanwhile.
+  for (int i = 0; i < 20 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE(done) << "a commit went past another writer's append lock";
+  ASSERT_OK(CommitOne(*holder, 0));
+  writer.join();
+  EXPECT_CODE(other_commit, StatusCode::kConflict) << "it waited, then found the count moved";
+  EXPECT_EQ(Unwrap(other->RecordCount()), 1u);
+}
+
+TEST_F(PostgresStoreTest, UnlockingLetsTheOthersCommitAndWritesNothing) {
+  auto holder = Open();
+  auto other = Open(shiplog::StoreAccess::kReadWrite);
+  ASSERT_EQ(Unwrap(holder->LockAppends()), 0u);
+  holder->UnlockAppends();
+  EXPECT_OK(CommitOne(*other, 0));
+  EXPECT_EQ(Unwrap(holder->RecordCount()), 1u);
+}
+
+TEST_F(PostgresStoreTest, AStatementTimeoutBoundsAWaitForTheLock) {
+  auto holder = Open();
+  ASSERT_OK(holder->LockAppends().status());
+  // The URL's own statement_timeout (libpq's options) wins over the store's 10 s.
+  auto impatient =
+      Open(shiplog::StoreAccess::kReadWrite, url_ + "?options=-c%20statement_timeout%3D200");
+  const Status waited = CommitOne(*impatient, 0);
+  EXPECT_CODE(waited, StatusCode::kUnavailable);
+  EXPECT_THAT(waited.message(), HasSubstr("statement timeout"));
+  holder->UnlockAppends();
+  EXPECT_OK(CommitOne(*impatient, 0));
+}
+
+TEST_F(PostgresStoreTest, AReadOnlyStoreReadsOneSnapshotAndWritesNothing) {
+  auto writer = Open();
+  ASSERT_OK(CommitOne(*writer, 0));
+  auto reader = Open(shiplog::StoreAccess::kReadOnly);
+  EXPECT_EQ(Unwrap(reader->RecordCount()), 1u);
+  ASSERT_OK(CommitOne(*writer, 1));
+  EXPECT_EQ(Unwrap(reader->RecordCount()), 1u) << "a reader's log changed under its feet";
+  EXPECT_EQ(Unwrap(reader->GetRecord(1)), std::nullopt);
+  EXPECT_CODE(CommitOne(*reader, 2), StatusCode::kFailedPrecondition);
+  EXPECT_CODE(reader->PutMeta("m", "v"), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Unwrap(Open(shiplog::StoreAccess::kReadOnly)->RecordCount()), 2u);
+}
+
+TEST_F(PostgresStoreTest, AReadRetriesALostConnection) {
+  auto store = Open();
+  ASSERT_OK(CommitOne(*store, 0));
+  ASSERT_EQ(Unwrap(store->RecordCount()), 1u);  // a pooled connection now
+  Sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = "
+      "'shiplog' AND datname = current_database()");
+  EXPECT_EQ(Unwrap(store->RecordCount()), 1u);
+  EXPECT_OK(CommitOne(*store, 1));
+}
+
+TEST_F(PostgresStoreTest, TheSchemaVersionIsRecordedAndANewerOneRefused) {
+  Open();
+  EXPECT_EQ(Sql("SELECT max(version) FROM shiplog_schema"), "1");
+  Open(shiplog::StoreAccess::kReadWrite);  // applies nothing twice
+  EXPECT_EQ(Sql("SELECT count(*) FROM shiplog_schema"), "1");
+  Sql("INSERT INTO shiplog_schema (version) VALUES (99)");
+  auto newer = shiplog::OpenPostgresStore(url_, shiplog::StoreAccess::kReadWrite);
+  EXPECT_CODE(newer, StatusCode::kFailedPrecondition);
+  EXPECT_THAT(newer.status().message(), HasSubstr("schema version 99"));
+}
+
+TEST_F(PostgresStoreTest, ADatabaseWithoutTheTablesHoldsNoLedger) {
+  auto opened = shiplog::OpenPostgresStore(url_, shiplog::StoreAccess::kReadWrite);
+  EXPECT_CODE(opened, StatusCode::kNotFound);
+  EXPECT_CODE(shiplog::OpenPostgresStore(url_, shiplog::StoreAccess::kReadOnly),
+              StatusCode::kNotFound);
+  EXPECT_EQ(Sql("SELECT to_regclass('shiplog_records') IS NULL"), "t") << "nothing was created";
+}
+
+TEST_F(PostgresStoreTest, CheckpointsAreReadableWithSql) {
+  auto store = Open();
+  StoreBatch batch;
+  batch.first_seq = 0;
+  batch.records = {RecordValue(0)};
+  batch.index_puts = {{"c/" + EncodeSeq(300), "a signed note"}};
+  ASSERT_OK(store->Commit(batch));
+  EXPECT_EQ(Sql("SELECT tree_size || ' ' || note FROM shiplog_checkpoints"), "300 a signed note");
+}
+
+TEST(PostgresStore, AnUnreachableDatabaseIsUnavailableAndItsPasswordUnsaid) {
+  // Port 1: privileged, and nothing listens there.
+  const std::string url = "postgresql://shiplog:s3cret@127.0.0.1:1/nothing";
+  auto opened = shiplog::OpenPostgresStore(url, shiplog::StoreAccess::kReadWrite);
+  EXPECT_CODE(opened, StatusCode::kUnavailable);
+  EXPECT_THAT(opened.status().message(), HasSubstr("shiplog:****@127.0.0.1"));
+  EXPECT_THAT(opened.status().message(), Not(HasSubstr("s3cret")));
+  EXPECT_CODE(shiplog::OpenPostgresStore("/var/lib/shiplog", shiplog::StoreAccess::kReadWrite),
+              StatusCode::kInvalidArgument);
+}
+
+TEST(PostgresStore, RedactedUrlHidesOnlyThePassword) {
+  EXPECT_EQ(shiplog::RedactedUrl("postgresql://u:pw@h:5432/db"), "postgresql://u:****@h:5432/db");
+  EXPECT_EQ(shiplog::RedactedUrl("postgresql://u@h/db"), "postgresql://u@h/db");
+  EXPECT_EQ(shiplog::RedactedUrl("postgresql://h1:5432,h2:5432/db"),
+            "postgresql://h1:5432,h2:5432/db");
+}
 
 // ---- RocksDB specifics ----
 

@@ -26,6 +26,7 @@
 #include "ledger/ledger.h"
 #include "ledger/status.h"
 #include "ledger/store.h"
+#include "tests/postgres/test_store.h"
 
 namespace shiplog {
 // Lets gtest print a Status in failure messages ("invalid_argument: ...").
@@ -327,6 +328,7 @@ class TestLedger {
   Status Init(shiplog::InitOptions options = {}) {
     options.admin_name = admin_name;
     options.admin_public_key = admin.PublicKey();
+    if (options.store.empty()) options.store = shiplog::testing::NewTestStoreUrl();
     return shiplog::Ledger::Init(dir(), options, &clock);
   }
   Status Open() {

@@ -7,6 +7,8 @@
 
 #include <filesystem>
 
+#include "tests/postgres/postgres_server.h"
+#include "tests/postgres/test_store.h"
 #include "tests/replay/replay_test_util.h"
 
 namespace shiplog::policy {
@@ -93,9 +95,16 @@ RC_GTEST_PROP(BoundedGateProperty, DecidesAsThePlainFold, ()) {
   init.manual_clock = true;
   init.manual_clock_start = replay_test::kStart;
   init.policy = replay_test::DefaultPolicy().source;
+  init.store = shiplog::testing::NewTestStoreUrl();
   Must(Ledger::Init(dir / "plain", init, &clock));
   // The same ledger key and genesis in both, so their receipts can be compared byte for byte.
   std::filesystem::copy(dir / "plain", dir / "bounded", std::filesystem::copy_options::recursive);
+  if (!init.store.empty()) {  // on PostgreSQL: a copy of the database too, for the copied home
+    const std::string name = init.store.substr(init.store.rfind('/') + 1);
+    shiplog::testing::PostgresServer::Shared().Query(
+        "postgres", "CREATE DATABASE " + name + "_bounded TEMPLATE " + name);
+    testing::WriteFile(dir / "bounded/store", init.store + "_bounded\n");
+  }
 
   PolicyGate::Options plain_options;
   plain_options.restore_from_indexes = false;

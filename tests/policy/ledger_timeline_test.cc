@@ -11,6 +11,7 @@
 #include "policy/policy_gate.h"
 #include "policy/policy_tests.h"
 #include "tests/cli/process.h"
+#include "tests/postgres/test_store.h"
 
 namespace shiplog::policy {
 namespace {
@@ -31,6 +32,7 @@ class LedgerTimeline final : public TimelineBackend {
     options.manual_clock = true;
     options.manual_clock_start = start;
     options.policy = policy.source;
+    options.store = shiplog::testing::NewTestStoreUrl();
     SHIPLOG_RETURN_IF_ERROR(Ledger::Init(*dir_ / "data", options, &unused_clock_));
     SHIPLOG_ASSIGN_OR_RETURN(ledger_, Ledger::Open(*dir_ / "data", &unused_clock_, gate_.get()));
     keys_.clear();

@@ -9,12 +9,14 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <stdexcept>
 #include <thread>
 
 #include "adapters/http_signature.h"
 #include "ledger/crypto.h"
 #include "ledger/key_file.h"
+#include "ledger/ledger.h"
 #include "tests/cli/test_ledger.h"
 
 namespace shiplog::testing {
@@ -37,14 +39,43 @@ uint16_t PickFreePort() {
 // test_ledger.h): nearly every server test starts with them, and `init`, `keygen` and `enroll`
 // are the CLI tests' to test.
 ServerProcess::ServerProcess(const std::map<std::string, std::vector<std::string>>& agents,
-                             bool real_clock)
+                             bool real_clock, const std::string& store)
     : log_(dir_ / "server.log") {
   TestLedgerOptions options;
   options.manual_clock = !real_clock;
+  options.store = store;
   InitTestLedger(data(), options);
   std::vector<TestAgent> enrolled;
-  for (const auto& [name, roles] : agents) enrolled.push_back({name, roles, key(name)});
+  for (const auto& [name, roles] : agents) {
+    enrolled.push_back({name, roles, key(name)});
+    agents_.push_back(name);
+  }
   EnrollTestAgents(data(), enrolled);
+}
+
+std::unique_ptr<ServerProcess> ServerProcess::OverSameLedger(const ServerProcess& first,
+                                                             const std::string& store) {
+  auto first_store = Ledger::StoreLocation(first.data());
+  if (!first_store.ok() || !IsPostgresUrl(*first_store)) {
+    throw std::runtime_error("a second server needs its first's ledger in PostgreSQL");
+  }
+  std::unique_ptr<ServerProcess> second(new ServerProcess(Attached{}));
+  second->log_ = second->dir_ / "server.log";
+  auto ledger_key = ReadKeyFile(first.data() + "/ledger.key");
+  if (!ledger_key.ok()) throw std::runtime_error(ledger_key.status().ToString());
+  const Status attached =
+      Ledger::Attach(second->data(), store.empty() ? *first_store : store, *ledger_key);
+  if (!attached.ok()) throw std::runtime_error("attaching a second server: " + attached.ToString());
+  auto copy = [](const std::string& from, const std::string& to) {
+    std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
+  };
+  copy(first.admin_key(), second->admin_key());
+  for (const std::string& agent : first.agents_) {
+    copy(first.key(agent), second->key(agent));
+    copy(first.key(agent) + ".pub", second->key(agent) + ".pub");
+  }
+  second->agents_ = first.agents_;
+  return second;
 }
 
 ServerProcess::~ServerProcess() {

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -30,9 +31,16 @@ struct TlsSetup {
 class ServerProcess {
  public:
   // Creates the ledger (manual clock unless `real_clock`) and a key per agent, enrolled with its
-  // roles; the server is not started yet.
+  // roles; the server is not started yet. The records go to the PostgreSQL database at `store`
+  // when given, else to the suite's store (tests/postgres/test_store.h).
   explicit ServerProcess(const std::map<std::string, std::vector<std::string>>& agents = {},
-                         bool real_clock = false);
+                         bool real_clock = false, const std::string& store = "");
+  // Another server over the ledger of `first`, whose records are in a PostgreSQL database: a home
+  // of its own attached to that database (`shiplog init --store URL --ledger-key`) by `store`
+  // (first's URL when empty: a list of hosts, say), with copies of first's admin and agent keys.
+  // Not started yet.
+  static std::unique_ptr<ServerProcess> OverSameLedger(const ServerProcess& first,
+                                                       const std::string& store = "");
   ~ServerProcess();  // Kill() when still running
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -83,6 +91,10 @@ class ServerProcess {
   adapters::HttpReply SignedGet(const std::string& key_file, const std::string& target) const;
   [[noreturn]] void NoAnswer(const std::string& request, const Status& status) const;
   void Launch(const std::vector<std::string>& listen, const std::vector<std::string>& extra);
+
+  struct Attached {};
+  ServerProcess(Attached) {}
+  std::vector<std::string> agents_;  // whose keys key() names
 
   bool tls_ = false;
   TlsSetup tls_setup_;

@@ -61,7 +61,7 @@ inline nlohmann::json DeployRequest(const std::string& id, const std::string& de
 class StoredLedger {
  public:
   explicit StoredLedger(const std::string& data_dir) {
-    auto ledger = Ledger::Open(data_dir, &clock_);
+    auto ledger = Ledger::OpenReadOnly(data_dir, &clock_);
     if (!ledger.ok()) throw std::runtime_error(ledger.status().ToString());
     ledger_ = std::move(ledger).value();
   }

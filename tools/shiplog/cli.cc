@@ -21,7 +21,8 @@ int ExitCodeFor(const Status& status) {
     case StatusCode::kOk: return kExitOk;
     case StatusCode::kInternal:
     case StatusCode::kFailedPrecondition:
-    case StatusCode::kNoSpace: return kExitInternal;
+    case StatusCode::kNoSpace:
+    case StatusCode::kUnavailable: return kExitInternal;
     case StatusCode::kDenied: return kExitDenied;
     case StatusCode::kCorrupt: return kExitVerifyFailed;
     default: return kExitBadInput;

@@ -1,4 +1,4 @@
-// shiplog init | verify [--against] | clock
+// shiplog init | verify [--against] | migrate | clock
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -8,6 +8,7 @@
 
 #include "ledger/backup.h"
 #include "ledger/key_file.h"
+#include "ledger/migrate.h"
 #include "ledger/witness.h"
 #include "replay/progress.h"
 #include "ledger/terminal_text.h"
@@ -24,6 +25,8 @@ struct InitArgs {
   bool manual_clock = false;
   std::string clock_start;
   std::string origin;
+  std::string store;       // a PostgreSQL URL: the records go there
+  std::string ledger_key;  // with --store: join the ledger already there with its key
 };
 
 // The admin's public key: from an existing key or public-key file, or a new key pair written to
@@ -37,19 +40,46 @@ Result<std::string> AdminPublicKey(const std::string& path, bool* created) {
   return key.PublicKey();
 }
 
+// `init --store URL --ledger-key FILE`: another server's home for the ledger in that database.
+int RunAttach(const InitArgs& args, Context& context) {
+  if (args.store.empty()) {
+    return Fail(Status::InvalidArgument(
+        "--ledger-key joins the ledger in a PostgreSQL database: give it with --store URL"));
+  }
+  auto key = ReadKeyFile(args.ledger_key);
+  if (!key.ok()) return Fail(key.status().Prefixed("--ledger-key"));
+  if (Status attached = Ledger::Attach(args.dir, args.store, *key); !attached.ok()) {
+    return Fail(attached);
+  }
+  auto ledger = Ledger::OpenReadOnly(args.dir, &context.clock);
+  if (!ledger.ok()) return Fail(ledger.status());
+  PrintJson({{"data", args.dir},
+             {"store", RedactedUrl(args.store)},
+             {"attached", true},
+             {"ledger_key", HexEncode((*ledger)->public_key())},
+             {"origin", (*ledger)->origin()},
+             {"records", (*ledger)->size()}});
+  return kExitOk;
+}
+
 int RunInit(const InitArgs& args, Context& context) {
+  if (!args.ledger_key.empty()) return RunAttach(args, context);
   // The policy first: a typo in it must leave nothing behind, not even the directory.
   auto policy = ReadPolicy(args.policy_file);
   if (!policy.ok()) return Fail(policy.status());
   if (!policy->policy) return ReportPolicyErrors(policy->errors);
+  // And the database, before any file is made.
+  if (!args.store.empty()) {
+    if (Status usable = Ledger::CheckNewStore(args.store); !usable.ok()) return Fail(usable);
+  }
   if (::mkdir(args.dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return Fail(Status::InvalidArgument("cannot create " + args.dir + ": " + std::strerror(errno)));
   }
-  struct stat st;
-  if (::stat((args.dir + "/db").c_str(), &st) == 0) {
+  if (Ledger::StoreLocation(args.dir).ok()) {
     return Fail(Status::InvalidArgument(args.dir + " already holds a ledger"));
   }
   InitOptions options;
+  options.store = args.store;
   options.policy = policy->policy->source;
   options.admin_name = args.admin_name;
   options.manual_clock = args.manual_clock;
@@ -72,6 +102,8 @@ int RunInit(const InitArgs& args, Context& context) {
   auto ledger = Ledger::Open(args.dir, &context.clock);
   if (!ledger.ok()) return Fail(ledger.status());
   PrintJson({{"data", args.dir},
+             {"store", args.store.empty() ? nlohmann::json(args.dir + "/db")
+                                          : nlohmann::json(RedactedUrl(args.store))},
              {"ledger_key", HexEncode((*ledger)->public_key())},
              {"origin", (*ledger)->origin()},
              {"admin", args.admin_name},
@@ -198,6 +230,42 @@ int RunClock(const ClockArgs& args, Context& context, const std::string& mode) {
   return kExitOk;
 }
 
+struct MigrateArgs {
+  std::string from;
+  std::string to;
+  std::string dir;  // the new home, for a database target
+};
+
+int RunMigrate(const MigrateArgs& args) {
+  MigrationTarget target;
+  if (IsPostgresUrl(args.to)) {
+    if (args.dir.empty()) {
+      return Fail(Status::InvalidArgument(
+          "--to names a database: give the new ledger's directory (its key and witness) with "
+          "--data DIR"));
+    }
+    target = {args.dir, args.to};
+  } else {
+    if (!args.dir.empty() && args.dir != args.to) {
+      return Fail(Status::InvalidArgument(
+          "--to names a directory, the new ledger's home: --data is for a database target"));
+    }
+    target = {args.to, ""};
+  }
+  replay::ProgressLine progress("migrate", 0);
+  auto report = MigrateLedger(args.from, target, progress.Callback());
+  progress.Finish();
+  if (!report.ok()) return Fail(report.status());
+  PrintJson({{"from", args.from},
+             {"data", target.dir},
+             {"store", target.store_url.empty() ? nlohmann::json(target.dir + "/db")
+                                                : nlohmann::json(RedactedUrl(target.store_url))},
+             {"records", report->records},
+             {"checkpoints", report->checkpoints},
+             {"checkpoint", report->latest.ToJson()}});
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddLedgerCommands(CLI::App& app, Context& context, Action& action) {
@@ -217,6 +285,12 @@ void AddLedgerCommands(CLI::App& app, Context& context, Action& action) {
   init->add_option("--origin", init_args->origin, "A name for this log");
   init->add_option("--policy", init_args->policy_file,
                    "The policy in force from the start (default: the default pack)");
+  init->add_option("--store", init_args->store,
+                   "Keep the records in this PostgreSQL database (postgresql://...; several "
+                   "hosts for failover) instead of DIR/db; DIR/store names it");
+  init->add_option("--ledger-key", init_args->ledger_key,
+                   "With --store: make DIR another server's home of the ledger already in that "
+                   "database, whose ledger key this is (its first home's ledger.key)");
   init->callback([&action, &context, init_args] {
     action = [&context, init_args] { return RunInit(*init_args, context); };
   });
@@ -231,6 +305,22 @@ void AddLedgerCommands(CLI::App& app, Context& context, Action& action) {
                      "directory's checkpoint file): exit 4 unless this ledger holds that log");
   verify->callback([&action, &context, verify_args] {
     action = [&context, verify_args] { return RunVerify(*verify_args, context); };
+  });
+
+  auto migrate_args = std::make_shared<MigrateArgs>();
+  auto* migrate = app.add_subcommand(
+      "migrate", "Copy a ledger into a new, empty store (RocksDB to PostgreSQL or back), record by "
+      "record, checking each record's signature and every checkpoint on the way");
+  migrate->add_option("--from", migrate_args->from, "The ledger's directory")->required();
+  migrate->add_option("--to", migrate_args->to,
+                      "A PostgreSQL URL (its database must hold no ledger), or a new directory "
+                      "for a RocksDB ledger")
+      ->required();
+  migrate->add_option("--data", migrate_args->dir,
+                      "With a database --to: the new ledger's directory (its key, witness and "
+                      "DIR/store)");
+  migrate->callback([&action, migrate_args] {
+    action = [migrate_args] { return RunMigrate(*migrate_args); };
   });
 
   auto* clock = app.add_subcommand(

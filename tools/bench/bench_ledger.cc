@@ -21,10 +21,11 @@ SignedEvent MakeBenchEvent(uint64_t i, const SigningKey& key) {
 }
 
 std::unique_ptr<Ledger> CreateBenchLedger(const std::string& dir, const SigningKey& agent,
-                                          SystemClock* clock) {
+                                          SystemClock* clock, const std::string& store) {
   SigningKey admin = SigningKey::Generate();
   InitOptions options;
   options.admin_public_key = admin.PublicKey();
+  options.store = store;
   if (Status s = Ledger::Init(dir, options, clock); !s.ok()) {
     std::cerr << "init: " << s.ToString() << "\n";
     return nullptr;

@@ -32,10 +32,11 @@ constexpr char kBenchActor[] = "ci";
 // records it without a decision).
 SignedEvent MakeBenchEvent(uint64_t i, const SigningKey& key);
 
-// A fresh ledger (real clock) in `dir` whose admin has enrolled `agent` as kBenchActor. Returns
-// the open ledger; prints why and returns null on failure.
+// A fresh ledger (real clock) in `dir` whose admin has enrolled `agent` as kBenchActor, its
+// records in the empty PostgreSQL database at `store` when given. Returns the open ledger; prints
+// why and returns null on failure.
 std::unique_ptr<Ledger> CreateBenchLedger(const std::string& dir, const SigningKey& agent,
-                                          SystemClock* clock);
+                                          SystemClock* clock, const std::string& store = "");
 
 // Signs events [first, first + count) on all cores: the agents' work, done before the clock runs.
 // Opens the ledger a workload left in `dir` (a history ledger); null, having said why on stderr,

@@ -5,7 +5,7 @@
 //   build/bin/shiplog-bench decide [--runs R]                one decision timed alone, and the fold
 //   build/bin/shiplog-bench append --records N [--dir DIR] [--verify]
 //                                                            one client, one durable commit each
-//   build/bin/shiplog-bench pipeline --clients C --records N [--runs R]
+//   build/bin/shiplog-bench pipeline --clients C --records N [--runs R] [--postgres URL [--servers S]]
 //                                                            C concurrent clients, in process
 //   build/bin/shiplog-bench http --clients C --records N [--runs R] [--shiplog BIN]
 //                                                            C clients of a real `shiplog serve`
@@ -37,6 +37,8 @@ struct WorkloadArgs {
   std::string dir;
   std::string out;
   std::string shiplog;
+  std::string postgres;
+  uint64_t servers = 1;
   bool verify = false;
 };
 
@@ -77,6 +79,10 @@ bool ParseWorkloadArgs(int argc, char** argv, std::string_view allowed, const ch
       args.out = argv[++i];
     } else if (arg == "--shiplog") {
       args.shiplog = argv[++i];
+    } else if (arg == "--postgres") {
+      args.postgres = argv[++i];
+    } else if (arg == "--servers") {
+      ok = ParseCount(arg, argv[++i], 1, args.servers);
     } else {
       ok = false;
     }
@@ -135,12 +141,14 @@ int WorkloadMain(std::string_view name, int argc, char** argv) {
     return bench::RunDecideWorkload(static_cast<int>(args.runs));
   }
   if (name == "pipeline") {
-    if (!parse("--clients --records --runs",
-               "shiplog-bench pipeline --clients C --records N [--runs R]")) {
+    if (!parse("--clients --records --runs --postgres --servers",
+               "shiplog-bench pipeline --clients C --records N [--runs R] [--postgres URL "
+               "[--servers S]]")) {
       return 2;
     }
     return bench::RunPipelineWorkload(static_cast<unsigned>(args.clients), args.records,
-                                      static_cast<int>(args.runs));
+                                      static_cast<int>(args.runs), args.postgres,
+                                      static_cast<unsigned>(args.servers));
   }
   if (name == "http") {
     if (!parse("--clients --records --runs --shiplog",

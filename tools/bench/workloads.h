@@ -41,7 +41,10 @@ int RunLimitsWorkload(int runs);
 
 // `records` appends by `clients` concurrent clients through the server's AppendPipeline, in
 // process (medians of `runs`, each on a fresh ledger).
-int RunPipelineWorkload(unsigned clients, uint64_t records, int runs);
+// `postgres`: a PostgreSQL server's URL where each run makes its database ("" for RocksDB);
+// `servers`: ledger homes over that database, each with its own pipeline.
+int RunPipelineWorkload(unsigned clients, uint64_t records, int runs, const std::string& postgres,
+                        unsigned servers);
 
 // The same over HTTP: `shiplog` (the binary) serves a fresh ledger and `clients` keep-alive
 // connections post the events.

@@ -419,6 +419,17 @@ Status MakeHome(const std::string& dir) {
   return Status::Ok();
 }
 
+// A new home's files: `dir` (see MakeHome), the ledger key, an empty witness, and DIR/store
+// naming `store_url` when one is given.
+Status WriteHomeFiles(const std::string& dir, const std::string& store_url,
+                      const SigningKey& ledger_key) {
+  SHIPLOG_RETURN_IF_ERROR(MakeHome(dir));
+  SHIPLOG_RETURN_IF_ERROR(WriteNewKeyFile(dir + "/ledger.key", ledger_key));
+  SHIPLOG_RETURN_IF_ERROR(CheckpointWitness::Create(dir + kWitnessFile));
+  if (store_url.empty()) return Status::Ok();
+  return WriteFileAtomically(dir + kStoreFile, store_url + "\n", 0600);
+}
+
 // A shared store that must hold no ledger yet, before any file of the new home is made.
 Result<std::unique_ptr<Store>> OpenEmptySharedStore(const std::string& url) {
   SHIPLOG_ASSIGN_OR_RETURN(auto store, OpenPostgresStore(url, StoreAccess::kCreate));
@@ -443,13 +454,8 @@ Result<std::unique_ptr<Store>> CreateHome(const std::string& dir, const std::str
   if (!store_url.empty()) {
     SHIPLOG_ASSIGN_OR_RETURN(store, OpenEmptySharedStore(store_url));
   }
-  SHIPLOG_RETURN_IF_ERROR(MakeHome(dir));
-  SHIPLOG_RETURN_IF_ERROR(WriteNewKeyFile(dir + "/ledger.key", ledger_key));
-  SHIPLOG_RETURN_IF_ERROR(CheckpointWitness::Create(dir + kWitnessFile));
-  if (store) {
-    SHIPLOG_RETURN_IF_ERROR(WriteFileAtomically(dir + kStoreFile, store_url + "\n", 0600));
-    return store;
-  }
+  SHIPLOG_RETURN_IF_ERROR(WriteHomeFiles(dir, store_url, ledger_key));
+  if (store) return store;
   return OpenRocksStore(dir + "/db", /*create=*/true);
 }
 
@@ -488,10 +494,7 @@ Status Ledger::Attach(const std::string& dir, const std::string& store_url,
                                    " was made with another ledger key than the one given");
   }
   SHIPLOG_RETURN_IF_ERROR(ledger.status());
-  SHIPLOG_RETURN_IF_ERROR(MakeHome(dir));
-  SHIPLOG_RETURN_IF_ERROR(WriteNewKeyFile(dir + "/ledger.key", ledger_key));
-  SHIPLOG_RETURN_IF_ERROR(CheckpointWitness::Create(dir + kWitnessFile));
-  SHIPLOG_RETURN_IF_ERROR(WriteFileAtomically(dir + kStoreFile, store_url + "\n", 0600));
+  SHIPLOG_RETURN_IF_ERROR(WriteHomeFiles(dir, store_url, ledger_key));
   SHIPLOG_ASSIGN_OR_RETURN(auto witness, CheckpointWitness::Open(dir + kWitnessFile,
                                                                  ledger_key.PublicKey(), false));
   return witness->Record((*ledger)->LatestCheckpoint());

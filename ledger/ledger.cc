@@ -595,7 +595,11 @@ Status Ledger::CheckWitness(const std::string& dir, bool read_only) {
 }
 
 Status CheckHolds(const Ledger& ledger, const Checkpoint& checkpoint, const std::string& shown_by) {
-  const uint64_t size = ledger.size();
+  return internal::CheckHoldsAt(ledger, ledger.size(), checkpoint, shown_by);
+}
+
+Status internal::CheckHoldsAt(const Ledger& ledger, uint64_t size, const Checkpoint& checkpoint,
+                              const std::string& shown_by) {
   const uint64_t shown = checkpoint.head.size;
   if (shown > size) {
     return Status::Corrupt("the database holds " + Plural(size, "record") + " but " + shown_by +
@@ -880,6 +884,13 @@ Status Ledger::Reload() {
   requests_ = EmptyRequestCache();
   SHIPLOG_RETURN_IF_ERROR(LoadSize());
   SHIPLOG_RETURN_IF_ERROR(LoadState());
+  // The store came back without what this server acknowledged (a standby that was not
+  // synchronous, promoted): appending would sign new checkpoints over the gap.
+  if (witness_ && witness_->latest()) {
+    // Under mu_ (Resume holds it): the size is size_, not size().
+    SHIPLOG_RETURN_IF_ERROR(
+        internal::CheckHoldsAt(*this, size_, *witness_->latest(), witness_->path()));
+  }
   if (gate_) SHIPLOG_RETURN_IF_ERROR(ReplayIntoGate());
   return Status::Ok();
 }

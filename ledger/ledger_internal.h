@@ -51,4 +51,8 @@ Result<std::unique_ptr<Store>> CreateHome(const std::string& dir, const std::str
 Status StartWitness(const std::string& dir, Store& store, const Checkpoint& latest,
                     std::string_view ledger_public_key);
 
+// CheckHolds (ledger/backup.h) for a ledger of `size` records, for callers holding its mutex.
+Status CheckHoldsAt(const Ledger& ledger, uint64_t size, const Checkpoint& checkpoint,
+                    const std::string& shown_by);
+
 }  // namespace shiplog::internal

@@ -428,11 +428,19 @@ void PostgresServer::InitDb() {
 }
 
 void PostgresServer::Start(const std::vector<std::string>& extra) {
+  extra_ = extra;
   constexpr int kAttempts = 10;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     if (TryStart(PickFreePort(), extra)) return;
   }
   throw std::runtime_error(Failure("another process took each of 10 free ports before postgres"));
+}
+
+void PostgresServer::Restart() {
+  if (postmaster_ != 0) return;
+  if (!TryStart(port_, extra_)) {
+    throw std::runtime_error(Failure("port " + std::to_string(port_) + " was taken meanwhile"));
+  }
 }
 
 bool PostgresServer::TryStart(uint16_t port, const std::vector<std::string>& extra) {

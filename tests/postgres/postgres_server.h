@@ -74,6 +74,11 @@ class PostgresServer {
   // Returns when they are all gone, reaped by this process rather than left as zombies. The
   // directory stays. A no-op when the server is not running.
   void Kill();
+  // Starts a Kill()ed server again from its data directory, with the settings it first had, on
+  // its old port (so the URLs naming it stay right): a standby comes back as a standby, having
+  // missed what its primary committed meanwhile. Throws when that port was taken meanwhile. A
+  // no-op when the server is running.
+  void Restart();
   // Promotes a standby to primary (pg_ctl promote -w) and waits until it accepts writes
   // (pg_is_in_recovery() is false). Everything the standby received is replayed first.
   void Promote();
@@ -108,6 +113,7 @@ class PostgresServer {
   std::string dir_;    // the temporary directory: data/ and log
   std::string data_;   // the data directory
   std::string log_;    // the log file
+  std::vector<std::string> extra_;  // Start()'s settings, for Restart()
   uint16_t port_ = 0;
   pid_t postmaster_ = 0;                // 0 when not running
   std::atomic<unsigned> databases_{0};  // CreateDatabase's counter

@@ -19,7 +19,9 @@ namespace shiplog::testing {
 namespace {
 namespace SHIPLOG_THIS_FILE {
 
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 std::map<std::string, std::vector<std::string>> Coordinators(std::vector<std::string>& names) {
   std::map<std::string, std::vector<std::string>> enrolled;
@@ -201,6 +203,73 @@ TEST(PostgresFailover, APrimaryKilledUnderLoadLosesNothingAcknowledgedOnceTheSta
   // Every receipt given before the primary died is in the promoted database, and it verifies.
   ExpectWholeLedger(first, all);
   RecordProperty("acknowledged", static_cast<int>(all.size()));
+}
+
+// Without synchronous_standby_names a commit is acknowledged before any standby has it, so a
+// promoted standby can lack acknowledged records. Each server finds that out when it reaches the
+// promoted database (the server whose appends were cut off, when it reloads; the idle one, when
+// it next reads the log's head) and stops taking appends, saying why, rather than sign new
+// checkpoints over the gap.
+TEST(PostgresFailover, AStandbyPromotedWithoutAcknowledgedRecordsStopsAppends) {
+  PostgresServer primary;  // its standby is asynchronous
+  std::unique_ptr<PostgresServer> standby = primary.StartStandby("standby1");
+  const std::string url = primary.CreateDatabase("async");
+  const std::string database = url.substr(url.rfind('/') + 1);
+  const std::string hosts = "postgresql://shiplog@127.0.0.1:" + std::to_string(primary.port()) +
+                            ",127.0.0.1:" + std::to_string(standby->port()) + "/" + database +
+                            "?target_session_attrs=read-write";
+  std::vector<std::string> agents;
+  ServerProcess first(Coordinators(agents), false, hosts);
+  auto second = ServerProcess::OverSameLedger(first);
+  first.Start();
+  second->Start();
+  std::map<uint64_t, std::string> all;
+  const auto append = [&](const ServerProcess& server, const std::string& prefix) {
+    AppendLoad load(server, Load(agents, prefix, 4));
+    EXPECT_TRUE(load.WaitForReceipts(20, std::chrono::seconds(60))) << server.Log();
+    load.Stop();
+    Collect(load.answers(), all);
+  };
+  append(first, "a");
+  const std::string replicated = std::to_string(Records(first));
+  ASSERT_TRUE(WaitUntil([&] {
+    return standby->Query(url, "SELECT record_count FROM shiplog_head") == replicated;
+  })) << standby->Log();
+  standby->Kill();
+  append(*second, "b");  // acknowledged by the primary alone from here on
+  {
+    AppendLoad cut_off(first, Load(agents, "c", 4));
+    ASSERT_TRUE(cut_off.WaitForReceipts(20, std::chrono::seconds(60))) << first.Log();
+    primary.Kill();
+    EXPECT_TRUE(cut_off.WaitUntilDone(std::chrono::seconds(60)));
+    cut_off.Stop();
+    Collect(cut_off.answers(), all);
+  }
+  standby->Restart();
+  standby->Promote();
+  ASSERT_EQ(standby->Query(url, "SELECT record_count FROM shiplog_head"), replicated);
+
+  constexpr char kMissing[] = "missing from the database";
+  const std::string gap = "records " + replicated + " to ";
+  EXPECT_TRUE(WaitUntil([&] { return first.Log().find(kMissing) != std::string::npos; }))
+      << first.Log();
+  EXPECT_THAT(first.Log(), HasSubstr(gap));
+  for (const ServerProcess* server : {&first, second.get()}) {
+    const adapters::HttpReply ready = server->GetUnsigned("/readyz");
+    EXPECT_EQ(ready.status, 503);
+    EXPECT_THAT(ready.body, HasSubstr(kMissing));
+    EXPECT_THAT(ready.body, HasSubstr(gap));
+    AppendLoad refused(*server, Load(agents, "d", 2));
+    EXPECT_TRUE(refused.WaitUntilDone(std::chrono::seconds(60)));
+    refused.Stop();
+    EXPECT_THAT(refused.answers().receipts, IsEmpty());
+    ASSERT_THAT(refused.answers().refusals, Not(IsEmpty()));
+    EXPECT_EQ(refused.answers().refusals.front().status, 503);
+  }
+  EXPECT_EQ(standby->Query(url, "SELECT record_count FROM shiplog_head"), replicated);
+  const ProcessResult verified = first.Shiplog({"verify", "--data", first.data()});
+  EXPECT_NE(verified.exit_code, 0) << verified.out;
+  EXPECT_THAT(verified.err, HasSubstr(kMissing));
 }
 
 }  // namespace SHIPLOG_THIS_FILE

@@ -51,10 +51,11 @@ class Answer {
 // `url` with its database name replaced by `database`.
 std::string WithDatabase(const std::string& url, const std::string& database) {
   const size_t hosts = url.find("://") + 3;
-  const size_t slash = url.find('/', hosts);
   const size_t query = url.find('?', hosts);
+  // A '/' in the query (host=/run/socket) is not the path's.
+  const size_t slash = std::min(url.find('/', hosts), query);
   const std::string tail = query == std::string::npos ? "" : url.substr(query);
-  const size_t end = slash == std::string::npos ? std::min(query, url.size()) : slash;
+  const size_t end = std::min(slash, url.size());
   return url.substr(0, end) + "/" + database + tail;
 }
 

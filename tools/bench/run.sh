@@ -95,7 +95,7 @@ fi
 if [ -x "$peers/postgres_peer.sh" ]; then
   # The history query runs on a table as large as shiplog's history ledger.
   "$peers/postgres_peer.sh" "$out/events.jsonl" --count "$pg_events" --clients 1,64 --runs "$runs" \
-    --query-events "$events" |
+    --query-events "$events" --shiplog "$bench" --shiplog-records "$appends" --shiplog-out "$out" |
     tail -1 >"$out/postgres.json"
 else
   echo '{"skipped": "tools/bench/peers/postgres_peer.sh is missing"}' >"$out/postgres.json"

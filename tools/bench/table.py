@@ -180,6 +180,19 @@ def build(results):
                   rate(mine), "PostgreSQL " + rate(theirs), ratio(mine, theirs),
                   "≥ 8×" if clients == 64 else "",
                   (ratio(mine, theirs) or 0) >= 8 if clients == 64 else None)
+        # shiplog's own ledger in that same PostgreSQL server, beside its embedded RocksDB.
+        theirs = get(pg, "append_per_s_by_clients", "64")
+        for store, name in (("RocksDB", "pipeline-64"),
+                            ("PostgreSQL, one server", "pipeline-postgres-1"),
+                            ("PostgreSQL, two servers", "pipeline-postgres-2")):
+            r = load(results, name)
+            line = f"6. append in process, 64 clients, ledger on {store}"
+            if r is None:
+                t.note(line, "not measured")
+                continue
+            eps, p50 = get(r, "events_per_s"), get(r, "latency_us", "p50")
+            t.row(line + ": events/s (p50)", f"{rate(eps)} ({micros(p50)})",
+                  "PostgreSQL hash chain " + rate(theirs), ratio(eps, theirs))
         mine_q = get(reads, "query_deployment_history_ms", "p50")
         theirs_q = get(pg, "history_p50_ms")
         t.row("6. a deployment's history vs PostgreSQL, p50", millis(mine_q),

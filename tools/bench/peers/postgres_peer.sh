@@ -15,6 +15,9 @@ usage() {
   echo "  --query-events M: query a ledger of the first M events, loaded in one transaction" \
     "(default: the ledger the last append run made)" >&2
   echo "  EVENTS_FILE: signed events, one JSON line each, as \`shiplog sign\` prints them" >&2
+  echo "  --shiplog BENCH --shiplog-records N --shiplog-out DIR: also run BENCH's pipeline" \
+    "workload (64 clients, N events) with its ledger in this same server, with one and with two" \
+    "shiplog servers; writes DIR/pipeline-postgres-1.json and DIR/pipeline-postgres-2.json" >&2
 }
 
 events_file=""
@@ -23,6 +26,7 @@ clients_list=8
 runs=3
 queries=1000
 query_events=0
+shiplog_bench="" shiplog_records=0 shiplog_out=""
 while (($#)); do
   case "$1" in
     --count) count="${2:?--count needs a value}"; shift 2 ;;
@@ -30,6 +34,9 @@ while (($#)); do
     --runs) runs="${2:?--runs needs a value}"; shift 2 ;;
     --queries) queries="${2:?--queries needs a value}"; shift 2 ;;
     --query-events) query_events="${2:?--query-events needs a value}"; shift 2 ;;
+    --shiplog) shiplog_bench="${2:?--shiplog needs a value}"; shift 2 ;;
+    --shiplog-records) shiplog_records="${2:?--shiplog-records needs a value}"; shift 2 ;;
+    --shiplog-out) shiplog_out="${2:?--shiplog-out needs a value}"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     -*) usage; exit 2 ;;
     *) events_file="$1"; shift ;;
@@ -37,6 +44,9 @@ while (($#)); do
 done
 [[ -n "$events_file" && -r "$events_file" ]] || { usage; exit 2; }
 [[ "$clients_list" =~ ^[0-9]+(,[0-9]+)*$ ]] || { usage; exit 2; }
+if [[ -n "$shiplog_bench" ]]; then
+  [[ -x "$shiplog_bench" && "$shiplog_records" -gt 0 && -d "$shiplog_out" ]] || { usage; exit 2; }
+fi
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=tools/bench/peers/common.sh
@@ -242,6 +252,18 @@ if ((query_events > 0)); then
     latency=$(history_latency) && read -r p50 p99 <<<"$latency"
     p50s+=("$p50") p99s+=("$p99")
     echo "postgres query run $run/$runs: history p50 $p50 ms, p99 $p99 ms on $query_ledger events" >&2
+  done
+fi
+
+# shiplog's own ledger in this server, under the same durability settings as the peer's table:
+# each run of the workload makes a database here and drops it after.
+if [[ -n "$shiplog_bench" ]]; then
+  url="postgresql://bench@/postgres?host=$socket_dir&port=$port"
+  for servers in 1 2; do
+    echo "shiplog on this PostgreSQL, $servers server(s), 64 clients, $shiplog_records events" >&2
+    "$shiplog_bench" pipeline --clients 64 --records "$shiplog_records" --runs "$runs" \
+      --postgres "$url" --servers "$servers" >"$shiplog_out/pipeline-postgres-$servers.json" ||
+      fail "shiplog's pipeline workload on PostgreSQL with $servers server(s) failed"
   done
 fi
 

@@ -362,6 +362,19 @@ Status CheckRequired(const DynamicStruct::Reader& s, const std::string& kind) {
   return Status::Ok();
 }
 
+// Whether a field holds something: non-empty text, data or list, an enum other than
+// "unspecified", or anything else set.
+bool FieldGiven(const DynamicStruct::Reader& s, StructSchema::Field field) {
+  using W = capnp::schema::Type::Which;
+  switch (field.getType().which()) {
+    case W::TEXT: return s.get(field).as<capnp::Text>().size() > 0;
+    case W::DATA: return s.get(field).as<capnp::Data>().size() > 0;
+    case W::LIST: return s.get(field).as<capnp::DynamicList>().size() > 0;
+    case W::ENUM: return !IsUnspecified(s.get(field));
+    default: return s.has(field, capnp::HasMode::NON_DEFAULT);
+  }
+}
+
 // Every enum, at any depth, holds a value the schema knows: the JSON form can only name those.
 Status CheckKnownEnums(const DynamicStruct::Reader& s) {
   using W = capnp::schema::Type::Which;
@@ -584,6 +597,22 @@ Status ValidateEvent(schema::Event::Reader event) {
                                 .Prefixed("event kind '" + kind + "'"));
   }
   return CheckKindRules(event.getBody());
+}
+
+std::vector<std::string> MissingExpectedFields(const Event& event) {
+  std::vector<std::string> missing;
+  DynamicStruct::Reader dyn = event.reader();
+  auto body = dyn.get("body").as<DynamicStruct>();
+  KJ_IF_MAYBE(member, body.which()) {
+    if (!member->getType().isStruct()) return missing;
+    auto fields = body.get(*member).as<DynamicStruct>();
+    for (auto field : fields.getSchema().getNonUnionFields()) {
+      if (HasAnnotation(field, kExpectedAnnotation) && !FieldGiven(fields, field)) {
+        missing.push_back(JsonFieldName(field));
+      }
+    }
+  }
+  return missing;
 }
 
 std::vector<std::string> EventKindNames() {

@@ -86,6 +86,10 @@ class Event {
 // Every event kind's outside name, in schema order.
 std::vector<std::string> EventKindNames();
 
+// The fields of `event`'s kind marked $expected in the schema that it leaves out: taken anyway,
+// and named under "missing" wherever its record is shown.
+std::vector<std::string> MissingExpectedFields(const Event& event);
+
 // Checks an event against the schema's rules (see above). Used on every decode.
 Status ValidateEvent(schema::Event::Reader event);
 

@@ -15,6 +15,7 @@ namespace shiplog::event_schema {
 // Annotation ids, as declared in schemas/event.capnp.
 constexpr uint64_t kKindAnnotation = 0xe2f3e255bec9c20eull;
 constexpr uint64_t kRequiredAnnotation = 0x8754f2ffa5f04998ull;
+constexpr uint64_t kExpectedAnnotation = 0x9c3e5f7a1b2d4e60ull;
 constexpr uint64_t kTimeAnnotation = 0xd554840beac30842ull;
 constexpr uint64_t kHexAnnotation = 0xe0f1c7a4a2b6d3c1ull;
 constexpr uint64_t kJsonMapAnnotation = 0xc6f4b8a9d1e2f3a5ull;

@@ -191,6 +191,7 @@ nlohmann::json StoredRecord::ToJson() const {
                       {"public_key", HexEncode(signed_event.public_key)},
                       {"signature", Base64Encode(signed_event.signature)}};
   if (manual_clock) j["manual_clock"] = true;
+  if (auto missing = MissingExpectedFields(event); !missing.empty()) j["missing"] = missing;
   if (!decision.empty()) {
     j["decision"] = ParseStoredJson(decision);
   }

@@ -349,8 +349,9 @@ std::string Engine::EffectiveImage(std::string_view kind, const json& fields,
 }
 
 Fact Engine::MakeFact(uint64_t seq, Micros time, const Event& event,
-                      const std::vector<std::string>& roles) const {
+                      const std::vector<std::string>& roles, const std::string& signer) const {
   Fact f;
+  f.signer = signer;
   f.seq = seq;
   f.time = time;
   f.kind = std::string(event.kind());
@@ -413,9 +414,9 @@ Status Engine::CheckAuthority(const Event& event, const std::vector<std::string>
 // ---- the fold ----
 
 void Engine::Apply(uint64_t seq, Micros time, const Event& event,
-                   const std::vector<std::string>& roles) {
+                   const std::vector<std::string>& roles, const std::string& signer) {
   const std::string kind(event.kind());
-  Fact fact = MakeFact(seq, time, event, roles);
+  Fact fact = MakeFact(seq, time, event, roles, signer);
   const json& f = fact.fields;
   if (ApplyEnvironmentKind(seq, kind, f)) return;
   if (event.deployment().empty()) return;
@@ -482,6 +483,10 @@ bool Engine::ApplyEnvironmentKind(uint64_t seq, const std::string& kind, const j
     environment_.open_incidents[f.value("environment", "")].erase(f.value("incident", ""));
     return true;
   }
+  if (kind == "key.revoked") {
+    environment_.revoked_keys.emplace(f.value("public_key", ""), seq);
+    return true;
+  }
   if (kind == "maintenance.window") {
     // Event validation keeps window times inside what FormatTime/ParseTime round-trip, so both
     // parse; should one not, the window opens nothing (it can only ever allow), and this runs
@@ -507,8 +512,8 @@ void Engine::MarkFinished(const std::pair<std::string, std::string>& key, const 
 void Engine::ApplyToEnvironment(uint64_t seq, const Event& event, RequestKeys& requests) {
   const std::string kind(event.kind());
   const bool ends = kind == "deploy.completed" || kind == "rollback.completed";
-  const bool environment_kind =
-      kind == "incident.opened" || kind == "incident.resolved" || kind == "maintenance.window";
+  const bool environment_kind = kind == "incident.opened" || kind == "incident.resolved" ||
+                                kind == "maintenance.window" || kind == "key.revoked";
   if (!environment_kind && kind != "deploy.requested" && !ends) return;
   const json fields = event.ToJson();
   if (ApplyEnvironmentKind(seq, kind, fields)) return;
@@ -563,6 +568,18 @@ void Engine::RestoreState(EngineState state) {
 // ---- the requirements ----
 
 namespace {
+
+bool Listed(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+bool HasStep(const std::string& kind) { return kind == "step.started" || kind == "step.reported"; }
+
+std::string JoinNames(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
 
 // Facts of the deployment matching `m`, oldest first.
 // The facts that can match `m`: the shortest value-index list of its equality tests on top-level
@@ -643,6 +660,127 @@ RequirementOutcome EventRequirement(const Requirement& r, const Intent& in) {
   return Pass({latest.seq});
 }
 
+// The seq from which the deployment's image has been what it is now: its request, or the latest
+// start that named another digest than the one before it.
+uint64_t ImageSince(const DeploymentState& d) {
+  uint64_t since = d.request ? d.request->seq : 0;
+  std::string current(d.request ? ImageDigest(d.request->image) : std::string_view());
+  auto starts = d.by_kind.find("step.started");
+  if (starts == d.by_kind.end()) return since;
+  for (size_t i : starts->second) {
+    const Fact& f = d.facts[i];
+    const std::string_view digest = ImageDigest(f.image);
+    if (!digest.empty() && digest != current) {
+      current = std::string(digest);
+      since = f.seq;
+    }
+  }
+  return since;
+}
+
+// Who started or reported the deployment's build step.
+std::vector<std::string> Builders(const DeploymentState& d) {
+  std::vector<std::string> actors;
+  for (const char* kind : {"step.started", "step.reported"}) {
+    auto it = d.by_kind.find(kind);
+    if (it == d.by_kind.end()) continue;
+    for (size_t i : it->second) {
+      const Fact& f = d.facts[i];
+      if (f.fields.value("step", "") == "build" && !Listed(actors, f.actor)) {
+        actors.push_back(f.actor);
+      }
+    }
+  }
+  return actors;
+}
+
+RequirementOutcome ApprovalsRequirement(const Requirement& r, const EnvironmentState& env,
+                                        const Intent& in) {
+  if (in.deployment == nullptr) return Fail("nothing can be approved before the request");
+  const DeploymentState& d = *in.deployment;
+  const std::string digest(ImageDigest(in.image));
+  const uint64_t since = ImageSince(d);
+  const std::string requester = d.request ? d.request->actor : "";
+  const std::vector<std::string> builders =
+      Listed(r.not_by, "builder") ? Builders(d) : std::vector<std::string>{};
+  std::vector<std::string> counted_actors, not_counted;
+  std::vector<uint64_t> counted, considered;
+  const std::vector<const Fact*> found = FindFacts(&d, r.event);
+  // Newest first: a person's latest approval is the one that counts.
+  for (auto it = found.rbegin(); it != found.rend(); ++it) {
+    const Fact& f = **it;
+    considered.push_back(f.seq);
+    const std::string who = f.actor + " (seq " + std::to_string(f.seq) + ")";
+    std::string why_not;
+    if (Listed(counted_actors, f.actor)) {
+      why_not = "approved already";
+    } else if (f.seq <= since) {
+      why_not = "came before the image last changed (seq " + std::to_string(since) + ")";
+    } else if (digest.empty() || ImageDigest(f.image) != digest) {
+      why_not = f.image.empty() ? "names no image" : "names another image (" + f.image + ")";
+    } else if (!r.approver_roles.empty() &&
+               std::none_of(r.approver_roles.begin(), r.approver_roles.end(),
+                            [&](const std::string& role) { return f.HasRole(role); })) {
+      why_not = "holds none of the roles " + JoinNames(r.approver_roles, ", ");
+    } else if (Listed(r.not_by, "requester") && f.actor == requester) {
+      why_not = "requested the deployment";
+    } else if (Listed(builders, f.actor)) {
+      why_not = "built the image";
+    } else if (!f.signer.empty() && env.revoked_keys.count(f.signer) != 0) {
+      why_not = "signed with a key revoked at seq " +
+                std::to_string(env.revoked_keys.at(f.signer));
+    }
+    if (!why_not.empty()) {
+      if (why_not != "approved already") not_counted.push_back(who + " " + why_not);
+      continue;
+    }
+    counted_actors.push_back(f.actor);
+    counted.push_back(f.seq);
+  }
+  if (counted.size() >= r.approvals) {
+    std::sort(counted.begin(), counted.end());
+    return Pass(counted);
+  }
+  std::string message = std::to_string(r.approvals) + " distinct approvals (" +
+                        DescribeMatch(r.event) + " naming " +
+                        (digest.empty() ? "the image" : digest) + ") needed, " +
+                        std::to_string(counted.size()) + " given";
+  if (!counted_actors.empty()) message += " (by " + JoinNames(counted_actors, ", ") + ")";
+  if (!not_counted.empty()) message += "; not counted: " + JoinNames(not_counted, "; ");
+  std::sort(considered.begin(), considered.end());
+  return Fail(message, considered);
+}
+
+// Every item of the checklist done by an event of the deployment; a denial names the rest.
+RequirementOutcome ChecklistRequirement(const Requirement& r, const Policy& policy,
+                                        const Intent& in) {
+  const std::vector<ChecklistItem>& items = policy.checklists.at(r.checklist);
+  std::vector<uint64_t> done_by;
+  std::vector<std::string> missing;
+  for (const ChecklistItem& item : items) {
+    const Fact* done = nullptr;
+    for (const Fact* f : FindFacts(in.deployment, item.event)) {
+      if (!item.by_role.empty() && !f->HasRole(item.by_role)) continue;
+      if (item.same_image && (f->image.empty() || ImageDigest(f->image) != ImageDigest(in.image))) {
+        continue;
+      }
+      done = f;
+    }
+    if (done != nullptr) {
+      done_by.push_back(done->seq);
+    } else {
+      missing.push_back(item.item);
+    }
+  }
+  if (missing.empty()) {
+    std::sort(done_by.begin(), done_by.end());
+    return Pass(done_by);
+  }
+  return Fail("checklist " + r.checklist + " is missing " + std::to_string(missing.size()) +
+                  " of " + std::to_string(items.size()) + " items: " + JoinNames(missing, "; "),
+              done_by);
+}
+
 RequirementOutcome CanaryRequirement(const Requirement& r, const Intent& in) {
   const DeploymentState& d = *in.deployment;
   const uint32_t want = in.fields.value("weight", 0u), now_at = d.canary_weight;
@@ -719,14 +857,40 @@ RequirementOutcome Builtin(const std::string& name, const Policy& policy,
   return Pass(ready);
 }
 
+void Note(CoverageMap* coverage, const std::string& key, bool first) {
+  BranchSeen& seen = (*coverage)[key];
+  (first ? seen.first : seen.second) = true;
+}
+
+RequirementOutcome EvaluateOnce(const Requirement& r, const Policy& policy,
+                                const EnvironmentState& env, const Intent& in,
+                                CoverageMap* coverage, const std::string& path);
+
+// One requirement's outcome; with `coverage`, noted under `path` (and its if and arms).
 RequirementOutcome Evaluate(const Requirement& r, const Policy& policy,
-                            const EnvironmentState& env, const Intent& in) {
+                            const EnvironmentState& env, const Intent& in,
+                            CoverageMap* coverage = nullptr, const std::string& path = "") {
+  RequirementOutcome o = EvaluateOnce(r, policy, env, in, coverage, path);
+  if (coverage != nullptr) {
+    if (!r.when_request.empty() && (r.on_kinds.empty() ||
+                                    Listed(r.on_kinds, std::string(in.event.kind())))) {
+      Note(coverage, path + "/if", o.applied);
+    }
+    if (o.applied) Note(coverage, path, o.ok);
+  }
+  return o;
+}
+
+RequirementOutcome EvaluateOnce(const Requirement& r, const Policy& policy,
+                                const EnvironmentState& env, const Intent& in,
+                                CoverageMap* coverage, const std::string& path) {
   static const json no_request = json::object();
   const json& request =
       in.deployment && in.deployment->request ? in.deployment->request->fields
       : in.event.kind() == "deploy.requested" ? in.fields
                                                : no_request;
-  if (!r.when_request.empty() && !Matches(request, r.when_request)) {
+  if ((!r.on_kinds.empty() && !Listed(r.on_kinds, std::string(in.event.kind()))) ||
+      (!r.when_request.empty() && !Matches(request, r.when_request))) {
     RequirementOutcome skipped;
     skipped.applied = false;
     return skipped;
@@ -739,8 +903,11 @@ RequirementOutcome Evaluate(const Requirement& r, const Policy& policy,
       return Fail("the deployment's request does not have " + DescribeTests(r.request));
     case Requirement::Type::kAnyOf: {
       std::string failures;
-      for (const Requirement& option : r.any_of) {
-        RequirementOutcome o = Evaluate(option, policy, env, in);
+      for (size_t i = 0; i < r.any_of.size(); ++i) {
+        const Requirement& option = r.any_of[i];
+        RequirementOutcome o =
+            Evaluate(option, policy, env, in, coverage,
+                     coverage ? path + "/any_of " + std::to_string(i + 1) : std::string());
         if (o.applied && o.ok) return o;
         if (o.applied) failures += (failures.empty() ? "" : "; and ") + o.message;
       }
@@ -767,6 +934,19 @@ RequirementOutcome Evaluate(const Requirement& r, const Policy& policy,
       if (IsPinnedDigest(in.image)) return Pass();
       return Fail("image '" + in.image + "' is not pinned by digest (repo@sha256:<64 hex>)");
     case Requirement::Type::kCanary: return CanaryRequirement(r, in);
+    case Requirement::Type::kApprovals: return ApprovalsRequirement(r, env, in);
+    case Requirement::Type::kChecklist: return ChecklistRequirement(r, policy, in);
+    case Requirement::Type::kInsideCalendar:
+    case Requirement::Type::kOutsideCalendar: {
+      const Calendar& calendar = policy.calendars.at(r.calendar);
+      std::string window;
+      const bool inside = calendar.WindowAt(in.now, &window) != nullptr;
+      const bool want_inside = r.type == Requirement::Type::kInsideCalendar;
+      if (inside == want_inside) return Pass();
+      return Fail(calendar.LocalTime(in.now) + " is " +
+                  (inside ? "inside calendar " + r.calendar + " (" + window + ")"
+                          : "outside every window of calendar " + r.calendar));
+    }
   }
   return Fail("unknown requirement");
 }
@@ -777,18 +957,22 @@ const Waiver* FindWaiver(const DeploymentState* d, const std::string& rule_id) {
   return it == d->waivers.end() ? nullptr : &it->second;
 }
 
-bool RuleApplies(const Rule& rule, const std::string& kind, const std::string& step) {
-  if (std::find(rule.on_kinds.begin(), rule.on_kinds.end(), kind) == rule.on_kinds.end()) {
-    return false;
-  }
-  return rule.on_steps.empty() ||
-         std::find(rule.on_steps.begin(), rule.on_steps.end(), step) != rule.on_steps.end();
+// Whether `rule` judges the intent: its kind, its step (kinds with a step only) and its
+// deployment's environment.
+bool RuleApplies(const Rule& rule, const Intent& in, const std::string& kind) {
+  if (!Listed(rule.on_kinds, kind)) return false;
+  if (!rule.on_steps.empty() && HasStep(kind) && !Listed(rule.on_steps, in.step)) return false;
+  if (rule.on_environments.empty()) return true;
+  // Read only for the rules that name environments: a decision's path stays as short as it was.
+  const std::string environment = kind == "deploy.requested" ? in.fields.value("environment", "")
+                                                             : in.deployment->environment();
+  return Listed(rule.on_environments, environment);
 }
 
 }  // namespace
 
-Decision Engine::Decide(const Event& event, const std::vector<std::string>& roles,
-                        Micros now) const {
+Decision Engine::Decide(const Event& event, const std::vector<std::string>& roles, Micros now,
+                        CoverageMap* coverage) const {
   Decision decision;
   decision.policy_sha256 = policy_.sha256_hex;
   if (!IsIntent(event)) return decision;
@@ -806,15 +990,17 @@ Decision Engine::Decide(const Event& event, const std::vector<std::string>& role
   std::string image = EffectiveImage(kind, fields, d);
   std::string step = fields.value("step", "");
   const Intent intent{event, std::move(fields), std::move(image), std::move(step), d, now};
-  const std::string& step_name = intent.step;
   decision.evidence.reserve(policy_.rules.size());
   for (const Rule& rule : policy_.rules) {
-    if (!RuleApplies(rule, kind, step_name)) continue;
+    if (!RuleApplies(rule, intent, kind)) continue;
     Evidence evidence{rule.id, rule.name, {}, std::nullopt};
     std::optional<Reason> failure;
     bool applied = false;
-    for (const Requirement& r : rule.require) {
-      RequirementOutcome o = Evaluate(r, policy_, environment_, intent);
+    for (size_t i = 0; i < rule.require.size(); ++i) {
+      const Requirement& r = rule.require[i];
+      RequirementOutcome o =
+          Evaluate(r, policy_, environment_, intent, coverage,
+                   coverage ? rule.id + "/require " + std::to_string(i + 1) : std::string());
       if (!o.applied) continue;
       applied = true;
       evidence.events.insert(evidence.events.end(), o.satisfied_by.begin(), o.satisfied_by.end());
@@ -824,12 +1010,14 @@ Decision Engine::Decide(const Event& event, const std::vector<std::string>& role
     if (failure) {
       const Waiver* waiver = FindWaiver(d, rule.id);
       if (!waiver) {
+        if (coverage) Note(coverage, rule.id, false);
         decision.allowed = false;
         decision.reasons.push_back(*failure);
         continue;
       }
       evidence.waiver = *waiver;
     }
+    if (coverage) Note(coverage, rule.id, true);
     decision.evidence.push_back(std::move(evidence));
   }
   if (!decision.allowed) decision.evidence.clear();

@@ -34,6 +34,7 @@ struct Fact {
   std::vector<std::string> roles;  // the signer's roles when it was appended
   nlohmann::json fields;           // Event::ToJson()
   std::string image;               // the artifact it concerns (see Engine::EffectiveImage)
+  std::string signer;              // the signing key, hex; "" when not known
 
   bool HasRole(const std::string& role) const;
 };
@@ -89,6 +90,7 @@ struct EnvironmentState {
   std::map<std::string, std::map<std::string, uint64_t>> open_incidents;  // env -> id -> seq
   std::map<std::string, std::vector<MaintenanceWindow>> windows;          // env -> windows
   std::map<std::pair<std::string, std::string>, std::string> in_progress; // (app, env) -> deployment
+  std::map<std::string, uint64_t> revoked_keys;  // public key (hex) -> its key.revoked seq
 };
 
 // Why a rule failed, in words a person acts on, with the events that were looked at.
@@ -117,6 +119,16 @@ struct Decision {
   // Reads what ToJson() wrote (a decision a record carries); kInvalidArgument when it is not one.
   static Result<Decision> FromJson(const nlohmann::json& json);
 };
+
+// What a run of decisions exercised, for `shiplog policy test --coverage`: for each branch of the
+// policy, whether it was seen each way. Keys: "R7" (the rule: allowed, denied), "R7/require 2"
+// (a requirement, 1-based: held, failed), "R7/require 2/if" (its if: matched, did not match),
+// "R7/require 1/any_of 2" (an arm of an any_of, as evaluated: held, failed).
+struct BranchSeen {
+  bool first = false;   // allowed / held / matched
+  bool second = false;  // denied / failed / did not match
+};
+using CoverageMap = std::map<std::string, BranchSeen>;
 
 // Everything the fold has built, as plain data: what a snapshot stores (replay/snapshot.h).
 // The per-deployment indexes (by_kind, by_value) are derived from the facts and may be left
@@ -147,10 +159,14 @@ class Engine {
   static bool IsIntent(const Event& event);
 
   // The decision for `event` if it were appended now. Facts are always allowed.
-  Decision Decide(const Event& event, const std::vector<std::string>& roles, Micros now) const;
+  // With `coverage`, also notes each branch's outcome there (tests only: it builds strings).
+  Decision Decide(const Event& event, const std::vector<std::string>& roles, Micros now,
+                  CoverageMap* coverage = nullptr) const;
 
-  // Folds one appended event into the state. O(1) amortised.
-  void Apply(uint64_t seq, Micros time, const Event& event, const std::vector<std::string>& roles);
+  // Folds one appended event into the state. O(1) amortised. `signer` is the signing key (hex),
+  // which approvals need to stop counting a revoked key's.
+  void Apply(uint64_t seq, Micros time, const Event& event, const std::vector<std::string>& roles,
+             const std::string& signer = "");
 
   const DeploymentState* FindDeployment(const std::string& id) const;
   const EnvironmentState& environment() const { return environment_; }
@@ -168,8 +184,9 @@ class Engine {
   // ApplyToEnvironment reads in place of the deployment states Apply has.
   using RequestKeys = std::map<std::string, std::pair<std::string, std::string>>;
   // Folds `event` into the environment state exactly as Apply would (incidents, maintenance
-  // windows, deployments in progress), keeping no deployment state. Only incident.*,
-  // maintenance.window, deploy.requested, deploy.completed and rollback.completed change it.
+  // windows, deployments in progress, revoked keys), keeping no deployment state. Only
+  // incident.*, maintenance.window, key.revoked, deploy.requested, deploy.completed and
+  // rollback.completed change it.
   void ApplyToEnvironment(uint64_t seq, const Event& event, RequestKeys& requests);
   // Moves one deployment's state out of the fold (nullopt when it holds none), and back in: a
   // deployment taken out and put back decides and folds on as if it never left.
@@ -184,7 +201,7 @@ class Engine {
   void MarkFinished(const std::pair<std::string, std::string>& key, const std::string& id);
 
   Fact MakeFact(uint64_t seq, Micros time, const Event& event,
-                const std::vector<std::string>& roles) const;
+                const std::vector<std::string>& roles, const std::string& signer) const;
   // Adds d.facts[index] to the deployment's kind and value indexes.
   static void IndexFact(DeploymentState& d, size_t index);
   // The artifact an event concerns: its own image, else the image its step was started with (for

@@ -33,17 +33,39 @@
 //     roles: {ROLE: LIMIT, ...}        a key holding ROLE gets this instead (its most generous)
 //   LIMIT: {rate: N, burst: N} (N > 0: tokens per second, and how many may come at once;
 //     burst defaults to twice the rate) | off (no limit, written out so it is never an accident)
+//   calendars:                         named time windows, for inside_calendar/outside_calendar
+//     NAME:
+//       time_zone: ZONE                an IANA zone of the system's tz database: Europe/Amsterdam
+//       weekly: [{days: DAYS, from: "HH:MM", to: "HH:MM"}, ...]   local times; to is after from
+//                                      (24:00 is the day's end); DAYS: [mon, tue, ...] or mon-fri
+//       dates: [{from: DATE, to: DATE}, ...]   DATE is YYYY-MM-DD (from: its start, to: its end)
+//                                      or YYYY-MM-DDTHH:MM (that minute, local, to exclusive)
+//     At least one of weekly and dates.
+//   checklists:                        named lists, for the checklist requirement
+//     NAME:
+//       - item: TEXT                   what is to be done, as people say it (unique in the list)
+//         event: KIND                  done when the deployment holds such an event
+//         where: {FIELD: VALUE_TEST, ...}   (optional) with these field values
+//         by_role: ROLE                (optional) emitted by a holder of ROLE
+//         same_image: true             (optional) naming the intent's image
 //   rules: [RULE, ...]
 //
 //   RULE:
 //     id: R<digits> or another identifier (unique)      name: kebab-case slug (unique)
 //     why: TEXT                                          (optional: the rule in a sentence)
-//     on: {kind: KIND | [KIND...], step: STEP | [STEP...]}   the events it judges; step only for
-//                                                            step kinds; STEP must be in the chain
+//     on:                               the events it judges:
+//       kind: KIND | [KIND...]
+//       step: STEP | [STEP...]          (optional) of the kinds with a step, only these steps;
+//                                       kinds without one (deploy.requested) are judged whatever
+//                                       their step would be. STEP must be in the chain
+//       environment: ENV | [ENV...]     (optional) only deployments to these environments (the
+//                                       request's environment); declared under environments when
+//                                       that section is there
 //     require: [REQUIREMENT, ...]       all must hold for an allow
 //
-//   REQUIREMENT: exactly one of the forms below, with an optional
+//   REQUIREMENT: exactly one of the forms below, with optional
 //     if: {REQUEST_FIELD: VALUE_TEST, ...}     applies only when the deployment's request matches
+//     on: {kind: KIND | [KIND...]}             applies only to these of the rule's kinds
 //   forms:
 //     builtin: chain-order | halt | owner | one-at-a-time
 //     event: KIND                      an event of this kind exists in the deployment with
@@ -57,6 +79,17 @@
 //     no_open_incident: ENVIRONMENT
 //     open_maintenance_window: ENVIRONMENT
 //     image_pinned: true               the intent's image is "repo@sha256:<64 hex>"
+//     approvals:                       N-of-M: COUNT distinct people (enrolled names, not keys)
+//       count: COUNT                     gave an approval that names the intent's image digest,
+//       event: KIND                      after the last change of the deployment's image, with a
+//       where: {FIELD: VALUE_TEST, ...}  key not revoked since; KIND (default review) must have an
+//       by_role: ROLE | [ROLE, ...]      image field; by_role: held by one of these roles;
+//       not_by: [requester, builder]     not_by: not the deployment's requester, nor whoever
+//                                        started or reported its build step
+//     checklist: CHECKLIST             every item of the checklist is done; a denial lists exactly
+//                                      the items that are not
+//     inside_calendar: CALENDAR        the ledger's time is inside one of the calendar's windows
+//     outside_calendar: CALENDAR       ... inside none of them
 //     canary: {phases: [{weight: N, hold: DURATION}, ...],
 //              analysis: {event: KIND, where: {...}, metrics: {NAME: {lt|le|gt|ge: NUMBER}}}}
 //
@@ -77,6 +110,10 @@
 
 #include "ledger/clock.h"
 #include "ledger/status.h"
+
+namespace date {
+class time_zone;
+}
 
 namespace shiplog::policy {
 
@@ -129,11 +166,16 @@ struct Requirement {
     kOpenMaintenanceWindow,
     kImagePinned,
     kCanary,
+    kInsideCalendar,
+    kOutsideCalendar,
+    kApprovals,
+    kChecklist,
   };
   Type type = Type::kBuiltin;
   SourceLocation where;
 
   FieldTests when_request;  // the `if:`; empty means always
+  std::vector<std::string> on_kinds;  // the requirement's `on:`; empty means the rule's kinds
 
   std::string builtin;      // kBuiltin: chain-order | halt | owner | one-at-a-time
 
@@ -146,6 +188,14 @@ struct Requirement {
   FieldTests request;                 // kRequest
   std::vector<Requirement> any_of;    // kAnyOf
   std::string environment;            // kNoOpenIncident, kOpenMaintenanceWindow
+  std::string calendar;               // kInsideCalendar, kOutsideCalendar
+  std::string checklist;              // kChecklist
+
+  // kApprovals: `approvals` distinct people's events matching `event`, each naming the intent's
+  // image digest, given after the deployment's image last changed, by a key not revoked since.
+  uint32_t approvals = 0;
+  std::vector<std::string> approver_roles;  // a holder of one of these; empty: any role
+  std::vector<std::string> not_by;          // "requester", "builder"
 
   std::vector<CanaryPhase> phases;     // kCanary
   EventMatch analysis;
@@ -157,7 +207,8 @@ struct Rule {
   std::string name;  // "staging-soak"
   std::string why;
   std::vector<std::string> on_kinds;
-  std::vector<std::string> on_steps;  // empty: every step
+  std::vector<std::string> on_steps;  // empty: every step; judges only kinds with a step
+  std::vector<std::string> on_environments;  // empty: every environment
   std::vector<Requirement> require;
   SourceLocation where;
 };
@@ -227,6 +278,63 @@ struct Limits {
   RateLimit ForRoles(const std::vector<std::string>& key_roles) const;
 };
 
+// One item of a checklist: done when the deployment holds a matching event.
+struct ChecklistItem {
+  std::string item;      // what a person reads: "smoke tests passed in staging"
+  EventMatch event;
+  std::string by_role;   // emitted by a holder of this role; empty: any
+  bool same_image = false;
+  SourceLocation where;
+};
+
+// A weekly recurrence of a calendar: these days, from one local time of day to a later one.
+struct WeeklyWindow {
+  std::vector<int> days;  // 0 = Sunday .. 6 = Saturday
+  int from_minute = 0;    // minutes after local midnight, inclusive
+  int to_minute = 0;      // exclusive; 1440 is midnight at the day's end
+
+  std::string ToString() const;  // "Mon,Tue 09:00-18:00"
+};
+
+// A span of local date-times (a code freeze), in minutes since 1970-01-01T00:00 on the
+// calendar's own clock (not UTC).
+struct DateSpan {
+  int64_t from_minute = 0;  // inclusive
+  int64_t to_minute = 0;    // exclusive
+
+  std::string ToString() const;  // "2026-12-18 00:00 to 2027-01-05 00:00"
+};
+
+// A named set of time windows in one time zone (the calendars: section). Times are read on the
+// zone's local clock from the system's tz database, so DST changes move the windows in UTC.
+struct Calendar {
+  std::string name;
+  std::string time_zone;                  // an IANA name: "Europe/Amsterdam"
+  const date::time_zone* zone = nullptr;  // the tz database's entry, found when parsing
+  // The zone's UTC offsets from 1970 to 2200, read from `zone` once (PrepareOffsets): each entry
+  // is (UTC second it starts, offset in seconds), ascending. Decisions read the offset here, a
+  // binary search, not through the tz library's lookups.
+  std::vector<std::pair<int64_t, int32_t>> offsets;
+  std::vector<WeeklyWindow> weekly;
+  std::vector<DateSpan> dates;
+
+  // Fills `offsets` from `zone`.
+  void PrepareOffsets();
+  // Whether the instant `t` falls in one of the windows.
+  bool Contains(Micros t) const;
+  // The window holding `t`, written into `window` (returned), or null when none does.
+  const std::string* WindowAt(Micros t, std::string* window) const;
+  // "Tue 2026-11-24 11:00 Europe/Amsterdam": `t` on the calendar's clock, for messages.
+  std::string LocalTime(Micros t) const;
+};
+
+// The tz database's zone named `name` ("Europe/Amsterdam"); null when it has none.
+const date::time_zone* FindTimeZone(const std::string& name);
+// Minutes since 1970-01-01T00:00 of a local date and time (a calendar's clock); nullopt for a
+// date the calendar does not have (2027-02-30).
+std::optional<int64_t> LocalMinutesSinceEpoch(int year, unsigned month, unsigned day, int hour,
+                                              int minute);
+
 // A parsed, checked policy. Plain data: the engine interprets it.
 struct Policy {
   std::string name;
@@ -236,6 +344,8 @@ struct Policy {
   std::map<std::string, EnvironmentBinding> environments;
   std::vector<std::string> waiver_roles;
   std::vector<std::string> never_waived;  // rule ids
+  std::map<std::string, Calendar> calendars;
+  std::map<std::string, std::vector<ChecklistItem>> checklists;
   std::vector<Rule> rules;
   ReadAccess reads;
   Limits limits;
@@ -256,6 +366,9 @@ struct Policy {
 struct ParseResult {
   std::optional<Policy> policy;
   std::vector<PolicyError> errors;
+  // What parses but cannot work as written (approvals no listed role may give): `policy lint`
+  // shows them; they do not stop the policy from being used.
+  std::vector<PolicyError> warnings;
 };
 ParseResult ParsePolicy(const std::string& text, const std::string& file);
 

@@ -122,7 +122,7 @@ void PolicyGate::Appended(uint64_t seq, Micros time, const Event& event, const K
       return;
     }
   }
-  engine_->Apply(seq, time, event, signer.roles);
+  engine_->Apply(seq, time, event, signer.roles, HexEncode(signer.public_key));
   if (!id.empty()) Refresh(id);
 }
 
@@ -217,7 +217,7 @@ Result<std::optional<DeploymentState>> PolicyGate::Rebuild(const std::string& id
       scratch_->SetPolicy(*policy);
     }
     scratch_policy_ = policy;
-    scratch_->Apply(seq, r.time, r.event, RolesAt(r.public_key, seq));
+    scratch_->Apply(seq, r.time, r.event, RolesAt(r.public_key, seq), HexEncode(r.public_key));
   }
   if (!scratch_) return std::optional<DeploymentState>();
   std::optional<DeploymentState> state = scratch_->TakeDeployment(id);

@@ -38,9 +38,19 @@ using event_schema::JsonFieldName;
 using event_schema::kJsonMapAnnotation;
 
 const char* const kBuiltins[] = {"chain-order", "halt", "owner", "one-at-a-time"};
-const char* const kForms[] = {
-    "builtin",      "event", "request", "any_of", "no_open_incident", "open_maintenance_window",
-    "image_pinned", "canary"};
+const char* const kForms[] = {"builtin",
+                              "event",
+                              "request",
+                              "any_of",
+                              "no_open_incident",
+                              "open_maintenance_window",
+                              "image_pinned",
+                              "canary",
+                              "inside_calendar",
+                              "outside_calendar",
+                              "approvals",
+                              "checklist"};
+const char* const kWeekdays[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 const char* const kEventModifiers[] = {"where", "by_role", "same_image", "older_than",
                                        "unless_later"};
 const char* const kEnvelopeFields[] = {"id", "actor", "deployment"};
@@ -320,22 +330,40 @@ class Parser : public YamlDocument {
   void Environments(const YAML::Node& node);
   std::vector<std::string> Names(const Entries& fields, const std::string& key,
                                  const std::string& what);
+  void Calendars(const YAML::Node& node);
+  void Checklists(const YAML::Node& node);
+  std::optional<ChecklistItem> Item(const YAML::Node& node, const std::string& checklist);
+  std::optional<WeeklyWindow> Weekly(const YAML::Node& node);
+  std::optional<DateSpan> Dates(const YAML::Node& node);
+  std::vector<int> Days(const YAML::Node& node);
+  std::optional<int> TimeOfDay(const YAML::Node& node, bool end);
+  std::optional<int64_t> LocalDateTime(const YAML::Node& node, bool end);
   void Rules(const YAML::Node& node);
   std::optional<Rule> ParseRule(const YAML::Node& node);
   std::string RuleId(const YAML::Node& node);
   std::string RuleName(const YAML::Node& node);
   void Require(const YAML::Node& node, Rule* rule);
   void On(const YAML::Node& node, Rule* rule);
-  std::optional<Requirement> ParseRequirement(const YAML::Node& node, int depth);
+  std::optional<std::string> EnvironmentName(const YAML::Node& node);
+  void RequirementOn(const YAML::Node& node, const Rule& rule, Requirement* r);
+  std::optional<Requirement> ParseRequirement(const YAML::Node& node, const Rule& rule,
+                                              int depth);
   std::optional<std::string> FormOf(const Entries& fields, const YAML::Node& node);
-  void Form(const std::string& form, const Entries& fields, int depth, Requirement* r);
+  void Form(const std::string& form, const Entries& fields, const Rule& rule, int depth,
+            Requirement* r);
   void EventForm(const Entries& fields, Requirement* r);
   void Canary(const YAML::Node& node, Requirement* r);
+  void Approvals(const YAML::Node& node, Requirement* r);
   void Phases(const YAML::Node& node, Requirement* r);
   std::optional<CanaryPhase> Phase(const YAML::Node& node, uint32_t previous, bool last);
   void Analysis(const YAML::Node& node, Requirement* r);
 
+  void Warn(const YAML::Node& at, std::string message) {
+    warnings_.push_back(PolicyError{Where(at), std::move(message)});
+  }
+
   Policy policy_;
+  std::vector<PolicyError> warnings_;
   std::map<std::string, SourceLocation> rule_ids_;
   std::map<std::string, SourceLocation> rule_names_;
   int requirements_ = 0;
@@ -628,6 +656,7 @@ ParseResult Parser::Parse(const std::string& text) {
            std::make_pair(b.where.line, b.where.column);
   });
   result.errors = std::move(errors_);
+  result.warnings = std::move(warnings_);
   if (result.errors.empty()) {
     policy_.source = text;
     policy_.sha256_hex = HexEncode(AsBytes(Sha256(text)));
@@ -640,7 +669,8 @@ void Parser::Top(const YAML::Node& root) {
   const std::vector<std::string> keys = {"shiplog_policy", "name",  "description",
                                          "roles",          "chain", "environments",
                                          "waivers",        "rules",        "reads",
-                                         "limits"};
+                                         "limits",         "calendars",
+                                         "checklists"};
   if (!root.IsMap()) {
     Error(root, "expected a policy: a mapping with " + Join(keys) + ", got " + Describe(root));
     return;
@@ -659,6 +689,8 @@ void Parser::Top(const YAML::Node& root) {
   if (const Entry* e = Find(top, "roles")) Roles(e->value);
   if (const Entry* e = Find(top, "chain")) Chain(e->value);
   if (const Entry* e = Find(top, "environments")) Environments(e->value);
+  if (const Entry* e = Find(top, "calendars")) Calendars(e->value);
+  if (const Entry* e = Find(top, "checklists")) Checklists(e->value);
   if (const Entry* e = Find(top, "rules")) Rules(e->value);
   if (const Entry* e = Find(top, "waivers")) Waivers(e->value);
   if (const Entry* e = Find(top, "reads")) Reads(e->value);
@@ -944,6 +976,258 @@ std::optional<double> Parser::Positive(const YAML::Node& node, const std::string
   return value;
 }
 
+// ---- checklists ----
+
+void Parser::Checklists(const YAML::Node& node) {
+  if (!node.IsMap()) {
+    Error(node, "expected checklists as a mapping {NAME: [{item: ..., event: ...}, ...], ...}, "
+                "got " + Describe(node));
+    return;
+  }
+  for (const auto& [key, value] : Items(node)) {
+    auto name = Name(key, "a checklist name");
+    if (!name) continue;
+    if (policy_.checklists.count(*name) != 0) {
+      Error(key, "duplicate checklist '" + *name + "'");
+      continue;
+    }
+    std::vector<ChecklistItem>& items = policy_.checklists[*name];
+    std::vector<YAML::Node> nodes = Sequence(value, "the items of checklist '" + *name + "'");
+    if (value.IsSequence() && nodes.empty()) Error(value, "expected at least one item");
+    for (const YAML::Node& item_node : nodes) {
+      auto item = Item(item_node, *name);
+      if (!item) continue;
+      for (const ChecklistItem& earlier : items) {
+        if (earlier.item == item->item) {
+          Error(item_node, "duplicate item '" + item->item + "' in checklist '" + *name +
+                               "' (first at line " + std::to_string(earlier.where.line) + ")");
+        }
+      }
+      items.push_back(std::move(*item));
+    }
+  }
+}
+
+std::optional<ChecklistItem> Parser::Item(const YAML::Node& node, const std::string& checklist) {
+  Entries fields =
+      Fields(node, "a checklist item", {"item", "event", "where", "by_role", "same_image"});
+  if (!node.IsMap()) return std::nullopt;
+  ChecklistItem item;
+  item.where = Where(node);
+  const Entry* text = Find(fields, "item");
+  if (text == nullptr) {
+    Error(node, "a checklist item needs 'item' (what is to be done, in words)");
+    return std::nullopt;
+  }
+  auto words = Scalar(text->value, "an item");
+  if (!words) return std::nullopt;
+  item.item = *words;
+  const size_t errors_before = errors_.size();
+  item.event = Match(fields, node);
+  if (const Entry* role = Find(fields, "by_role")) {
+    if (auto name = Role(role->value)) item.by_role = *name;
+  }
+  if (const Entry* same = Find(fields, "same_image")) {
+    item.same_image = Bool(same->value, "same_image").value_or(false);
+    if (item.same_image && !item.event.kind.empty() && !KindHasField(item.event.kind, "image")) {
+      Error(same->key_node, "same_image needs a kind with an image (" +
+                                Join(KindsWithField("image")) + "); '" + item.event.kind +
+                                "' has none");
+    }
+  }
+  if (errors_.size() != errors_before) return std::nullopt;
+  // An item nobody may record can never be ticked: the checklist would block forever.
+  bool emitted = false;
+  for (const auto& [role, kinds] : policy_.roles) {
+    if ((item.by_role.empty() || item.by_role == role) &&
+        policy_.RoleMayEmit(role, item.event.kind)) {
+      emitted = true;
+    }
+  }
+  if (!emitted) {
+    Warn(node, "item '" + item.item + "' of checklist '" + checklist + "' can never be done: " +
+                   (item.by_role.empty() ? "no role" : "role " + item.by_role) + " may emit " +
+                   item.event.kind);
+  }
+  return item;
+}
+
+// ---- calendars ----
+
+void Parser::Calendars(const YAML::Node& node) {
+  if (!node.IsMap()) {
+    Error(node, "expected calendars as a mapping {NAME: {time_zone: ..., weekly: [...], "
+                "dates: [...]}, ...}, got " + Describe(node));
+    return;
+  }
+  for (const auto& [key, value] : Items(node)) {
+    auto name = Name(key, "a calendar name");
+    if (!name) continue;
+    if (policy_.calendars.count(*name) != 0) {
+      Error(key, "duplicate calendar '" + *name + "'");
+      continue;
+    }
+    const std::string what = "calendar '" + *name + "'";
+    Entries fields = Fields(value, what, {"time_zone", "weekly", "dates"});
+    if (!value.IsMap()) continue;
+    Calendar calendar;
+    calendar.name = *name;
+    if (const Entry* zone = Find(fields, "time_zone")) {
+      if (auto text = Scalar(zone->value, "a time zone")) {
+        calendar.time_zone = *text;
+        calendar.zone = FindTimeZone(*text);
+        calendar.PrepareOffsets();
+        if (calendar.zone == nullptr) {
+          Error(zone->value, "unknown time zone '" + *text +
+                                 "' (not in the system's tz database; e.g. Europe/Amsterdam, "
+                                 "America/New_York, UTC)");
+        }
+      }
+    } else {
+      Error(value, what + " needs 'time_zone' (e.g. Europe/Amsterdam)");
+    }
+    if (const Entry* weekly = Find(fields, "weekly")) {
+      for (const YAML::Node& item : Sequence(weekly->value, what + "'s weekly windows")) {
+        if (auto w = Weekly(item)) calendar.weekly.push_back(*w);
+      }
+    }
+    if (const Entry* dates = Find(fields, "dates")) {
+      for (const YAML::Node& item : Sequence(dates->value, what + "'s dates")) {
+        if (auto span = Dates(item)) calendar.dates.push_back(*span);
+      }
+    }
+    if (Find(fields, "weekly") == nullptr && Find(fields, "dates") == nullptr) {
+      Error(value, what + " needs 'weekly' or 'dates' (its windows)");
+    }
+    policy_.calendars.emplace(*name, std::move(calendar));
+  }
+}
+
+std::optional<WeeklyWindow> Parser::Weekly(const YAML::Node& node) {
+  Entries fields = Fields(node, "a weekly window", {"days", "from", "to"});
+  if (!node.IsMap()) return std::nullopt;
+  const Entry* days = Find(fields, "days");
+  const Entry* from = Find(fields, "from");
+  const Entry* to = Find(fields, "to");
+  if (days == nullptr || from == nullptr || to == nullptr) {
+    Error(node, "a weekly window needs days, from and to ({days: mon-fri, from: \"09:00\", "
+                "to: \"18:00\"})");
+    return std::nullopt;
+  }
+  WeeklyWindow w;
+  w.days = Days(days->value);
+  auto start = TimeOfDay(from->value, false);
+  auto end = TimeOfDay(to->value, true);
+  if (w.days.empty() || !start || !end) return std::nullopt;
+  w.from_minute = *start;
+  w.to_minute = *end;
+  if (w.to_minute <= w.from_minute) {
+    Error(to->value, "the window ends (" + to->value.Scalar() + ") before it starts (" +
+                         from->value.Scalar() +
+                         "); a window past midnight is two windows, one each side of it");
+    return std::nullopt;
+  }
+  return w;
+}
+
+// [mon, tue, ...] or a range "mon-fri" (it may wrap: "fri-mon").
+std::vector<int> Parser::Days(const YAML::Node& node) {
+  const auto day_index = [&](const YAML::Node& at, const std::string& text) -> std::optional<int> {
+    for (int i = 0; i < 7; ++i) {
+      if (Lower(text) == kWeekdays[i]) return i;
+    }
+    Error(at, "unknown day '" + text + "' (expected " + Join(List(kWeekdays)) +
+                  ", or a range like mon-fri)");
+    return std::nullopt;
+  };
+  std::vector<int> days;
+  if (node.IsScalar() && node.Scalar().find('-') != std::string::npos) {
+    const std::string text = node.Scalar();
+    const size_t dash = text.find('-');
+    auto first = day_index(node, text.substr(0, dash));
+    auto last = first ? day_index(node, text.substr(dash + 1)) : std::nullopt;
+    if (!first || !last) return {};
+    for (int d = *first;; d = (d + 1) % 7) {
+      days.push_back(d);
+      if (d == *last) break;
+    }
+    return days;
+  }
+  for (const YAML::Node& item : ScalarOrSequence(node, "days")) {
+    auto text = Scalar(item, "a day");
+    if (!text) continue;
+    if (auto d = day_index(item, *text)) {
+      if (std::find(days.begin(), days.end(), *d) == days.end()) days.push_back(*d);
+    }
+  }
+  return days;
+}
+
+// "HH:MM" as minutes after midnight; "24:00" only as an end.
+std::optional<int> Parser::TimeOfDay(const YAML::Node& node, bool end) {
+  const std::string text = node.IsScalar() ? node.Scalar() : "";
+  int hour = -1, minute = -1;
+  char rest = 0;
+  const bool shaped = text.size() == 5 && text[2] == ':' &&
+                      std::sscanf(text.c_str(), "%2d:%2d%c", &hour, &minute, &rest) == 2;
+  const bool valid = shaped && minute >= 0 && minute < 60 &&
+                     ((hour >= 0 && hour < 24) || (end && hour == 24 && minute == 0));
+  if (!valid) {
+    Error(node, std::string("expected a local time of day \"HH:MM\"") +
+                    (end ? " (24:00 for the day's end)" : "") + ", got " + Describe(node));
+    return std::nullopt;
+  }
+  return hour * 60 + minute;
+}
+
+// YYYY-MM-DD or YYYY-MM-DDTHH:MM, as minutes since 1970-01-01T00:00 on the calendar's clock. A
+// date alone is its first minute, or as an end the first minute of the next day.
+std::optional<int64_t> Parser::LocalDateTime(const YAML::Node& node, bool end) {
+  const std::string text = node.IsScalar() ? node.Scalar() : "";
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0;
+  char rest = 0;
+  bool ok = false;
+  if (text.size() == 10) {
+    ok = std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &year, &month, &day, &rest) == 3;
+  } else if (text.size() == 16 && text[10] == 'T') {
+    ok = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d%c", &year, &month, &day, &hour, &minute,
+                     &rest) == 5 &&
+         hour < 24 && minute < 60;
+  }
+  const std::optional<int64_t> at =
+      ok && year >= 1970 && month > 0 && day > 0
+          ? LocalMinutesSinceEpoch(year, static_cast<unsigned>(month),
+                                   static_cast<unsigned>(day), hour, minute)
+          : std::nullopt;
+  if (!at) {
+    Error(node, "expected a local date YYYY-MM-DD or date and time YYYY-MM-DDTHH:MM, got " +
+                    Describe(node));
+    return std::nullopt;
+  }
+  const bool whole_day = text.size() == 10;
+  return *at + (whole_day && end ? 1440 : 0);
+}
+
+std::optional<DateSpan> Parser::Dates(const YAML::Node& node) {
+  Entries fields = Fields(node, "a date window", {"from", "to"});
+  if (!node.IsMap()) return std::nullopt;
+  const Entry* from = Find(fields, "from");
+  const Entry* to = Find(fields, "to");
+  if (from == nullptr || to == nullptr) {
+    Error(node, "a date window needs from and to ({from: 2026-12-18, to: 2027-01-04})");
+    return std::nullopt;
+  }
+  auto start = LocalDateTime(from->value, false);
+  auto end = LocalDateTime(to->value, true);
+  if (!start || !end) return std::nullopt;
+  if (*end <= *start) {
+    Error(to->value, "the window ends (" + to->value.Scalar() + ") before it starts (" +
+                         from->value.Scalar() + ")");
+    return std::nullopt;
+  }
+  return DateSpan{*start, *end};
+}
+
 void Parser::Rules(const YAML::Node& node) {
   for (const YAML::Node& item : Sequence(node, "rules")) {
     if (auto rule = ParseRule(item)) policy_.rules.push_back(std::move(*rule));
@@ -1004,12 +1288,12 @@ void Parser::Require(const YAML::Node& node, Rule* rule) {
     Error(node, "expected at least one requirement under require");
   }
   for (const YAML::Node& item : items) {
-    if (auto r = ParseRequirement(item, 0)) rule->require.push_back(std::move(*r));
+    if (auto r = ParseRequirement(item, *rule, 0)) rule->require.push_back(std::move(*r));
   }
 }
 
 void Parser::On(const YAML::Node& node, Rule* rule) {
-  Entries fields = Fields(node, "on", {"kind", "step"});
+  Entries fields = Fields(node, "on", {"kind", "step", "environment"});
   const Entry* kind = Find(fields, "kind");
   if (kind == nullptr) {
     if (node.IsMap()) Error(node, "on needs 'kind' (the event kinds the rule judges)");
@@ -1018,29 +1302,71 @@ void Parser::On(const YAML::Node& node, Rule* rule) {
   for (const YAML::Node& item : ScalarOrSequence(kind->value, "on.kind")) {
     if (auto k = Kind(item)) rule->on_kinds.push_back(*k);
   }
+  if (const Entry* env = Find(fields, "environment")) {
+    for (const YAML::Node& item : ScalarOrSequence(env->value, "on.environment")) {
+      if (auto e = EnvironmentName(item)) rule->on_environments.push_back(*e);
+    }
+  }
   const Entry* step = Find(fields, "step");
   if (step == nullptr) return;
-  for (const auto& k : rule->on_kinds) {
-    if (!KindHasField(k, "step")) {
-      Error(step->key_node, "on.step applies only to kinds with a step (" +
-                                Join(KindsWithField("step")) + "); '" + k + "' has none");
-      return;
-    }
+  // A step narrows the step kinds; with none of them among the kinds it would narrow nothing.
+  if (!rule->on_kinds.empty() &&
+      std::none_of(rule->on_kinds.begin(), rule->on_kinds.end(),
+                   [](const std::string& k) { return KindHasField(k, "step"); })) {
+    Error(step->key_node, "on.step applies only to kinds with a step (" +
+                              Join(KindsWithField("step")) + "); none of " +
+                              Join(rule->on_kinds) + " has one");
+    return;
   }
   for (const YAML::Node& item : ScalarOrSequence(step->value, "on.step")) {
     if (auto s = Step(item)) rule->on_steps.push_back(*s);
   }
 }
 
+// An environment a rule names: any name, or one declared under environments when the policy has
+// that section (a typo there would make the rule judge nothing).
+std::optional<std::string> Parser::EnvironmentName(const YAML::Node& node) {
+  auto name = Name(node, "an environment");
+  if (name && !policy_.environments.empty() && policy_.FindEnvironment(*name) == nullptr) {
+    std::vector<std::string> declared;
+    for (const auto& [env, binding] : policy_.environments) declared.push_back(env);
+    Error(node, "environment '" + *name + "' is not declared under environments (" +
+                    Join(declared) + ")");
+    return std::nullopt;
+  }
+  return name;
+}
+
+// A requirement's on: the rule's kinds it applies to.
+void Parser::RequirementOn(const YAML::Node& node, const Rule& rule, Requirement* r) {
+  Entries fields = Fields(node, "a requirement's on", {"kind"});
+  const Entry* kind = Find(fields, "kind");
+  if (kind == nullptr) {
+    if (node.IsMap()) Error(node, "a requirement's on needs 'kind' (some of the rule's kinds)");
+    return;
+  }
+  for (const YAML::Node& item : ScalarOrSequence(kind->value, "on.kind")) {
+    auto k = Kind(item);
+    if (!k) continue;
+    if (!Contains(rule.on_kinds, *k)) {
+      Error(item, "'" + *k + "' is not one of the kinds the rule judges (" +
+                      Join(rule.on_kinds) + ")");
+      continue;
+    }
+    r->on_kinds.push_back(*k);
+  }
+}
+
 // ---- requirements ----
 
-std::optional<Requirement> Parser::ParseRequirement(const YAML::Node& node, int depth) {
+std::optional<Requirement> Parser::ParseRequirement(const YAML::Node& node, const Rule& rule,
+                                                    int depth) {
   if (++requirements_ > kMaxRequirements || depth > kMaxAnyOfDepth) {
     Error(node, "too many or too deeply nested requirements (any_of nests at most " +
                     std::to_string(kMaxAnyOfDepth) + " deep)");
     return std::nullopt;
   }
-  std::vector<std::string> allowed = {"if"};
+  std::vector<std::string> allowed = {"if", "on"};
   for (const auto& list : {List(kForms), List(kEventModifiers)}) {
     allowed.insert(allowed.end(), list.begin(), list.end());
   }
@@ -1052,7 +1378,8 @@ std::optional<Requirement> Parser::ParseRequirement(const YAML::Node& node, int 
   auto form = FormOf(fields, node);
   if (!form) return std::nullopt;
   if (const Entry* when = Find(fields, "if")) r.when_request = Request(when->value);
-  Form(*form, fields, depth, &r);
+  if (const Entry* on = Find(fields, "on")) RequirementOn(on->value, rule, &r);
+  Form(*form, fields, rule, depth, &r);
   if (errors_.size() != errors_before) return std::nullopt;
   return r;
 }
@@ -1089,7 +1416,8 @@ std::optional<std::string> Parser::FormOf(const Entries& fields, const YAML::Nod
   return ok ? std::optional<std::string>(forms[0]->key) : std::nullopt;
 }
 
-void Parser::Form(const std::string& form, const Entries& fields, int depth, Requirement* r) {
+void Parser::Form(const std::string& form, const Entries& fields, const Rule& rule, int depth,
+                  Requirement* r) {
   const YAML::Node& value = fields.at(form).value;
   if (form == "builtin") {
     r->type = Requirement::Type::kBuiltin;
@@ -1110,12 +1438,39 @@ void Parser::Form(const std::string& form, const Entries& fields, int depth, Req
     std::vector<YAML::Node> items = Sequence(value, "any_of");
     if (value.IsSequence() && items.empty()) Error(value, "expected at least one requirement");
     for (const YAML::Node& item : items) {
-      if (auto nested = ParseRequirement(item, depth + 1)) r->any_of.push_back(std::move(*nested));
+      if (auto nested = ParseRequirement(item, rule, depth + 1)) {
+        r->any_of.push_back(std::move(*nested));
+      }
     }
   } else if (form == "no_open_incident" || form == "open_maintenance_window") {
     r->type = form == "no_open_incident" ? Requirement::Type::kNoOpenIncident
                                          : Requirement::Type::kOpenMaintenanceWindow;
     if (auto env = Name(value, "an environment")) r->environment = *env;
+  } else if (form == "inside_calendar" || form == "outside_calendar") {
+    r->type = form == "inside_calendar" ? Requirement::Type::kInsideCalendar
+                                        : Requirement::Type::kOutsideCalendar;
+    auto name = Scalar(value, "a calendar");
+    if (name && policy_.calendars.count(*name) == 0) {
+      std::vector<std::string> declared;
+      for (const auto& [calendar, unused] : policy_.calendars) declared.push_back(calendar);
+      Error(value, "calendar '" + *name + "' is not declared under calendars" +
+                       (declared.empty() ? std::string() : " (" + Join(declared) + ")"));
+    } else if (name) {
+      r->calendar = *name;
+    }
+  } else if (form == "checklist") {
+    r->type = Requirement::Type::kChecklist;
+    auto name = Scalar(value, "a checklist");
+    if (name && policy_.checklists.count(*name) == 0) {
+      std::vector<std::string> declared;
+      for (const auto& [checklist, unused] : policy_.checklists) declared.push_back(checklist);
+      Error(value, "checklist '" + *name + "' is not declared under checklists" +
+                       (declared.empty() ? std::string() : " (" + Join(declared) + ")"));
+    } else if (name) {
+      r->checklist = *name;
+    }
+  } else if (form == "approvals") {
+    Approvals(value, r);
   } else if (form == "image_pinned") {
     r->type = Requirement::Type::kImagePinned;
     auto pinned = Bool(value, "image_pinned");
@@ -1148,6 +1503,63 @@ void Parser::EventForm(const Entries& fields, Requirement* r) {
       Entries match = Fields(item, "an unless_later entry", {"event", "where"});
       if (item.IsMap()) r->unless_later.push_back(Match(match, item));
     }
+  }
+}
+
+void Parser::Approvals(const YAML::Node& node, Requirement* r) {
+  r->type = Requirement::Type::kApprovals;
+  Entries fields = Fields(node, "approvals", {"count", "event", "where", "by_role", "not_by"});
+  if (!node.IsMap()) return;
+  const Entry* count = Find(fields, "count");
+  std::optional<double> n =
+      count && count->value.IsScalar() ? ParseNumber(count->value.Scalar()) : std::nullopt;
+  if (!n || *n != std::floor(*n) || *n < 1 || *n > 1000) {
+    Error(count ? count->value : node, "approvals needs a count: a whole number 1..1000");
+  } else {
+    r->approvals = static_cast<uint32_t>(*n);
+  }
+  const Entry* event = Find(fields, "event");
+  const Entry* where = Find(fields, "where");
+  r->event.kind = "review";
+  if (event != nullptr) {
+    auto kind = Kind(event->value);
+    if (!kind) return;
+    if (!KindHasField(*kind, "image")) {
+      Error(event->value, "approvals are bound to the image, so their kind needs an image field (" +
+                              Join(KindsWithField("image")) + "); '" + *kind + "' has none");
+      return;
+    }
+    r->event.kind = *kind;
+  }
+  if (where != nullptr) r->event.where = Where(where->value, r->event.kind);
+  if (const Entry* roles = Find(fields, "by_role")) {
+    for (const YAML::Node& item : ScalarOrSequence(roles->value, "by_role")) {
+      if (auto role = Role(item)) r->approver_roles.push_back(*role);
+    }
+  }
+  if (const Entry* not_by = Find(fields, "not_by")) {
+    for (const YAML::Node& item : ScalarOrSequence(not_by->value, "not_by")) {
+      auto who = Scalar(item, "requester or builder");
+      if (!who) continue;
+      if (*who != "requester" && *who != "builder") {
+        Error(item, "unknown '" + *who + "' in not_by (expected requester, builder)");
+        continue;
+      }
+      r->not_by.push_back(*who);
+    }
+  }
+  // Approvals no role may give can never be counted: a policy that parses but blocks forever.
+  const std::vector<std::string>& roles = r->approver_roles;
+  std::vector<std::string> givers;
+  for (const auto& [role, kinds] : policy_.roles) {
+    const bool listed = roles.empty() || Contains(roles, role);
+    if (listed && policy_.RoleMayEmit(role, r->event.kind)) givers.push_back(role);
+  }
+  if (givers.empty()) {
+    Warn(count ? count->value : node,
+         std::to_string(r->approvals) + " approvals can never be given: " +
+             (roles.empty() ? "no role" : "none of " + Join(roles)) + " may emit " +
+             r->event.kind);
   }
 }
 

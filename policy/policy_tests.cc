@@ -62,7 +62,7 @@ json ScalarJson(const YAML::Node& node) {
 }
 
 struct Step {
-  enum class Type { kEvent, kAdvance, kAt };
+  enum class Type { kEvent, kAdvance, kAt, kRevoke };
   Type type = Type::kEvent;
   SourceLocation where;
   Micros time = 0;  // kAdvance: by how much; kAt: to when
@@ -298,15 +298,30 @@ std::optional<Test> TestsParser::ParseTest(const YAML::Node& node) {
 }
 
 std::optional<Step> TestsParser::ParseStep(const YAML::Node& node) {
-  auto fields = Fields(node, "a step", {"as", "event", "expect", "rules", "advance", "at"});
+  auto fields =
+      Fields(node, "a step", {"as", "event", "expect", "rules", "advance", "at", "revoke"});
   if (!node.IsMap()) return std::nullopt;
   Step step;
   step.where = Where(node);
-  int forms =
-      static_cast<int>(fields.count("event") + fields.count("advance") + fields.count("at"));
+  int forms = static_cast<int>(fields.count("event") + fields.count("advance") +
+                               fields.count("at") + fields.count("revoke"));
   if (forms != 1) {
-    Error(node, "a step is exactly one of: event (with as), advance, at");
+    Error(node, "a step is exactly one of: event (with as), advance, at, revoke");
     return std::nullopt;
+  }
+  if (fields.count("revoke")) {
+    for (const char* key : {"as", "expect", "rules"}) {
+      if (fields.count(key)) Error(fields[key], std::string("'") + key + "' goes with an event");
+    }
+    auto actor = Scalar(fields["revoke"], "an actor's name");
+    if (!actor) return std::nullopt;
+    if (plan_.actors.count(*actor) == 0) {
+      Error(fields["revoke"], "actor '" + *actor + "' is not declared under actors");
+      return std::nullopt;
+    }
+    step.type = Step::Type::kRevoke;
+    step.actor = *actor;
+    return step;
   }
   if (fields.count("advance") || fields.count("at")) {
     for (const char* key : {"as", "expect", "rules"}) {
@@ -397,9 +412,13 @@ using Outcome = TimelineBackend::Outcome;
 
 class EngineBackend final : public TimelineBackend {
  public:
+  EngineBackend() = default;
+  explicit EngineBackend(CoverageMap* coverage) : coverage_(coverage) {}
+
   Status Reset(const Policy& policy, Micros start,
                const std::map<std::string, std::vector<std::string>>& actors) override {
     engine_ = std::make_unique<Engine>(policy);
+    revoked_.clear();
     now_ = start;
     seq_ = 0;
     actors_ = actors;
@@ -411,22 +430,66 @@ class EngineBackend final : public TimelineBackend {
     return Status::Ok();
   }
 
+  Status Revoke(const std::string& actor) override {
+    SHIPLOG_ASSIGN_OR_RETURN(Event revoked, Event::FromJson({{"kind", "key.revoked"},
+                                                             {"id", "revoke-" + actor},
+                                                             {"actor", "admin"},
+                                                             {"public_key", KeyOf(actor)}}));
+    engine_->Apply(++seq_, now_, revoked, {"admin"}, "");
+    revoked_.insert(actor);
+    return Status::Ok();
+  }
+
   Result<Outcome> Append(const Event& event) override {
-    const std::vector<std::string>& roles = actors_.at(std::string(event.actor()));
+    const std::string actor(event.actor());
+    const std::vector<std::string>& roles = actors_.at(actor);
     Outcome out;
+    if (revoked_.count(actor) != 0) {  // a revoked key signs nothing the ledger takes
+      out.got = "reject";
+      out.authority = "unknown_key: the key of '" + actor + "' is revoked";
+      return out;
+    }
     Status authority = engine_->CheckAuthority(event, roles);
     if (!authority.ok()) {
+      if (coverage_ != nullptr) NoteOwnerRefusal(event, authority);
       out.got = "reject";
       out.authority = authority.ToString();
       return out;
     }
-    if (Engine::IsIntent(event)) out.decision = engine_->Decide(event, roles, now_);
+    if (Engine::IsIntent(event)) out.decision = engine_->Decide(event, roles, now_, coverage_);
     out.got = out.decision.allowed ? "allow" : "deny";
-    if (out.decision.allowed) engine_->Apply(++seq_, now_, event, roles);
+    if (out.decision.allowed) engine_->Apply(++seq_, now_, event, roles, KeyOf(actor));
     return out;
   }
 
  private:
+  // Each actor signs with a key of its own; the engine sees only its hex, so one made from the
+  // name serves.
+  static std::string KeyOf(const std::string& actor) {
+    return HexEncode(AsBytes(Sha256("policy-test actor " + actor)));
+  }
+
+  // The owner builtin (R3) is enforced as authority, before any decision: a step refused to a
+  // non-owner is that rule's deny.
+  void NoteOwnerRefusal(const Event& event, const Status& authority) {
+    const std::string_view kind = event.kind();
+    if ((kind != "step.started" && kind != "step.reported") ||
+        authority.code() != StatusCode::kForbidden ||
+        authority.message().find("is owned by role") == std::string::npos) {
+      return;
+    }
+    for (const Rule& rule : engine_->policy().rules) {
+      for (size_t i = 0; i < rule.require.size(); ++i) {
+        const Requirement& r = rule.require[i];
+        if (r.type != Requirement::Type::kBuiltin || r.builtin != "owner") continue;
+        (*coverage_)[rule.id].second = true;
+        (*coverage_)[rule.id + "/require " + std::to_string(i + 1)].second = true;
+      }
+    }
+  }
+
+  std::set<std::string> revoked_;
+  CoverageMap* coverage_ = nullptr;
   std::unique_ptr<Engine> engine_;
   std::map<std::string, std::vector<std::string>> actors_;
   Micros now_ = 0;
@@ -455,6 +518,10 @@ Result<std::vector<PolicyTestMismatch>> RunTest(const Policy& policy, const Plan
   std::vector<PolicyTestMismatch> mismatches;
   for (size_t i = 0; i < test.steps.size(); ++i) {
     const Step& step = test.steps[i];
+    if (step.type == Step::Type::kRevoke) {
+      SHIPLOG_RETURN_IF_ERROR(backend.Revoke(step.actor));
+      continue;
+    }
     if (step.type != Step::Type::kEvent) {
       now = step.type == Step::Type::kAdvance ? now + step.time : step.time;
       SHIPLOG_RETURN_IF_ERROR(backend.SetTime(now));
@@ -501,6 +568,77 @@ json PolicyTestReport::Summary() const {
 }
 
 std::unique_ptr<TimelineBackend> EngineTimeline() { return std::make_unique<EngineBackend>(); }
+
+namespace {
+
+// Each requirement (and its if, and its any_of arms, recursively) under `path`, in file order.
+void RequirementBranches(const Rule& rule, const Requirement& r, const std::string& path,
+                         const std::string& label, const CoverageMap& seen,
+                         std::vector<BranchCoverage>& out) {
+  auto add = [&](const std::string& key, const std::string& branch, const char* first,
+                 const char* second) {
+    auto it = seen.find(key);
+    BranchCoverage b{rule.id, branch, r.where, first, second};
+    if (it != seen.end()) {
+      b.first_seen = it->second.first;
+      b.second_seen = it->second.second;
+    }
+    out.push_back(std::move(b));
+  };
+  if (!r.when_request.empty()) add(path + "/if", label + " if", "match", "not match");
+  add(path, label, "hold", "fail");
+  for (size_t i = 0; i < r.any_of.size(); ++i) {
+    const std::string n = std::to_string(i + 1);
+    RequirementBranches(rule, r.any_of[i], path + "/any_of " + n, label + " any_of " + n, seen,
+                        out);
+  }
+}
+
+std::vector<BranchCoverage> Branches(const Policy& policy, const CoverageMap& seen) {
+  std::vector<BranchCoverage> out;
+  for (const Rule& rule : policy.rules) {
+    BranchCoverage b{rule.id, "rule", rule.where, "allow", "deny"};
+    if (auto it = seen.find(rule.id); it != seen.end()) {
+      b.first_seen = it->second.first;
+      b.second_seen = it->second.second;
+    }
+    out.push_back(std::move(b));
+    for (size_t i = 0; i < rule.require.size(); ++i) {
+      const std::string n = std::to_string(i + 1);
+      RequirementBranches(rule, rule.require[i], rule.id + "/require " + n, "require " + n, seen,
+                          out);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+PolicyTestRun RunPolicyTestsWithCoverage(const Policy& policy, const std::string& text,
+                                         const std::string& file) {
+  CoverageMap seen;
+  EngineBackend backend(&seen);
+  PolicyTestRun run = RunPolicyTests(policy, text, file, &backend);
+  if (run.report) run.report->coverage = Branches(policy, seen);
+  return run;
+}
+
+json PolicyTestReport::CoverageJson() const {
+  json uncovered = json::array();
+  int covered = 0;
+  for (const BranchCoverage& b : coverage) {
+    if (b.covered()) {
+      ++covered;
+      continue;
+    }
+    json missing = json::array();
+    if (!b.first_seen) missing.push_back(b.first);
+    if (!b.second_seen) missing.push_back(b.second);
+    uncovered.push_back(
+        {{"rule", b.rule}, {"branch", b.branch}, {"line", b.where.line}, {"missing", missing}});
+  }
+  return {{"branches", coverage.size()}, {"covered", covered}, {"uncovered", uncovered}};
+}
 
 PolicyTestRun RunPolicyTests(const Policy& policy, const std::string& text, const std::string& file,
                              TimelineBackend* backend) {

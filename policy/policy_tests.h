@@ -17,6 +17,8 @@
 //         deny: exactly these rules fail
 //     {advance: DURATION}                   move ledger time forward
 //     {at: TIME}                            set ledger time
+//     {revoke: NAME}                        an admin revokes NAME's key: what NAME approved stops
+//                                           counting, and NAME's later events are rejected
 //
 // Each step runs as the ledger would append it: authority (not OK: "reject"), then for intents
 // the decision at the current time ("allow" or "deny"; facts are "allow"); allowed events are
@@ -54,13 +56,29 @@ struct PolicyTestMismatch {
   std::string ToString() const;
 };
 
+// One branch of the policy and whether the tests saw it both ways (`policy test --coverage`).
+struct BranchCoverage {
+  std::string rule;     // "R7"
+  std::string branch;   // "rule", "require 2", "require 2 if", "require 1 any_of 2"
+  SourceLocation where;
+  std::string first;    // the outcomes it has: "allow"/"deny", "holds"/"fails",
+  std::string second;   // "matches"/"does not match"
+  bool first_seen = false;
+  bool second_seen = false;
+
+  bool covered() const { return first_seen && second_seen; }
+};
+
 struct PolicyTestReport {
   int tests = 0;
   int passed = 0;
   int failed = 0;
   std::vector<PolicyTestMismatch> mismatches;  // in file order
+  std::vector<BranchCoverage> coverage;       // every branch in file order, when asked for
 
   nlohmann::json Summary() const;  // {"tests":N,"passed":P,"failed":F}
+  // {"branches":N,"covered":C,"uncovered":[{"rule","branch","line","missing"}...]}
+  nlohmann::json CoverageJson() const;
 };
 
 // Either a report, or every error found in the tests file (file:line:column), like ParseResult.
@@ -86,6 +104,8 @@ class TimelineBackend {
   virtual Status SetTime(Micros now) = 0;
   // Appends `event` (its actor is one of the actors) at the current time.
   virtual Result<Outcome> Append(const Event& event) = 0;
+  // An admin revokes `actor`'s key at the current time.
+  virtual Status Revoke(const std::string& actor) = 0;
 };
 
 // The pure engine as a timeline: authority, decision, fold, as the ledger's sequencer does.
@@ -95,5 +115,10 @@ std::unique_ptr<TimelineBackend> EngineTimeline();
 // `backend` (the engine when null). A backend failure (not an outcome) is reported as an error.
 PolicyTestRun RunPolicyTests(const Policy& policy, const std::string& text,
                              const std::string& file, TimelineBackend* backend = nullptr);
+
+// RunPolicyTests on the engine, noting which branches every decision exercised: the report's
+// coverage lists each rule, requirement, if and any_of arm with whether it was seen both ways.
+PolicyTestRun RunPolicyTestsWithCoverage(const Policy& policy, const std::string& text,
+                                         const std::string& file);
 
 }  // namespace shiplog::policy

@@ -37,7 +37,8 @@ void LedgerFold::Apply(const StoredRecord& record) {
     }
   } else if (engine_ && !carries_policy && kind != "policy.denied") {
     engine_->Apply(record.seq, record.ledger_time, record.event,
-                   RolesOf(record.signed_event.public_key));
+                   RolesOf(record.signed_event.public_key),
+                   HexEncode(record.signed_event.public_key));
   }
   keys_.Apply(record.event, record.seq);
   next_seq_ = record.seq + 1;

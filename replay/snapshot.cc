@@ -76,6 +76,7 @@ void PutFact(const Fact& f, snap::Fact::Builder out) {
   for (size_t i = 0; i < f.roles.size(); ++i) roles.set(i, TextOf(f.roles[i]));
   out.setFields(TextOf(f.fields.dump()));
   out.setImage(TextOf(f.image));
+  out.setSigner(TextOf(f.signer));
 }
 
 void PutDeployment(const DeploymentState& d, snap::Deployment::Builder out) {
@@ -143,6 +144,12 @@ void PutEnvironment(const policy::EnvironmentState& env, snap::Environment::Buil
     in_progress[i].setEnvironment(TextOf(key.second));
     in_progress[i++].setDeployment(TextOf(deployment));
   }
+  auto revoked = out.initRevokedKeys(env.revoked_keys.size());
+  i = 0;
+  for (const auto& [key, seq] : env.revoked_keys) {
+    revoked[i].setPublicKey(TextOf(key));
+    revoked[i++].setSeq(seq);
+  }
 }
 
 void PutKeys(const KeyRegistry& keys, snap::Snapshot::Builder out) {
@@ -166,6 +173,7 @@ Result<Fact> GetFact(snap::Fact::Reader in) {
   f.kind = in.getKind();
   f.actor = in.getActor();
   for (auto role : in.getRoles()) f.roles.emplace_back(role);
+  f.signer = in.getSigner();
   // A snapshot file is read back from disk: parsed with the same limits as any outside JSON.
   auto fields = ParseJsonText(in.getFields().cStr(), in.getFields().size());
   if (fields.ok()) f.fields = std::move(fields).value();
@@ -220,6 +228,7 @@ policy::EnvironmentState GetEnvironment(snap::Environment::Reader in) {
   for (auto p : in.getInProgress()) {
     env.in_progress[{p.getApp(), p.getEnvironment()}] = p.getDeployment();
   }
+  for (auto k : in.getRevokedKeys()) env.revoked_keys[k.getPublicKey()] = k.getSeq();
   return env;
 }
 

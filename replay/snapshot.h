@@ -24,8 +24,9 @@
 
 namespace shiplog::replay {
 
-// The current snapshot format; a reader refuses any other.
-constexpr uint32_t kSnapshotFormatVersion = 1;
+// The current snapshot format; a reader refuses any other. 2: facts keep their signing key and
+// the environment the revoked keys (approvals stop counting a revoked key's).
+constexpr uint32_t kSnapshotFormatVersion = 2;
 
 // The snapshot of `fold` (which must be a fold under the log's own policies, with at least the
 // genesis folded) bound to `ledger`. Fails when the ledger has no checkpoint at the fold's size.

@@ -122,8 +122,10 @@ std::string Summarize(const std::string& kind, const json& f) {
   if (kind == "traffic.shifted") return "shifted traffic to " + Text(f, "weight") + "%";
   if (kind == "rollback.started" || kind == "rollback.completed") {
     const std::string zone = Text(f, "zone");
+    const std::string reason = Text(f, "reason");
     return std::string(kind == "rollback.started" ? "rollback started" : "rollback completed") +
-           (zone.empty() ? "" : " in " + zone) + ": " + Text(f, "reason");
+           (zone.empty() ? "" : " in " + zone) + ": " +
+           (reason.empty() ? "(no reason given)" : reason);
   }
   if (kind == "waiver.granted") return "waived " + Text(f, "rule");  // the reason is shown apart
   if (kind == "deploy.completed") return WithComment("completed the deployment", f, "summary");

@@ -26,6 +26,10 @@ annotation kind @0xe2f3e255bec9c20e (field) :Text;
 # The field must be present (JSON) and non-empty (text, data, lists) or not "unspecified" (enums).
 annotation required @0x8754f2ffa5f04998 (field) :Void;
 
+# The field is asked for but not required: an event without it is still taken (a rollback must
+# never be bounced for a missing detail, R17), and its record lists the field under "missing".
+annotation expected @0x9c3e5f7a1b2d4e60 (field) :Void;
+
 # An Int64 holding microseconds since the Unix epoch; RFC 3339 ("2026-11-24T10:00:00Z") in JSON.
 annotation time @0xd554840beac30842 (field) :Void;
 
@@ -208,7 +212,7 @@ struct TrafficShifted {
 # Fact: a rollback began or ended. Rollbacks are never denied (R17).
 struct Rollback {
   zone @0 :Text;
-  reason @1 :Text $required;
+  reason @1 :Text $expected;
 }
 
 # Intent: the deployment is finished (R16).

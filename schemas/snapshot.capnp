@@ -19,13 +19,13 @@ using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("shiplog::schema::snapshot");  # apart from event.capnp's names
 
 struct SnapshotFile {
-  formatVersion @0 :UInt32;  # 1
+  formatVersion @0 :UInt32;  # 2
   content @1 :Data;          # a Snapshot message (flat array of words)
   sha256 @2 :Data;           # SHA-256(content), 32 bytes
 }
 
 struct Snapshot {
-  formatVersion @0 :UInt32;  # 1
+  formatVersion @0 :UInt32;  # 2
   origin @1 :Text;           # the ledger's origin (its checkpoints' first line)
   ledgerKey @2 :Data;        # the ledger's Ed25519 public key, 32 bytes
   seq @3 :UInt64;            # the last record folded in
@@ -62,6 +62,7 @@ struct Fact {
   roles @4 :List(Text);
   fields @5 :Text;     # the event's JSON form (Event::ToJson), as text
   image @6 :Text;
+  signer @7 :Text;     # the signing key, hex (format 2)
 }
 
 enum StepStatus {
@@ -129,9 +130,15 @@ struct InProgress {
   deployment @2 :Text;
 }
 
+struct RevokedKey {
+  publicKey @0 :Text;  # hex
+  seq @1 :UInt64;      # its key.revoked record
+}
+
 # policy/engine.h EnvironmentState.
 struct Environment {
   openIncidents @0 :List(Incident);
   windows @1 :List(MaintenanceWindow);
   inProgress @2 :List(InProgress);
+  revokedKeys @3 :List(RevokedKey);  # format 2
 }

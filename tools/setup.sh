@@ -12,6 +12,7 @@ packages=(
   clang libclang-rt-dev  # the fuzz targets (tools/fuzz.sh): clang and libFuzzer
   openssl  # tests/server/tls_test.cc makes its CA and certificates with the openssl command
   libpq-dev  # the PostgreSQL store (ledger/pg_store.cc)
+  libhowardhinnant-date-dev tzdata  # policy calendars: time zones from the tz database
   postgresql  # the tests' own PostgreSQL servers (tests/postgres/postgres_server.h), and failover
 )
 

@@ -34,7 +34,7 @@ class CliTest : public ::testing::Test {
   }
 
   void InitManual() {
-    RunJson({"init", "--data", data(), "--manual-clock", "--clock-start", "2026-11-24T10:00:00Z"});
+    RunJson({"init", "--data", data(), "--manual-clock", "--clock-start", "2026-11-24T18:00:00Z"});
   }
 
   std::string Keygen(const std::string& name) {
@@ -139,7 +139,7 @@ TEST_F(CliTest, AppendSignQueryVerifyOnAManualClockLedger) {
   json first = RunJson({"append", "--data", data(), "--key", key, "-"}, GateResult("rutger"));
   EXPECT_EQ(first["seq"], 2);
   EXPECT_EQ(first["manual_clock"], true);
-  EXPECT_EQ(first["ledger_time"], "2026-11-24T10:00:00Z");
+  EXPECT_EQ(first["ledger_time"], "2026-11-24T18:00:00Z");
 
   RunJson({"clock", "advance", "15m", "--data", data()});
   json signed_event = RunJson({"sign", "--key", key, "-"},
@@ -153,7 +153,7 @@ TEST_F(CliTest, AppendSignQueryVerifyOnAManualClockLedger) {
   WriteFile(Path("signed.json"), signed_event.dump());
   json second = RunJson({"append", "--data", data(), Path("signed.json")});
   EXPECT_EQ(second["seq"], 3);
-  EXPECT_EQ(second["ledger_time"], "2026-11-24T10:15:00Z");
+  EXPECT_EQ(second["ledger_time"], "2026-11-24T18:15:00Z");
 
   // The same signed event again: stored once, the first receipt back.
   json repeat = RunJson({"append", "--data", data(), Path("signed.json")});
@@ -190,13 +190,13 @@ TEST_F(CliTest, AppendSignQueryVerifyOnAManualClockLedger) {
 TEST_F(CliTest, ClockCommandsGuardTime) {
   InitManual();
   std::string key = Enroll("rutger", "ci");
-  RunJson({"clock", "set", "2026-11-24T12:00:00Z", "--data", data()});
+  RunJson({"clock", "set", "2026-11-24T20:00:00Z", "--data", data()});
   RunJson({"append", "--data", data(), "--key", key, "-"}, GateResult("rutger"));
-  ProcessResult back = Run({"clock", "set", "2026-11-24T11:00:00Z", "--data", data()});
+  ProcessResult back = Run({"clock", "set", "2026-11-24T19:00:00Z", "--data", data()});
   EXPECT_EQ(back.exit_code, 2);
   EXPECT_THAT(back.err, HasSubstr("never goes backwards"));
   EXPECT_EQ(Run({"clock", "advance", "soon", "--data", data()}).exit_code, 2);
-  EXPECT_EQ(RunJson({"clock", "show", "--data", data()})["ledger_time"], "2026-11-24T12:00:00Z");
+  EXPECT_EQ(RunJson({"clock", "show", "--data", data()})["ledger_time"], "2026-11-24T20:00:00Z");
 
   ScratchDir real;
   RunJson({"init", "--data", real / "data"});

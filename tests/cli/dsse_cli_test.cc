@@ -35,8 +35,8 @@ json VulnStatement(const std::string& digest, const std::string& severity) {
           {"result",
            {{{"id", "CVE-2026-1"}, {"severity", {{{"method", "nvd"}, {"score", severity}}}}}}}}},
         {"metadata",
-         {{"scanStartedOn", "2026-11-24T09:00:00Z"},
-          {"scanFinishedOn", "2026-11-24T09:01:00Z"}}}}}};
+         {{"scanStartedOn", "2026-11-24T17:00:00Z"},
+          {"scanFinishedOn", "2026-11-24T17:01:00Z"}}}}}};
 }
 
 class DsseCliTest : public CliLedgerTest {

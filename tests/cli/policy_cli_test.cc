@@ -13,6 +13,7 @@ namespace SHIPLOG_THIS_FILE {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 using json = nlohmann::json;
 
@@ -58,7 +59,7 @@ TEST_F(PolicyCliTest, LintAcceptsTheDefaultPack) {
   json out = json::parse(r.out);
   EXPECT_EQ(out["ok"], true);
   EXPECT_EQ(out["name"], "default");
-  EXPECT_EQ(out["rules"], 16);
+  EXPECT_EQ(out["rules"], 17);
   EXPECT_EQ(out["sha256"], HexEncode(AsBytes(Sha256(ReadFile(file)))));
 }
 
@@ -120,7 +121,7 @@ TEST_F(PolicyCliTest, ShowFileSummarisesIt) {
   EXPECT_EQ(out["chain"].size(), 9u);
   EXPECT_EQ(out["chain"][5], json({{"step", "production"}, {"owner", "production-ops"}}));
   EXPECT_EQ(out["roles"]["release-manager"], json({"waiver.granted"}));
-  ASSERT_EQ(out["rules"].size(), 16u);
+  ASSERT_EQ(out["rules"].size(), 17u);
   EXPECT_EQ(out["rules"][9]["id"], "R10");
   EXPECT_EQ(out["rules"][9]["name"], "staging-soak");
   EXPECT_THAT(out["rules"][9]["why"].get<std::string>(), HasSubstr("15 minutes"));
@@ -150,18 +151,54 @@ TEST_F(PolicyCliTest, TestRunsTheDefaultPacksOwnTests) {
   EXPECT_EQ(summary["failed"], 0);
 }
 
+TEST_F(PolicyCliTest, TestCoverageReportsEveryBranchAndNamesTheOnesNotSeenBothWays) {
+  ProcessResult full = Run({"policy", "test", "--coverage", SHIPLOG_DEFAULT_POLICY_FILE,
+                            SHIPLOG_DEFAULT_POLICY_TESTS_FILE});
+  ASSERT_EQ(full.exit_code, 0) << full.err << full.out;
+  EXPECT_EQ(full.err, "");
+  const json summary = json::parse(Lines(full.out).back());
+  EXPECT_EQ(summary["coverage"]["covered"], summary["coverage"]["branches"]);
+  EXPECT_EQ(summary["coverage"]["uncovered"], json::array());
+
+  // One test of R4 alone leaves the rest of the pack unseen, each named at its line.
+  std::string tests = dir_ / "tests.yaml";
+  WriteFile(tests,
+            "shiplog_policy_tests: 1\n"
+            "start: 2026-11-24T18:00:00Z\n"
+            "deployment: checkout-1\n"
+            "actors: {leon: [coordinator], marta: [merge-approver]}\n"
+            "tests:\n"
+            "  - name: orchestrate waits for the merge review\n"
+            "    steps:\n"
+            "      - {as: leon, event: {kind: deploy.requested, app: checkout, environment: "
+            "production, version: \"1\", strategy: rolling, risk: low, image: "
+            "\"repo@sha256:4f1c2a9e7b3d5f60812a4c6e8f0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b\"}}\n"
+            "      - {as: leon, event: {kind: step.started, step: orchestrate}, expect: deny}\n"
+            "      - {as: marta, event: {kind: review, subject: merge, verdict: approved}}\n"
+            "      - {as: leon, event: {kind: step.started, step: orchestrate}}\n");
+  ProcessResult partial = Run({"policy", "test", "--coverage", SHIPLOG_DEFAULT_POLICY_FILE, tests});
+  ASSERT_EQ(partial.exit_code, 0) << partial.err;
+  const json coverage = json::parse(Lines(partial.out).back())["coverage"];
+  EXPECT_LT(coverage["covered"].get<int>(), coverage["branches"].get<int>());
+  EXPECT_THAT(partial.err, HasSubstr(std::string(SHIPLOG_DEFAULT_POLICY_FILE) + ":"));
+  EXPECT_THAT(partial.err, HasSubstr(": R10 rule: never seen to allow or deny\n"));
+  EXPECT_THAT(partial.err, HasSubstr(": R5 rule: never seen to deny\n"));
+  EXPECT_THAT(partial.err, Not(HasSubstr(": R4 rule:")));
+}
+
 TEST_F(PolicyCliTest, TestWithAWrongExpectationExits4AndNamesTheTest) {
   std::string tests = dir_ / "tests.yaml";
   WriteFile(tests,
             "shiplog_policy_tests: 1\n"
-            "start: 2026-11-24T10:00:00Z\n"
+            "start: 2026-11-24T18:00:00Z\n"
             "deployment: checkout-1\n"
             "actors: {leon: [coordinator]}\n"
             "tests:\n"
             "  - name: orchestrate without a merge review\n"
             "    steps:\n"
             "      - {as: leon, event: {kind: deploy.requested, app: checkout, environment: "
-            "production, version: \"1\", strategy: rolling, risk: low, image: \"repo:1\"}}\n"
+            "production, version: \"1\", strategy: rolling, risk: low, image: "
+            "\"repo@sha256:4f1c2a9e7b3d5f60812a4c6e8f0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b\"}}\n"
             "      - {as: leon, event: {kind: step.started, step: orchestrate}, expect: allow}\n"
             "  - name: passes\n"
             "    steps:\n"
@@ -186,7 +223,7 @@ TEST_F(PolicyCliTest, TestWithAWrongExpectationExits4AndNamesTheTest) {
 
 TEST_F(PolicyCliTest, TestOfABadTestsFileOrPolicyExits2) {
   std::string tests = dir_ / "tests.yaml";
-  WriteFile(tests, "shiplog_policy_tests: 1\nstart: 2026-11-24T10:00:00Z\ntestz: []\n");
+  WriteFile(tests, "shiplog_policy_tests: 1\nstart: 2026-11-24T18:00:00Z\ntestz: []\n");
   ProcessResult r = Run({"policy", "test", SHIPLOG_DEFAULT_POLICY_FILE, tests});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr(tests + ":3:1: unknown key 'testz'"));

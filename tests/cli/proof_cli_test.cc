@@ -170,7 +170,7 @@ TEST_F(ProofCliTest, CheckpointPrintsTheSignedTreeHeadAsJsonAndAsANote) {
   EXPECT_EQ(cp["origin"], kOrigin);
   EXPECT_EQ(cp["size"], kSize);
   EXPECT_EQ(cp["manual_clock"], true);
-  EXPECT_EQ(cp["time"], "2026-11-24T10:06:00Z");
+  EXPECT_EQ(cp["time"], "2026-11-24T18:06:00Z");
   EXPECT_EQ(cp["root_hash"].get<std::string>().size(), 64u);
 
   ProcessResult note = Run({"checkpoint", "--data", data(), "--note"});
@@ -179,7 +179,7 @@ TEST_F(ProofCliTest, CheckpointPrintsTheSignedTreeHeadAsJsonAndAsANote) {
   EXPECT_EQ(note.out.substr(0, note.out.find("\n\n") + 1),
             std::string(kOrigin) + "\n8\n" +
                 Base64Encode(HexDecode(cp["root_hash"].get<std::string>()).value()) +
-                "\ntime 2026-11-24T10:06:00Z\nmanual-clock\n");
+                "\ntime 2026-11-24T18:06:00Z\nmanual-clock\n");
   // What a third party does with it: open it with nothing but the public key file.
   const std::string pub = ReadPublicKey(LedgerPub(data())).value();
   auto opened = Checkpoint::Open(note.out, pub);
@@ -188,7 +188,7 @@ TEST_F(ProofCliTest, CheckpointPrintsTheSignedTreeHeadAsJsonAndAsANote) {
 
   const json past = RunJson({"checkpoint", "--data", data(), "--size", "3"});
   EXPECT_EQ(past["size"], 3);
-  EXPECT_EQ(past["time"], "2026-11-24T10:01:00Z");
+  EXPECT_EQ(past["time"], "2026-11-24T18:01:00Z");
   EXPECT_NE(past["root_hash"], cp["root_hash"]);
   ProcessResult none = Run({"checkpoint", "--data", data(), "--size", "9"});
   EXPECT_EQ(none.exit_code, 2);

@@ -21,9 +21,9 @@ const std::string kImage = "registry.example/checkout@" + kDigest;
 // The ledger and its events are made in this process (CliLedgerTest); `query` is the program.
 class QueryCliTest : public CliLedgerTest {
  protected:
-  // Records: 0 genesis, 1-3 enrolments (10:00); 4 deploy.requested, 5 policy.denied of leon's
-  // orchestrate start (no merge review yet) (10:00); 6 review, 7 step.started, 8 gate.result
-  // (11:00).
+  // Records: 0 genesis, 1-3 enrolments (18:00); 4 deploy.requested, 5 policy.denied of leon's
+  // orchestrate start (no merge review yet) (18:00); 6 review, 7 step.started, 8 gate.result
+  // (19:00).
   void SetUp() override {
     InitWithAgents({{"leon", "coordinator"}, {"marta", "merge-approver"}, {"ci-bot", "ci"}});
     AsOk("leon", {{"kind", "deploy.requested"}, {"app", "checkout"}, {"environment", "production"},
@@ -80,9 +80,9 @@ TEST_F(QueryCliTest, RoleStepAndImage) {
 }
 
 TEST_F(QueryCliTest, TimeRange) {
-  EXPECT_EQ(Printed({"--since", "2026-11-24T11:00:00Z"}), (Seqs{6, 7, 8}));
-  EXPECT_EQ(Count({"--until", "2026-11-24T11:00:00Z"}), 6u);
-  EXPECT_EQ(Printed({"--since", "2026-11-24T10:30:00Z", "--until", "2026-11-24T12:00:00Z",
+  EXPECT_EQ(Printed({"--since", "2026-11-24T19:00:00Z"}), (Seqs{6, 7, 8}));
+  EXPECT_EQ(Count({"--until", "2026-11-24T19:00:00Z"}), 6u);
+  EXPECT_EQ(Printed({"--since", "2026-11-24T18:30:00Z", "--until", "2026-11-24T20:00:00Z",
                   "--step", "orchestrate"}), (Seqs{7}));
 }
 
@@ -103,8 +103,8 @@ TEST_F(QueryCliTest, BadValuesAreClearErrors) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--since"));
   EXPECT_THAT(r.err, HasSubstr("RFC 3339"));
-  r = Run({"query", "--data", data(), "--since", "2026-11-24T12:00:00Z", "--until",
-           "2026-11-24T11:00:00Z"});
+  r = Run({"query", "--data", data(), "--since", "2026-11-24T20:00:00Z", "--until",
+           "2026-11-24T19:00:00Z"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("is not after --since"));
 }

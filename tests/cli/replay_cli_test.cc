@@ -78,7 +78,7 @@ TEST_F(ReplayCliTest, AtSeqPrintsStateAndTheNextDecisionsAsJson) {
 
 TEST_F(ReplayCliTest, AtTimeInTextForPeopleAndQuietOnAPipe) {
   ProcessResult r = Run({"replay", "--data", data(), "--deployment", "checkout-1", "--at",
-                         "2026-11-24T10:19:59Z"});
+                         "2026-11-24T18:19:59Z"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("deployment checkout-1 at seq"));
   EXPECT_THAT(r.out, HasSubstr("allow  step.started production"));
@@ -102,11 +102,11 @@ TEST_F(ReplayCliTest, StricterSoakListsTheProductionStartThatWouldBeDenied) {
   EXPECT_EQ(same["changed"], 0);
   EXPECT_EQ(same["intents"], 5) << "the request and four step starts";
 
-  json all = Ok({"replay", "--data", data(), "--all", "--from", "2026-11-24T10:00:00Z", "--to",
-                 "2026-11-24T11:00:00Z", "--policy", stricter, "--format", "json"});
+  json all = Ok({"replay", "--data", data(), "--all", "--from", "2026-11-24T18:00:00Z", "--to",
+                 "2026-11-24T19:00:00Z", "--policy", stricter, "--format", "json"});
   EXPECT_EQ(all["changed"], 1);
-  json earlier = Ok({"replay", "--data", data(), "--all", "--from", "2026-11-24T10:00:00Z",
-                     "--to", "2026-11-24T10:10:00Z", "--policy", stricter, "--format", "json"});
+  json earlier = Ok({"replay", "--data", data(), "--all", "--from", "2026-11-24T18:00:00Z",
+                     "--to", "2026-11-24T18:10:00Z", "--policy", stricter, "--format", "json"});
   EXPECT_EQ(earlier["changed"], 0);
   EXPECT_EQ(Ok({"query", "--data", data(), "--count"})["count"], production_ + 1)
       << "nothing is appended";
@@ -134,7 +134,7 @@ TEST_F(ReplayCliTest, BadInputExitsTwoWithAClearMessage) {
   EXPECT_THAT(bad_time.err, HasSubstr("--at"));
 
   ProcessResult all_without_policy = Run({"replay", "--data", data(), "--all", "--from",
-                                          "2026-11-24T10:00:00Z", "--to", "2026-11-24T11:00:00Z"});
+                                          "2026-11-24T18:00:00Z", "--to", "2026-11-24T19:00:00Z"});
   EXPECT_EQ(all_without_policy.exit_code, 2);
   EXPECT_THAT(all_without_policy.err, HasSubstr("--policy"));
 }

@@ -37,7 +37,7 @@ class Rfc6962PythonTest : public ::testing::Test {
   static void SetUpTestSuite() {
     InitCrypto();
     dir_ = new ScratchDir;
-    FakeClock clock(1795514400LL * kMicrosPerSecond);
+    FakeClock clock(1795543200LL * kMicrosPerSecond);
     SigningKey admin = SigningKey::Generate();
     SigningKey agent = SigningKey::Generate();
     InitOptions options;

@@ -17,7 +17,7 @@
 namespace shiplog::testing {
 
 // The manual clock's start in the black-box tests.
-inline constexpr char kTestClockStart[] = "2026-11-24T10:00:00Z";
+inline constexpr char kTestClockStart[] = "2026-11-24T18:00:00Z";
 
 // `shiplog init --data DATA [--policy FILE] [--origin NAME] [--manual-clock --clock-start
 // kTestClockStart]`: the admin (named admin) gets a new key at DATA/admin.key.

@@ -27,7 +27,7 @@ constexpr int kExitBadInput = 2;
 class UntrustedInputCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Ok({"init", "--data", data(), "--manual-clock", "--clock-start", "2026-11-24T10:00:00Z"});
+    Ok({"init", "--data", data(), "--manual-clock", "--clock-start", "2026-11-24T18:00:00Z"});
     Ok({"keygen", "--out", key()});
     Ok({"enroll", "--data", data(), "--admin-key", data() + "/admin.key", "--name", "ic", "--roles",
         "incident-commander,coordinator", "--public-key", key() + ".pub"});
@@ -81,7 +81,7 @@ TEST_F(UntrustedInputCliTest, MaintenanceWindowWithAFiveDigitYearIsBadInputNamin
       Run({"append", "--data", data(), "--key", key(), "-"}, json{{"kind", "maintenance.window"},
                                                                   {"id", "window-ok"},
                                                                   {"environment", "production"},
-                                                                  {"from", "2026-11-24T10:00:00Z"},
+                                                                  {"from", "2026-11-24T18:00:00Z"},
                                                                   {"to", "9999-12-31T23:59:59Z"}}
                                                                  .dump());
   EXPECT_EQ(good.exit_code, 0) << good.err;

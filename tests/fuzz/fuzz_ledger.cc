@@ -11,8 +11,8 @@
 namespace shiplog::fuzz {
 namespace {
 
-// 2026-11-24T10:00:00Z, the time the tests' ledgers start at.
-constexpr Micros kStart = 1795514400LL * kMicrosPerSecond;
+// 2026-11-24T18:00:00Z, the time the tests' ledgers start at.
+constexpr Micros kStart = 1795543200LL * kMicrosPerSecond;
 
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "fuzz ledger: %s\n", what.c_str());

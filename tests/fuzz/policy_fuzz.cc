@@ -18,7 +18,7 @@ namespace {
 using nlohmann::json;
 namespace policy = shiplog::policy;
 
-constexpr shiplog::Micros kStart = 1795514400LL * shiplog::kMicrosPerSecond;
+constexpr shiplog::Micros kStart = 1795543200LL * shiplog::kMicrosPerSecond;
 
 void Check(bool invariant) {
   if (!invariant) std::abort();

@@ -30,7 +30,7 @@ TreeHead Head(uint64_t size = 42, bool manual = false) {
   head.origin = "shiplog/test-log";
   head.size = size;
   head.root = shiplog::Sha256("");
-  head.time = kT0 + 123456;  // 2026-11-24T10:00:00.123456Z
+  head.time = kT0 + 123456;  // 2026-11-24T18:00:00.123456Z
   head.manual_clock = manual;
   return head;
 }
@@ -57,17 +57,17 @@ class CheckpointTest : public ::testing::Test {
 
 TEST_F(CheckpointTest, TextIsOriginSizeRootAndTime) {
   EXPECT_EQ(CheckpointText(Head()), std::string("shiplog/test-log\n42\n") + kEmptySha256Base64 +
-                                        "\ntime 2026-11-24T10:00:00.123456Z\n");
+                                        "\ntime 2026-11-24T18:00:00.123456Z\n");
   TreeHead whole_second = Head(7);
   whole_second.time = kT0;
   EXPECT_EQ(CheckpointText(whole_second),
-            std::string("shiplog/test-log\n7\n") + kEmptySha256Base64 + "\ntime 2026-11-24T10:00:00Z\n");
+            std::string("shiplog/test-log\n7\n") + kEmptySha256Base64 + "\ntime 2026-11-24T18:00:00Z\n");
 }
 
 TEST_F(CheckpointTest, ADrillLedgersTextSaysManualClock) {
   EXPECT_EQ(CheckpointText(Head(42, /*manual=*/true)),
             std::string("shiplog/test-log\n42\n") + kEmptySha256Base64 +
-                "\ntime 2026-11-24T10:00:00.123456Z\nmanual-clock\n");
+                "\ntime 2026-11-24T18:00:00.123456Z\nmanual-clock\n");
 }
 
 TEST_F(CheckpointTest, SignatureLineIsEmDashOriginAndKeyIdWithSignature) {
@@ -141,7 +141,7 @@ TEST_F(CheckpointTest, ToJsonCarriesTheHeadAndTheNote) {
   EXPECT_EQ(j["origin"], "shiplog/test-log");
   EXPECT_EQ(j["size"], 42);
   EXPECT_EQ(j["root_hash"], "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(j["time"], "2026-11-24T10:00:00.123456Z");
+  EXPECT_EQ(j["time"], "2026-11-24T18:00:00.123456Z");
   EXPECT_EQ(j["manual_clock"], true);
   EXPECT_EQ(j["checkpoint"], cp.note);
 }
@@ -260,7 +260,7 @@ TEST_F(CheckpointTest, AnEditedSizeRootOrTimeIsABadSignature) {
   const std::vector<std::pair<std::string, std::string>> edits = {
       {"\n42\n", "\n43\n"},
       {kEmptySha256Base64, std::string("57DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")},
-      {"10:00:00.123456Z", "10:00:01.123456Z"},
+      {"18:00:00.123456Z", "18:00:01.123456Z"},
       {"manual-clock\n", "real-clock\n"},
   };
   for (const auto& [from, to] : edits) {
@@ -314,7 +314,7 @@ struct MalformedCase {
 
 TEST_F(CheckpointTest, MalformedTextsAreInvalidArguments) {
   const std::string root = kEmptySha256Base64;
-  const std::string time = "time 2026-11-24T10:00:00Z\n";
+  const std::string time = "time 2026-11-24T18:00:00Z\n";
   const std::vector<MalformedCase> cases = {
       {"leading zero size", "shiplog/test-log\n042\n" + root + "\n" + time},
       {"negative size", "shiplog/test-log\n-1\n" + root + "\n" + time},

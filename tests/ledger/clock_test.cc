@@ -18,7 +18,7 @@ constexpr Micros kHour = 60 * kMicrosPerMinute;
 constexpr Micros kDay = 24 * kHour;
 
 TEST(ParseTime, Utc) {
-  auto t = ParseTime("2026-11-24T10:00:00Z");
+  auto t = ParseTime("2026-11-24T18:00:00Z");
   ASSERT_OK(t);
   EXPECT_EQ(*t, kT0);
 }
@@ -36,26 +36,26 @@ TEST(ParseTime, LeapDay) {
 }
 
 TEST(ParseTime, Fraction) {
-  auto t = ParseTime("2026-11-24T10:00:00.123456Z");
+  auto t = ParseTime("2026-11-24T18:00:00.123456Z");
   ASSERT_OK(t);
   EXPECT_EQ(*t, kT0 + 123456);
-  auto ms = ParseTime("2026-11-24T10:00:00.5Z");
+  auto ms = ParseTime("2026-11-24T18:00:00.5Z");
   ASSERT_OK(ms);
   EXPECT_EQ(*ms, kT0 + 500000);
 }
 
 TEST(ParseTime, Offsets) {
-  auto plus = ParseTime("2026-11-24T12:00:00+02:00");
+  auto plus = ParseTime("2026-11-24T20:00:00+02:00");
   ASSERT_OK(plus);
   EXPECT_EQ(*plus, kT0);
-  auto minus = ParseTime("2026-11-24T04:30:00-05:30");
+  auto minus = ParseTime("2026-11-24T12:30:00-05:30");
   ASSERT_OK(minus);
   EXPECT_EQ(*minus, kT0);
-  auto zero = ParseTime("2026-11-24T10:00:00+00:00");
+  auto zero = ParseTime("2026-11-24T18:00:00+00:00");
   ASSERT_OK(zero);
   EXPECT_EQ(*zero, kT0);
   // An offset that crosses midnight.
-  auto late = ParseTime("2026-11-25T01:00:00+15:00");
+  auto late = ParseTime("2026-11-25T09:00:00+15:00");
   ASSERT_OK(late);
   EXPECT_EQ(*late, kT0);
 }
@@ -65,16 +65,16 @@ TEST(ParseTime, RejectsBadInput) {
            "",
            "yesterday",
            "2026-11-24",
-           "2026-11-24T10:00:00",  // RFC 3339 needs an offset
+           "2026-11-24T18:00:00",  // RFC 3339 needs an offset
            "2026-13-01T00:00:00Z",
            "2026-11-31T00:00:00Z",
            "2026-02-30T00:00:00Z",
            "2026-11-24T25:00:00Z",
-           "2026-11-24T10:61:00Z",
-           "2026-11-24T10:00:00+2",
-           "2026-11-24T10:00:00Zjunk",
-           " 2026-11-24T10:00:00Z",
-           "1795514400",
+           "2026-11-24T18:61:00Z",
+           "2026-11-24T18:00:00+2",
+           "2026-11-24T18:00:00Zjunk",
+           " 2026-11-24T18:00:00Z",
+           "1795543200",
        }) {
     auto r = ParseTime(bad);
     EXPECT_FALSE(r.ok()) << "'" << bad << "' parsed as " << (r.ok() ? *r : 0);
@@ -85,12 +85,12 @@ TEST(ParseTime, RejectsBadInput) {
 }
 
 TEST(FormatTime, UtcWithoutFractionWhenWhole) {
-  EXPECT_EQ(FormatTime(kT0), "2026-11-24T10:00:00Z");
+  EXPECT_EQ(FormatTime(kT0), "2026-11-24T18:00:00Z");
   EXPECT_EQ(FormatTime(0), "1970-01-01T00:00:00Z");
 }
 
 TEST(FormatTime, MicrosecondsWhenNotZero) {
-  EXPECT_EQ(FormatTime(kT0 + 123456), "2026-11-24T10:00:00.123456Z");
+  EXPECT_EQ(FormatTime(kT0 + 123456), "2026-11-24T18:00:00.123456Z");
 }
 
 TEST(FormatTime, RoundTripsThroughParseTime) {

@@ -233,6 +233,23 @@ TEST_F(LedgerTest, LedgerTimeNeverGoesBackwards) {
   ExpectVerifies();
 }
 
+// A rollback is never bounced for a missing detail (R17): its reason is asked for, not required,
+// and the record says it was left out.
+TEST_F(LedgerTest, ARollbackWithoutAReasonIsTakenAndItsRecordSaysSo) {
+  t_.Enroll("leon", leon_);
+  t_.Append(DeployRequestedJson("leon"), leon_);
+  const Receipt bare = t_.Append(EventJson("rollback.completed", "leon", kDeployment, {}), leon_);
+  auto record = ledger().Read(bare.seq);
+  ASSERT_OK(record);
+  EXPECT_EQ(record->ToJson()["missing"], json({"reason"}));
+  const Receipt explained = t_.Append(
+      EventJson("rollback.started", "leon", kDeployment, {{"reason", "smoke failed"}}), leon_);
+  auto full = ledger().Read(explained.seq);
+  ASSERT_OK(full);
+  EXPECT_FALSE(full->ToJson().contains("missing"));
+  ExpectVerifies();
+}
+
 TEST_F(LedgerTest, ReadReturnsTheExactSignedBytes) {
   t_.Enroll("leon", leon_);
   const SignedEvent s = SignJson(GateResultJson("leon"), leon_);

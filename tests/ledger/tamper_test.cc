@@ -494,9 +494,9 @@ TEST_F(TamperTest, AnEditedCheckpointIsNamed) {
   {
     RawDb raw(db());
     std::string note = raw.Must("index", CheckpointKey(10));
-    const size_t at = note.find("time 2026-11-24T10:09:00Z");
+    const size_t at = note.find("time 2026-11-24T18:09:00Z");
     ASSERT_NE(at, std::string::npos) << note;
-    note.replace(at, 25, "time 2026-11-24T10:08:00Z");
+    note.replace(at, 25, "time 2026-11-24T18:08:00Z");
     raw.Put("index", CheckpointKey(10), note);
   }
   const VerifyReport report = VerifyCopy();

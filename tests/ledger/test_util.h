@@ -42,8 +42,8 @@ using shiplog::Result;
 using shiplog::Status;
 using shiplog::StatusCode;
 
-// 2026-11-24T10:00:00Z.
-constexpr Micros kT0 = 1795514400LL * shiplog::kMicrosPerSecond;
+// 2026-11-24T18:00:00Z.
+constexpr Micros kT0 = 1795543200LL * shiplog::kMicrosPerSecond;
 
 // A pinned image reference (R9): repo@sha256:<64 hex>.
 inline const std::string kImage =

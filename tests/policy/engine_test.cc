@@ -3,8 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "policy/engine.h"
 
@@ -15,7 +17,7 @@ namespace SHIPLOG_THIS_FILE {
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
-constexpr Micros kT0 = 1795514400LL * kMicrosPerSecond;  // 2026-11-24T10:00:00Z
+constexpr Micros kT0 = 1795543200LL * kMicrosPerSecond;  // 2026-11-24T18:00:00Z, after peak hours (R18)
 const std::string kImage =
     "registry.example/checkout@sha256:4f1c2a9e7b3d5f60812a4c6e8f0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b";
 const std::string kDeployment = "checkout-1";
@@ -35,6 +37,7 @@ const std::map<std::string, std::vector<std::string>> kRoles = {
     {"otto", {"backup"}},               {"hans", {"blast-radius-approver"}},
     {"ic", {"incident-commander"}},     {"rm", {"release-manager"}},
     {"stef", {"network"}},              {"karel", {"edge"}},
+    {"anne", {"account-manager"}},
 };
 
 // A timeline: appends events as the ledger would (authority, decision, fold) at a clock it moves.
@@ -341,9 +344,9 @@ TEST(DefaultPackTest, R14HighRiskNeedsAMaintenanceWindow) {
   t.Advance(15 * kMicrosPerMinute);
   EXPECT_EQ(DeniedBy(t.Start("rutger", "production")), "R14");
   t.Append("ic", {{"kind", "maintenance.window"}, {"environment", "production"},
-                  {"from", "2026-11-24T10:00:00Z"}, {"to", "2026-11-24T11:00:00Z"}});
+                  {"from", "2026-11-24T18:00:00Z"}, {"to", "2026-11-24T19:00:00Z"}});
   EXPECT_TRUE(t.Start("rutger", "production").allowed);
-  t.Advance(45 * kMicrosPerMinute);  // 11:00: the window has closed
+  t.Advance(45 * kMicrosPerMinute);  // 19:00: the window has closed
   EXPECT_EQ(DeniedBy(t.Start("rutger", "production")), "R14");
 }
 
@@ -418,12 +421,76 @@ TEST(DefaultPackTest, R17WaiverLiftsOneRuleWithItsReason) {
             StatusCode::kInvalidArgument);
 }
 
+TEST(DefaultPackTest, R9RefusesATagOnlyRequestAtOnceSoItHoldsNoSlot) {
+  Timeline t;
+  const json request = {{"kind", "deploy.requested"}, {"app", "checkout"},
+                        {"environment", "production"}, {"version", "1.4.2"},
+                        {"image", "registry.example/checkout:1.4.2"}, {"strategy", "rolling"},
+                        {"risk", "low"}};
+  Decision tagged = t.Append("leon", request);
+  EXPECT_EQ(DeniedBy(tagged), "R9");
+  EXPECT_THAT(tagged.reasons[0].message, HasSubstr("not pinned by digest"));
+  json latest = request;
+  latest["image"] = "registry.example/checkout:latest";
+  EXPECT_EQ(DeniedBy(t.Append("leon", latest)), "R9");
+  // Nothing was folded: the app's slot is free (R5) for the pinned request that follows, which
+  // R9 judges only by its pin (the scan comes before staging, not before the request).
+  t.Request();
+}
+
+TEST(DefaultPackTest, R18PeakHoursNeedTheClientsAgreement) {
+  Timeline t;
+  t.UpToStagingReady();
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  // kT0 is Tuesday 19:00 in Amsterdam; Wednesday 09:00 CET is 08:00 UTC, 14h after it.
+  t.Advance(14 * 60 * kMicrosPerMinute - kMicrosPerSecond);
+  EXPECT_TRUE(t.Start("rutger", "production").allowed) << "08:59:59 in Amsterdam";
+}
+
+TEST(DefaultPackTest, R18InsidePeakHoursDeniesUntilAnAccountManagerAgrees) {
+  Timeline t;
+  t.UpToStagingReady();
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  t.Advance(14 * 60 * kMicrosPerMinute);  // Wednesday 2026-11-25 09:00 in Amsterdam
+  Decision peak = t.Start("rutger", "production");
+  EXPECT_EQ(DeniedBy(peak), "R18");
+  EXPECT_THAT(peak.reasons[0].message,
+              HasSubstr("Wed 2026-11-25 09:00 Europe/Amsterdam is inside calendar peak-hours"));
+  // Another subject, or the right one not approved, or by a role that does not speak for the
+  // clients, does not count.
+  t.Append("marta", {{"kind", "review"}, {"subject", "client-agreement"}, {"verdict", "approved"}});
+  t.Append("anne", {{"kind", "review"}, {"subject", "client-agreement"}, {"verdict", "rejected"}});
+  EXPECT_EQ(DeniedBy(t.Start("rutger", "production")), "R18");
+  t.Append("anne", {{"kind", "review"}, {"subject", "client-agreement"}, {"verdict", "approved"}});
+  EXPECT_TRUE(t.Start("rutger", "production").allowed);
+}
+
 TEST(DefaultPackTest, RollbacksAreNeverDenied) {
   Timeline t;
   t.UpToStagingReady();
   t.Report("thijmen", "staging", "FAILED");
   EXPECT_TRUE(t.Append("thijmen", {{"kind", "rollback.started"}, {"reason", "smoke failed"}}).allowed);
   EXPECT_TRUE(t.Append("leon", {{"kind", "rollback.completed"}, {"reason", "smoke failed"}}).allowed);
+}
+
+TEST(DefaultPackTest, ARollbackWithoutAReasonIsTakenAndSaysWhatIsMissing) {
+  auto completed = Event::FromJson({{"kind", "rollback.completed"},
+                                    {"id", "rb"},
+                                    {"actor", "leon"},
+                                    {"deployment", kDeployment}});
+  ASSERT_TRUE(completed.ok()) << completed.status().ToString();
+  EXPECT_THAT(MissingExpectedFields(*completed), ::testing::ElementsAre("reason"));
+  auto explained = Event::FromJson({{"kind", "rollback.started"},
+                                    {"id", "rs"},
+                                    {"actor", "leon"},
+                                    {"deployment", kDeployment},
+                                    {"reason", "smoke failed"}});
+  ASSERT_TRUE(explained.ok());
+  EXPECT_THAT(MissingExpectedFields(*explained), ::testing::IsEmpty());
+  Timeline t;
+  t.UpToStagingReady();
+  EXPECT_TRUE(t.Append("leon", {{"kind", "rollback.completed"}}).allowed);
+  EXPECT_EQ(t.engine().FindDeployment(kDeployment)->status, DeploymentState::Status::kRolledBack);
 }
 
 TEST(DefaultPackTest, IntentsBeforeTheRequestAreDenied) {
@@ -545,7 +612,7 @@ TEST(SeedTimelines, Seed000ZonesAndCanary) {
   t.Advance(16 * kMicrosPerMinute);
   EXPECT_EQ(DeniedBy(t.Start("rutger", "production")), "R14") << "high risk, no window";
   t.Append("ic", {{"kind", "maintenance.window"}, {"environment", "production"},
-                  {"from", "2026-11-24T10:00:00Z"}, {"to", "2026-11-24T14:00:00Z"}});
+                  {"from", "2026-11-24T18:00:00Z"}, {"to", "2026-11-24T22:00:00Z"}});
   ASSERT_TRUE(t.Start("rutger", "production").allowed);
 
   auto shift = [&](int w) {
@@ -612,6 +679,93 @@ TEST(PolicyEdits, ThresholdAndRoleComeFromTheFile) {
   Event production = event({{"kind", "step.started"}, {"step", "production"}, {"actor", "rutger"}});
   EXPECT_EQ(engine.CheckAuthority(production, {"production-ops"}).code(), StatusCode::kForbidden);
   EXPECT_TRUE(engine.CheckAuthority(production, {"prod-ops"}).ok());
+}
+
+// on.environment narrows a rule to some environments; a requirement's on to some of its kinds.
+TEST(PolicyEdits, RulesPerEnvironmentAndRequirementsPerKind) {
+  std::string text = DefaultPolicyText();
+  const std::string rule = "  - id: R12\n    name: backup-before-prod\n";
+  const size_t at = text.find(rule);
+  ASSERT_NE(at, std::string::npos);
+  text.insert(at, "  - id: R30\n    name: staging-owner-note\n"
+                  "    on: {kind: [deploy.requested, step.started], environment: staging}\n"
+                  "    require:\n"
+                  "      - on: {kind: deploy.requested}\n"
+                  "        request: {changes.infra: false}\n"
+                  "      - on: {kind: step.started}\n"
+                  "        event: review\n"
+                  "        where: {subject: staging-plan, verdict: approved}\n");
+  ParseResult parsed = ParsePolicy(text, "edited.yaml");
+  ASSERT_TRUE(parsed.errors.empty()) << parsed.errors.front().ToString();
+  ASSERT_THAT(parsed.policy->FindRule("R30")->on_environments, ::testing::ElementsAre("staging"));
+  Engine engine(std::move(*parsed.policy));
+  auto event = [](const std::string& deployment, json e) {
+    e["id"] = "e";
+    e["actor"] = "leon";
+    e["deployment"] = deployment;
+    return std::move(Event::FromJson(e).value());
+  };
+  auto request = [&](const std::string& deployment, const std::string& environment) {
+    return event(deployment, {{"kind", "deploy.requested"}, {"app", "checkout"},
+                              {"environment", environment}, {"version", "1"}, {"image", kImage},
+                              {"strategy", "rolling"}, {"risk", "low"},
+                              {"changes", {{"infra", true}}}, {"planned_steps", {"orchestrate"}}});
+  };
+  const std::vector<std::string> roles = {"coordinator"};
+  // A staging request with an infrastructure change is denied by R30; production's is not judged.
+  EXPECT_EQ(DeniedBy(engine.Decide(request("s-1", "staging"), roles, kT0)), "R30");
+  EXPECT_TRUE(engine.Decide(request("p-1", "production"), roles, kT0).allowed);
+  // Its start in staging needs the review (the request test does not apply to starts).
+  engine.Apply(1, kT0, request("s-2", "staging"), roles);
+  engine.Apply(2, kT0, request("p-2", "production"), roles);
+  engine.Apply(3, kT0, event("s-2", {{"kind", "review"}, {"subject", "merge"},
+                                     {"verdict", "approved"}}), {"merge-approver"});
+  engine.Apply(4, kT0, event("p-2", {{"kind", "review"}, {"subject", "merge"},
+                                     {"verdict", "approved"}}), {"merge-approver"});
+  const json start = {{"kind", "step.started"}, {"step", "orchestrate"}};
+  Decision staging = engine.Decide(event("s-2", start), roles, kT0);
+  EXPECT_EQ(DeniedBy(staging), "R30");
+  EXPECT_THAT(staging.reasons[0].message, HasSubstr("no review subject=staging-plan"));
+  EXPECT_TRUE(engine.Decide(event("p-2", start), roles, kT0).allowed);
+}
+
+// A checklist's denial names exactly the items not done, in the checklist's order.
+TEST(Checklists, ADenialListsExactlyTheMissingItems) {
+  std::ifstream in(SHIPLOG_EXAMPLE_POLICY_FILE);
+  std::stringstream text;
+  text << in.rdbuf();
+  ParseResult parsed = ParsePolicy(text.str(), "release.yaml");
+  ASSERT_TRUE(parsed.errors.empty()) << parsed.errors.front().ToString();
+  ASSERT_EQ(parsed.policy->checklists.at("production-deployment").size(), 6u);
+  Engine engine(std::move(*parsed.policy));
+  uint64_t seq = 0;
+  auto append = [&](const std::string& actor, const std::vector<std::string>& roles, json e) {
+    e["id"] = "e" + std::to_string(seq + 1);
+    e["actor"] = actor;
+    e["deployment"] = "web-1";
+    Event event = std::move(Event::FromJson(e).value());
+    engine.Apply(++seq, kT0, event, roles, "key-" + actor);
+    return event;
+  };
+  append("lena", {"coordinator"},
+         {{"kind", "deploy.requested"}, {"app", "web"}, {"environment", "staging"},
+          {"version", "2"}, {"image", kImage}, {"strategy", "rolling"}, {"risk", "high"}});
+  append("bob", {"ci"}, {{"kind", "gate.result"}, {"gate", "tests"}, {"outcome", "pass"}});
+  append("thijmen", {"k8s-operator"},
+         {{"kind", "step.reported"}, {"step", "staging"}, {"status", "READY"}});
+  // Recorded, but not by the backup role the item names.
+  append("lena", {"coordinator"}, {{"kind", "rollback.started"}, {"reason", "drill"}});
+  json start = {{"kind", "step.started"}, {"step", "production"}, {"id", "s"},
+                {"actor", "rutger"}, {"deployment", "web-1"}};
+  Decision d = engine.Decide(Event::FromJson(start).value(), {"production-ops"}, kT0);
+  ASSERT_FALSE(d.allowed);
+  ASSERT_EQ(d.reasons.size(), 1u);
+  EXPECT_EQ(d.reasons[0].rule, "R24");
+  EXPECT_EQ(d.reasons[0].message,
+            "checklist production-deployment is missing 4 of 6 items: security scans completed "
+            "(no critical vulnerabilities); smoke tests passed in staging; rollback plan documented "
+            "and reviewed; database backup completed and verified");
+  EXPECT_EQ(d.reasons[0].considered, (std::vector<uint64_t>{2, 3}));
 }
 
 // A decision read back from the JSON a record carries is the decision that was written.

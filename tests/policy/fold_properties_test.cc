@@ -1,4 +1,6 @@
-// Laws of the fold, checked with rapidcheck on random histories under the default pack:
+// Laws of the fold, checked with rapidcheck on random histories under the default pack with a
+// two-person rule bound to the image and a code freeze added (so peak hours, approvals, image
+// changes and revoked keys are in the histories too):
 //   - the state folded one event at a time equals a fold of the same events from scratch;
 //   - a decision depends only on the events, the policy and the time;
 //   - interleaving two independent deployments' events does not change either one's decisions.
@@ -9,6 +11,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "ledger/crypto.h"
 #include "policy/engine.h"
 
 namespace shiplog::policy {
@@ -21,14 +24,43 @@ const std::string kImage =
     "registry.example/app@sha256:4f1c2a9e7b3d5f60812a4c6e8f0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b";
 const std::map<std::string, std::string> kOwner = {
     {"orchestrate", "leon"}, {"build", "ci-bot"}, {"staging", "thijmen"}, {"production", "rutger"}};
+const std::string kOtherImage =
+    "registry.example/app@sha256:0000000000000000000000000000000000000000000000000000000000000002";
 const std::map<std::string, std::vector<std::string>> kRoles = {
-    {"leon", {"coordinator"}}, {"marta", {"merge-approver"}}, {"ci-bot", {"ci"}},
-    {"thijmen", {"k8s-operator"}}, {"rutger", {"production-ops"}}, {"otto", {"backup"}},
-    {"rm", {"release-manager"}}};
+    {"leon", {"coordinator"}},      {"marta", {"merge-approver"}}, {"ci-bot", {"ci"}},
+    {"thijmen", {"k8s-operator"}},  {"rutger", {"production-ops"}}, {"otto", {"backup"}},
+    {"rm", {"release-manager"}},    {"victoria", {"security-reviewer"}},
+    {"sam", {"security-reviewer"}}, {"anne", {"account-manager"}},  {"admin", {}}};
+const std::vector<std::string> kReviewers = {"victoria", "sam", "anne"};
+
+// Each actor's key, as hex: what approvals check against revocations.
+std::string KeyOf(const std::string& actor) { return HexEncode(AsBytes(Sha256("key " + actor))); }
 
 const Policy& DefaultPolicy() {
   static const Policy* policy = [] {
-    ParseResult parsed = ParsePolicy(DefaultPolicyText(), "default.yaml");
+    std::string text = DefaultPolicyText();
+    const std::string calendars = "calendars:\n";
+    text.insert(text.find(calendars) + calendars.size(),
+                "  freeze:\n"
+                "    time_zone: Europe/Amsterdam\n"
+                "    dates: [{from: 2026-11-26, to: 2026-11-26}]\n");
+    text += "\n"
+            "  - id: R40\n"
+            "    name: two-person\n"
+            "    on: {kind: step.started, step: production}\n"
+            "    require:\n"
+            "      - approvals:\n"
+            "          count: 2\n"
+            "          where: {subject: security, verdict: approved}\n"
+            "          by_role: [security-reviewer, account-manager]\n"
+            "          not_by: [requester, builder]\n"
+            "  - id: R41\n"
+            "    name: freeze\n"
+            "    on: {kind: step.started, step: production}\n"
+            "    require:\n"
+            "      - outside_calendar: freeze\n";
+    ParseResult parsed = ParsePolicy(text, "default.yaml");
+    if (!parsed.policy) throw std::runtime_error(parsed.errors.front().ToString());
     return new Policy(std::move(*parsed.policy));
   }();
   return *policy;
@@ -46,8 +78,11 @@ Step GenStep(const std::string& d, const std::string& app) {
   const std::vector<std::string> steps = {"orchestrate", "build", "staging", "production"};
   const std::string step = *rc::gen::elementOf(steps);
   Step s;
-  s.advance = *rc::gen::inRange(0, 20) * kMicrosPerMinute;
-  switch (*rc::gen::inRange(0, 9)) {
+  // Mostly minutes; sometimes hours, into peak hours and the freeze and out again.
+  s.advance = (*rc::gen::inRange(0, 20) +
+               *rc::gen::elementOf(std::vector<int>{0, 0, 0, 0, 120, 600})) *
+              kMicrosPerMinute;
+  switch (*rc::gen::inRange(0, 13)) {
     case 0:
       s = {"leon", {{"kind", "deploy.requested"}, {"app", app}, {"environment", "production"},
                     {"version", "1"}, {"image", kImage}, {"strategy", "canary"}, {"risk", "low"},
@@ -70,6 +105,21 @@ Step GenStep(const std::string& d, const std::string& app) {
                       {"weight", *rc::gen::elementOf(std::vector<int>{5, 25, 50, 100})}}, s.advance};
       break;
     case 7: s = {"rm", {{"kind", "waiver.granted"}, {"rule", "R10"}, {"reason", "drill"}}, s.advance}; break;
+    case 9:
+    case 10:
+      s = {*rc::gen::elementOf(kReviewers),
+           {{"kind", "review"}, {"subject", "security"}, {"verdict", "approved"},
+            {"image", *rc::gen::elementOf(std::vector<std::string>{kImage, kImage, kOtherImage})}},
+           s.advance};
+      break;
+    case 11:
+      s = {"thijmen", {{"kind", "step.started"}, {"step", "staging"}, {"image", kOtherImage}},
+           s.advance};
+      break;
+    case 12:
+      // Not about a deployment: returned without one.
+      return {"admin", {{"kind", "key.revoked"}, {"public_key", KeyOf(*rc::gen::elementOf(kReviewers))}},
+              s.advance};
     default: s = {"leon", {{"kind", "deploy.completed"}}, s.advance}; break;
   }
   s.event["deployment"] = d;
@@ -82,6 +132,7 @@ struct Appended {
   Micros time;
   Event event;
   std::vector<std::string> roles;
+  std::string signer;
 };
 
 // Appends like the ledger's sequencer: authority, decision, fold; a denied intent is not folded.
@@ -98,8 +149,8 @@ class Log {
     const auto& roles = kRoles.at(s.actor);
     if (!engine_.CheckAuthority(event, roles).ok()) return;
     if (!engine_.Decide(event, roles, now_).allowed) return;
-    engine_.Apply(++seq_, now_, event, roles);
-    appended_.push_back({seq_, now_, std::move(event), roles});
+    engine_.Apply(++seq_, now_, event, roles, KeyOf(s.actor));
+    appended_.push_back({seq_, now_, std::move(event), roles, KeyOf(s.actor)});
   }
 
   const Engine& engine() const { return engine_; }
@@ -109,13 +160,13 @@ class Log {
  private:
   Engine engine_;
   std::vector<Appended> appended_;
-  Micros now_ = 1795514400LL * kMicrosPerSecond;
+  Micros now_ = 1795543200LL * kMicrosPerSecond;  // 2026-11-24T18:00:00Z, after peak hours
   uint64_t seq_ = 0;
 };
 
 Engine FoldFromScratch(const std::vector<Appended>& log) {
   Engine engine(DefaultPolicy());
-  for (const Appended& a : log) engine.Apply(a.seq, a.time, a.event, a.roles);
+  for (const Appended& a : log) engine.Apply(a.seq, a.time, a.event, a.roles, a.signer);
   return engine;
 }
 
@@ -154,6 +205,10 @@ RC_GTEST_PROP(FoldProperties, IncrementalFoldEqualsFullFold, ()) {
     log.Submit(GenStep("d1", "checkout"), i);
     Engine scratch = FoldFromScratch(log.appended());
     RC_ASSERT(Probe(log.engine(), "d1", log.now()) == Probe(scratch, "d1", log.now()));
+    // And a fold restored from the exported state (what a snapshot keeps) decides alike.
+    Engine restored(DefaultPolicy());
+    restored.RestoreState(log.engine().ExportState());
+    RC_ASSERT(Probe(log.engine(), "d1", log.now()) == Probe(restored, "d1", log.now()));
   }
 }
 

@@ -108,7 +108,7 @@ TEST(DefaultPack, ParsesWithoutErrors) {
   EXPECT_EQ(parsed.policy->sha256_hex, Sha256Hex(DefaultPolicyText()));
 }
 
-TEST(DefaultPack, HasRulesR1ToR16WithTheirSlugs) {
+TEST(DefaultPack, HasRulesR1ToR18ButR17WithTheirSlugs) {
   // R17 is the waivers block, not a rule.
   Policy p = Parse(DefaultPolicyText());
   std::vector<std::pair<std::string, std::string>> rules;
@@ -128,7 +128,8 @@ TEST(DefaultPack, HasRulesR1ToR16WithTheirSlugs) {
                                  std::pair<std::string, std::string>{"R13", "same-image"},
                                  std::pair<std::string, std::string>{"R14", "maintenance-window"},
                                  std::pair<std::string, std::string>{"R15", "canary-phases"},
-                                 std::pair<std::string, std::string>{"R16", "post-deploy-watch"}));
+                                 std::pair<std::string, std::string>{"R16", "post-deploy-watch"},
+                                 std::pair<std::string, std::string>{"R18", "peak-hours"}));
   EXPECT_EQ(p.FindRule("R17"), nullptr);
 }
 
@@ -157,7 +158,8 @@ TEST(DefaultPack, WaiversAndRoles) {
   EXPECT_TRUE(p.RoleMayEmit("enforcer", "enforcement.decided"));
   EXPECT_TRUE(p.RoleMayEmit("enforcer", "gate.result"));
   EXPECT_FALSE(p.RoleMayEmit("enforcer", "step.started"));
-  EXPECT_THAT(p.roles, SizeIs(16));
+  EXPECT_TRUE(p.RoleMayEmit("account-manager", "review"));
+  EXPECT_THAT(p.roles, SizeIs(17));
   EXPECT_TRUE(p.roles.at("auditor").empty());  // reads, emits nothing
 }
 
@@ -286,7 +288,8 @@ TEST(Errors, UnknownKeyInARule) {
 TEST(Errors, UnknownKeysAtEveryLevel) {
   EXPECT_EQ(OnlyError(Edit(kBase, "name: team\n", "name: team\ncolour: blue\n")),
             "t.yaml:3:1: unknown key 'colour' in the policy (expected one of: shiplog_policy, "
-            "name, description, roles, chain, environments, waivers, rules, reads, limits)");
+            "name, description, roles, chain, environments, waivers, rules, reads, limits, "
+            "calendars, checklists)");
   std::string text = Edit(kBase, "owner: coordinator}\n  - {step: production",
                           "owner: coordinator, after: x}\n  - {step: production");
   EXPECT_EQ(OnlyError(text), At(text, "after") +
@@ -358,14 +361,59 @@ TEST(Errors, EnvironmentBindings) {
                               " namespace 'web' is bound to both environment 'prod' and 'stage'"));
 }
 
+TEST(Approvals, ParseWithTheirDefaultsAndWarnWhenNoRoleCouldGiveThem) {
+  const std::string approvals =
+      "      - approvals:\n"
+      "          count: 2\n"
+      "          where: {verdict: approved}\n"
+      "          by_role: [merge-approver]\n"
+      "          not_by: [requester, builder]\n";
+  std::string text = Edit(kBase,
+                          "      - event: review\n"
+                          "        where: {subject: merge, verdict: approved}\n"
+                          "        by_role: merge-approver\n",
+                          approvals);
+  ParseResult parsed = ParsePolicy(text, "t.yaml");
+  ASSERT_TRUE(parsed.errors.empty()) << parsed.errors.front().ToString();
+  EXPECT_TRUE(parsed.warnings.empty());
+  const Requirement& r = parsed.policy->rules.at(0).require.at(0);
+  EXPECT_EQ(r.type, Requirement::Type::kApprovals);
+  EXPECT_EQ(r.approvals, 2u);
+  EXPECT_EQ(r.event.kind, "review");
+  EXPECT_THAT(r.approver_roles, ElementsAre("merge-approver"));
+  EXPECT_THAT(r.not_by, ElementsAre("requester", "builder"));
+
+  // Coordinators may not emit review: these approvals can never be given.
+  const std::string stuck = Edit(text, "by_role: [merge-approver]", "by_role: [coordinator]");
+  ParseResult warned = ParsePolicy(stuck, "t.yaml");
+  ASSERT_TRUE(warned.errors.empty());
+  ASSERT_EQ(warned.warnings.size(), 1u);
+  EXPECT_EQ(warned.warnings[0].ToString(),
+            At(stuck, "2\n") + " 2 approvals can never be given: none of coordinator may emit "
+                                "review");
+
+  EXPECT_THAT(Errors(Edit(text, "count: 2", "count: 0")),
+              ElementsAre(At(Edit(text, "count: 2", "count: 0"), "0\n") +
+                          " approvals needs a count: a whole number 1..1000"));
+  const std::string other = Edit(text, "not_by: [requester, builder]", "not_by: [reviewer]");
+  EXPECT_THAT(Errors(other), ElementsAre(At(other, "reviewer]") +
+                                         " unknown 'reviewer' in not_by (expected requester, "
+                                         "builder)"));
+  const std::string kind = Edit(text, "count: 2\n", "count: 2\n          event: waiver.granted\n");
+  EXPECT_THAT(Errors(kind),
+              ElementsAre(StartsWith(At(kind, "waiver.granted") +
+                                     " approvals are bound to the image, so their kind needs an "
+                                     "image field")));
+}
+
 TEST(Errors, StepOnlyForStepKinds) {
   std::string text = Edit(kBase, "{kind: step.started, step: orchestrate}",
                           "{kind: deploy.requested, step: orchestrate}");
   EXPECT_THAT(OnlyError(text),
               StartsWith(At(text, "step: orchestrate}") +
                          " on.step applies only to kinds with a step (step.started, "
-                         "step.reported, gate.result, enforcement.decided); 'deploy.requested' "
-                         "has none"));
+                         "step.reported, gate.result, enforcement.decided); none of "
+                         "deploy.requested has one"));
 }
 
 TEST(Errors, RoleNotDeclared) {

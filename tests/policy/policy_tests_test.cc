@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace shiplog::policy {
@@ -25,7 +27,7 @@ Policy DefaultPolicy() {
 // A header and one test of orchestration waiting for the merge approval (R4).
 const std::string kHeader =
     "shiplog_policy_tests: 1\n"                                                        // 1
-    "start: 2026-11-24T10:00:00Z\n"                                                    // 2
+    "start: 2026-11-24T18:00:00Z\n"                                                    // 2
     "deployment: checkout-1\n"                                                         // 3
     "actors:\n"                                                                        // 4
     "  leon: [coordinator]\n"                                                          // 5
@@ -72,7 +74,7 @@ TEST(PolicyTestsTest, MismatchNamesTestStepLineAndRules) {
                           "      - {as: leon, event: {kind: step.started, step: orchestrate}}\n"
                           "  - name: second\n"
                           "    steps:\n"
-                          "      - {at: 2026-11-24T12:00:00Z}\n");
+                          "      - {at: 2026-11-24T20:00:00Z}\n");
   ASSERT_TRUE(run.report) << Errors(run).front();
   EXPECT_EQ(run.report->tests, 2);
   EXPECT_EQ(run.report->passed, 1);
@@ -137,7 +139,7 @@ TEST(PolicyTestsTest, ParseErrorsHaveLineAndColumn) {
 TEST(PolicyTestsTest, UnknownKeysAreErrors) {
   PolicyTestRun run = RunTests(
       "shiplog_policy_tests: 1\n"
-      "start: 2026-11-24T10:00:00Z\n"
+      "start: 2026-11-24T18:00:00Z\n"
       "actors: {leon: [coordinator, wizard]}\n"
       "setup: []\n"
       "tests:\n"
@@ -158,12 +160,12 @@ TEST(PolicyTestsTest, UnknownKeysAreErrors) {
 TEST(PolicyTestsTest, YamlSyntaxErrorAndMissingVersion) {
   EXPECT_THAT(Errors(RunTests("shiplog_policy_tests: 1\ntests: [broken\n")),
               ElementsAre(StartsWith("t.yaml:3:1: YAML syntax error")));
-  EXPECT_THAT(Errors(RunTests("start: 2026-11-24T10:00:00Z\ntests: []\n")),
+  EXPECT_THAT(Errors(RunTests("start: 2026-11-24T18:00:00Z\ntests: []\n")),
               ElementsAre(StartsWith("t.yaml:1:1: missing 'shiplog_policy_tests: 1'")));
 }
 
 TEST(PolicyTestsTest, AStepIsOneThing) {
-  PolicyTestRun run = RunTests(kHeader + "      - {advance: 1m, at: 2026-11-24T10:00:00Z}\n"
+  PolicyTestRun run = RunTests(kHeader + "      - {advance: 1m, at: 2026-11-24T18:00:00Z}\n"
                                     "      - {advance: 1m, as: leon}\n"
                                     "      - {as: leon, event: {kind: review}, rules: [R4]}\n");
   EXPECT_THAT(Errors(run),
@@ -177,10 +179,67 @@ TEST(PolicyTestsTest, EachTestStartsFresh) {
   // The first test's request would make the second one's a second deployment (R5) if state leaked.
   std::string request =
       "      - {as: leon, event: {kind: deploy.requested, app: checkout, environment: production,\n"
-      "          version: \"1\", strategy: rolling, risk: low, image: \"repo:1\"}}\n";
+      "          version: \"1\", strategy: rolling, risk: low,\n"
+      "          image: \"repo@sha256:4f1c2a9e7b3d5f60812a4c6e8f0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b\"}}\n";
   PolicyTestRun run = RunTests(kHeader + "  - name: again\n    steps:\n" + request);
   ASSERT_TRUE(run.report) << Errors(run).front();
   EXPECT_EQ(run.report->passed, 2);
+}
+
+// Coverage: each rule, requirement, if and any_of arm, with the ways the tests saw it.
+const BranchCoverage* FindBranch(const PolicyTestReport& report, const std::string& rule,
+                                 const std::string& branch) {
+  for (const BranchCoverage& b : report.coverage) {
+    if (b.rule == rule && b.branch == branch) return &b;
+  }
+  return nullptr;
+}
+
+TEST(PolicyTestsCoverage, NotesEachBranchOfWhatTheTestsDecided) {
+  PolicyTestRun run = RunPolicyTestsWithCoverage(
+      DefaultPolicy(),
+      kHeader + "      - {as: leon, event: {kind: step.started, step: orchestrate},\n"
+                "         expect: deny, rules: [merge-approved]}\n"
+                "      - {as: marta, event: {kind: review, subject: merge, verdict: approved}}\n"
+                "      - {as: leon, event: {kind: step.started, step: orchestrate}}\n",
+      "t.yaml");
+  ASSERT_TRUE(run.report) << Errors(run).front();
+  const PolicyTestReport& report = *run.report;
+  const BranchCoverage* r4 = FindBranch(report, "R4", "rule");
+  ASSERT_NE(r4, nullptr);
+  EXPECT_TRUE(r4->first_seen && r4->second_seen) << "R4 was denied, then allowed";
+  const BranchCoverage* r5 = FindBranch(report, "R5", "rule");
+  ASSERT_NE(r5, nullptr);
+  EXPECT_TRUE(r5->first_seen);
+  EXPECT_FALSE(r5->second_seen) << "nothing was requested twice";
+  // R7's any_of arms and its if are branches of their own, never reached here.
+  for (const char* branch : {"require 1 any_of 1", "require 1 any_of 2", "require 2 if"}) {
+    const BranchCoverage* b = FindBranch(report, "R7", branch);
+    ASSERT_NE(b, nullptr) << branch;
+    EXPECT_FALSE(b->first_seen || b->second_seen) << branch;
+  }
+  const nlohmann::json json = report.CoverageJson();
+  EXPECT_EQ(json["branches"], report.coverage.size());
+  EXPECT_LT(json["covered"].get<size_t>(), report.coverage.size());
+  EXPECT_THAT(json["uncovered"].dump(),
+              HasSubstr(R"({"branch":"rule","line":)" +
+                        std::to_string(DefaultPolicy().FindRule("R5")->where.line) +
+                        R"(,"missing":["deny"],"rule":"R5"})"));
+}
+
+TEST(PolicyTestsCoverage, TheDefaultPacksOwnTestsSeeEveryBranchBothWays) {
+  std::ifstream in(SHIPLOG_DEFAULT_POLICY_TESTS_FILE);
+  std::stringstream text;
+  text << in.rdbuf();
+  PolicyTestRun run = RunPolicyTestsWithCoverage(DefaultPolicy(), text.str(), "default_tests.yaml");
+  ASSERT_TRUE(run.report) << Errors(run).front();
+  EXPECT_EQ(run.report->failed, 0);
+  ASSERT_GT(run.report->coverage.size(), 40u);
+  for (const BranchCoverage& b : run.report->coverage) {
+    EXPECT_TRUE(b.covered()) << b.rule << " " << b.branch << " (line " << b.where.line
+                             << ") seen " << b.first << ": " << b.first_seen << ", " << b.second
+                             << ": " << b.second_seen;
+  }
 }
 
 }  // namespace SHIPLOG_THIS_FILE

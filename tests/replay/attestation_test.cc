@@ -56,7 +56,7 @@ TEST_F(AttestationTest, StatementOfAnAllowedProductionStart) {
   EXPECT_EQ(p["step"], "production");
   EXPECT_EQ(p["actor"], "rutger");
   EXPECT_EQ(p["seq"], production_.seq);
-  EXPECT_EQ(p["ledger_time"], "2026-11-24T10:16:00Z");
+  EXPECT_EQ(p["ledger_time"], "2026-11-24T18:16:00Z");
   EXPECT_EQ(p["manual_clock"], true);
   EXPECT_THAT(p["drill"].get<std::string>(), HasSubstr("manual clock"));
 

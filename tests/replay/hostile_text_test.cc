@@ -25,7 +25,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using json = nlohmann::json;
 
-constexpr Micros kStart = 1795514400LL * kMicrosPerSecond;  // 2026-11-24T10:00:00Z
+constexpr Micros kStart = 1795543200LL * kMicrosPerSecond;  // 2026-11-24T18:00:00Z
 
 // Closes a script, opens markup, clears the screen, retitles the terminal, reverses the text that
 // follows and breaks the line without a newline.
@@ -45,7 +45,7 @@ json FillField(capnp::StructSchema::Field field, const std::string& where) {
   const capnp::Type type = field.getType();
   const std::string path = where + "." + event_schema::JsonFieldName(field);
   if (event_schema::HasAnnotation(field, event_schema::kTimeAnnotation)) {
-    return "2026-11-24T11:00:00Z";
+    return "2026-11-24T19:00:00Z";
   }
   if (event_schema::HasAnnotation(field, event_schema::kHexAnnotation)) {
     return std::string(64, 'a');

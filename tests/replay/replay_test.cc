@@ -161,7 +161,7 @@ class CounterfactualTest : public ::testing::Test {
   Receipt As(const std::string& who, const std::string& deployment, json event) {
     event["actor"] = who;
     event["deployment"] = deployment;
-    return LedgerUnderTest::Must(l_.Append(event));
+    return LedgerUnderTest::Must(on_->Append(event));
   }
 
   // Requested to staging READY; returns the seq of the staging report.
@@ -182,10 +182,11 @@ class CounterfactualTest : public ::testing::Test {
   }
 
   void Advance(const std::string& by) {
-    LedgerUnderTest::Must(l_.ledger().AdvanceClock(LedgerUnderTest::Must(ParseDuration(by))));
+    LedgerUnderTest::Must(on_->ledger().AdvanceClock(LedgerUnderTest::Must(ParseDuration(by))));
   }
 
   LedgerUnderTest l_;
+  LedgerUnderTest* on_ = &l_;  // where As and Advance append
 };
 
 TEST_F(CounterfactualTest, ThirtyMinuteSoakDeniesExactlyTheTwentyMinuteStart) {
@@ -223,6 +224,37 @@ TEST_F(CounterfactualTest, ThirtyMinuteSoakDeniesExactlyTheTwentyMinuteStart) {
   CounterfactualReport again = LedgerUnderTest::Must(ReplayUnderPolicy(l_.ledger(), stricter, {}, {}));
   EXPECT_EQ(l_.ledger().size(), size) << "nothing is appended";
   EXPECT_EQ(again.ToJson(), all.ToJson());
+}
+
+// The history of a team without R18, replayed under the default pack: exactly the production
+// start made inside the peak window (Wednesday 09:20 in Amsterdam) flips, not the ones the evening
+// before or after.
+TEST_F(CounterfactualTest, PeakHoursFlipExactlyTheProductionStartInsideTheWindow) {
+  std::string text = DefaultPolicy().source;
+  text.erase(text.find("\n  - id: R18"));
+  const policy::Policy without = *policy::ParsePolicy(text + "\n", "no-r18.yaml").policy;
+  ASSERT_EQ(without.FindRule("R18"), nullptr);
+  LedgerUnderTest team(without, replay_test::kStart,  // Tuesday 19:00 in Amsterdam
+                       {{"leon", {"coordinator"}}, {"marta", {"merge-approver"}},
+                        {"ci-bot", {"ci"}}, {"thijmen", {"k8s-operator"}},
+                        {"rutger", {"production-ops"}}, {"otto", {"backup"}}});
+  on_ = &team;
+  std::vector<Receipt> starts;
+  for (const auto& [d, wait] : std::vector<std::pair<std::string, std::string>>{
+           {"evening-1", "20m"}, {"peak-1", "14h"}, {"after-1", "9h"}}) {
+    UpToStagingReady(d, "app-" + d);
+    Advance(wait);
+    starts.push_back(As("rutger", d, {{"kind", "step.started"}, {"step", "production"}}));
+    ASSERT_FALSE(starts.back().denied) << d;
+  }
+  CounterfactualReport report =
+      LedgerUnderTest::Must(ReplayUnderPolicy(team.ledger(), DefaultPolicy(), {}, {}));
+  ASSERT_EQ(report.changes.size(), 1u) << report.ToText();
+  EXPECT_EQ(report.changes[0].seq, starts[1].seq);
+  EXPECT_EQ(report.changes[0].deployment, "peak-1");
+  EXPECT_THAT(report.changes[0].rules, ::testing::ElementsAre("R18"));
+  EXPECT_THAT(report.changes[0].now.reasons[0].message,
+              HasSubstr("Wed 2026-11-25 09:20 Europe/Amsterdam is inside calendar peak-hours"));
 }
 
 TEST_F(CounterfactualTest, ADeniedIntentStaysHistoryUnderALooserPolicy) {

@@ -22,8 +22,8 @@ namespace shiplog::replay_test {
 
 using json = nlohmann::json;
 
-// 2026-11-24T10:00:00Z.
-constexpr Micros kStart = 1795514400LL * kMicrosPerSecond;
+// 2026-11-24T18:00:00Z.
+constexpr Micros kStart = 1795543200LL * kMicrosPerSecond;
 
 inline std::string ReadText(const std::string& path) {
   std::ifstream in(path);
@@ -55,7 +55,7 @@ class LedgerUnderTest {
  public:
   LedgerUnderTest(const policy::Policy& policy, Micros start,
                   const std::map<std::string, std::vector<std::string>>& actors) {
-    SigningKey admin = SigningKey::Generate();
+    const SigningKey& admin = admin_;
     InitOptions options;
     options.admin_public_key = admin.PublicKey();
     options.manual_clock = true;
@@ -83,6 +83,16 @@ class LedgerUnderTest {
   Result<Receipt> Append(const Event& event) {
     return ledger_->Append(SignedEvent::Sign(event, keys_.at(std::string(event.actor()))));
   }
+  // The admin revokes `actor`'s key.
+  Status Revoke(const std::string& actor) {
+    SHIPLOG_ASSIGN_OR_RETURN(
+        Event revoked,
+        Event::FromJson({{"kind", "key.revoked"},
+                         {"id", "revoke-" + actor},
+                         {"actor", "admin"},
+                         {"public_key", HexEncode(keys_.at(actor).PublicKey())}}));
+    return ledger_->Append(SignedEvent::Sign(revoked, admin_)).status();
+  }
   // Builds the event from JSON (an id is made up when absent) and appends it.
   Result<Receipt> Append(json event) {
     if (!event.contains("id")) event["id"] = "e-" + std::to_string(++ids_);
@@ -100,6 +110,7 @@ class LedgerUnderTest {
 
  private:
   SystemClock unused_clock_;  // a manual-clock ledger never reads it
+  SigningKey admin_ = SigningKey::Generate();
   testing::ScratchDir dir_;
   policy::PolicyGate gate_;
   std::unique_ptr<Ledger> ledger_;
@@ -117,12 +128,14 @@ class KeptLedgers final : public policy::TimelineBackend {
     return Status::Ok();
   }
   Status SetTime(Micros now) override { return ledgers_.back()->ledger().SetClock(now); }
+  Status Revoke(const std::string& actor) override { return ledgers_.back()->Revoke(actor); }
   Result<Outcome> Append(const Event& event) override {
     auto receipt = ledgers_.back()->Append(event);
     Outcome out;
     if (!receipt.ok()) {
       const StatusCode code = receipt.status().code();
-      if (code != StatusCode::kForbidden && code != StatusCode::kInvalidArgument) {
+      if (code != StatusCode::kForbidden && code != StatusCode::kInvalidArgument &&
+          code != StatusCode::kUnknownKey) {
         return receipt.status();
       }
       out.got = "reject";

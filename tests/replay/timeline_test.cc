@@ -35,7 +35,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using json = nlohmann::json;
 
-constexpr Micros kStart = 1795514400LL * kMicrosPerSecond;  // 2026-11-24T10:00:00Z
+constexpr Micros kStart = 1795543200LL * kMicrosPerSecond;  // 2026-11-24T18:00:00Z
 constexpr Micros kMinute = kMicrosPerMinute;
 const std::string kDeployment = "checkout-1";
 const std::string kImage =

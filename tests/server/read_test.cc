@@ -129,7 +129,7 @@ TEST_F(ReadTest, QueryStreamsWhatWasSubmittedAsJsonLinesAndTheCliAgrees) {
   // The same filters through `shiplog query` once the server let go of the ledger.
   const std::vector<std::pair<std::string, std::vector<std::string>>> filters = {
       {"deployment=checkout-1", {"--deployment", "checkout-1"}},
-      {"app=checkout&since=2026-11-24T10:00:00Z", {"--app", "checkout", "--since", "2026-11-24T10:00:00Z"}},
+      {"app=checkout&since=2026-11-24T18:00:00Z", {"--app", "checkout", "--since", "2026-11-24T18:00:00Z"}},
       {"decision=denied", {"--decision", "denied"}},
       {"role=ci&kind=step.started", {"--role", "ci", "--kind", "step.started"}}};
   std::vector<std::string> served;
@@ -245,7 +245,7 @@ TEST_F(ReadTest, DeploymentStateNowAndReplayedAtASeqOrTime) {
   EXPECT_TRUE(staging) << before_staging.dump();
 
   // Every record so far has the manual clock's one time, so that time folds them all.
-  json at_time = GetJson("/v1/deployments/checkout-1?at=2026-11-24T10:00:00Z");
+  json at_time = GetJson("/v1/deployments/checkout-1?at=2026-11-24T18:00:00Z");
   EXPECT_EQ(at_time["seq"], denied_);
   EXPECT_EQ(at_time["steps"], now["steps"]);
   EXPECT_EQ(GetJson("/v1/deployments/checkout-1?at=" + std::to_string(staging_ready_)),
@@ -281,7 +281,7 @@ TEST_F(ReadTest, UnknownThingsAre404AndBadParametersAre400NamingThem) {
   error("/v1/deployments/checkout-9", 404);
   error("/v1/deployments/checkout-9/timeline", 404);
   error("/v1/deployments/checkout-1?at=99999", 404);
-  error("/v1/deployments/checkout-1?at=2026-11-24T09:00:00Z", 404);
+  error("/v1/deployments/checkout-1?at=2026-11-24T17:00:00Z", 404);
   EXPECT_THAT(error("/v1/deployments/checkout-1?at=yesterday", 400), HasSubstr("at"));
   EXPECT_THAT(error("/v1/deployments/checkout-1?when=5", 400), HasSubstr("when"));
   EXPECT_THAT(error("/v1/deployments/checkout-1/timeline?format=pdf", 400), HasSubstr("format"));
@@ -295,7 +295,7 @@ TEST_F(ReadTest, UnknownThingsAre404AndBadParametersAre400NamingThem) {
   EXPECT_THAT(error("/v1/query?deployment=checkout-1&colour=red", 400), HasSubstr("colour"));
   EXPECT_THAT(error("/v1/query?decision=maybe", 400), HasSubstr("maybe"));
   EXPECT_THAT(error("/v1/query?since=noon", 400), HasSubstr("since"));
-  EXPECT_THAT(error("/v1/query?since=2026-11-24T11:00:00Z&until=2026-11-24T10:00:00Z", 400),
+  EXPECT_THAT(error("/v1/query?since=2026-11-24T19:00:00Z&until=2026-11-24T18:00:00Z", 400),
               HasSubstr("until"));
   EXPECT_THAT(error("/v1/query?count=yes", 400), HasSubstr("count"));
   // A read route answers an unsigned call with 401 whatever its method: the read check comes

@@ -93,7 +93,7 @@ class TlogTilesTest : public ::testing::Test {
   }
 
   std::string Cosigned(const std::string& note_file, const std::string& seed) {
-    ProcessResult r = Client({"cosign", kWitness, seed, note_file, "1795514400"});
+    ProcessResult r = Client({"cosign", kWitness, seed, note_file, "1795543200"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out;
   }
@@ -215,7 +215,7 @@ TEST_F(TlogTilesTest, WitnessCosignatureIsStoredAndShown) {
   json latest = json::parse(server_.Get("/v1/checkpoint").body);
   EXPECT_EQ(latest["checkpoint"], cosigned);
   EXPECT_EQ(latest["cosignatures"][0]["witness"], kWitness);
-  EXPECT_EQ(latest["cosignatures"][0]["timestamp"], 1795514400);
+  EXPECT_EQ(latest["cosignatures"][0]["timestamp"], 1795543200);
 
   // And by `shiplog checkpoint`, which needs the store the server holds.
   ASSERT_EQ(server_.Stop(), 0);

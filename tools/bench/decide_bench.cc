@@ -71,7 +71,8 @@ struct Deployment {
   Engine engine;
   double fold_micros = 0;  // in Engine::Apply, building the state
   uint64_t seq = 0;
-  Micros now = 1795514400LL * kMicrosPerSecond;
+  // 2026-11-24T18:00:00Z: after peak hours (R18), which 100,000 events a second apart stay.
+  Micros now = 1795543200LL * kMicrosPerSecond;
 };
 
 // One decision with the deployment's state already folded.

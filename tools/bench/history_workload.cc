@@ -31,7 +31,7 @@ const std::map<std::string, std::vector<std::string>>& Actors() {
   static const auto* actors = new std::map<std::string, std::vector<std::string>>{
       {"leon", {"coordinator"}},      {"marta", {"merge-approver"}}, {"ci-bot", {"ci"}},
       {"thijmen", {"k8s-operator"}},  {"rutger", {"production-ops"}}, {"otto", {"backup"}},
-      {"rm", {"release-manager"}}};
+      {"rm", {"release-manager"}},    {"anne", {"account-manager"}}};
   return *actors;
 }
 
@@ -79,7 +79,10 @@ class HistoryWriter {
                                     {"image", image}}) &&
               step("thijmen", "staging") &&
               Append("otto", id, {{"kind", "backup.verified"}, {"scope", "db"},
-                                  {"backup_id", "b-" + std::to_string(n)}});
+                                  {"backup_id", "b-" + std::to_string(n)}}) &&
+              // The history runs around the clock: production starts in peak hours too (R18).
+              Append("anne", id, {{"kind", "review"}, {"subject", "client-agreement"},
+                                  {"verdict", "approved"}});
     if (!ok) return false;
     if (n % 10 == 3) {  // too early: R10 denies, recorded as policy.denied
       ok = Advance(5 * kMicrosPerMinute) &&

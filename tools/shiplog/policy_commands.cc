@@ -21,16 +21,26 @@ constexpr int kExitTestsFailed = kExitVerifyFailed;
 
 // What is valid but almost surely not meant, each printed on stderr as "FILE: warning: ..." and
 // returned for the JSON output. A policy without rules allows every intent.
-nlohmann::json Warnings(const Policy& p, const std::string& path) {
+// The parser's own warnings come with their file:line:column.
+nlohmann::json Warnings(const ParseResult& parsed, const std::string& path) {
+  const Policy& p = *parsed.policy;
   const std::string file = path == "-" ? "stdin" : path;
   nlohmann::json warnings = nlohmann::json::array();
+  std::vector<std::string> lines;
   if (p.rules.empty()) {
     warnings.push_back({{"file", file},
                         {"message", "the policy has no rules, so it allows every intent"}});
+    lines.push_back(file + ": warning: the policy has no rules, so it allows every intent");
   }
-  for (const auto& w : warnings) {
-    std::cerr << TerminalText(file + ": warning: " + w["message"].get<std::string>()) << "\n";
+  for (const auto& w : parsed.warnings) {
+    warnings.push_back({{"file", file},
+                        {"line", w.where.line},
+                        {"column", w.where.column},
+                        {"message", w.message}});
+    lines.push_back(file + ":" + std::to_string(w.where.line) + ":" +
+                    std::to_string(w.where.column) + ": warning: " + w.message);
   }
+  for (const auto& line : lines) std::cerr << TerminalText(line) << "\n";
   return warnings;
 }
 
@@ -39,7 +49,7 @@ int RunLint(const std::string& file) {
   if (!parsed.ok()) return Fail(parsed.status());
   if (!parsed->policy) return ReportPolicyErrors(parsed->errors);
   const Policy& p = *parsed->policy;
-  nlohmann::json warnings = Warnings(p, file);
+  nlohmann::json warnings = Warnings(*parsed, file);
   PrintJson({{"ok", true},
              {"name", p.name},
              {"sha256", p.sha256_hex},
@@ -53,16 +63,22 @@ nlohmann::json Summary(const Policy& p) {
   for (const auto& step : p.chain) chain.push_back({{"step", step.step}, {"owner", step.owner}});
   nlohmann::json rules = nlohmann::json::array();
   for (const auto& rule : p.rules) {
-    rules.push_back({{"id", rule.id},
-                     {"name", rule.name},
-                     {"why", rule.why},
-                     {"on", {{"kind", rule.on_kinds}, {"step", rule.on_steps}}}});
+    nlohmann::json on = {{"kind", rule.on_kinds}, {"step", rule.on_steps}};
+    if (!rule.on_environments.empty()) on["environment"] = rule.on_environments;
+    rules.push_back({{"id", rule.id}, {"name", rule.name}, {"why", rule.why}, {"on", on}});
+  }
+  nlohmann::json calendars = nlohmann::json::object();
+  for (const auto& [name, calendar] : p.calendars) {
+    nlohmann::json windows = nlohmann::json::array();
+    for (const auto& w : calendar.weekly) windows.push_back(w.ToString());
+    for (const auto& d : calendar.dates) windows.push_back(d.ToString());
+    calendars[name] = {{"time_zone", calendar.time_zone}, {"windows", windows}};
   }
   return {
       {"name", p.name},         {"description", p.description},
       {"sha256", p.sha256_hex}, {"roles", p.roles},
       {"chain", chain},         {"waivers", {{"roles", p.waiver_roles}, {"never", p.never_waived}}},
-      {"rules", rules}};
+      {"calendars", calendars}, {"rules", rules}};
 }
 
 // Without a file: the default pack's text, verbatim, so `policy show > mine.yaml` starts a policy.
@@ -91,7 +107,7 @@ int RunActivate(const ActivateArgs& args, Context& context) {
   if (!parsed.ok()) return Fail(parsed.status());
   if (!parsed->policy) return ReportPolicyErrors(parsed->errors);
   const Policy& p = *parsed->policy;
-  Warnings(p, args.file);
+  Warnings(*parsed, args.file);
   return AppendSignedBy(args.dir, args.admin_key, context,
                         {{"kind", "policy.activated"},
                          {"name", p.name},
@@ -102,6 +118,7 @@ int RunActivate(const ActivateArgs& args, Context& context) {
 struct TestArgs {
   std::string policy;
   std::string tests;
+  bool coverage = false;
 };
 
 // The policy is linted first (a bad one fails like lint), then every test runs: one JSON line per
@@ -112,13 +129,28 @@ int RunTest(const TestArgs& args) {
   if (!parsed->policy) return ReportPolicyErrors(parsed->errors);
   auto text = ReadInput(args.tests, kMaxTestsFileBytes);
   if (!text.ok()) return Fail(text.status());
-  policy::PolicyTestRun run = policy::RunPolicyTests(*parsed->policy, *text, args.tests);
+  policy::PolicyTestRun run =
+      args.coverage ? policy::RunPolicyTestsWithCoverage(*parsed->policy, *text, args.tests)
+                    : policy::RunPolicyTests(*parsed->policy, *text, args.tests);
   if (!run.report) return ReportPolicyErrors(run.errors);
   for (const auto& m : run.report->mismatches) {
     std::cerr << TerminalText(m.ToString()) << "\n";
     PrintJson(m.ToJson());
   }
-  PrintJson(run.report->Summary());
+  nlohmann::json summary = run.report->Summary();
+  if (args.coverage) {
+    // One line per branch not seen both ways, at the policy file's line: what a test should add.
+    for (const auto& b : run.report->coverage) {
+      if (b.covered()) continue;
+      std::string missing = b.first_seen ? "" : b.first;
+      if (!b.second_seen) missing += (missing.empty() ? "" : " or ") + b.second;
+      std::cerr << TerminalText(args.policy + ":" + std::to_string(b.where.line) + ": " + b.rule +
+                                " " + b.branch + ": never seen to " + missing)
+                << "\n";
+    }
+    summary["coverage"] = run.report->CoverageJson();
+  }
+  PrintJson(summary);
   return run.report->failed == 0 ? kExitOk : kExitTestsFailed;
 }
 
@@ -159,6 +191,9 @@ void AddPolicyCommands(CLI::App& app, Context& context, Action& action) {
       "any fails, 2 on a bad policy or tests file");
   test->add_option("policy", test_args->policy, "The policy file")->required();
   test->add_option("tests", test_args->tests, "The tests file (policy/policy_tests.h)")->required();
+  test->add_flag("--coverage", test_args->coverage,
+                 "Also report, per rule, requirement, if and any_of arm, whether the tests saw "
+                 "it both ways (allow and deny); each branch not seen both ways on stderr");
   test->callback([&action, test_args] { action = [test_args] { return RunTest(*test_args); }; });
 }
 

@@ -569,6 +569,19 @@ void Engine::RestoreState(EngineState state) {
 
 namespace {
 
+// What the rules read of an intent. A step start, the most frequent intent, is judged by its step
+// and image alone (the rest comes from the deployment's state), so those are read straight from
+// the event rather than through its whole JSON form: that is a third of a decision's time.
+json IntentFields(const Event& event) {
+  if (event.kind() != "step.started") return event.ToJson();
+  auto started = event.reader().getBody().getStepStarted();
+  json fields = {{"step", std::string(started.getStep().cStr(), started.getStep().size())}};
+  if (started.getImage().size() > 0) {
+    fields["image"] = std::string(started.getImage().cStr(), started.getImage().size());
+  }
+  return fields;
+}
+
 bool Listed(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
@@ -986,7 +999,7 @@ Decision Engine::Decide(const Event& event, const std::vector<std::string>& role
                                 {}});
     return decision;
   }
-  json fields = event.ToJson();
+  json fields = IntentFields(event);
   std::string image = EffectiveImage(kind, fields, d);
   std::string step = fields.value("step", "");
   const Intent intent{event, std::move(fields), std::move(image), std::move(step), d, now};

@@ -67,6 +67,14 @@ std::vector<std::string> List(const char* const (&items)[N]) {
   return std::vector<std::string>(items, items + N);
 }
 
+// The names a section declares, for "not declared (these are)" messages.
+template <typename Map>
+std::vector<std::string> Keys(const Map& map) {
+  std::vector<std::string> keys;
+  for (const auto& entry : map) keys.push_back(entry.first);
+  return keys;
+}
+
 // ---- the event schema ----
 
 // Each kind's body struct, by its outside name.
@@ -1328,8 +1336,7 @@ void Parser::On(const YAML::Node& node, Rule* rule) {
 std::optional<std::string> Parser::EnvironmentName(const YAML::Node& node) {
   auto name = Name(node, "an environment");
   if (name && !policy_.environments.empty() && policy_.FindEnvironment(*name) == nullptr) {
-    std::vector<std::string> declared;
-    for (const auto& [env, binding] : policy_.environments) declared.push_back(env);
+    const std::vector<std::string> declared = Keys(policy_.environments);
     Error(node, "environment '" + *name + "' is not declared under environments (" +
                     Join(declared) + ")");
     return std::nullopt;
@@ -1451,8 +1458,7 @@ void Parser::Form(const std::string& form, const Entries& fields, const Rule& ru
                                         : Requirement::Type::kOutsideCalendar;
     auto name = Scalar(value, "a calendar");
     if (name && policy_.calendars.count(*name) == 0) {
-      std::vector<std::string> declared;
-      for (const auto& [calendar, unused] : policy_.calendars) declared.push_back(calendar);
+      const std::vector<std::string> declared = Keys(policy_.calendars);
       Error(value, "calendar '" + *name + "' is not declared under calendars" +
                        (declared.empty() ? std::string() : " (" + Join(declared) + ")"));
     } else if (name) {
@@ -1462,8 +1468,7 @@ void Parser::Form(const std::string& form, const Entries& fields, const Rule& ru
     r->type = Requirement::Type::kChecklist;
     auto name = Scalar(value, "a checklist");
     if (name && policy_.checklists.count(*name) == 0) {
-      std::vector<std::string> declared;
-      for (const auto& [checklist, unused] : policy_.checklists) declared.push_back(checklist);
+      const std::vector<std::string> declared = Keys(policy_.checklists);
       Error(value, "checklist '" + *name + "' is not declared under checklists" +
                        (declared.empty() ? std::string() : " (" + Join(declared) + ")"));
     } else if (name) {

@@ -62,6 +62,15 @@ AppendLoad::Options Load(const std::vector<std::string>& agents, const std::stri
   return options;
 }
 
+// `url`'s database on either server, as the servers are given it: libpq tries the hosts in order
+// and target_session_attrs=read-write finds whichever is the primary.
+std::string BothHosts(const PostgresServer& primary, const PostgresServer& standby,
+                      const std::string& url) {
+  return "postgresql://shiplog@127.0.0.1:" + std::to_string(primary.port()) + ",127.0.0.1:" +
+         std::to_string(standby.port()) + "/" + url.substr(url.rfind('/') + 1) +
+         "?target_session_attrs=read-write";
+}
+
 class MultiServerTest : public ::testing::Test {
  protected:
   MultiServerTest()
@@ -159,10 +168,7 @@ TEST(PostgresFailover, APrimaryKilledUnderLoadLosesNothingAcknowledgedOnceTheSta
   PostgresServer primary(PostgresServer::Options{"standby1"});
   std::unique_ptr<PostgresServer> standby = primary.StartStandby("standby1");
   const std::string url = primary.CreateDatabase("failover");
-  const std::string database = url.substr(url.rfind('/') + 1);
-  const std::string hosts = "postgresql://shiplog@127.0.0.1:" + std::to_string(primary.port()) +
-                            ",127.0.0.1:" + std::to_string(standby->port()) + "/" + database +
-                            "?target_session_attrs=read-write";
+  const std::string hosts = BothHosts(primary, *standby, url);
   std::vector<std::string> agents;
   ServerProcess first(Coordinators(agents), false, hosts);
   auto second = ServerProcess::OverSameLedger(first);
@@ -214,10 +220,7 @@ TEST(PostgresFailover, AStandbyPromotedWithoutAcknowledgedRecordsStopsAppends) {
   PostgresServer primary;  // its standby is asynchronous
   std::unique_ptr<PostgresServer> standby = primary.StartStandby("standby1");
   const std::string url = primary.CreateDatabase("async");
-  const std::string database = url.substr(url.rfind('/') + 1);
-  const std::string hosts = "postgresql://shiplog@127.0.0.1:" + std::to_string(primary.port()) +
-                            ",127.0.0.1:" + std::to_string(standby->port()) + "/" + database +
-                            "?target_session_attrs=read-write";
+  const std::string hosts = BothHosts(primary, *standby, url);
   std::vector<std::string> agents;
   ServerProcess first(Coordinators(agents), false, hosts);
   auto second = ServerProcess::OverSameLedger(first);

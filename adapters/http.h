@@ -57,6 +57,11 @@ struct Response {
   // more (an empty chunk with true is allowed), false when done.
   // A producer may throw: the server then ends the stream with one {"error": ...} line.
   std::function<bool(std::string& chunk)> stream;
+  // When set instead of `stream`, the body is sent chunked as it becomes ready: for each chunk
+  // `next` is called with a callback to call exactly once, from any thread, with a chunk (never
+  // empty while more follows) and whether more follows. A live feed waits for appends so
+  // without holding a thread (adapters/event_feed.h).
+  std::function<void(std::function<void(std::string chunk, bool more)> done)> next;
   // Headers beyond Content-Type (e.g. Retry-After on a 503).
   std::vector<std::pair<std::string, std::string>> headers;
   // What the request log adds after the status: the sequence number, or the denial's rules.

@@ -33,6 +33,10 @@ namespace shiplog::adapters {
 
 // The components every shiplog read signature covers, in the order the CLI signs them.
 inline constexpr std::string_view kSignedComponents[] = {"@method", "@path", "@query", "date"};
+// What a browser signs (the console, adapters/console/): the same without "date", since a page
+// may not set the Date header (a forbidden header in the Fetch standard). The signed `created`
+// parameter bounds its age just as well.
+inline constexpr std::string_view kBrowserSignedComponents[] = {"@method", "@path", "@query"};
 // The label the CLI gives its signature (any label is accepted).
 inline constexpr std::string_view kSignatureLabel = "sig1";
 inline constexpr std::string_view kSignatureAlgorithm = "ed25519";

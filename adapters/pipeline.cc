@@ -152,6 +152,7 @@ void AppendPipeline::AppendAndAnswer(std::vector<Waiting>& batch) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (metrics_) metrics_->BatchCommitted(batch.size(), seconds);
+  if (options_.committed) options_.committed(ledger_.size());
   if (Status now = ledger_.Writable(); was_writable && !now.ok()) {
     spdlog::error("appends stopped: {}", now.message());
   }

@@ -36,6 +36,9 @@ class AppendPipeline {
   struct Options {
     size_t verify_threads = 2;
     size_t max_batch = 2048;  // events per commit at most
+    // Called on the sequencer after each commit, with the ledger's size: the live feed's wake-up
+    // (adapters/event_feed.h). Must return quickly.
+    std::function<void(uint64_t size)> committed;
   };
   // Called once per submitted event, on a pool or the sequencer thread, after it is durable (or
   // with why it is not stored).

@@ -15,7 +15,7 @@ namespace {
 
 constexpr size_t kMaxNonce = 128;
 
-enum class Group { kHealth, kMetrics, kProofs, kOwn, kWhoAmI, kRecords };
+enum class Group { kHealth, kMetrics, kProofs, kOwn, kWhoAmI, kConsole, kRecords };
 
 bool StartsWith(const std::string& s, std::string_view prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
@@ -36,6 +36,8 @@ Group GroupOf(const std::string& path) {
     return Group::kOwn;
   }
   if (path == "/v1/whoami") return Group::kWhoAmI;
+  // The console's files are code that reads through the signed API, never data.
+  if (path == "/ui" || StartsWith(path, "/ui/")) return Group::kConsole;
   return Group::kRecords;
 }
 
@@ -79,17 +81,23 @@ struct Refusal {
   std::string message;
 };
 
-// The signature's parameters, checked: the components shiplog signs, and created, keyid,
-// alg="ed25519" and a nonce, nothing else.
-std::optional<Refusal> CheckParams(const SignatureInput& input) {
+// Whether `input` covers exactly `wanted`, each once, in any order.
+template <size_t N>
+bool Covers(const SignatureInput& input, const std::string_view (&wanted)[N]) {
   std::vector<std::string> covered = input.components;
+  std::vector<std::string> sorted_wanted(std::begin(wanted), std::end(wanted));
   std::sort(covered.begin(), covered.end());
-  std::vector<std::string> wanted(std::begin(kSignedComponents), std::end(kSignedComponents));
-  std::sort(wanted.begin(), wanted.end());
-  if (covered != wanted) {
+  std::sort(sorted_wanted.begin(), sorted_wanted.end());
+  return covered == sorted_wanted;
+}
+
+// The signature's parameters, checked: the components shiplog signs (with or without "date"),
+// and created, keyid, alg="ed25519" and a nonce, nothing else.
+std::optional<Refusal> CheckParams(const SignatureInput& input) {
+  if (!Covers(input, kSignedComponents) && !Covers(input, kBrowserSignedComponents)) {
     return Refusal{"malformed",
-                   "the signature must cover exactly \"@method\" \"@path\" \"@query\" \"date\", "
-                   "each once; it covers " +
+                   "the signature must cover exactly \"@method\" \"@path\" \"@query\" \"date\" "
+                   "(or, from a browser, the first three), each once; it covers " +
                        input.Serialize().substr(0, 200)};
   }
   for (const SignatureParam& p : input.params) {
@@ -116,13 +124,14 @@ std::optional<Refusal> CheckParams(const SignatureInput& input) {
   return std::nullopt;
 }
 
-// `created` and the Date header both within `skew` seconds of `now`.
-std::optional<Refusal> CheckTimes(int64_t created, int64_t date, int64_t now, int64_t skew) {
+// `created` and the Date header (when signed) both within `skew` seconds of `now`.
+std::optional<Refusal> CheckTimes(int64_t created, std::optional<int64_t> date, int64_t now,
+                                  int64_t skew) {
   if (created < now - skew || created > now + skew) {
     return Refusal{"expired", "the signature's created time is more than " + std::to_string(skew) +
                                   " s from the server's clock"};
   }
-  if (date < now - skew || date > now + skew) {
+  if (date && (*date < now - skew || *date > now + skew)) {
     return Refusal{"expired", "the Date header is more than " + std::to_string(skew) +
                                   " s from the server's clock"};
   }
@@ -154,28 +163,37 @@ std::variant<Reader, Refusal, Response> Authenticate(ServerState& state, const R
                                     "'"};
   }
   if (auto bad = CheckParams(*input)) return *bad;
-  auto date_text = request.Header("date");
-  if (!date_text) return Refusal{"malformed", "a signed request needs a Date header"};
-  auto date = ParseHttpDate(*date_text);
-  if (!date.ok()) return Refusal{"malformed", date.status().message()};
+  // The Date header matters only when the signature covers it (a browser's does not).
+  const bool signs_date = Covers(*input, kSignedComponents);
+  std::string date_text;
+  std::optional<int64_t> date;
+  if (signs_date) {
+    auto header = request.Header("date");
+    if (!header) return Refusal{"malformed", "a signed request needs a Date header"};
+    auto parsed = ParseHttpDate(*header);
+    if (!parsed.ok()) return Refusal{"malformed", parsed.status().message()};
+    date_text = *header;
+    date = *parsed;
+  }
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
   const int64_t skew = state.options.read_clock_skew.count();
   const int64_t created = *input->IntParam("created");
-  if (auto stale = CheckTimes(created, *date, now, skew)) return *stale;
+  if (auto stale = CheckTimes(created, date, now, skew)) return *stale;
   const std::string keyid = *input->StringParam("keyid");
   std::optional<KeyInfo> key = state.ledger.KeyByKeyId(keyid);
   if (!key) return Refusal{"unknown_key", "key " + keyid.substr(0, 64) + " is not enrolled"};
   if (!key->active()) return Refusal{"revoked_key", "key " + keyid + " is revoked"};
   // Before the signature's cost, but taking nothing: a forger cannot drain the key's bucket.
   if (auto limited = PeekKey(state, keyid)) return std::move(*limited);
-  auto values = ComponentValues(input->components, {request.method, request.target, *date_text});
+  auto values = ComponentValues(input->components, {request.method, request.target, date_text});
   auto base = values.ok() ? SignatureBase(*input, *values) : Result<std::string>(values.status());
   if (!base.ok()) return Refusal{"malformed", base.status().message()};
   if (!VerifySignature(key->public_key, *base, signature->second)) {
     return Refusal{"bad_signature", "the signature does not verify for key " + keyid +
-                                        " over this request's method, path, query and Date"};
+                                        " over this request's method, path, query" +
+                                        (signs_date ? " and Date" : "")};
   }
   // Only a verified signature spends a nonce: nobody can fill another key's cache.
   switch (state.read_nonces.Remember(keyid, *input->StringParam("nonce"), now, created + skew)) {
@@ -222,7 +240,8 @@ Result<bool> DeploymentVisible(const Ledger& ledger, const Reader& reader, const
 }
 
 // For a reader limited to some deployments: the routes that serve one deployment or one record
-// are checked here; the query filters its own answer (read_routes.cc); every other route is
+// are checked here; the query, the deployment list, the records with proofs and the live feed
+// filter their own answers; every other route is
 // refused, so a route added later is not opened to them by default.
 std::optional<Refusal> CheckScope(const Ledger& ledger, const Reader& reader, const Request& r) {
   if (reader.scope.all) return std::nullopt;
@@ -230,7 +249,11 @@ std::optional<Refusal> CheckScope(const Ledger& ledger, const Reader& reader, co
   const Refusal forbidden{
       "forbidden", "the roles of key '" + reader.name + "' may not read " + path.substr(0, 200)};
   if (reader.scope.deployments.empty()) return forbidden;
-  if (path == "/v1/query") return std::nullopt;
+  // These filter their own answers to what the reader may see (read_routes.cc, event_feed.h).
+  if (path == "/v1/query" || path == "/v1/records" || path == "/v1/deployments" ||
+      path == "/v1/stream") {
+    return std::nullopt;
+  }
   Result<bool> visible = false;
   if (const std::optional<DeploymentPath> deployment = ParseDeploymentPath(path)) {
     visible = DeploymentVisible(ledger, reader, deployment->id, std::nullopt);
@@ -266,7 +289,7 @@ Result<bool> RecordVisible(const Ledger& ledger, const Reader& reader, uint64_t 
 
 ReadAccessDecision CheckReadAccess(ServerState& state, const Request& request) {
   const Group group = GroupOf(request.path);
-  if (group == Group::kOwn) return {};
+  if (group == Group::kOwn || group == Group::kConsole) return {};
   const std::shared_ptr<const policy::Policy> in_force = PolicyInForce(state);
   const policy::ReadAccess& access = ReadsIn(in_force);
   const bool open = group == Group::kHealth || group == Group::kMetrics || group == Group::kProofs;

@@ -10,6 +10,8 @@
 //            /v1/checkpoint/cosignatures: their own authentication (signed events, HMAC,
 //            witness keys), untouched here
 //   whoami   /v1/whoami                  any live enrolled key: its own name and roles
+//   console  /ui/...                     public: the console's files, code that reads through
+//                                        the signed API (adapters/console_routes.h)
 //   records  everything else: a signed request (RFC 9421, adapters/http_signature.h) by a live
 //            enrolled key whose roles' grants (policy reads:) cover it
 //

@@ -21,6 +21,7 @@
 #include "ledger/bundle.h"
 #include "ledger/cosignature.h"
 #include "ledger/query_bounds.h"
+#include "replay/deployment_list.h"
 #include "replay/replay.h"
 #include "replay/timeline.h"
 
@@ -36,6 +37,9 @@ constexpr size_t kQueryPage = 256;
 // entry's JSON or HTML is about a kilobyte, so a page stays around a megabyte or less.
 constexpr size_t kTimelineDefaultLimit = 500;
 constexpr size_t kTimelineMaxLimit = 2000;
+// Deployments per page of /v1/deployments unless ?limit= says otherwise, and the most.
+constexpr size_t kDeploymentsDefaultLimit = 50;
+constexpr size_t kDeploymentsMaxLimit = 200;
 
 // Whether the signer of a read may see record `seq` (unsigned reads never reach the records).
 Result<bool> Visible(const Ledger& ledger, const Reader* reader, uint64_t seq) {
@@ -128,6 +132,114 @@ Response ConsistencyProofOf(ServerState& state, const Request& request) {
   auto proof = state.ledger.ProveConsistency(*from, *to);
   if (!proof.ok()) return ErrorResponse(proof.status());
   return JsonAnswer(proof->ToJson());
+}
+
+// The most records one /v1/records answers: a page of the console's.
+constexpr size_t kMaxRecordsPerBatch = 1000;
+
+// "1,5,9" as sequence numbers, in the order given.
+Result<std::vector<uint64_t>> SeqList(const std::string& text) {
+  std::vector<uint64_t> seqs;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    std::optional<uint64_t> seq = ParseSeq(item);
+    if (!seq) {
+      return Status::InvalidArgument("parameter seqs is sequence numbers separated by commas; '" +
+                                     item.substr(0, 40) + "' is not one");
+    }
+    seqs.push_back(*seq);
+    if (seqs.size() > kMaxRecordsPerBatch) {
+      return Status::InvalidArgument("parameter seqs names more than " +
+                                     std::to_string(kMaxRecordsPerBatch) + " records");
+    }
+    start = comma + 1;
+  }
+  return seqs;
+}
+
+// Records as a client that trusts nothing checks them (the console, adapters/console/verify.js):
+// each one's leaf input, and its inclusion proof to one checkpoint, signed by the ledger key.
+// The client decodes the entry itself and compares it with what it was shown.
+Response RecordsWithProofs(ServerState& state, const Request& request, const std::string&) {
+  Status params = OnlyParams(request, {"seqs", "size"});
+  if (!params.ok()) return ErrorResponse(params);
+  auto seqs = SeqList(request.Param("seqs").value_or(""));
+  if (!seqs.ok()) return ErrorResponse(seqs.status());
+  auto size = UintParam(request, "size");
+  if (!size.ok()) return ErrorResponse(size.status());
+  // One tree for every proof: the latest checkpoint's unless a size is named.
+  auto checkpoint = *size ? state.ledger.CheckpointAt(**size)
+                          : Result<shiplog::Checkpoint>(state.ledger.LatestCheckpoint());
+  if (!checkpoint.ok()) return ErrorResponse(checkpoint.status());
+  const uint64_t tree_size = checkpoint->head.size;
+  json records = json::array();
+  for (uint64_t seq : *seqs) {
+    if (seq >= tree_size) {
+      return ErrorResponse(404, "not_found",
+                           "record " + std::to_string(seq) + " is not in the checkpoint of size " +
+                               std::to_string(tree_size));
+    }
+    auto visible = Visible(state.ledger, request.reader.get(), seq);
+    if (!visible.ok()) return ErrorResponse(visible.status());
+    if (!*visible) {
+      return ErrorResponse(403, "forbidden",
+                           "the roles of key '" + request.reader->name + "' may not read record " +
+                               std::to_string(seq));
+    }
+    auto record = state.ledger.Read(seq);
+    if (!record.ok()) return ErrorResponse(record.status());
+    auto proof = state.ledger.ProveInclusion(seq, tree_size);
+    if (!proof.ok()) return ErrorResponse(proof.status());
+    records.push_back({{"seq", seq},
+                       {"entry", Base64Encode(record->entry)},
+                       {"proof", HashesToHex(proof->path)}});
+  }
+  auto cosigned = WithCosignatures(state.ledger.store(), std::move(checkpoint).value());
+  if (!cosigned.ok()) return ErrorResponse(cosigned.status());
+  return JsonAnswer({{"checkpoint", cosigned->ToJson()}, {"records", std::move(records)}});
+}
+
+// The deployments, newest first, a page at a time (replay/deployment_list.h).
+Response Deployments(ServerState& state, const Request& request, const std::string&) {
+  Status params = OnlyParams(
+      request, {"app", "environment", "status", "actor", "since", "until", "before", "limit"});
+  if (!params.ok()) return ErrorResponse(params);
+  replay::DeploymentListFilter filter;
+  filter.app = request.Param("app").value_or("");
+  filter.environment = request.Param("environment").value_or("");
+  filter.status = request.Param("status").value_or("");
+  filter.actor = request.Param("actor").value_or("");
+  QueryFilter bounds;
+  Status times = SetTimeBounds(bounds, {"parameter since", request.Param("since").value_or("")},
+                               {"parameter until", request.Param("until").value_or("")});
+  if (!times.ok()) return ErrorResponse(times);
+  filter.since = bounds.since;
+  filter.until = bounds.until;
+  auto before = UintParam(request, "before");
+  if (!before.ok()) return ErrorResponse(before.status());
+  filter.before_seq = *before;
+  auto limit = UintParam(request, "limit");
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  filter.limit = limit->value_or(kDeploymentsDefaultLimit);
+  if (filter.limit == 0 || filter.limit > kDeploymentsMaxLimit) {
+    return ErrorResponse(400, "invalid_argument",
+                         "parameter limit is 1 to " + std::to_string(kDeploymentsMaxLimit));
+  }
+  // A reader limited to some deployments sees those only; the list is filtered as a query is.
+  auto list = replay::ListDeployments(state.ledger, filter);
+  if (!list.ok()) return ErrorResponse(list.status());
+  if (request.reader && !request.reader->scope.all) {
+    std::vector<replay::DeploymentSummary> visible;
+    for (replay::DeploymentSummary& d : list->deployments) {
+      auto seen = Visible(state.ledger, request.reader.get(), d.requested_seq);
+      if (!seen.ok()) return ErrorResponse(seen.status());
+      if (*seen) visible.push_back(std::move(d));
+    }
+    list->deployments = std::move(visible);
+  }
+  return JsonAnswer(replay::DeploymentListJson(*list));
 }
 
 // The deployment's state and the decisions for its next intents at ?at=SEQ|TIME, or as of the
@@ -356,7 +468,8 @@ bool RouteRead(ServerState& state, const Request& request, const Respond& respon
   const std::string& path = request.path;
   const bool deployments = path.rfind(kDeploymentsPrefix, 0) == 0;
   if (path != "/v1/checkpoint" && path != "/v1/proofs/inclusion" &&
-      path != "/v1/proofs/consistency" && path != "/v1/query" && !deployments) {
+      path != "/v1/proofs/consistency" && path != "/v1/query" && path != "/v1/records" &&
+      path != "/v1/deployments" && !deployments) {
     return false;
   }
   if (request.method != "GET") {
@@ -371,6 +484,10 @@ bool RouteRead(ServerState& state, const Request& request, const Respond& respon
     respond(ConsistencyProofOf(state, request));
   } else if (path == "/v1/query") {
     OnReaderPool(state, request, respond, QueryOf, "");
+  } else if (path == "/v1/records") {
+    OnReaderPool(state, request, respond, RecordsWithProofs, "");
+  } else if (path == "/v1/deployments") {
+    OnReaderPool(state, request, respond, Deployments, "");
   } else {
     std::optional<DeploymentPath> deployment = ParseDeploymentPath(path);
     if (!deployment) {

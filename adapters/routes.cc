@@ -9,6 +9,9 @@
 
 #include "adapters/argo/argo_routes.h"
 #include "adapters/attestation_routes.h"
+#include "adapters/console_routes.h"
+#include "adapters/dora_routes.h"
+#include "adapters/event_feed.h"
 #include "adapters/github/github.h"
 #include "adapters/github/protection_rule.h"
 #include "adapters/kubernetes/admission.h"
@@ -295,6 +298,7 @@ void Dispatch(ServerState& state, const Request& request, Respond respond) {
     return;
   }
   if (argo::RouteArgo(state, request, respond)) return;
+  if (RouteConsole(state, request, respond)) return;
   // Reads answer from the whole log, also what other servers of a shared database appended since
   // this one last did.
   if (request.method == "GET") {
@@ -303,6 +307,8 @@ void Dispatch(ServerState& state, const Request& request, Respond respond) {
   if (RouteTlog(state, request, respond)) return;
   if (RouteRead(state, request, respond)) return;
   if (RouteAttestation(state, request, respond)) return;
+  if (RouteDora(state, request, respond)) return;
+  if (RouteStream(state, request, respond)) return;
   if (path == "/v1/whoami" && request.reader) {
     if (only("GET")) respond(WhoAmI(*request.reader));
     return;

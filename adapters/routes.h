@@ -11,6 +11,11 @@
 //   GET  /v1/deployments/{id}            state and next decisions now; ?at=SEQ|TIME for replay
 //   GET  /v1/deployments/{id}/timeline   JSON, or ?format=html for the page
 //   GET  /v1/query?deployment=&app=...   the records, streamed as JSON lines; &count=true
+//   GET  /v1/deployments                 the deployments, newest first, with where each stands
+//   GET  /v1/records?seqs=               records' leaf inputs with inclusion proofs (the console)
+//   GET  /v1/stream                      the live feed, Server-Sent Events (adapters/event_feed.h)
+//   GET  /v1/dora?since=&until=&window=  DORA metrics from the signed records (adapters/dora_routes.h)
+//   GET  /ui/                            the reviewers' console (adapters/console_routes.h)
 //   GET  /v1/records/{seq}/attestation   the deploy-authorization attestation of an allowed
 //                                        step start (adapters/attestation_routes.h)
 //   POST /v1/github/deployment-protection-rule   GitHub's deployment_protection_rule webhook

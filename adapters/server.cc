@@ -22,6 +22,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "adapters/event_feed.h"
 #include "adapters/request_reader.h"
 #include "adapters/routes.h"
 
@@ -135,9 +136,13 @@ class Server::Impl {
  public:
   Impl(Ledger& ledger, policy::PolicyGate* gate, ServerOptions options, Metrics& metrics)
       : options_(std::move(options)),
-        pipeline_(ledger, {options_.verify_threads, options_.max_batch}, &metrics),
+        feed_(ledger.size(), options_.feed_heartbeat),
+        pipeline_(ledger,
+                  {options_.verify_threads, options_.max_batch,
+                   [this](uint64_t size) { feed_.Committed(size); }},
+                  &metrics),
         readers_(options_.read_threads, options_.max_queued_reads),
-        state_{ledger, gate, pipeline_, metrics, readers_, options_},
+        state_{ledger, gate, pipeline_, metrics, readers_, options_, &feed_},
         tls_acceptor_(net::make_strand(ioc_)),
         plain_acceptor_(net::make_strand(ioc_)) {}
 
@@ -168,6 +173,7 @@ class Server::Impl {
   void Unregister(Connection* session, const net::ip::address& address);
 
   ServerOptions options_;
+  EventFeed feed_;  // before the pipeline, which tells it of every commit
   AppendPipeline pipeline_;
   ReaderPool readers_;
   ServerState state_;
@@ -382,7 +388,7 @@ class Server::Impl::Session : public Connection,
     Log(response);
     server_.state_.metrics.Request(response.status);
     Lowest().expires_after(server_.options_.request_timeout);
-    if (response.stream) return WriteChunked(std::move(response));
+    if (response.stream || response.next) return WriteChunked(std::move(response));
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(response.status), 11);
     res->set(http::field::server, "shiplog");
@@ -407,6 +413,7 @@ class Server::Impl::Session : public Connection,
     res->chunked(true);
     auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*res);
     producer_ = std::move(response.stream);
+    waiting_producer_ = std::move(response.next);
     http::async_write_header(
         stream_, *serializer,
         [self = this->shared_from_this(), res, serializer](beast::error_code ec, size_t) {
@@ -420,6 +427,16 @@ class Server::Impl::Session : public Connection,
   void WriteNextChunk() {
     auto work = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
         server_.ioc_.get_executor());
+    if (waiting_producer_) {
+      // A producer that waits (a live feed) calls back when it has the chunk; no thread waits.
+      return waiting_producer_([self = this->shared_from_this(), work](std::string chunk,
+                                                                       bool more) {
+        auto text = std::make_shared<std::string>(std::move(chunk));
+        net::post(self->stream_.get_executor(),
+                  [self, text, more] { self->WriteChunk(text, more); });
+        work->reset();
+      });
+    }
     server_.readers_.Continue([self = this->shared_from_this(), work] {
       auto chunk = std::make_shared<std::string>();
       const bool more = self->Produce(*chunk);
@@ -472,6 +489,7 @@ class Server::Impl::Session : public Connection,
   void OnWritten(beast::error_code ec) {
     busy_ = false;
     producer_ = nullptr;
+    waiting_producer_ = nullptr;
     method_.clear();
     if (ec || !keep_alive_) return Close();
     ReadRequest();
@@ -544,6 +562,7 @@ class Server::Impl::Session : public Connection,
   bool closing_ = false;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::function<bool(std::string&)> producer_;
+  std::function<void(std::function<void(std::string, bool)>)> waiting_producer_;  // Response::next
   bool busy_ = false;
   bool keep_alive_ = true;
   std::string method_;
@@ -728,6 +747,7 @@ void Server::Impl::Stop() {
   net::post(ioc_, [this] {
     for (const auto& session : LiveSessions()) session->CloseIfIdle();
   });
+  feed_.Close();  // ends the live feeds' answers, so their connections close
 }
 
 Server::Server(Ledger& ledger, policy::PolicyGate* gate, ServerOptions options)

@@ -41,6 +41,7 @@
 namespace shiplog::adapters {
 
 struct IntegrationSigner;  // adapters/integration.h
+class EventFeed;          // adapters/event_feed.h
 namespace github {
 class GitHub;  // adapters/github/github.h
 }
@@ -82,6 +83,8 @@ struct ServerOptions {
   // How far a signed read's `created` and Date may be from the server's clock (--read-clock-skew);
   // its nonce is remembered that long (adapters/read_access.h).
   std::chrono::seconds read_clock_skew{300};
+  // How often GET /v1/stream sends a keep-alive comment when nothing was appended.
+  std::chrono::milliseconds feed_heartbeat{15000};
 };
 
 // Where heavy reads run: a few threads of their own and a bound on the reads running or waiting,
@@ -116,6 +119,7 @@ struct ServerState {
   Metrics& metrics;
   ReaderPool& readers;
   const ServerOptions& options;
+  EventFeed* feed = nullptr;  // GET /v1/stream's waiters (adapters/event_feed.h); null: none
   std::atomic<bool> ready{false};
   std::atomic<bool> stopping{false};
   std::string not_ready_reason = "verifying the ledger";  // set before ready, read after

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Installs what shiplog needs to build and test, from Debian's packages, and only what is missing.
 # Runs apt-get non-interactively, through sudo when not root.
+#   tools/setup.sh          what building and serving need (tools/start.sh)
+#   tools/setup.sh --tests  and what the tests need beyond that: Debian's chromium, Node.js and the
+#                           console's browser test's npm packages (tools/test.sh)
 set -euo pipefail
+tests=false
+if [[ "${1:-}" == --tests ]]; then tests=true; fi
 
 packages=(
   build-essential cmake pkg-config git python3
@@ -15,6 +20,14 @@ packages=(
   libhowardhinnant-date-dev tzdata  # policy calendars: time zones from the tz database
   postgresql  # the tests' own PostgreSQL servers (tests/postgres/postgres_server.h), and failover
 )
+if $tests; then
+  packages+=(chromium)  # the console's browser test (tests/console/): Debian's, driven headless
+  # The browser test runs under Node with puppeteer-core (tests/console/package.json). A node and
+  # npm already on the machine (Debian's or another build) will do.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    packages+=(nodejs npm)
+  fi
+fi
 
 missing=()
 for package in "${packages[@]}"; do
@@ -23,12 +36,24 @@ for package in "${packages[@]}"; do
   fi
 done
 
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-echo "setup: installing ${missing[*]}" >&2
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+# puppeteer-core at the version package-lock.json pins, for tests/console/browser_test.mjs. It
+# never downloads a browser (the test drives Debian's chromium); reinstalled when the lock changes.
+console_tests="$(dirname "$0")/../tests/console"
+if $tests && { [ ! -d "$console_tests/node_modules" ] ||
+               [ "$console_tests/package-lock.json" -nt "$console_tests/node_modules" ]; }; then
+  echo "setup: npm ci in tests/console" >&2
+  if ! npm ci --prefix "$console_tests" --no-audit --no-fund >&2; then
+    rm -rf "$console_tests/node_modules"  # never half-installed
+    echo "setup: npm ci failed in tests/console (the npm registry is needed once)" >&2
+    exit 1
+  fi
+  touch "$console_tests/node_modules"
+fi

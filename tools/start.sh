@@ -17,6 +17,10 @@ cat <<MSG >&2
 shiplog serves the ledger in $data (default policy) on http://127.0.0.1:7478; it takes events once
 every record has verified (GET /readyz). Plain HTTP on loopback only; README "TLS: serving on the
 network" says how to serve it to other machines. The admin key is $data/admin.key: keep it somewhere safe.
+
+The reviewers' console: http://127.0.0.1:7478/ui/
+  pin the ledger key $(cat "$data/ledger.key.pub" 2>/dev/null || echo "($data/ledger.key.pub)")
+  and sign in with a reader's key file (an auditor's, or $data/admin.key); README "The console".
 The README walks a deployment through it from a second terminal; endpoints: adapters/openapi.yaml.
 Ctrl-C or SIGTERM stops it after answering what is in flight.
 

@@ -47,7 +47,7 @@ for pass in "${passes[@]}"; do
 done
 wants() { [[ " ${passes[*]} " == *" $1 "* ]]; }
 
-tools/setup.sh
+tools/setup.sh --tests
 
 common=(-DSHIPLOG_TESTS=ON -DSHIPLOG_WERROR=ON)
 optimize="-O2 -g -DNDEBUG"  # CMake's RelWithDebInfo

@@ -77,7 +77,7 @@ struct Service {
   Service()
       : fixture(FuzzLedger::Get()),
         options(Options(fixture)),
-        pipeline(fixture.ledger(), {1, 64}, &metrics),
+        pipeline(fixture.ledger(), {1, 64, nullptr}, &metrics),
         readers(1, 16),
         state{fixture.ledger(), &fixture.gate(), pipeline, metrics, readers, options} {
     state.ready = true;

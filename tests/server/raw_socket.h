@@ -66,6 +66,19 @@ class RawSocket {
     }
   }
 
+  // What the server sends until it has sent `needle` (on a stream that stays open: a live feed),
+  // or closes, or the read bound passes.
+  std::string ReadUntilContains(const std::string& needle) {
+    std::string out;
+    char buf[4096];
+    while (out.find(needle) == std::string::npos) {
+      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return out;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+
   // One answer on a connection that stays open: the head, then Content-Length bytes of body
   // (empty when the server closes or the read bound passes first).
   std::string ReadAnswer() {

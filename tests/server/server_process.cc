@@ -199,8 +199,8 @@ std::vector<std::pair<std::string, std::string>> SignatureHeaders(const std::str
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> ServerProcess::ReadSignature(
-    const std::string& target) const {
-  return SignatureHeaders(admin_key(), target);
+    const std::string& target, const std::string& key_file) const {
+  return SignatureHeaders(key_file.empty() ? admin_key() : key_file, target);
 }
 
 // A request the server did not answer: the server's log says why. A sanitizer's report is given

@@ -73,7 +73,9 @@ class ServerProcess {
   adapters::HttpReply GetUnsigned(const std::string& target) const;
   // The headers (Date, Signature-Input, Signature) of a GET of `target` signed by the admin's
   // key now with a fresh nonce, for a test that writes its request on a raw socket.
-  std::vector<std::pair<std::string, std::string>> ReadSignature(const std::string& target) const;
+  // `key_file`: another signer's key file than the admin's.
+  std::vector<std::pair<std::string, std::string>> ReadSignature(
+      const std::string& target, const std::string& key_file = "") const;
   // The key file of the ledger's admin (what Get signs with).
   std::string admin_key() const { return data() + "/admin.key"; }
   adapters::HttpReply Post(const std::string& target, const std::string& body,

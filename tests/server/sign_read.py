@@ -8,7 +8,10 @@ SHA-256 of the 32-byte Ed25519 public key), alg="ed25519" and a random nonce. Th
 is one line per component, '"<name>": <value>', then '"@signature-params": <inner list>' (section
 2.5), signed with Ed25519 (section 3.3.6).
 
-Usage: sign_read.py URL KEY_FILE TARGET
+With --no-date it signs as a browser must (a page may not set Date): "@method", "@path" and
+"@query" only, and sends no Date header; `created` alone dates the signature.
+
+Usage: sign_read.py URL KEY_FILE TARGET [--no-date]
 Prints the answer's body and exits 0 on HTTP 200; prints "HTTP <status>: <body>" to stderr and
 exits 1 otherwise.
 """
@@ -28,6 +31,7 @@ import nacl.signing
 
 def main():
     url, key_file, target = sys.argv[1:4]
+    with_date = "--no-date" not in sys.argv[4:]
     with open(key_file) as f:
         key = json.load(f)
     signer = nacl.signing.SigningKey(binascii.unhexlify(key["secret"]))
@@ -39,21 +43,22 @@ def main():
     date = email.utils.formatdate(now, usegmt=True)
     nonce = binascii.hexlify(os.urandom(16)).decode()
     # Another order than shiplog's own client uses: the signature base follows the list's order.
-    params = ('("date" "@method" "@path" "@query");created=%d;keyid="%s";alg="ed25519";nonce="%s"'
-              % (now, keyid, nonce))
-    base = "\n".join([
-        '"date": ' + date,
+    covered = '("date" "@method" "@path" "@query")' if with_date else '("@method" "@path" "@query")'
+    params = ('%s;created=%d;keyid="%s";alg="ed25519";nonce="%s"' % (covered, now, keyid, nonce))
+    base = "\n".join(([('"date": ' + date)] if with_date else []) + [
         '"@method": GET',
         '"@path": ' + path,
         '"@query": ?' + query,
         '"@signature-params": ' + params,
     ])
     signature = signer.sign(base.encode()).signature
-    request = urllib.request.Request(url + target, headers={
-        "Date": date,
+    headers = {
         "Signature-Input": "py=" + params,
         "Signature": "py=:" + binascii.b2a_base64(signature, newline=False).decode() + ":",
-    })
+    }
+    if with_date:
+        headers["Date"] = date
+    request = urllib.request.Request(url + target, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             sys.stdout.write(answer.read().decode())

@@ -441,6 +441,50 @@ TEST_F(SignedReadsTest, APythonSignerIsAccepted) {
   EXPECT_EQ(python.out, server_.GetAs("ava", "/v1/query?kind=review&actor=marta").body);
 }
 
+// A browser may not set Date: the console signs "@method", "@path" and "@query" only, and its
+// signed `created` dates the request.
+TEST_F(SignedReadsTest, ASignatureWithoutDateIsAcceptedAsABrowserSendsIt) {
+  if (std::string(SHIPLOG_PYTHON3).empty()) GTEST_SKIP() << "no python3";
+  ProcessResult python =
+      RunProcess({SHIPLOG_PYTHON3, SIGN_READ_SCRIPT, server_.url(), server_.key("ava"),
+                  "/v1/query?kind=review&actor=marta", "--no-date"});
+  ASSERT_EQ(python.exit_code, 0) << python.err;
+  EXPECT_EQ(python.out, server_.GetAs("ava", "/v1/query?kind=review&actor=marta").body);
+
+  // Without "date" nothing else is loosened: the signature still covers the query.
+  const std::string base = std::string("\"@method\": GET\n\"@path\": /v1/query\n\"@query\": ?") +
+                           "kind=review\n\"@signature-params\": ";
+  adapters::SignatureInput input;
+  input.label = "sig1";
+  input.components = {"@method", "@path", "@query"};
+  auto key = ReadKeyFile(server_.key("ava"));
+  ASSERT_TRUE(key.ok());
+  input.params = {{"created", UnixNow()},
+                  {"keyid", dsse::KeyId(key->PublicKey())},
+                  {"alg", std::string("ed25519")},
+                  {"nonce", std::string("browser-nonce-1")}};
+  const std::string signature = key->Sign(base + input.Serialize());
+  adapters::HttpCall call;
+  call.headers = {{"Signature-Input", input.HeaderValue()},
+                  {"Signature", adapters::SignatureHeaderValue("sig1", signature)}};
+  call.target = "/v1/query?kind=deploy.requested";
+  adapters::HttpReply tampered = Call(call);
+  EXPECT_EQ(tampered.status, 401);
+  EXPECT_THAT(RefusalMessage(tampered), HasSubstr("does not verify"));
+  call.target = "/v1/query?kind=review";
+  EXPECT_EQ(Call(call).status, 200);
+
+  // An old `created` is refused even though no Date says so.
+  input.params[0].value = UnixNow() - 400;
+  input.params[3].value = std::string("browser-nonce-2");
+  call.headers = {{"Signature-Input", input.HeaderValue()},
+                  {"Signature",
+                   adapters::SignatureHeaderValue("sig1", key->Sign(base + input.Serialize()))}};
+  adapters::HttpReply stale = Call(call);
+  EXPECT_EQ(stale.status, 401);
+  EXPECT_THAT(RefusalMessage(stale), HasSubstr("created time"));
+}
+
 }  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

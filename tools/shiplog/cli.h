@@ -77,6 +77,7 @@ void AddProofCommands(CLI::App& app, Context& context, Action& action);
 void AddBundleCommands(CLI::App& app, Context& context, Action& action);  // export verify-bundle
 void AddReplayCommands(CLI::App& app, Context& context, Action& action);    // replay
 void AddTimelineCommands(CLI::App& app, Context& context, Action& action);  // timeline
+void AddDoraCommand(CLI::App& app, Context& context, Action& action);       // dora
 void AddServeCommands(CLI::App& app, Context& context, Action& action);     // serve submit
 void AddExecCommand(CLI::App& app, Context& context, Action& action);       // exec
 void AddPinCommands(CLI::App& app, Context& context, Action& action);       // pin analysisrun

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   AddBundleCommands(app, context, action);
   AddReplayCommands(app, context, action);
   AddTimelineCommands(app, context, action);
+  AddDoraCommand(app, context, action);
   AddServeCommands(app, context, action);
   AddExecCommand(app, context, action);
   AddPinCommands(app, context, action);

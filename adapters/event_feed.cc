@@ -68,7 +68,10 @@ void EventFeed::HeartbeatLoop() {
       changed_.wait(lock);
       continue;
     }
-    changed_.wait_until(lock, waiters_.begin()->first);
+    // A copy: wait_until reads its deadline again after waking, and a commit may have erased
+    // the waiter it belonged to meanwhile.
+    const auto earliest = waiters_.begin()->first;
+    changed_.wait_until(lock, earliest);
     std::vector<std::function<void(Wake)>> due;
     const auto now = std::chrono::steady_clock::now();
     while (!closed_ && !waiters_.empty() && waiters_.begin()->first <= now) {

@@ -1,13 +1,15 @@
 // `shiplog-bench reads --dir DIR`: what an incident reviewer and an auditor wait for on a big
 // ledger (one `shiplog-bench history` built): replay from genesis and from the nearest snapshot
 // (policy fold, no signature checks), a full verify (signatures, Merkle tree, checkpoints,
-// indexes), the disk used per record, and three queries: a deployment's history, an image
-// digest's path, all waivers in a month.
+// indexes), the disk used per record, three queries (a deployment's history, an image digest's
+// path, all waivers in a month) and the console's list of deployments (replay/deployment_list.h):
+// its first page, and a page filtered by app and status.
 
 #include <iostream>
 #include <random>
 #include <set>
 
+#include "replay/deployment_list.h"
 #include "replay/replay.h"
 #include "tools/bench/bench_ledger.h"
 #include "tools/bench/workloads.h"
@@ -40,9 +42,30 @@ nlohmann::json TimeQueries(const Ledger& ledger, FilterAt filter_at, uint64_t& r
   return summary;
 }
 
+// Times `kLists` pages of the deployment list under `filter_at(i)`; p50/p99 in ms. Fewer than the
+// queries: a page walks every request's index entry within its time bounds.
+constexpr int kLists = 30;
+template <typename FilterAt>
+nlohmann::json TimeLists(const Ledger& ledger, FilterAt filter_at) {
+  std::vector<double> millis;
+  for (int i = 0; i < kLists; ++i) {
+    const replay::DeploymentListFilter filter = filter_at(i);
+    const auto start = BenchClock::now();
+    auto list = replay::ListDeployments(ledger, filter);
+    millis.push_back(MicrosSince(start) / 1000);
+    if (!list.ok()) {
+      std::cerr << "deployment list: " << list.status().ToString() << "\n";
+      return nullptr;
+    }
+  }
+  nlohmann::json summary = LatencySummary(millis);
+  summary.erase("p999");
+  return summary;
+}
+
 // The deployments and images of `count` records spread evenly over the ledger.
 void SampleNames(const Ledger& ledger, int count, std::vector<std::string>& deployments,
-                 std::vector<std::string>& images) {
+                 std::vector<std::string>& images, std::vector<std::string>& apps) {
   std::mt19937_64 rng(7);
   for (int tries = 0; tries < count * 20 && (int)deployments.size() < count; ++tries) {
     auto record = ledger.Read(1 + rng() % (ledger.size() - 1));
@@ -50,6 +73,7 @@ void SampleNames(const Ledger& ledger, int count, std::vector<std::string>& depl
     deployments.emplace_back(record->event.deployment());
     auto json = record->event.ToJson();
     if (json.contains("image")) images.push_back(json["image"].get<std::string>());
+    if (json.contains("app")) apps.push_back(json["app"].get<std::string>());
   }
 }
 
@@ -63,9 +87,9 @@ int RunReadsWorkload(const std::string& dir, uint64_t replay_records, int runs) 
   const Ledger& ledger = *opened;
   const uint64_t size = ledger.size();
   const uint64_t genesis_records = std::min(replay_records, size);
-  std::vector<std::string> deployments, images;
-  SampleNames(ledger, kQueries, deployments, images);
-  if (deployments.empty() || images.empty()) {
+  std::vector<std::string> deployments, images, apps;
+  SampleNames(ledger, kQueries, deployments, images, apps);
+  if (deployments.empty() || images.empty() || apps.empty()) {
     std::cerr << dir << " holds no deployments with images: build it with shiplog-bench history\n";
     return 1;
   }
@@ -132,7 +156,17 @@ int RunReadsWorkload(const std::string& dir, uint64_t replay_records, int runs) 
       f.until = *f.since + kMonth;
       return f;
     }, seen);
-    if (history.is_null() || image_path.is_null() || waivers.is_null()) return nullptr;
+    nlohmann::json first_page = TimeLists(ledger, [](int) { return replay::DeploymentListFilter(); });
+    nlohmann::json app_completed = TimeLists(ledger, [&](int i) {
+      replay::DeploymentListFilter f;
+      f.app = apps[i % apps.size()];
+      f.status = "completed";
+      return f;
+    });
+    if (history.is_null() || image_path.is_null() || waivers.is_null() || first_page.is_null() ||
+        app_completed.is_null()) {
+      return nullptr;
+    }
     return {{"records", size},
             {"replay_genesis_records", genesis_records},
             {"replay_genesis_per_s", genesis_records / genesis_seconds},
@@ -142,7 +176,9 @@ int RunReadsWorkload(const std::string& dir, uint64_t replay_records, int runs) 
             {"verify_s", verify_seconds},
             {"query_deployment_history_ms", history},
             {"query_image_path_ms", image_path},
-            {"query_waivers_month_ms", waivers}};
+            {"query_waivers_month_ms", waivers},
+            {"list_deployments_first_page_ms", first_page},
+            {"list_deployments_app_completed_ms", app_completed}};
   });
   if (out.is_null()) return 1;
   out["disk_bytes_per_record"] = static_cast<double>(DirectoryBytes(dir)) / size;

@@ -156,6 +156,12 @@ def build(results):
             t.row(f"5. query {name}: p50 / p99", millis(q["p50"]) + " / " + millis(q["p99"]),
                   "", None, "" if target is None else f"p99 < {target} ms",
                   None if target is None else q["p99"] < target)
+        for key, name in (("list_deployments_first_page_ms", "the newest 50"),
+                          ("list_deployments_app_completed_ms", "one app's completed")):
+            q = get(reads, key)
+            if q is not None:
+                t.row(f"5. deployment list, {name}: p50 / p99",
+                      millis(q["p50"]) + " / " + millis(q["p99"]))
 
     git = load(results, "git")
     pg = load(results, "postgres")

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <set>
@@ -147,6 +148,25 @@ Result<std::vector<Completion>> CompletionsIn(const DoraIndex& index, const Dora
   return completions;
 }
 
+// The first record `filter` matches that `wanted` accepts, reading each candidate; nullopt when
+// none does.
+Result<std::optional<StoredRecord>> FirstRecordWhere(
+    const DoraIndex& index, const QueryFilter& filter,
+    const std::function<bool(const StoredRecord&)>& wanted) {
+  std::optional<StoredRecord> found;
+  Status read;
+  SHIPLOG_RETURN_IF_ERROR(index.Visit(filter, [&](uint64_t seq) {
+    auto record = index.ledger().Read(seq);
+    if (!record.ok()) read = record.status();
+    if (!record.ok()) return false;
+    if (!wanted(*record)) return true;
+    found = std::move(record).value();
+    return false;
+  }));
+  SHIPLOG_RETURN_IF_ERROR(read);
+  return found;
+}
+
 // The seq of the next deploy.completed of another deployment of the same app and environment
 // after `c`, if any: where the search for what failed `c` stops.
 Result<std::optional<uint64_t>> NextCompletion(const DoraIndex& index, const Completion& c) {
@@ -154,18 +174,12 @@ Result<std::optional<uint64_t>> NextCompletion(const DoraIndex& index, const Com
   filter.app = c.app;
   filter.environment = c.environment;
   filter.from_seq = c.seq + 1;
-  std::optional<uint64_t> next;
-  Status read;
-  SHIPLOG_RETURN_IF_ERROR(index.Visit(filter, [&](uint64_t seq) {
-    auto record = index.ledger().Read(seq);
-    if (!record.ok()) read = record.status();
-    if (!record.ok()) return false;
-    if (record->event.deployment() == c.deployment) return true;  // a repeat completion
-    next = seq;
-    return false;
-  }));
-  SHIPLOG_RETURN_IF_ERROR(read);
-  return next;
+  // A repeat completion of the same deployment does not end the search.
+  SHIPLOG_ASSIGN_OR_RETURN(std::optional<StoredRecord> next,
+                           FirstRecordWhere(index, filter, [&c](const StoredRecord& r) {
+                             return r.event.deployment() != c.deployment;
+                           }));
+  return next ? std::optional<uint64_t>(next->seq) : std::nullopt;
 }
 
 // What failed `c`, if anything: the earliest rollback.started of its app and environment or
@@ -210,18 +224,11 @@ Result<std::optional<Micros>> ResolvedAt(const DoraIndex& index, const OpenedInc
   QueryFilter filter = OfKind(kIncidentResolved);
   filter.environment = opened.environment;
   filter.from_seq = opened.seq + 1;
-  std::optional<Micros> resolved;
-  Status read;
-  SHIPLOG_RETURN_IF_ERROR(index.Visit(filter, [&](uint64_t seq) {
-    auto record = index.ledger().Read(seq);
-    if (!record.ok()) read = record.status();
-    if (!record.ok()) return false;
-    if (IncidentNames(*record).second != opened.incident) return true;
-    resolved = record->ledger_time;
-    return false;
-  }));
-  SHIPLOG_RETURN_IF_ERROR(read);
-  return resolved;
+  SHIPLOG_ASSIGN_OR_RETURN(std::optional<StoredRecord> resolved,
+                           FirstRecordWhere(index, filter, [&opened](const StoredRecord& r) {
+                             return IncidentNames(r).second == opened.incident;
+                           }));
+  return resolved ? std::optional<Micros>(resolved->ledger_time) : std::nullopt;
 }
 
 // The incidents opened in the period in `environment` (every environment when empty).

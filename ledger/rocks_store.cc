@@ -321,6 +321,12 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families() {
     if (std::strcmp(name, "records") == 0 || std::strcmp(name, "index") == 0) {
       family.memtable_insert_with_hint_prefix_extractor =
           std::make_shared<InsertRun>(std::strcmp(name, "records") == 0);
+      // Most of a ledger lies in the last level, where it is written once and rarely rewritten:
+      // zstd there holds a record and its index entries in about a fifth less disk than snappy
+      // (measured on a 100k-record history ledger: 475 B a record against 595 B). The levels
+      // above are rewritten by every compaction, so they take LZ4, the cheapest to write.
+      family.compression = rocksdb::kLZ4Compression;
+      family.bottommost_compression = rocksdb::kZSTD;
     }
     families.emplace_back(name, family);
   }
@@ -336,6 +342,13 @@ rocksdb::DBOptions BaseOptions() {
   // when there is no table to open: 15 per family and open, 120 threads for a CLI command that
   // reads. A ledger's tables are few and large, so one thread opens them as fast.
   options.max_file_opening_threads = 1;
+  // A write-ahead log is deleted only once every column family has flushed what it holds, and
+  // "meta" takes a few bytes a commit, so its memtable never fills and, left to RocksDB's default
+  // (four times all write buffers, 2 GiB here), the logs piled up: 1.18 GB beside 469 MB of
+  // tables on a 1M-record ledger, which every open then read back (20 s for `shiplog query
+  // --count`). Past this size RocksDB flushes the families holding the oldest log, so the logs
+  // stay near two write buffers' worth.
+  options.max_total_wal_size = 128 << 20;
   return options;
 }
 

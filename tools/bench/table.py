@@ -148,7 +148,11 @@ def build(results):
               "verify ceiling " + rate(ceiling), ratio(verify, ceiling),
               "≥ 85% of the verify ceiling",
               ratio(verify, ceiling) is not None and ratio(verify, ceiling) >= 0.85)
-        t.row("4. disk per record", f"{get(reads, 'disk_bytes_per_record'):,.0f} B")
+        without = get(reads, "disk_bytes_per_record_without_snapshots")
+        if without is not None:
+            t.row("4. disk per record, without replay's snapshots", f"{without:,.0f} B", "", None,
+                  "≤ 800 B", without <= 800)
+        t.row("4. disk per record, with them", f"{get(reads, 'disk_bytes_per_record'):,.0f} B")
         for key, name, target in (("query_deployment_history_ms", "a deployment's history", 2),
                                   ("query_image_path_ms", "an image digest's path", None),
                                   ("query_waivers_month_ms", "all waivers in a month", None)):

@@ -170,6 +170,7 @@ class Engine {
 
   const DeploymentState* FindDeployment(const std::string& id) const;
   const EnvironmentState& environment() const { return environment_; }
+  const std::map<std::string, DeploymentState>& deployments() const { return deployments_; }
 
   // A copy of the folded state, and its replacement: a fold restored from ExportState() decides
   // and folds on exactly as the original (replay's snapshots rely on it). RestoreState rebuilds

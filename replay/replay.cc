@@ -183,28 +183,6 @@ json EnvironmentJson(const PointInTime& p) {
 
 // ---- folding ----
 
-Result<LedgerFold> FoldThrough(const Ledger& ledger, uint64_t last_seq,
-                               const ReplayOptions& options) {
-  if (last_seq >= ledger.size()) {
-    return Status::NotFound("seq " + std::to_string(last_seq) + " is past the ledger's end (" +
-                            std::to_string(ledger.size()) + " records)");
-  }
-  LedgerFold fold = NearestSnapshot(ledger, last_seq, options);
-  const uint64_t start = fold.next_seq();
-  if (start > last_seq) return fold;
-  SHIPLOG_RETURN_IF_ERROR(ledger.Scan(start, [&](const StoredRecord& record) {
-    if (record.seq > last_seq) return false;
-    fold.Apply(record);
-    MaybeSnapshot(fold, ledger, options);
-    if (options.progress) options.progress(record.seq + 1 - start);
-    return record.seq < last_seq;
-  }));
-  if (fold.next_seq() != last_seq + 1) {
-    return Status::Corrupt("the ledger's records stop before seq " + std::to_string(last_seq));
-  }
-  return fold;
-}
-
 namespace {
 
 // The kinds every deployment's decisions can read: the key registry (a signer's roles), the
@@ -221,18 +199,134 @@ Status AddSeqs(const Ledger& ledger, const QueryFilter& filter, std::vector<uint
   });
 }
 
+// The genesis and the ledger-wide kinds through `last_seq`, unsorted.
+Result<std::vector<uint64_t>> LedgerWideSeqs(const Ledger& ledger, uint64_t last_seq) {
+  std::vector<uint64_t> seqs = {0};
+  for (const char* kind : kLedgerWideKinds) {
+    QueryFilter filter;
+    filter.to_seq = last_seq;
+    filter.kind = kind;
+    SHIPLOG_RETURN_IF_ERROR(AddSeqs(ledger, filter, seqs));
+  }
+  return seqs;
+}
+
+Status FoldSeqs(const Ledger& ledger, const std::vector<uint64_t>& seqs, LedgerFold& fold,
+                const std::function<Status(const StoredRecord&)>& before = nullptr);
+
+// Keeps a whole-ledger fold to the deployments in progress and the one held for the question.
+// A deployment's state depends on its own records alone (under the policy in force and its
+// signers' roles at each), and no rule reads it to decide for another deployment, so once it
+// completes or rolls back it can leave memory; should a later record name it (a rollback of a
+// completed deployment, a request again under its id), it is rebuilt first from the ledger-wide
+// records and its own, which gives the state it left with.
+class FinishedDeployments {
+ public:
+  FinishedDeployments(const Ledger& ledger, std::string hold)
+      : ledger_(ledger), hold_(std::move(hold)) {}
+
+  // Before a record of `deployment` at `seq` is decided or folded: brings back the deployment's
+  // state if it has records before `seq` and the fold holds none.
+  Status Recall(LedgerFold& fold, const std::string& deployment, uint64_t seq) {
+    const policy::Engine* engine = fold.engine();
+    if (deployment.empty() || seq == 0 || !engine || engine->FindDeployment(deployment) ||
+        stateless_.count(deployment)) {
+      return Status::Ok();
+    }
+    QueryFilter earlier;
+    earlier.deployment = deployment;
+    earlier.to_seq = seq - 1;
+    bool recorded = false;
+    SHIPLOG_RETURN_IF_ERROR(ledger_.QuerySeqs(earlier, [&](uint64_t) {
+      recorded = true;
+      return false;
+    }));
+    if (!recorded) return Status::Ok();  // its first record: the fold starts its state
+    SHIPLOG_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, LedgerWideSeqs(ledger_, seq - 1));
+    SHIPLOG_RETURN_IF_ERROR(AddSeqs(ledger_, earlier, seqs));
+    std::sort(seqs.begin(), seqs.end());
+    seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+    LedgerFold scratch = fold.fixed_policy() ? LedgerFold(engine->policy()) : LedgerFold();
+    SHIPLOG_RETURN_IF_ERROR(FoldSeqs(ledger_, seqs, scratch));
+    std::optional<DeploymentState> state = scratch.TakeDeployment(deployment);
+    if (state) {
+      fold.PutDeployment(std::move(*state));
+    } else {
+      // Records but no state: none was requested yet, so the fold folds nothing of it either.
+      stateless_.insert(deployment);
+    }
+    return Status::Ok();
+  }
+
+  // After `record` is folded: puts its deployment's state away if the record finished it.
+  void PutAwayIfFinished(LedgerFold& fold, const StoredRecord& record) {
+    const std::string_view kind = record.event.kind();
+    if (kind != "deploy.completed" && kind != "rollback.completed") return;
+    PutAway(fold, std::string(record.event.deployment()));
+  }
+
+  // Puts away every finished deployment the fold holds (one restored from a snapshot).
+  void PutAwayAll(LedgerFold& fold) {
+    if (!fold.engine()) return;
+    std::vector<std::string> finished;
+    for (const auto& [id, d] : fold.engine()->deployments()) {
+      if (d.status != DeploymentState::Status::kRequested) finished.push_back(id);
+    }
+    for (const std::string& id : finished) PutAway(fold, id);
+  }
+
+ private:
+  void PutAway(LedgerFold& fold, const std::string& id) {
+    if (id == hold_ || !fold.engine()) return;
+    const DeploymentState* d = fold.engine()->FindDeployment(id);
+    if (!d || d->status == DeploymentState::Status::kRequested) return;
+    fold.TakeDeployment(id);
+    stateless_.erase(id);
+  }
+
+  const Ledger& ledger_;
+  const std::string hold_;
+  // Deployments with records but no state (nothing requested yet): nothing to bring back.
+  std::set<std::string> stateless_;
+};
+
 }  // namespace
+
+Result<LedgerFold> FoldThrough(const Ledger& ledger, uint64_t last_seq,
+                               const ReplayOptions& options) {
+  if (last_seq >= ledger.size()) {
+    return Status::NotFound("seq " + std::to_string(last_seq) + " is past the ledger's end (" +
+                            std::to_string(ledger.size()) + " records)");
+  }
+  LedgerFold fold = NearestSnapshot(ledger, last_seq, options);
+  FinishedDeployments finished(ledger, options.hold_deployment);
+  finished.PutAwayAll(fold);
+  const uint64_t start = fold.next_seq();
+  if (start > last_seq) return fold;
+  Status failed;
+  SHIPLOG_RETURN_IF_ERROR(ledger.Scan(start, [&](const StoredRecord& record) {
+    if (record.seq > last_seq) return false;
+    failed = finished.Recall(fold, std::string(record.event.deployment()), record.seq);
+    if (!failed.ok()) return false;
+    fold.Apply(record);
+    finished.PutAwayIfFinished(fold, record);
+    MaybeSnapshot(fold, ledger, options);
+    if (options.progress) options.progress(record.seq + 1 - start);
+    return record.seq < last_seq;
+  }));
+  SHIPLOG_RETURN_IF_ERROR(failed);
+  if (fold.next_seq() != last_seq + 1) {
+    return Status::Corrupt("the ledger's records stop before seq " + std::to_string(last_seq));
+  }
+  return fold;
+}
+
 
 Result<std::vector<uint64_t>> DeploymentSeqs(const Ledger& ledger, const std::string& deployment,
                                              uint64_t last_seq) {
   QueryFilter bounded;
   bounded.to_seq = last_seq;
-  std::vector<uint64_t> seqs = {0};
-  for (const char* kind : kLedgerWideKinds) {
-    QueryFilter filter = bounded;
-    filter.kind = kind;
-    SHIPLOG_RETURN_IF_ERROR(AddSeqs(ledger, filter, seqs));
-  }
+  SHIPLOG_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, LedgerWideSeqs(ledger, last_seq));
   // The apps the deployment asked for, accepted or denied: an intent to request one is decided
   // on which deployment of that app is in progress (the one-at-a-time rule).
   std::set<std::string> apps;
@@ -270,7 +364,7 @@ namespace {
 
 // Folds the records `seqs` names, in order, into `fold`; `before` sees each record first.
 Status FoldSeqs(const Ledger& ledger, const std::vector<uint64_t>& seqs, LedgerFold& fold,
-                const std::function<Status(const StoredRecord&)>& before = nullptr) {
+                const std::function<Status(const StoredRecord&)>& before) {
   for (uint64_t seq : seqs) {
     SHIPLOG_ASSIGN_OR_RETURN(StoredRecord record, ledger.Read(seq));
     if (before) SHIPLOG_RETURN_IF_ERROR(before(record));
@@ -282,8 +376,11 @@ Status FoldSeqs(const Ledger& ledger, const std::vector<uint64_t>& seqs, LedgerF
 // The fold ReplayAt reads: through `last_seq`, of the deployment's records or of every record.
 Result<LedgerFold> FoldFor(const Ledger& ledger, const std::string& deployment, uint64_t last_seq,
                            const ReplayOptions& options) {
-  if (options.scope == FoldScope::kWholeLedger) return FoldThrough(ledger, last_seq, options);
-  if (last_seq >= ledger.size()) return FoldThrough(ledger, last_seq, options);  // its error
+  if (options.scope == FoldScope::kWholeLedger || last_seq >= ledger.size()) {
+    ReplayOptions holding = options;
+    holding.hold_deployment = deployment;
+    return FoldThrough(ledger, last_seq, holding);  // last_seq past the end: its error
+  }
   SHIPLOG_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, DeploymentSeqs(ledger, deployment, last_seq));
   LedgerFold fold;
   SHIPLOG_RETURN_IF_ERROR(FoldSeqs(ledger, seqs, fold));
@@ -527,11 +624,15 @@ Result<CounterfactualReport> ReplayUnderPolicy(const Ledger& ledger, const polic
   // genesis, so it folds from the genesis: one deployment's records (DeploymentSeqs), or every
   // record for a scope of every deployment.
   LedgerFold fold(other);
+  FinishedDeployments finished(ledger, "");  // puts nothing away in a fold of one deployment
   auto redecide = [&](const StoredRecord& record) -> Status {
     if (!InScope(scope, record)) return Status::Ok();
     auto intent = IntentOf(record);
     if (!intent.ok()) return intent.status().Prefixed("record " + std::to_string(record.seq));
     if (*intent) {
+      // A denial records its intent inside, under the deployment the intent named.
+      SHIPLOG_RETURN_IF_ERROR(
+          finished.Recall(fold, std::string((*intent)->event.deployment()), record.seq));
       ++report.intents;
       auto change = Compare(record, **intent, RecordedDecision(record),
                             Redecide(fold, **intent, record.ledger_time));
@@ -549,8 +650,10 @@ Result<CounterfactualReport> ReplayUnderPolicy(const Ledger& ledger, const polic
   SHIPLOG_RETURN_IF_ERROR(ledger.Scan(0, [&](const StoredRecord& record) {
     if (record.seq > last_seq) return false;
     failed = redecide(record);
+    if (failed.ok()) failed = finished.Recall(fold, std::string(record.event.deployment()), record.seq);
     if (!failed.ok()) return false;
     fold.Apply(record);
+    finished.PutAwayIfFinished(fold, record);
     if (options.progress) options.progress(record.seq + 1);
     return true;
   }));

@@ -21,7 +21,10 @@
 // question about every deployment, or FoldScope::kWholeLedger) starts from the nearest usable
 // snapshot (replay/snapshot.h) at or before the point and writes new snapshots as it passes every
 // `snapshot_every` records; a snapshot that does not check out is reported through `warn` and
-// skipped.
+// skipped. Such a fold holds in memory only the deployments in progress: no rule reads one
+// deployment's state to decide for another, so a deployment's state is put away when it completes
+// or rolls back, and rebuilt from its own records should a later record name it. Its memory is
+// what the open deployments need, not what the whole history holds.
 #pragma once
 
 #include <cstdint>
@@ -57,6 +60,9 @@ struct ReplayOptions {
   std::function<void(const std::string&)> warn;
   // Told the number of records folded so far, now and then (replay/progress.h).
   std::function<void(uint64_t)> progress;
+  // A deployment a whole-ledger fold keeps in memory however it ended, for the question asked
+  // of it afterwards (ReplayAt sets it to its deployment).
+  std::string hold_deployment;
 };
 
 // A moment in the log: exactly one of the two is set.
@@ -73,7 +79,8 @@ struct Moment {
 Result<Moment> ParseMoment(const std::string& text, const std::string& name);
 
 // Folds `ledger` through record `last_seq` under its own policies, from the nearest usable
-// snapshot. REQUIRES: last_seq < ledger.size().
+// snapshot. The fold holds the deployments in progress at `last_seq` and
+// `options.hold_deployment`; a finished one is not in it. REQUIRES: last_seq < ledger.size().
 Result<LedgerFold> FoldThrough(const Ledger& ledger, uint64_t last_seq,
                                const ReplayOptions& options);
 

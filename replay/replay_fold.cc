@@ -20,6 +20,14 @@ std::vector<std::string> LedgerFold::RolesOf(const std::string& public_key) cons
   return info ? info->roles : std::vector<std::string>{};
 }
 
+std::optional<policy::DeploymentState> LedgerFold::TakeDeployment(const std::string& id) {
+  return engine_ ? engine_->TakeDeployment(id) : std::nullopt;
+}
+
+void LedgerFold::PutDeployment(policy::DeploymentState state) {
+  if (engine_) engine_->PutDeployment(std::move(state));
+}
+
 void LedgerFold::Apply(const StoredRecord& record) {
   const std::string_view kind = record.event.kind();
   const bool carries_policy = kind == "ledger.genesis" || kind == "policy.activated";

@@ -47,6 +47,11 @@ class LedgerFold {
   std::optional<uint64_t> policy_seq() const { return policy_seq_; }
   bool fixed_policy() const { return fixed_; }
 
+  // Moves one deployment's state out of the fold (nullopt when it holds none), and back in; a
+  // deployment put back decides and folds on as if it never left (policy::Engine).
+  std::optional<policy::DeploymentState> TakeDeployment(const std::string& id);
+  void PutDeployment(policy::DeploymentState state);
+
   // The roles of `public_key` in the registry as of now; empty for the ledger's own key.
   std::vector<std::string> RolesOf(const std::string& public_key) const;
 

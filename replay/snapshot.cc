@@ -298,9 +298,11 @@ Result<std::unique_ptr<policy::Engine>> EngineFromRecords(snap::Snapshot::Reader
 
 // The snapshot belongs to this ledger and to this history.
 Status CheckBinding(snap::Snapshot::Reader s, const Ledger& ledger) {
-  if (s.getFormatVersion() != kSnapshotFormatVersion) {
+  if (s.getFormatVersion() < kOldestSnapshotFormatRead ||
+      s.getFormatVersion() > kSnapshotFormatVersion) {
     return Status::InvalidArgument("snapshot format " + std::to_string(s.getFormatVersion()) +
-                                   " is not " + std::to_string(kSnapshotFormatVersion));
+                                   " is not one of " + std::to_string(kOldestSnapshotFormatRead) +
+                                   ".." + std::to_string(kSnapshotFormatVersion));
   }
   if (std::string(s.getOrigin()) != ledger.origin() ||
       ToString(s.getLedgerKey()) != ledger.public_key()) {
@@ -329,9 +331,11 @@ Result<LedgerFold> DecodeChecked(std::string_view bytes, const Ledger& ledger) {
   }
   FlatReader file(bytes);
   auto envelope = file.Root<snap::SnapshotFile>();
-  if (envelope.getFormatVersion() != kSnapshotFormatVersion) {
+  if (envelope.getFormatVersion() < kOldestSnapshotFormatRead ||
+      envelope.getFormatVersion() > kSnapshotFormatVersion) {
     return Status::InvalidArgument("snapshot file format " +
-                                   std::to_string(envelope.getFormatVersion()) + " is not " +
+                                   std::to_string(envelope.getFormatVersion()) + " is not one of " +
+                                   std::to_string(kOldestSnapshotFormatRead) + ".." +
                                    std::to_string(kSnapshotFormatVersion));
   }
   const std::string content = ToString(envelope.getContent());

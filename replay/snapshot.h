@@ -24,9 +24,13 @@
 
 namespace shiplog::replay {
 
-// The current snapshot format; a reader refuses any other. 2: facts keep their signing key and
-// the environment the revoked keys (approvals stop counting a revoked key's).
-constexpr uint32_t kSnapshotFormatVersion = 2;
+// The snapshot format written; a reader refuses any other but the one before it. 2: facts keep
+// their signing key and the environment the revoked keys (approvals stop counting a revoked
+// key's). 3: the same layout, holding only the deployments in progress (replay puts a finished
+// deployment's state away, replay.h); a version 2 snapshot, which holds every deployment, still
+// restores a fold that decides exactly as one of version 3, so it is still read.
+constexpr uint32_t kSnapshotFormatVersion = 3;
+constexpr uint32_t kOldestSnapshotFormatRead = 2;
 
 // The snapshot of `fold` (which must be a fold under the log's own policies, with at least the
 // genesis folded) bound to `ledger`. Fails when the ledger has no checkpoint at the fold's size.

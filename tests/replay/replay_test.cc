@@ -325,6 +325,75 @@ TEST_F(CounterfactualTest, PointInTimeShowsStateAndNextDecisions) {
   EXPECT_FALSE(before.state) << "enrolments only: nothing of the deployment yet";
 }
 
+// A whole-ledger fold puts a deployment away when it finishes (its memory is the open
+// deployments'), and brings it back exactly as it was when a later record names it.
+TEST_F(CounterfactualTest, AFinishedDeploymentComesBackWhenALaterRecordNamesIt) {
+  UpToStagingReady("done-1", "checkout");
+  Advance("16m");
+  ASSERT_FALSE(As("rutger", "done-1", {{"kind", "step.started"}, {"step", "production"}}).denied);
+  As("rutger", "done-1", {{"kind", "step.reported"}, {"step", "production"}, {"status", "READY"}});
+  Advance("16m");
+  Receipt completed = As("leon", "done-1", {{"kind", "deploy.completed"}});
+  ASSERT_FALSE(completed.denied);
+  UpToStagingReady("open-1", "search");
+  // Snapshots every two records: one lands after done-1 finished and before it is named again.
+  ReplayOptions snapshots;
+  snapshots.scope = FoldScope::kWholeLedger;
+  snapshots.data_dir = l_.data();
+  snapshots.snapshot_every = 2;
+  LedgerFold before = LedgerUnderTest::Must(FoldThrough(l_.ledger(), l_.ledger().size() - 1, snapshots));
+  ASSERT_NE(before.engine(), nullptr);
+  EXPECT_EQ(before.engine()->FindDeployment("done-1"), nullptr) << "finished: put away";
+  EXPECT_NE(before.engine()->FindDeployment("open-1"), nullptr) << "in progress: kept";
+
+  // Named again after it finished: a fact, then an intent decided on its state.
+  Advance("1m");
+  As("marta", "done-1", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+  Receipt again = As("rutger", "done-1", {{"kind", "step.started"}, {"step", "production"}});
+  const uint64_t last = l_.ledger().size() - 1;
+
+  ReplayOptions whole = snapshots;
+  whole.snapshot_every = 0;
+  // Every intent re-decided under the same policy on the state it was recorded on: the start
+  // after completion too, which a fold that had forgotten done-1 would decide differently.
+  CounterfactualReport same =
+      LedgerUnderTest::Must(ReplayUnderPolicy(l_.ledger(), DefaultPolicy(), {}, {}));
+  EXPECT_TRUE(same.changes.empty()) << same.ToText();
+  CounterfactualScope before_last;
+  before_last.through_seq = last - 1;
+  EXPECT_EQ(same.intents, LedgerUnderTest::Must(ReplayUnderPolicy(
+                              l_.ledger(), DefaultPolicy(), before_last, {})).intents + 1);
+  LedgerFold through = LedgerUnderTest::Must(FoldThrough(l_.ledger(), last - 1, whole));
+  const policy::Decision recorded = RecordedDecision(LedgerUnderTest::Must(l_.ledger().Read(last)));
+  EXPECT_NE(through.engine()->FindDeployment("done-1"), nullptr) << "brought back by the review";
+  PointInTime scoped = LedgerUnderTest::Must(ReplayAt(l_.ledger(), "done-1", Moment::AtSeq(last), {}));
+  PointInTime folded = LedgerUnderTest::Must(ReplayAt(l_.ledger(), "done-1", Moment::AtSeq(last), whole));
+  ReplayOptions genesis;
+  genesis.scope = FoldScope::kWholeLedger;
+  PointInTime from_genesis =
+      LedgerUnderTest::Must(ReplayAt(l_.ledger(), "done-1", Moment::AtSeq(last), genesis));
+  ASSERT_TRUE(scoped.state);
+  EXPECT_EQ(scoped.state->status, policy::DeploymentState::Status::kCompleted);
+  EXPECT_EQ(folded.ToJson(), scoped.ToJson());
+  EXPECT_EQ(from_genesis.ToJson(), scoped.ToJson());
+  ASSERT_TRUE(folded.state);
+  EXPECT_EQ(folded.state->facts.size(), scoped.state->facts.size());
+  EXPECT_EQ(folded.state->facts.back().seq, again.denied ? last - 1 : last)
+      << "the review after completion is folded into the state brought back";
+
+  ReplayOptions held = whole;
+  held.hold_deployment = "done-1";
+  LedgerFold holding = LedgerUnderTest::Must(FoldThrough(l_.ledger(), last - 1, held));
+  ASSERT_NE(holding.engine()->FindDeployment("done-1"), nullptr);
+  Result<std::optional<RecordedIntent>> intent = IntentOf(LedgerUnderTest::Must(l_.ledger().Read(last)));
+  ASSERT_TRUE(intent.ok() && *intent);
+  EXPECT_EQ(holding.engine()
+                ->Decide((*intent)->event, holding.RolesOf((*intent)->public_key),
+                         LedgerUnderTest::Must(l_.ledger().Read(last)).ledger_time)
+                .ToJson(),
+            recorded.ToJson());
+}
+
 }  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::replay

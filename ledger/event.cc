@@ -633,13 +633,22 @@ Event::Event(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Event::~Event() = default;
 Event::Event(Event&&) noexcept = default;
 Event& Event::operator=(Event&&) noexcept = default;
-Event::Event(const Event& other) : Event(std::move(FromCanonical(other.bytes()).value())) {}
+Event::Event(const Event& other)
+    : Event(std::move(FromCheckedCanonical(other.bytes()).value())) {}
 Event& Event::operator=(const Event& other) {
   if (this != &other) *this = Event(other);
   return *this;
 }
 
 Result<Event> Event::FromCanonical(std::string_view bytes) {
+  return Decode(bytes, /*compare_canonical_form=*/true);
+}
+
+Result<Event> Event::FromCheckedCanonical(std::string_view bytes) {
+  return Decode(bytes, /*compare_canonical_form=*/false);
+}
+
+Result<Event> Event::Decode(std::string_view bytes, bool compare_canonical_form) {
   auto message = CanonicalMessage::Parse(bytes, kMaxEventBytes);
   if (!message.ok()) return message.status().Prefixed("event");
   auto impl = std::make_unique<Impl>(Impl{std::move(message).value(), {}, {}});
@@ -648,8 +657,10 @@ Result<Event> Event::FromCanonical(std::string_view bytes) {
     impl->root = impl->message.Root<schema::Event>();
     status = ValidateEvent(impl->root);
     if (!status.ok()) return;
-    status = CheckOnlyKnownFields(impl->root, bytes);
-    if (!status.ok()) return;
+    if (compare_canonical_form) {
+      status = CheckOnlyKnownFields(impl->root, bytes);
+      if (!status.ok()) return;
+    }
     KJ_IF_MAYBE(m, DynamicStruct::Reader(impl->root).get("body").as<DynamicStruct>().which()) {
       impl->kind = KindName(*m);
     }
@@ -771,9 +782,11 @@ SignedEvent SignedEvent::OfDenial(schema::PolicyDenied::Reader denied) {
   return out;
 }
 
-Result<Event> SignedEvent::ReadEvent() const {
-  return Event::FromCanonical(scheme == dsse::kScheme ? event : payload);
+std::string_view SignedEvent::EventBytes() const {
+  return scheme == dsse::kScheme ? event : payload;
 }
+
+Result<Event> SignedEvent::ReadEvent() const { return Event::FromCanonical(EventBytes()); }
 
 bool SignedEvent::SameSignedEvent(const SignedEvent& other) const {
   if (scheme != other.scheme) return false;

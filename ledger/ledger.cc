@@ -113,7 +113,7 @@ namespace internal {
 
 std::string CheckpointKey(uint64_t size) { return "c/" + EncodeSeq(size); }
 
-Result<StoredRecord> DecodeRecord(uint64_t seq, std::string_view value) {
+Result<StoredRecord> DecodeRecord(uint64_t seq, std::string_view value, EventCheck event_check) {
   auto fail = [seq](const std::string& what) {
     return Status::Corrupt("record " + std::to_string(seq) + ": " + what);
   };
@@ -127,7 +127,7 @@ Result<StoredRecord> DecodeRecord(uint64_t seq, std::string_view value) {
   })) {
     return fail(std::string("does not decode: ") + e->getDescription().cStr());
   }
-  auto decoded = StoredRecord::FromEntry(std::move(entry_bytes));
+  auto decoded = DecodeEntry(std::move(entry_bytes), event_check);
   if (!decoded.ok()) return fail(decoded.status().message());
   if (leaf_hash != decoded->leaf_hash) return fail("the leaf hash does not match the entry's bytes");
   if (decoded->seq != seq) return fail("it holds sequence number " + std::to_string(decoded->seq));
@@ -153,6 +153,10 @@ Result<Checkpoint> OpenStoredCheckpoint(uint64_t size, std::string_view note,
 // ---- JSON forms ----
 
 Result<StoredRecord> StoredRecord::FromEntry(std::string entry) {
+  return internal::DecodeEntry(std::move(entry), internal::EventCheck::kFull);
+}
+
+Result<StoredRecord> internal::DecodeEntry(std::string entry, EventCheck event_check) {
   auto message = CanonicalMessage::Parse(entry, kMaxRecordBytes);
   if (!message.ok()) return message.status().Prefixed("entry");
   uint64_t seq = 0;
@@ -175,7 +179,9 @@ Result<StoredRecord> StoredRecord::FromEntry(std::string entry) {
   })) {
     return Status::Corrupt(std::string("the entry does not decode: ") + e->getDescription().cStr());
   }
-  auto event = signed_event.ReadEvent();
+  auto event = event_check == EventCheck::kFull
+                    ? signed_event.ReadEvent()
+                    : Event::FromCheckedCanonical(signed_event.EventBytes());
   if (!event.ok()) return Status::Corrupt(event.status().message());
   std::string leaf_hash(AsBytes(merkle::LeafHash(entry)));
   return StoredRecord{seq,      time,          manual,          std::move(signed_event),
@@ -1424,13 +1430,13 @@ void Ledger::PublishKeys() {
 Result<StoredRecord> Ledger::Read(uint64_t seq) const {
   SHIPLOG_ASSIGN_OR_RETURN(auto value, store_->GetRecord(seq));
   if (!value) return Status::NotFound("no record " + std::to_string(seq));
-  return DecodeRecord(seq, *value);
+  return DecodeRecord(seq, *value, internal::EventCheck::kOwnRecord);
 }
 
 Status Ledger::Scan(uint64_t from, const RecordVisitor& visit) const {
   Status status;
   SHIPLOG_RETURN_IF_ERROR(store_->ScanRecords(from, [&](uint64_t seq, std::string_view value) {
-    auto record = DecodeRecord(seq, value);
+    auto record = DecodeRecord(seq, value, internal::EventCheck::kOwnRecord);
     if (!record.ok()) {
       status = record.status();
       return false;

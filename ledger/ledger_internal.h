@@ -30,9 +30,17 @@ inline constexpr char kManualClockKey[] = "manual_clock_now";
 // Index key "c/" size8: the checkpoint of the tree of that size.
 std::string CheckpointKey(uint64_t size);
 
+// What DecodeRecord checks of the event inside a record: everything (Verify, a migration), or,
+// for the ledger's reads of its own records, all but the comparison with the event's one
+// canonical form (Event::FromCheckedCanonical), which the append made before storing it.
+enum class EventCheck { kFull, kOwnRecord };
+
 // Decodes and checks one stored record: canonical forms, the leaf hash, the sequence number it
 // is stored under, and the event inside. Not the signature: reads skip it, Verify checks it.
-Result<StoredRecord> DecodeRecord(uint64_t seq, std::string_view value);
+Result<StoredRecord> DecodeRecord(uint64_t seq, std::string_view value,
+                                  EventCheck event_check = EventCheck::kFull);
+// StoredRecord::FromEntry, checking the event as `event_check` says.
+Result<StoredRecord> DecodeEntry(std::string entry, EventCheck event_check);
 
 // Opens the checkpoint note stored under "c/" `size`: its signature by `ledger_key`, and that it
 // is the checkpoint of that size of `origin`. kCorrupt naming what is wrong otherwise.

@@ -122,6 +122,18 @@ TEST(CanonicalEvent, BitsNoFieldOwnsAreRefused) {
   ASSERT_FALSE(padded.ok());
   EXPECT_EQ(padded.status().code(), shiplog::StatusCode::kInvalidArgument);
   EXPECT_THAT(padded.status().message(), ::testing::HasSubstr("no field of the schema owns"));
+  // The ledger's reads of its own records skip that comparison (the append made it); they still
+  // validate every field, and Verify still compares (DecodeRecord with EventCheck::kFull).
+  auto own = shiplog::Event::FromCheckedCanonical(bytes);
+  ASSERT_OK(own);
+  EXPECT_EQ(own->ToJson(), event->ToJson());
+  std::string bad_id(event->bytes());
+  const size_t id_at = bad_id.find("shift-1");
+  ASSERT_NE(id_at, std::string::npos);
+  bad_id[id_at] = ' ';
+  auto invalid = shiplog::Event::FromCheckedCanonical(bad_id);
+  ASSERT_FALSE(invalid.ok());
+  EXPECT_THAT(invalid.status().message(), ::testing::HasSubstr("field 'id'"));
 }
 
 TEST(CanonicalEvent, GateMetricsAreOnePerNameInNameOrder) {

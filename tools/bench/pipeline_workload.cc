@@ -151,10 +151,29 @@ nlohmann::json RunOnce(unsigned clients, uint64_t records, const std::string& po
   const double seconds = MicrosSince(start) / 1e6;
   for (auto& pipeline : pipelines) pipeline->Stop();
   pipelines.clear();
+  // A full verify of what the clients wrote: a ledger written under load holds one checkpoint
+  // per commit, not per record as the history ledger (one append per commit) does.
+  std::optional<double> verify_seconds;
+  uint64_t checkpoints = 0;
+  if (!failed && !database) {
+    const auto verify_start = BenchClock::now();
+    auto report = ledgers.front()->Verify();
+    if (!report.ok() || !report->ok) {
+      std::cerr << "verify failed\n";
+      failed = true;
+    } else {
+      verify_seconds = MicrosSince(verify_start) / 1e6;
+      checkpoints = report->checkpoints;
+    }
+  }
   ledgers.clear();  // their connections, before the database is dropped
   if (failed) return nullptr;
   nlohmann::json figures = ConcurrentAppendFigures(clients, records, seconds, latencies,
                                                    static_cast<double>(metrics.batches()));
+  if (verify_seconds) {
+    figures["verify_per_s"] = static_cast<double>(records) / *verify_seconds;
+    figures["verify_checkpoints"] = checkpoints;
+  }
   figures["store"] = database ? "postgresql" : "rocksdb";
   figures["servers"] = servers;
   return figures;

@@ -148,6 +148,13 @@ def build(results):
               "verify ceiling " + rate(ceiling), ratio(verify, ceiling),
               "≥ 85% of the verify ceiling",
               ratio(verify, ceiling) is not None and ratio(verify, ceiling) >= 0.85)
+        batched = load(results, "pipeline-64")
+        batched_verify = get(batched, "verify_per_s")
+        if batched_verify is not None:
+            per = get(batched, "events") / max(1, get(batched, "verify_checkpoints"))
+            t.row(f"4. full verify of a ledger 64 clients wrote (one checkpoint per {per:,.0f} "
+                  "records)", rate(batched_verify), "verify ceiling " + rate(ceiling),
+                  ratio(batched_verify, ceiling))
         without = get(reads, "disk_bytes_per_record_without_snapshots")
         if without is not None:
             t.row("4. disk per record, without replay's snapshots", f"{without:,.0f} B", "", None,
@@ -229,7 +236,9 @@ def build(results):
     replay_rss = load(results, "replay-rss")
     if replay_rss is not None:
         t.row("7. replay peak RSS, one deployment at the end", mib(get(replay_rss, "deployment")))
-        t.row("7. replay peak RSS, whole ledger from genesis", mib(get(replay_rss, "whole_ledger")))
+        whole = get(replay_rss, "whole_ledger")
+        t.row("7. replay peak RSS, whole ledger from genesis", mib(whole), "", None, "≤ 500 MB",
+              None if whole is None else whole <= 500e6)
     admission = load(results, "admission")
     if admission is None:
         t.note("8. Kubernetes admission decision", "not measured")

@@ -19,13 +19,13 @@ using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("shiplog::schema::snapshot");  # apart from event.capnp's names
 
 struct SnapshotFile {
-  formatVersion @0 :UInt32;  # 2
+  formatVersion @0 :UInt32;  # 3 (2 is still read)
   content @1 :Data;          # a Snapshot message (flat array of words)
   sha256 @2 :Data;           # SHA-256(content), 32 bytes
 }
 
 struct Snapshot {
-  formatVersion @0 :UInt32;  # 2
+  formatVersion @0 :UInt32;  # 3 (2 is still read)
   origin @1 :Text;           # the ledger's origin (its checkpoints' first line)
   ledgerKey @2 :Data;        # the ledger's Ed25519 public key, 32 bytes
   seq @3 :UInt64;            # the last record folded in
@@ -33,7 +33,7 @@ struct Snapshot {
   lastTime @5 :Int64;        # ledger time of record seq, microseconds since the epoch
   policy @6 :PolicyInForce;
   keys @7 :List(Key);
-  deployments @8 :List(Deployment);
+  deployments @8 :List(Deployment);  # format 3: those in progress; 2: every one
   environment @9 :Environment;
 }
 

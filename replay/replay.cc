@@ -243,14 +243,11 @@ class FinishedDeployments {
     QueryFilter earlier;
     earlier.deployment = deployment;
     earlier.to_seq = seq - 1;
-    bool recorded = false;
-    SHIPLOG_RETURN_IF_ERROR(ledger_.QuerySeqs(earlier, [&](uint64_t) {
-      recorded = true;
-      return false;
-    }));
-    if (!recorded) return Status::Ok();  // its first record: the fold starts its state
-    SHIPLOG_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, LedgerWideSeqs(ledger_, seq - 1));
+    std::vector<uint64_t> seqs;
     SHIPLOG_RETURN_IF_ERROR(AddSeqs(ledger_, earlier, seqs));
+    if (seqs.empty()) return Status::Ok();  // its first record: the fold starts its state
+    SHIPLOG_ASSIGN_OR_RETURN(std::vector<uint64_t> wide, LedgerWideSeqs(ledger_, seq - 1));
+    seqs.insert(seqs.end(), wide.begin(), wide.end());
     std::sort(seqs.begin(), seqs.end());
     seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
     LedgerFold scratch = fold.fixed_policy() ? LedgerFold(engine->policy()) : LedgerFold();
@@ -266,11 +263,16 @@ class FinishedDeployments {
     return Status::Ok();
   }
 
-  // After `record` is folded: puts its deployment's state away if the record finished it.
-  void PutAwayIfFinished(LedgerFold& fold, const StoredRecord& record) {
+  // Folds `record`: brings its deployment back first if it was put away, and puts it away after
+  // if the record finished it.
+  Status Apply(LedgerFold& fold, const StoredRecord& record) {
+    SHIPLOG_RETURN_IF_ERROR(Recall(fold, std::string(record.event.deployment()), record.seq));
+    fold.Apply(record);
     const std::string_view kind = record.event.kind();
-    if (kind != "deploy.completed" && kind != "rollback.completed") return;
-    PutAway(fold, std::string(record.event.deployment()));
+    if (kind == "deploy.completed" || kind == "rollback.completed") {
+      PutAway(fold, std::string(record.event.deployment()));
+    }
+    return Status::Ok();
   }
 
   // Puts away every finished deployment the fold holds (one restored from a snapshot).
@@ -298,7 +300,7 @@ class FinishedDeployments {
   const bool from_genesis_;
   std::unordered_set<std::string> put_away_;  // by this fold
   // Deployments with records but no state (nothing requested yet): nothing to bring back.
-  std::set<std::string> stateless_;
+  std::unordered_set<std::string> stateless_;
 };
 
 }  // namespace
@@ -317,10 +319,8 @@ Result<LedgerFold> FoldThrough(const Ledger& ledger, uint64_t last_seq,
   Status failed;
   SHIPLOG_RETURN_IF_ERROR(ledger.Scan(start, [&](const StoredRecord& record) {
     if (record.seq > last_seq) return false;
-    failed = finished.Recall(fold, std::string(record.event.deployment()), record.seq);
+    failed = finished.Apply(fold, record);
     if (!failed.ok()) return false;
-    fold.Apply(record);
-    finished.PutAwayIfFinished(fold, record);
     MaybeSnapshot(fold, ledger, options);
     if (options.progress) options.progress(record.seq + 1 - start);
     return record.seq < last_seq;
@@ -662,10 +662,8 @@ Result<CounterfactualReport> ReplayUnderPolicy(const Ledger& ledger, const polic
   SHIPLOG_RETURN_IF_ERROR(ledger.Scan(0, [&](const StoredRecord& record) {
     if (record.seq > last_seq) return false;
     failed = redecide(record);
-    if (failed.ok()) failed = finished.Recall(fold, std::string(record.event.deployment()), record.seq);
+    if (failed.ok()) failed = finished.Apply(fold, record);
     if (!failed.ok()) return false;
-    fold.Apply(record);
-    finished.PutAwayIfFinished(fold, record);
     if (options.progress) options.progress(record.seq + 1);
     return true;
   }));

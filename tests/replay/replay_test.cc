@@ -8,6 +8,7 @@
 
 #include <set>
 
+#include "replay/snapshot.h"
 #include "tests/replay/replay_test_util.h"
 
 namespace shiplog::replay {
@@ -181,6 +182,16 @@ class CounterfactualTest : public ::testing::Test {
     As("otto", d, {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-" + d}});
   }
 
+  // Requested to completed: production started after the soak, READY, watched 16 minutes.
+  void UpToCompleted(const std::string& d, const std::string& app) {
+    UpToStagingReady(d, app);
+    Advance("16m");
+    ASSERT_FALSE(As("rutger", d, {{"kind", "step.started"}, {"step", "production"}}).denied);
+    As("rutger", d, {{"kind", "step.reported"}, {"step", "production"}, {"status", "READY"}});
+    Advance("16m");
+    ASSERT_FALSE(As("leon", d, {{"kind", "deploy.completed"}}).denied);
+  }
+
   void Advance(const std::string& by) {
     LedgerUnderTest::Must(on_->ledger().AdvanceClock(LedgerUnderTest::Must(ParseDuration(by))));
   }
@@ -328,13 +339,7 @@ TEST_F(CounterfactualTest, PointInTimeShowsStateAndNextDecisions) {
 // A whole-ledger fold puts a deployment away when it finishes (its memory is the open
 // deployments'), and brings it back exactly as it was when a later record names it.
 TEST_F(CounterfactualTest, AFinishedDeploymentComesBackWhenALaterRecordNamesIt) {
-  UpToStagingReady("done-1", "checkout");
-  Advance("16m");
-  ASSERT_FALSE(As("rutger", "done-1", {{"kind", "step.started"}, {"step", "production"}}).denied);
-  As("rutger", "done-1", {{"kind", "step.reported"}, {"step", "production"}, {"status", "READY"}});
-  Advance("16m");
-  Receipt completed = As("leon", "done-1", {{"kind", "deploy.completed"}});
-  ASSERT_FALSE(completed.denied);
+  ASSERT_NO_FATAL_FAILURE(UpToCompleted("done-1", "checkout"));
   UpToStagingReady("open-1", "search");
   // Snapshots every two records: one lands after done-1 finished and before it is named again.
   ReplayOptions snapshots;
@@ -392,6 +397,51 @@ TEST_F(CounterfactualTest, AFinishedDeploymentComesBackWhenALaterRecordNamesIt) 
                          LedgerUnderTest::Must(l_.ledger().Read(last)).ledger_time)
                 .ToJson(),
             recorded.ToJson());
+}
+
+// Version 2 snapshots hold every deployment, finished ones too: still read, and a fold restored
+// from one puts the finished ones away and decides on exactly as a fold from the genesis. A
+// version this binary does not know is refused with a warning.
+TEST_F(CounterfactualTest, AVersion2SnapshotHoldingFinishedDeploymentsIsStillRead) {
+  ASSERT_NO_FATAL_FAILURE(UpToCompleted("done-1", "checkout"));
+  UpToStagingReady("open-1", "search");
+  const uint64_t at = l_.ledger().size() - 1;
+  LedgerFold everything;  // keeps every deployment, as the folds that wrote version 2 did
+  LedgerUnderTest::Must(l_.ledger().Scan(0, [&](const StoredRecord& record) {
+    everything.Apply(record);
+    return record.seq < at;
+  }));
+  ASSERT_NE(everything.engine()->FindDeployment("done-1"), nullptr);
+  const std::string version2 = replay_test::RewriteSnapshot(
+      LedgerUnderTest::Must(EncodeSnapshot(everything, l_.ledger())), 2);
+  LedgerUnderTest::Must(SnapshotDir(l_.data()).Write(at, version2));
+  Advance("1m");
+  As("marta", "done-1", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+  const uint64_t last = l_.ledger().size() - 1;
+
+  std::vector<std::string> warnings;
+  ReplayOptions from_snapshot;
+  from_snapshot.scope = FoldScope::kWholeLedger;
+  from_snapshot.data_dir = l_.data();
+  from_snapshot.snapshot_every = 0;
+  from_snapshot.warn = [&](const std::string& w) { warnings.push_back(w); };
+  uint64_t folded = 0;
+  from_snapshot.progress = [&](uint64_t n) { folded = n; };
+  LedgerFold restored = LedgerUnderTest::Must(FoldThrough(l_.ledger(), last, from_snapshot));
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+  EXPECT_EQ(folded, last - at) << "folded from the snapshot on";
+  LedgerFold genesis = LedgerUnderTest::Must(FoldThrough(l_.ledger(), last, {}));
+  EXPECT_EQ(LedgerUnderTest::Must(EncodeSnapshot(restored, l_.ledger())),
+            LedgerUnderTest::Must(EncodeSnapshot(genesis, l_.ledger())));
+  EXPECT_EQ(LedgerUnderTest::Must(ReplayAt(l_.ledger(), "done-1", Moment::AtSeq(last), from_snapshot))
+                .ToJson(),
+            LedgerUnderTest::Must(ReplayAt(l_.ledger(), "done-1", Moment::AtSeq(last), {})).ToJson());
+
+  LedgerUnderTest::Must(SnapshotDir(l_.data()).Write(at + 1, replay_test::RewriteSnapshot(version2, 4)));
+  warnings.clear();
+  LedgerUnderTest::Must(FoldThrough(l_.ledger(), last, from_snapshot));
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("is not one of 2..3"));
 }
 
 }  // namespace SHIPLOG_THIS_FILE

@@ -3,9 +3,11 @@
 // timeline of the default pack's policy tests.
 #pragma once
 
+#include <capnp/serialize.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -16,6 +18,7 @@
 #include "ledger/ledger.h"
 #include "policy/policy_gate.h"
 #include "policy/policy_tests.h"
+#include "schemas/snapshot.capnp.h"
 #include "tests/cli/process.h"
 
 namespace shiplog::replay_test {
@@ -30,6 +33,38 @@ inline std::string ReadText(const std::string& path) {
   std::ostringstream buf;
   buf << in.rdbuf();
   return buf.str();
+}
+
+// A snapshot file (replay/snapshot.h) rewritten: its content changed by `change`, both format
+// versions set to `version`, and its hash made right again, so that the checks behind the hash
+// are the ones that judge it.
+inline std::string RewriteSnapshot(
+    const std::string& file, uint32_t version,
+    const std::function<void(schema::snapshot::Snapshot::Builder)>& change = nullptr) {
+  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(file.size() / sizeof(capnp::word));
+  memcpy(words.begin(), file.data(), file.size());
+  capnp::FlatArrayMessageReader file_reader(words);
+  auto content = file_reader.getRoot<schema::snapshot::SnapshotFile>().getContent();
+  kj::Array<capnp::word> inner = kj::heapArray<capnp::word>(content.size() / sizeof(capnp::word));
+  memcpy(inner.begin(), content.begin(), content.size());
+  capnp::FlatArrayMessageReader inner_reader(inner);
+  capnp::MallocMessageBuilder changed;
+  changed.setRoot(inner_reader.getRoot<schema::snapshot::Snapshot>());
+  auto snapshot = changed.getRoot<schema::snapshot::Snapshot>();
+  snapshot.setFormatVersion(version);
+  if (change) change(snapshot);
+  auto changed_words = capnp::messageToFlatArray(changed);
+  const std::string changed_bytes(reinterpret_cast<const char*>(changed_words.asBytes().begin()),
+                                  changed_words.asBytes().size());
+  capnp::MallocMessageBuilder rewrapped;
+  auto envelope = rewrapped.initRoot<schema::snapshot::SnapshotFile>();
+  envelope.setFormatVersion(version);
+  envelope.setContent(kj::arrayPtr(reinterpret_cast<const kj::byte*>(changed_bytes.data()),
+                                   changed_bytes.size()));
+  const std::string hash(AsBytes(Sha256(changed_bytes)));
+  envelope.setSha256(kj::arrayPtr(reinterpret_cast<const kj::byte*>(hash.data()), hash.size()));
+  auto out = capnp::messageToFlatArray(rewrapped);
+  return std::string(reinterpret_cast<const char*>(out.asBytes().begin()), out.asBytes().size());
 }
 
 inline policy::Policy DefaultPolicy() {

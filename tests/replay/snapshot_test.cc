@@ -161,31 +161,12 @@ TEST_F(SnapshotTest, ASnapshotOfAnotherLedgerIsRefused) {
 TEST_F(SnapshotTest, ASnapshotOfAnotherHistoryIsRefused) {
   const uint64_t at = WriteSnapshotAt(6);
   const std::string path = SnapshotDir(l_.data()).PathFor(at);
-  std::string file = testing::ReadFile(path);
-  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(file.size() / 8);
-  memcpy(words.begin(), file.data(), file.size());
-  capnp::FlatArrayMessageReader file_reader(words);
-  auto content = file_reader.getRoot<schema::snapshot::SnapshotFile>().getContent();
-  kj::Array<capnp::word> inner = kj::heapArray<capnp::word>(content.size() / 8);
-  memcpy(inner.begin(), content.begin(), content.size());
-  capnp::FlatArrayMessageReader inner_reader(inner);
-  capnp::MallocMessageBuilder changed;
-  changed.setRoot(inner_reader.getRoot<schema::snapshot::Snapshot>());
-  auto root = changed.getRoot<schema::snapshot::Snapshot>().getTreeRoot();
-  root[0] = static_cast<kj::byte>(root[0] ^ 1);
-  auto changed_words = capnp::messageToFlatArray(changed);
-  std::string changed_bytes(reinterpret_cast<const char*>(changed_words.asBytes().begin()),
-                            changed_words.asBytes().size());
-  capnp::MallocMessageBuilder rewrapped;
-  auto envelope = rewrapped.initRoot<schema::snapshot::SnapshotFile>();
-  envelope.setFormatVersion(kSnapshotFormatVersion);
-  envelope.setContent(kj::arrayPtr(reinterpret_cast<const kj::byte*>(changed_bytes.data()),
-                                   changed_bytes.size()));
-  const std::string hash(AsBytes(Sha256(changed_bytes)));
-  envelope.setSha256(kj::arrayPtr(reinterpret_cast<const kj::byte*>(hash.data()), hash.size()));
-  auto out = capnp::messageToFlatArray(rewrapped);
-  testing::WriteFile(path, std::string(reinterpret_cast<const char*>(out.asBytes().begin()),
-                                       out.asBytes().size()));
+  testing::WriteFile(path, replay_test::RewriteSnapshot(
+                               testing::ReadFile(path), kSnapshotFormatVersion,
+                               [](schema::snapshot::Snapshot::Builder s) {
+                                 auto root = s.getTreeRoot();
+                                 root[0] = static_cast<kj::byte>(root[0] ^ 1);
+                               }));
   Recorder r;
   EXPECT_EQ(FoldAll(r), Genesis());
   ASSERT_EQ(r.warnings.size(), 1u);

@@ -6,6 +6,7 @@
 #include <kj/exception.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 
@@ -196,61 +197,154 @@ Result<capnp::DynamicEnum> JsonReader::ParseEnum(capnp::EnumSchema schema, const
   return Status::InvalidArgument("field '" + where + "' must be one of: " + names);
 }
 
+// ---- reading a record's fields by plan ----
+
+// A struct's fields are read from its sections at the offsets the plan keeps: a section shorter
+// than the schema's (canonical form trims zeros and nulls) reads as the zero default.
+using capnp::AnyStruct;
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "data sections are read in place");
+
+template <typename T>
+T DataField(AnyStruct::Reader s, uint32_t offset) {
+  auto data = s.getDataSection();
+  const size_t at = size_t{offset} * sizeof(T);
+  T value{};
+  if (at + sizeof(T) <= data.size()) std::memcpy(&value, data.begin() + at, sizeof(T));
+  return value;
+}
+
+bool BoolField(AnyStruct::Reader s, uint32_t offset) {
+  return (DataField<uint8_t>(s, offset / 8) >> (offset % 8)) & 1;
+}
+
+capnp::AnyPointer::Reader PointerField(AnyStruct::Reader s, uint32_t index) {
+  auto pointers = s.getPointerSection();
+  return index < pointers.size() ? pointers[index] : capnp::AnyPointer::Reader();
+}
+
+// A list of structs ($jsonMap's elements), read as laid out.
+capnp::List<AnyStruct>::Reader StructListField(AnyStruct::Reader s, const FieldPlan& f) {
+  auto pointer = PointerField(s, f.offset);
+  if (pointer.isNull()) return {};
+  return pointer.getAs<capnp::AnyList>().as<capnp::List<AnyStruct>>();
+}
+
+capnp::Text::Reader TextField(AnyStruct::Reader s, const FieldPlan& f) {
+  return PointerField(s, f.offset).getAs<capnp::Text>();
+}
+
+// The field's bits as an unsigned number: what "set" means for numbers, booleans and enums.
+uint64_t RawBits(AnyStruct::Reader s, const FieldPlan& f) {
+  using W = capnp::schema::Type::Which;
+  switch (f.type) {
+    case W::BOOL: return BoolField(s, f.offset);
+    case W::UINT8: return DataField<uint8_t>(s, f.offset);
+    case W::UINT16: case W::ENUM: return DataField<uint16_t>(s, f.offset);
+    case W::UINT32: return DataField<uint32_t>(s, f.offset);
+    case W::INT64: case W::UINT64: case W::FLOAT64: return DataField<uint64_t>(s, f.offset);
+    default: return 0;
+  }
+}
+
+// Whether the field differs from its default: a non-null pointer, or non-zero bits.
+bool FieldSet(AnyStruct::Reader s, const FieldPlan& f) {
+  using W = capnp::schema::Type::Which;
+  switch (f.type) {
+    case W::TEXT: case W::DATA: case W::STRUCT: case W::LIST:
+      return !PointerField(s, f.offset).isNull();
+    default: return RawBits(s, f) != 0;
+  }
+}
+
+size_t PointerSize(AnyStruct::Reader s, const FieldPlan& f) {
+  using W = capnp::schema::Type::Which;
+  auto p = PointerField(s, f.offset);
+  switch (f.type) {
+    case W::TEXT: return p.getAs<capnp::Text>().size();
+    case W::DATA: return p.getAs<capnp::Data>().size();
+    case W::LIST: return p.isNull() ? 0 : p.getAs<capnp::AnyList>().size();
+    default: return 0;
+  }
+}
+
+bool KnownEnum(AnyStruct::Reader s, const FieldPlan& f) {
+  return DataField<uint16_t>(s, f.offset) < f.enum_names.size();
+}
+
+// An enum at "unspecified", or at a number the schema does not know.
+bool IsUnspecified(AnyStruct::Reader s, const FieldPlan& f) {
+  const uint16_t value = DataField<uint16_t>(s, f.offset);
+  return value >= f.enum_names.size() || f.enum_names[value] == "unspecified";
+}
+
+// The event's body member struct: the pointer its kind selects.
+AnyStruct::Reader MemberStruct(schema::Event::Reader event, const KindPlan& kind) {
+  return PointerField(AnyStruct::Reader(event), kind.pointer).getAs<AnyStruct>();
+}
+
+const KindPlan* KindOf(schema::Event::Reader event) {
+  return KindPlanFor(static_cast<uint16_t>(event.getBody().which()));
+}
+
 // ---- reader -> JSON ----
 
-json ValueToJson(const DynamicStruct::Reader& parent, StructSchema::Field field);
+json ValueToJson(AnyStruct::Reader parent, const FieldPlan& f);
 
-json StructToJson(const DynamicStruct::Reader& s) {
+json StructToJson(const StructPlan& plan, AnyStruct::Reader s) {
   json out = json::object();
-  for (auto field : s.getSchema().getNonUnionFields()) {
+  for (const FieldPlan& f : plan.fields) {
     // Required fields always appear, even at their zero value (a traffic weight of 0).
-    if (!s.has(field, capnp::HasMode::NON_DEFAULT) && !HasAnnotation(field, kRequiredAnnotation)) {
-      continue;
-    }
-    out[JsonFieldName(field)] = ValueToJson(s, field);
+    if (!f.required && !FieldSet(s, f)) continue;
+    out[f.json_name] = ValueToJson(s, f);
   }
   return out;
 }
 
-json ValueToJson(const DynamicStruct::Reader& parent, StructSchema::Field field) {
+json ValueToJson(AnyStruct::Reader parent, const FieldPlan& f) {
   using W = capnp::schema::Type::Which;
-  auto value = parent.get(field);
-  capnp::Type type = field.getType();
-  switch (type.which()) {
-    case W::TEXT: return std::string(value.as<capnp::Text>().cStr());
-    case W::DATA: {
-      auto d = value.as<capnp::Data>();
-      std::string_view raw(reinterpret_cast<const char*>(d.begin()), d.size());
-      return HasAnnotation(field, kHexAnnotation) ? HexEncode(raw) : Base64Encode(raw);
+  switch (f.type) {
+    case W::TEXT: {
+      auto text = TextField(parent, f);
+      return std::string(text.cStr(), text.size());
     }
-    case W::BOOL: return value.as<bool>();
-    case W::INT64:
-      if (HasAnnotation(field, kTimeAnnotation)) return FormatTime(value.as<int64_t>());
-      return value.as<int64_t>();
+    case W::DATA: {
+      auto d = PointerField(parent, f.offset).getAs<capnp::Data>();
+      std::string_view raw(reinterpret_cast<const char*>(d.begin()), d.size());
+      return f.hex ? HexEncode(raw) : Base64Encode(raw);
+    }
+    case W::BOOL: return BoolField(parent, f.offset);
+    case W::INT64: {
+      const auto value = DataField<int64_t>(parent, f.offset);
+      if (f.time) return FormatTime(value);
+      return value;
+    }
     case W::UINT8:
     case W::UINT16:
     case W::UINT32:
-    case W::UINT64: return value.as<uint64_t>();
-    case W::FLOAT64: return value.as<double>();
+    case W::UINT64: return RawBits(parent, f);
+    case W::FLOAT64: return DataField<double>(parent, f.offset);
     case W::ENUM: {
-      KJ_IF_MAYBE(e, value.as<capnp::DynamicEnum>().getEnumerant()) {
-        return JsonEnumName(*e);
-      }
-      return value.as<capnp::DynamicEnum>().getRaw();
+      const uint16_t value = DataField<uint16_t>(parent, f.offset);
+      if (value < f.enum_names.size()) return f.enum_names[value];
+      return value;
     }
-    case W::STRUCT: return StructToJson(value.as<DynamicStruct>());
+    case W::STRUCT:
+      return StructToJson(*f.child, PointerField(parent, f.offset).getAs<AnyStruct>());
     case W::LIST: {
-      auto list = value.as<capnp::DynamicList>();
-      if (HasAnnotation(field, kJsonMapAnnotation)) {
+      auto pointer = PointerField(parent, f.offset);
+      if (f.json_map) {
         json out = json::object();
-        for (auto item : list) {
-          auto s = item.as<DynamicStruct>();
-          out[std::string(s.get("name").as<capnp::Text>().cStr())] = s.get("value").as<double>();
+        for (auto item : StructListField(parent, f)) {
+          auto name = TextField(item, *f.map_name);
+          out[std::string(name.cStr(), name.size())] = DataField<double>(item, f.map_value->offset);
         }
         return out;
       }
       json out = json::array();
-      for (auto item : list) out.push_back(std::string(item.as<capnp::Text>().cStr()));
+      for (auto item : pointer.getAs<capnp::List<capnp::Text>>()) {
+        out.push_back(std::string(item.cStr(), item.size()));
+      }
       return out;
     }
     default: return nullptr;
@@ -301,24 +395,25 @@ bool IsCleanUtf8(kj::StringPtr s) {
 }
 
 // Every text field, at any depth, is clean UTF-8.
-Status CheckText(const DynamicStruct::Reader& s) {
+Status CheckText(const StructPlan& plan, AnyStruct::Reader s) {
   using W = capnp::schema::Type::Which;
-  for (auto field : s.getSchema().getNonUnionFields()) {
-    capnp::Type type = field.getType();
+  for (const FieldPlan& f : plan.fields) {
     auto bad = [&] {
-      return Status::InvalidArgument("field '" + JsonFieldName(field) + "' is not valid UTF-8 text");
+      return Status::InvalidArgument("field '" + f.json_name + "' is not valid UTF-8 text");
     };
-    if (type.which() == W::TEXT && !IsCleanUtf8(s.get(field).as<capnp::Text>())) return bad();
-    if (type.which() == W::STRUCT && s.has(field)) {
-      SHIPLOG_RETURN_IF_ERROR(CheckText(s.get(field).as<DynamicStruct>()));
+    if (f.type == W::TEXT && !IsCleanUtf8(TextField(s, f))) return bad();
+    if (f.type == W::STRUCT && FieldSet(s, f)) {
+      SHIPLOG_RETURN_IF_ERROR(CheckText(*f.child, PointerField(s, f.offset).getAs<AnyStruct>()));
     }
-    if (type.which() == W::LIST) {
-      for (auto item : s.get(field).as<capnp::DynamicList>()) {
-        if (item.getType() == capnp::DynamicValue::TEXT && !IsCleanUtf8(item.as<capnp::Text>())) {
-          return bad();
+    if (f.type == W::LIST && FieldSet(s, f)) {
+      auto pointer = PointerField(s, f.offset);
+      if (f.child == nullptr) {
+        for (auto item : pointer.getAs<capnp::List<capnp::Text>>()) {
+          if (!IsCleanUtf8(item)) return bad();
         }
-        if (item.getType() == capnp::DynamicValue::STRUCT) {
-          SHIPLOG_RETURN_IF_ERROR(CheckText(item.as<DynamicStruct>()));
+      } else {
+        for (auto item : StructListField(s, f)) {
+          SHIPLOG_RETURN_IF_ERROR(CheckText(*f.child, item));
         }
       }
     }
@@ -326,36 +421,25 @@ Status CheckText(const DynamicStruct::Reader& s) {
   return Status::Ok();
 }
 
-bool IsUnspecified(const capnp::DynamicValue::Reader& v) {
-  KJ_IF_MAYBE(e, v.as<capnp::DynamicEnum>().getEnumerant()) {
-    return e->getProto().getName() == "unspecified";
-  }
-  return true;  // a number the schema does not know
-}
-
-Status CheckRequired(const DynamicStruct::Reader& s, const std::string& kind) {
+Status CheckRequired(const StructPlan& plan, AnyStruct::Reader s, const std::string& kind) {
   using W = capnp::schema::Type::Which;
-  for (auto field : s.getSchema().getNonUnionFields()) {
-    auto which = field.getType().which();
-    if (which == W::ENUM) {
-      auto v = s.get(field);
-      if (v.as<capnp::DynamicEnum>().getEnumerant() == nullptr) {
-        return Status::InvalidArgument("event kind '" + kind + "': field '" + JsonFieldName(field) +
+  for (const FieldPlan& f : plan.fields) {
+    if (f.type == W::ENUM) {
+      if (!KnownEnum(s, f)) {
+        return Status::InvalidArgument("event kind '" + kind + "': field '" + f.json_name +
                                        "' has a value the schema does not know");
       }
-      if (HasAnnotation(field, kRequiredAnnotation) && IsUnspecified(v)) {
-        return Status::InvalidArgument("event kind '" + kind + "' needs field '" +
-                                       JsonFieldName(field) + "'");
+      if (f.required && IsUnspecified(s, f)) {
+        return Status::InvalidArgument("event kind '" + kind + "' needs field '" + f.json_name +
+                                       "'");
       }
       continue;
     }
-    if (!HasAnnotation(field, kRequiredAnnotation)) continue;
-    bool present = true;
-    if (which == W::TEXT) present = s.get(field).as<capnp::Text>().size() > 0;
-    else if (which == W::DATA) present = s.get(field).as<capnp::Data>().size() > 0;
-    else if (which == W::LIST) present = s.get(field).as<capnp::DynamicList>().size() > 0;
+    if (!f.required) continue;
+    const bool present =
+        f.type == W::TEXT || f.type == W::DATA || f.type == W::LIST ? PointerSize(s, f) > 0 : true;
     if (!present) {
-      return Status::InvalidArgument("event kind '" + kind + "' needs field '" + JsonFieldName(field) +
+      return Status::InvalidArgument("event kind '" + kind + "' needs field '" + f.json_name +
                                      "'");
     }
   }
@@ -364,28 +448,26 @@ Status CheckRequired(const DynamicStruct::Reader& s, const std::string& kind) {
 
 // Whether a field holds something: non-empty text, data or list, an enum other than
 // "unspecified", or anything else set.
-bool FieldGiven(const DynamicStruct::Reader& s, StructSchema::Field field) {
+bool FieldGiven(AnyStruct::Reader s, const FieldPlan& f) {
   using W = capnp::schema::Type::Which;
-  switch (field.getType().which()) {
-    case W::TEXT: return s.get(field).as<capnp::Text>().size() > 0;
-    case W::DATA: return s.get(field).as<capnp::Data>().size() > 0;
-    case W::LIST: return s.get(field).as<capnp::DynamicList>().size() > 0;
-    case W::ENUM: return !IsUnspecified(s.get(field));
-    default: return s.has(field, capnp::HasMode::NON_DEFAULT);
+  switch (f.type) {
+    case W::TEXT: case W::DATA: case W::LIST: return PointerSize(s, f) > 0;
+    case W::ENUM: return !IsUnspecified(s, f);
+    default: return FieldSet(s, f);
   }
 }
 
 // Every enum, at any depth, holds a value the schema knows: the JSON form can only name those.
-Status CheckKnownEnums(const DynamicStruct::Reader& s) {
+Status CheckKnownEnums(const StructPlan& plan, AnyStruct::Reader s) {
   using W = capnp::schema::Type::Which;
-  for (auto field : s.getSchema().getNonUnionFields()) {
-    const auto which = field.getType().which();
-    if (which == W::ENUM && s.get(field).as<capnp::DynamicEnum>().getEnumerant() == nullptr) {
-      return Status::InvalidArgument("field '" + JsonFieldName(field) +
+  for (const FieldPlan& f : plan.fields) {
+    if (f.type == W::ENUM && !KnownEnum(s, f)) {
+      return Status::InvalidArgument("field '" + f.json_name +
                                      "' has a value the schema does not know");
     }
-    if (which == W::STRUCT && s.has(field)) {
-      SHIPLOG_RETURN_IF_ERROR(CheckKnownEnums(s.get(field).as<DynamicStruct>()));
+    if (f.type == W::STRUCT && FieldSet(s, f)) {
+      SHIPLOG_RETURN_IF_ERROR(
+          CheckKnownEnums(*f.child, PointerField(s, f.offset).getAs<AnyStruct>()));
     }
   }
   return Status::Ok();
@@ -394,18 +476,16 @@ Status CheckKnownEnums(const DynamicStruct::Reader& s) {
 // Every $time field, at any depth, is a time FormatTime and ParseTime round-trip: canonical bytes
 // can carry any Int64, and a time the JSON form cannot write would break everything that reads
 // the event back (the policy engine, replay, receipts).
-Status CheckTimes(const DynamicStruct::Reader& s) {
+Status CheckTimes(const StructPlan& plan, AnyStruct::Reader s) {
   using W = capnp::schema::Type::Which;
-  for (auto field : s.getSchema().getNonUnionFields()) {
-    const auto which = field.getType().which();
-    if (which == W::INT64 && HasAnnotation(field, kTimeAnnotation) &&
-        !IsAcceptedTime(s.get(field).as<int64_t>())) {
-      return Status::InvalidArgument("field '" + JsonFieldName(field) +
+  for (const FieldPlan& f : plan.fields) {
+    if (f.type == W::INT64 && f.time && !IsAcceptedTime(DataField<int64_t>(s, f.offset))) {
+      return Status::InvalidArgument("field '" + f.json_name +
                                      "' is outside the accepted times, 0001-01-01T00:00:00Z to "
                                      "9999-12-31T23:59:59.999999Z");
     }
-    if (which == W::STRUCT && s.has(field)) {
-      SHIPLOG_RETURN_IF_ERROR(CheckTimes(s.get(field).as<DynamicStruct>()));
+    if (f.type == W::STRUCT && FieldSet(s, f)) {
+      SHIPLOG_RETURN_IF_ERROR(CheckTimes(*f.child, PointerField(s, f.offset).getAs<AnyStruct>()));
     }
   }
   return Status::Ok();
@@ -561,56 +641,46 @@ Status CheckOnlyKnownFields(schema::Event::Reader event, std::string_view bytes)
 }  // namespace
 
 Status ValidateEvent(schema::Event::Reader event) {
-  DynamicStruct::Reader dyn = event;
-  auto body = dyn.get("body").as<DynamicStruct>();
-  StructSchema::Field member;
-  KJ_IF_MAYBE(m, body.which()) { member = *m; }
-  else return Status::InvalidArgument("the event has a kind this version does not know");
-  std::string kind = KindName(member);
+  const KindPlan* plan = KindOf(event);
+  if (plan == nullptr) return Status::InvalidArgument("the event has a kind this version does not know");
+  const std::string& kind = plan->kind;
   if (!IsIdentifier(event.getId())) {
     return Status::InvalidArgument("field 'id' must be 1-256 letters, digits or ._-:@/+");
   }
   if (!IsIdentifier(event.getActor())) {
     return Status::InvalidArgument("field 'actor' must be 1-256 letters, digits or ._-:@/+");
   }
-  bool scoped = HasAnnotation(member, kDeploymentScopedAnnotation);
-  if (scoped && !IsIdentifier(event.getDeployment())) {
+  if (plan->deployment_scoped && !IsIdentifier(event.getDeployment())) {
     return Status::InvalidArgument(
         "event kind '" + kind +
         "' needs field 'deployment' (1-256 letters, digits or ._-:@/+)");
   }
-  const bool optional = HasAnnotation(member, kDeploymentOptionalAnnotation);
-  if (optional && event.hasDeployment() && !IsIdentifier(event.getDeployment())) {
+  if (plan->deployment_optional && event.hasDeployment() &&
+      !IsIdentifier(event.getDeployment())) {
     return Status::InvalidArgument("field 'deployment' must be 1-256 letters, digits or ._-:@/+");
   }
-  if (!scoped && !optional && event.hasDeployment()) {
+  if (!plan->deployment_scoped && !plan->deployment_optional && event.hasDeployment()) {
     return Status::InvalidArgument("event kind '" + kind +
                                    "' is not about one deployment: remove field 'deployment'");
   }
-  if (member.getType().isStruct()) {
-    SHIPLOG_RETURN_IF_ERROR(CheckRequired(body.get(member).as<DynamicStruct>(), kind));
-    SHIPLOG_RETURN_IF_ERROR(
-        CheckText(body.get(member).as<DynamicStruct>()).Prefixed("event kind '" + kind + "'"));
-    SHIPLOG_RETURN_IF_ERROR(
-        CheckTimes(body.get(member).as<DynamicStruct>()).Prefixed("event kind '" + kind + "'"));
-    SHIPLOG_RETURN_IF_ERROR(CheckKnownEnums(body.get(member).as<DynamicStruct>())
-                                .Prefixed("event kind '" + kind + "'"));
+  if (plan->fields != nullptr) {
+    const StructPlan& fields = *plan->fields;
+    const AnyStruct::Reader body = MemberStruct(event, *plan);
+    SHIPLOG_RETURN_IF_ERROR(CheckRequired(fields, body, kind));
+    SHIPLOG_RETURN_IF_ERROR(CheckText(fields, body).Prefixed("event kind '" + kind + "'"));
+    SHIPLOG_RETURN_IF_ERROR(CheckTimes(fields, body).Prefixed("event kind '" + kind + "'"));
+    SHIPLOG_RETURN_IF_ERROR(CheckKnownEnums(fields, body).Prefixed("event kind '" + kind + "'"));
   }
   return CheckKindRules(event.getBody());
 }
 
 std::vector<std::string> MissingExpectedFields(const Event& event) {
   std::vector<std::string> missing;
-  DynamicStruct::Reader dyn = event.reader();
-  auto body = dyn.get("body").as<DynamicStruct>();
-  KJ_IF_MAYBE(member, body.which()) {
-    if (!member->getType().isStruct()) return missing;
-    auto fields = body.get(*member).as<DynamicStruct>();
-    for (auto field : fields.getSchema().getNonUnionFields()) {
-      if (HasAnnotation(field, kExpectedAnnotation) && !FieldGiven(fields, field)) {
-        missing.push_back(JsonFieldName(field));
-      }
-    }
+  const KindPlan* plan = KindOf(event.reader());
+  if (plan == nullptr || plan->fields == nullptr) return missing;
+  const AnyStruct::Reader body = MemberStruct(event.reader(), *plan);
+  for (const FieldPlan& f : plan->fields->fields) {
+    if (f.expected && !FieldGiven(body, f)) missing.push_back(f.json_name);
   }
   return missing;
 }
@@ -661,9 +731,7 @@ Result<Event> Event::Decode(std::string_view bytes, bool compare_canonical_form)
       status = CheckOnlyKnownFields(impl->root, bytes);
       if (!status.ok()) return;
     }
-    KJ_IF_MAYBE(m, DynamicStruct::Reader(impl->root).get("body").as<DynamicStruct>().which()) {
-      impl->kind = KindName(*m);
-    }
+    impl->kind = KindOf(impl->root)->kind;  // ValidateEvent knows the kind
   })) {
     return Status::InvalidArgument("the event bytes do not decode: " +
                                    std::string(e->getDescription().cStr()));
@@ -747,10 +815,8 @@ json Event::ToJson() const {
   out["id"] = std::string(id());
   out["actor"] = std::string(actor());
   if (!deployment().empty()) out["deployment"] = std::string(deployment());
-  DynamicStruct::Reader body = DynamicStruct::Reader(impl_->root).get("body").as<DynamicStruct>();
-  KJ_IF_MAYBE(member, body.which()) {
-    if (member->getType().isStruct()) out.update(StructToJson(body.get(*member).as<DynamicStruct>()));
-  }
+  const KindPlan* plan = KindOf(impl_->root);
+  if (plan->fields != nullptr) out.update(StructToJson(*plan->fields, MemberStruct(impl_->root, *plan)));
   return out;
 }
 

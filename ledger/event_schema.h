@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace shiplog::event_schema {
 
@@ -38,5 +39,36 @@ std::string KindName(capnp::StructSchema::Field body_member);
 
 // Every kind's body member, by kind name. Built once from the schema.
 const std::map<std::string, capnp::StructSchema::Field>& KindMembers();
+
+// The schema's facts about one field, read once, so that validating and printing a record reads
+// its message's sections directly instead of walking the schema for every field of every record.
+struct StructPlan;
+struct FieldPlan {
+  capnp::StructSchema::Field field;
+  capnp::schema::Type::Which type;
+  std::string json_name;
+  uint32_t offset = 0;  // the slot's offset, in units of the type's size; a pointer's index
+  bool required = false, expected = false, time = false, hex = false, json_map = false;
+  const StructPlan* child = nullptr;    // a struct field's, or a list's element struct
+  std::vector<std::string> enum_names;  // an enum's JSON names, by value
+  const FieldPlan* map_name = nullptr;  // a $jsonMap list: the element's name and value fields
+  const FieldPlan* map_value = nullptr;
+};
+
+struct StructPlan {
+  std::vector<FieldPlan> fields;  // the struct's fields, in declaration order
+};
+
+// One kind: the body member, its names and annotations, and its struct's fields.
+struct KindPlan {
+  capnp::StructSchema::Field member;
+  std::string kind;
+  bool deployment_scoped = false, deployment_optional = false;
+  uint32_t pointer = 0;               // the member's pointer in the Event struct
+  const StructPlan* fields = nullptr; // null for a kind that carries no struct
+};
+
+// The kind a body's discriminant selects; null for one this version does not know.
+const KindPlan* KindPlanFor(uint16_t discriminant);
 
 }  // namespace shiplog::event_schema

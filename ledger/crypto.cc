@@ -75,6 +75,19 @@ bool VerifySignature(std::string_view public_key, std::string_view message,
 
 namespace {
 
+// SHA-256 fetched from OpenSSL's providers once. EVP_sha256() makes OpenSSL 3 fetch the
+// implementation again at every EVP_DigestInit_ex (its "implicit fetch", a lookup under locks);
+// the OpenSSL guide (crypto(7), "Performance") asks callers to fetch explicitly. Kept for the
+// process's life, as the per-thread contexts that use it are.
+const EVP_MD* FetchedSha256() {
+  static const EVP_MD* const md = [] {
+    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (fetched == nullptr) throw std::runtime_error("OpenSSL has no SHA-256");
+    return fetched;
+  }();
+  return md;
+}
+
 // One digest context per thread, reused: allocating one per hash costs more than hashing a record.
 class Sha256Context {
  public:
@@ -86,7 +99,7 @@ class Sha256Context {
   Sha256Digest Hash(std::string_view prefix, std::string_view data) {
     Sha256Digest digest;
     unsigned int size = 0;
-    if (EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1 ||
+    if (EVP_DigestInit_ex(ctx_, FetchedSha256(), nullptr) != 1 ||
         EVP_DigestUpdate(ctx_, prefix.data(), prefix.size()) != 1 ||
         EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1 ||
         EVP_DigestFinal_ex(ctx_, digest.data(), &size) != 1 || size != kSha256Size) {

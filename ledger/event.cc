@@ -746,7 +746,10 @@ Result<Event> Event::FromBuilder(schema::Event::Reader event) {
     return Status::InvalidArgument("cannot canonicalize the event: " +
                                    std::string(e->getDescription().cStr()));
   }
-  return FromCanonical(bytes);
+  // The bytes are the one canonical form by construction (the copy of a copy is the same copy),
+  // so comparing them with a second copy would only repeat the work; parsing and field
+  // validation still run.
+  return FromCheckedCanonical(bytes);
 }
 
 Result<Event> Event::FromJson(const json& object) {

@@ -1,6 +1,6 @@
 // shiplog-bench: the hot paths measured. tools/bench/run.sh runs the whole comparison.
 //   build/bin/shiplog-bench                                  the micro-benchmarks (Google Benchmark)
-//   build/bin/shiplog-bench --benchmark_filter=Decide        some of them
+//   build/bin/shiplog-bench --benchmark_filter=Decide        some of them (Decide, Fold, Event)
 //   build/bin/shiplog-bench limits [--runs R]                the machine's limits (references)
 //   build/bin/shiplog-bench decide [--runs R]                one decision timed alone, and the fold
 //   build/bin/shiplog-bench append --records N [--dir DIR] [--verify]

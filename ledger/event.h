@@ -98,6 +98,16 @@ std::vector<std::string> MissingExpectedFields(const Event& event);
 // Checks an event against the schema's rules (see above). Used on every decode.
 Status ValidateEvent(schema::Event::Reader event);
 
+namespace internal {
+// Two ways to find canonical bytes that carry data no field of the schema owns, for an event
+// already parsed as canonical and validated: by the layout the schema gives each struct (what
+// Event::FromCanonical uses; an event holding a list of structs is compared with the copy), and
+// by making the one canonical form and comparing (the reference).
+// tests/ledger/untrusted_input_test.cc holds the two to the same answers.
+Status CheckOnlyKnownFieldsByLayout(schema::Event::Reader event, std::string_view bytes);
+Status CheckOnlyKnownFieldsByCopy(schema::Event::Reader event, std::string_view bytes);
+}  // namespace internal
+
 // An event and its signature, as an agent submits it and as the ledger keeps it. Two schemes
 // (record.capnp SignedEvent): kSchemeEd25519Capnp, whose payload is the canonical Event, and
 // "dsse-ed25519" (ledger/dsse_event.h), whose payload is a DSSE envelope and whose `event` is

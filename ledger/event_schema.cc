@@ -80,7 +80,20 @@ class Plans {
       if (kinds_.size() <= discriminant) kinds_.resize(discriminant + 1);
       kinds_[discriminant] = std::move(kind);
     }
+    // The Event: its slots, the body's discriminant; which member's pointer is in use is the
+    // reader's to check, since it depends on the kind.
+    capnp::StructSchema event = EventStruct();
+    event_.data_words = event.getProto().getStruct().getDataWordCount();
+    event_.pointers = event.getProto().getStruct().getPointerCount();
+    event_.owned_bits.assign(event_.data_words, 0);
+    event_.owned_pointers.assign(event_.pointers, false);
+    for (auto field : event.getNonUnionFields()) {
+      if (field.getProto().isSlot()) Own(event_, event_.fields.emplace_back(FieldPlanOf(field)));
+    }
+    OwnBits(event_, BodyStruct().getProto().getStruct().getDiscriminantOffset(), 16);
   }
+
+  const StructPlan& Event() const { return event_; }
 
   const KindPlan* Kind(uint16_t discriminant) const {
     return discriminant < kinds_.size() ? kinds_[discriminant].get() : nullptr;
@@ -91,8 +104,39 @@ class Plans {
     const uint64_t id = schema.getProto().getId();
     if (auto it = structs_.find(id); it != structs_.end()) return *it->second;
     auto* plan = structs_.emplace(id, std::make_unique<StructPlan>()).first->second.get();
-    for (auto field : schema.getNonUnionFields()) plan->fields.push_back(FieldPlanOf(field));
+    KJ_REQUIRE(schema.getUnionFields().size() == 0, "event structs below the body hold no union",
+               schema.getProto().getDisplayName());
+    plan->data_words = schema.getProto().getStruct().getDataWordCount();
+    plan->pointers = schema.getProto().getStruct().getPointerCount();
+    plan->owned_bits.assign(plan->data_words, 0);
+    plan->owned_pointers.assign(plan->pointers, false);
+    for (auto field : schema.getNonUnionFields()) {
+      plan->fields.push_back(FieldPlanOf(field));
+      Own(*plan, plan->fields.back());
+    }
     return *plan;
+  }
+
+  // Marks what a field's slot holds as owned.
+  static void Own(StructPlan& plan, const FieldPlan& f) {
+    using W = capnp::schema::Type::Which;
+    switch (f.type) {
+      case W::TEXT: case W::DATA: case W::STRUCT: case W::LIST:
+        plan.owned_pointers.at(f.offset) = true;
+        return;
+      case W::BOOL: return OwnBits(plan, f.offset, 1);
+      case W::UINT8: return OwnBits(plan, f.offset, 8);
+      case W::UINT16: case W::ENUM: return OwnBits(plan, f.offset, 16);
+      case W::UINT32: return OwnBits(plan, f.offset, 32);
+      default: return OwnBits(plan, f.offset, 64);  // Int64, UInt64, Float64
+    }
+  }
+
+  // Marks `width` bits at slot `offset` (in units of `width`) as owned.
+  static void OwnBits(StructPlan& plan, uint32_t offset, uint32_t width) {
+    const uint64_t first = uint64_t{offset} * width;
+    uint64_t& word = plan.owned_bits.at(first / 64);
+    word |= (width == 64 ? ~uint64_t{0} : ((uint64_t{1} << width) - 1)) << (first % 64);
   }
 
   FieldPlan FieldPlanOf(capnp::StructSchema::Field field) {
@@ -145,14 +189,19 @@ class Plans {
   }
 
   std::vector<std::unique_ptr<KindPlan>> kinds_;
+  StructPlan event_;
   std::map<uint64_t, std::unique_ptr<StructPlan>> structs_;
 };
 
+const Plans& ThePlans() {
+  static const auto* const plans = new Plans();
+  return *plans;
+}
+
 }  // namespace
 
-const KindPlan* KindPlanFor(uint16_t discriminant) {
-  static const auto* const plans = new Plans();
-  return plans->Kind(discriminant);
-}
+const KindPlan* KindPlanFor(uint16_t discriminant) { return ThePlans().Kind(discriminant); }
+
+const StructPlan& EventPlan() { return ThePlans().Event(); }
 
 }  // namespace shiplog::event_schema

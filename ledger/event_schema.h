@@ -57,6 +57,11 @@ struct FieldPlan {
 
 struct StructPlan {
   std::vector<FieldPlan> fields;  // the struct's fields, in declaration order
+  // The layout the schema gives the struct: what its fields own of it, so that bits or pointers
+  // nothing owns can be found without copying the struct.
+  uint32_t data_words = 0, pointers = 0;
+  std::vector<uint64_t> owned_bits;   // per data word
+  std::vector<bool> owned_pointers;   // per pointer
 };
 
 // One kind: the body member, its names and annotations, and its struct's fields.
@@ -70,5 +75,9 @@ struct KindPlan {
 
 // The kind a body's discriminant selects; null for one this version does not know.
 const KindPlan* KindPlanFor(uint16_t discriminant);
+
+// The Event struct itself: its own fields (id, actor, deployment) and layout; the body's
+// discriminant is among its owned bits, and every kind's member pointer among its pointers.
+const StructPlan& EventPlan();
 
 }  // namespace shiplog::event_schema

@@ -108,6 +108,16 @@ TEST(TimeBounds, CanonicalEventAtTheEdgesOfTheSpanRoundTripsThroughJson) {
   EXPECT_EQ(again->bytes(), event->bytes());
 }
 
+// A new event in `message` with its id, actor and deployment set; the caller writes its body.
+shiplog::schema::Event::Builder NewEvent(capnp::MallocMessageBuilder& message, const char* id,
+                                         const char* actor) {
+  auto event = message.initRoot<shiplog::schema::Event>();
+  event.setId(id);
+  event.setActor(actor);
+  event.setDeployment("checkout-1");
+  return event;
+}
+
 TEST(CanonicalEvent, BitsNoFieldOwnsAreRefused) {
   // Found by event_fuzz: a byte set in the padding of the root's data section (after the body's
   // discriminant) still read as the same event, but no JSON form could give those bytes back.
@@ -143,10 +153,7 @@ TEST(CanonicalEvent, GateMetricsAreOnePerNameInNameOrder) {
   // given back.
   for (const auto& names : std::vector<std::vector<std::string>>{{"b", "a"}, {"a", "a"}}) {
     capnp::MallocMessageBuilder message;
-    auto event = message.initRoot<shiplog::schema::Event>();
-    event.setId("gate-1");
-    event.setActor("ci-bot");
-    event.setDeployment("checkout-1");
+    auto event = NewEvent(message, "gate-1", "ci-bot");
     auto gate = event.initBody().initGateResult();
     gate.setGate("analysis");
     gate.setOutcome(shiplog::schema::Outcome::PASS);
@@ -163,10 +170,7 @@ TEST(CanonicalEvent, GateMetricsAreOnePerNameInNameOrder) {
 
 TEST(CanonicalEvent, AnEmptyTextWrittenAsPresentIsRefusedAndFromBuilderDropsIt) {
   capnp::MallocMessageBuilder message;
-  auto event = message.initRoot<shiplog::schema::Event>();
-  event.setId("rep-1");
-  event.setActor("thijmen");
-  event.setDeployment("checkout-1");
+  auto event = NewEvent(message, "rep-1", "thijmen");
   auto report = event.initBody().initStepReported();
   report.setStep("staging");
   report.setStatus(shiplog::schema::ReportStatus::READY);
@@ -243,10 +247,7 @@ TEST(CanonicalEvent, TheLayoutCheckAgreesWithTheCanonicalCopy) {
   // Shapes the JSON form cannot say, built directly.
   auto request_with = [&](auto shape) {
     capnp::MallocMessageBuilder message;
-    auto event = message.initRoot<shiplog::schema::Event>();
-    event.setId("req-1");
-    event.setActor("leon");
-    event.setDeployment("checkout-1");
+    auto event = NewEvent(message, "req-1", "leon");
     auto body = event.initBody().initDeployRequested();
     body.setApp("checkout");
     body.setEnvironment("production");

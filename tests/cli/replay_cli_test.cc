@@ -165,6 +165,36 @@ TEST_F(ReplayCliTest, ACorruptSnapshotIsIgnoredWithAWarning) {
   EXPECT_EQ(json::parse(r.out), fresh);
 }
 
+TEST_F(ReplayCliTest, NoSnapshotsFoldsFromTheGenesisAndWritesNone) {
+  const std::vector<std::string> question = {"replay", "--data", data(), "--deployment",
+                                             "checkout-1", "--at", std::to_string(production_),
+                                             "--format", "json", "--whole-ledger",
+                                             "--snapshot-every", "2"};
+  json fresh = Ok(question);
+  ASSERT_TRUE(std::filesystem::exists(data() + "/snapshots"));
+  // Every snapshot damaged: a fold that read one would warn about it.
+  for (const auto& entry : std::filesystem::directory_iterator(data() + "/snapshots")) {
+    std::string bytes = ReadFile(entry.path().string());
+    bytes[bytes.size() / 2] ^= 0x40;
+    WriteFile(entry.path().string(), bytes);
+  }
+  std::filesystem::remove_all(data() + "/snapshots/" + "00000000000000000001.snap");
+  const size_t damaged = std::distance(std::filesystem::directory_iterator(data() + "/snapshots"),
+                                       std::filesystem::directory_iterator());
+  std::vector<std::string> from_genesis = question;
+  from_genesis.push_back("--no-snapshots");
+  ProcessResult r = Run(from_genesis);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, Not(HasSubstr("snapshot")));
+  EXPECT_EQ(json::parse(r.out), fresh);
+  // Nothing written either, though --snapshot-every asked for one every two records.
+  EXPECT_FALSE(std::filesystem::exists(data() + "/snapshots/00000000000000000001.snap"));
+  EXPECT_EQ(static_cast<size_t>(std::distance(
+                std::filesystem::directory_iterator(data() + "/snapshots"),
+                std::filesystem::directory_iterator())),
+            damaged);
+}
+
 }  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog::testing

@@ -80,7 +80,7 @@ deployment=$("$shiplog" query --data "$history" --kind deploy.requested --from-s
   python3 -c 'import json, sys; print(json.loads(sys.stdin.readlines()[0])["event"]["deployment"])')
 one=$(peak_rss "$shiplog" replay --data "$history" --deployment "$deployment" --at "$last")
 whole=$(peak_rss "$shiplog" replay --data "$history" --deployment "$deployment" --at "$last" \
-  --whole-ledger --snapshot-every 0)
+  --whole-ledger --no-snapshots)
 echo "{\"deployment\": $one, \"whole_ledger\": $whole}" >"$out/replay-rss.json"
 
 step "6. peers on the same event stream"

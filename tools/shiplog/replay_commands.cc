@@ -23,6 +23,7 @@ struct ReplayArgs {
   std::string to;
   uint64_t snapshot_every = 100000;
   bool whole_ledger = false;
+  bool no_snapshots = false;
 };
 
 Result<Micros> ParseOptionTime(const std::string& option, const std::string& text) {
@@ -59,6 +60,7 @@ replay::ReplayOptions OptionsFor(const ReplayArgs& args, replay::ProgressLine& p
   replay::ReplayOptions options;
   options.data_dir = args.source.dir;
   options.snapshot_every = args.snapshot_every;
+  if (args.no_snapshots) options.data_dir.clear();  // no directory: none read, none written
   options.scope =
       args.whole_ledger ? replay::FoldScope::kWholeLedger : replay::FoldScope::kDeployment;
   options.warn = [](const std::string& message) {
@@ -181,6 +183,9 @@ void AddReplayCommands(CLI::App& app, Context& context, Action& action) {
   replay->add_flag("--whole-ledger", args->whole_ledger,
                    "Fold every record (from the nearest snapshot) for a one-deployment question: "
                    "the same answer, slower; for cross-checking");
+  replay->add_flag("--no-snapshots", args->no_snapshots,
+                   "Read no snapshot and write none: fold from the genesis (to cross-check the "
+                   "snapshots, or to time a whole fold)");
   replay->callback([&action, &context, args] {
     action = [&context, args] { return RunReplay(*args, context); };
   });

@@ -45,12 +45,6 @@ void ValueKeyInto(std::string& key, std::string_view kind, std::string_view fiel
   for (char c : value) key += LowerAscii(c);
 }
 
-std::string ValueKey(std::string_view kind, std::string_view field, std::string_view value) {
-  std::string key;
-  ValueKeyInto(key, kind, field, value);
-  return key;
-}
-
 // A field by dotted path ("changes.db_migration"); nullptr when absent.
 const json* FieldAt(const json& fields, const std::string& path) {
   const json* at = &fields;
@@ -546,9 +540,21 @@ void Engine::PutDeployment(DeploymentState state) {
 void Engine::IndexFact(DeploymentState& d, size_t index) {
   const Fact& fact = d.facts[index];
   d.by_kind[fact.kind].push_back(index);
+  // One key buffer for every field, and text values read in place: most keys are in the index
+  // already, so the common case allocates nothing.
+  std::string key;
   for (auto it = fact.fields.begin(); it != fact.fields.end(); ++it) {
-    if (it.value().is_primitive() && it.key() != "id") {
-      d.by_value[ValueKey(fact.kind, it.key(), ScalarText(it.value()))].push_back(index);
+    const json& value = it.value();
+    if (!value.is_primitive() || it.key() == "id") continue;
+    if (value.is_string()) {
+      ValueKeyInto(key, fact.kind, it.key(), value.get_ref<const std::string&>());
+    } else {
+      ValueKeyInto(key, fact.kind, it.key(), ScalarText(value));
+    }
+    if (auto found = d.by_value.find(key); found != d.by_value.end()) {
+      found->second.push_back(index);
+    } else {
+      d.by_value.emplace(key, std::vector<size_t>{index});
     }
   }
 }

@@ -250,12 +250,7 @@ uint64_t RawBits(AnyStruct::Reader s, const FieldPlan& f) {
 
 // Whether the field differs from its default: a non-null pointer, or non-zero bits.
 bool FieldSet(AnyStruct::Reader s, const FieldPlan& f) {
-  using W = capnp::schema::Type::Which;
-  switch (f.type) {
-    case W::TEXT: case W::DATA: case W::STRUCT: case W::LIST:
-      return !PointerField(s, f.offset).isNull();
-    default: return RawBits(s, f) != 0;
-  }
+  return f.is_pointer() ? !PointerField(s, f.offset).isNull() : RawBits(s, f) != 0;
 }
 
 size_t PointerSize(AnyStruct::Reader s, const FieldPlan& f) {
@@ -333,7 +328,6 @@ json ValueToJson(AnyStruct::Reader parent, const FieldPlan& f) {
     case W::STRUCT:
       return StructToJson(*f.child, PointerField(parent, f.offset).getAs<AnyStruct>());
     case W::LIST: {
-      auto pointer = PointerField(parent, f.offset);
       if (f.json_map) {
         json out = json::object();
         for (auto item : StructListField(parent, f)) {
@@ -343,7 +337,7 @@ json ValueToJson(AnyStruct::Reader parent, const FieldPlan& f) {
         return out;
       }
       json out = json::array();
-      for (auto item : pointer.getAs<capnp::List<capnp::Text>>()) {
+      for (auto item : PointerField(parent, f.offset).getAs<capnp::List<capnp::Text>>()) {
         out.push_back(std::string(item.cStr(), item.size()));
       }
       return out;
@@ -694,10 +688,7 @@ bool OnlyOwned(const StructPlan& plan, AnyStruct::Reader s,
 bool OnlyKnown(const StructPlan& plan, AnyStruct::Reader s, bool& struct_lists) {
   if (!OnlyOwned(plan, s)) return false;
   for (const FieldPlan& f : plan.fields) {
-    if (f.child == nullptr && f.type != capnp::schema::Type::TEXT &&
-        f.type != capnp::schema::Type::DATA && f.type != capnp::schema::Type::LIST) {
-      continue;  // numbers, booleans, enums: their bits are their own
-    }
+    if (!f.is_pointer()) continue;  // numbers, booleans, enums: their bits are their own
     if (!OnlyKnownPointer(f, PointerField(s, f.offset), struct_lists)) return false;
   }
   return true;

@@ -70,7 +70,6 @@ class Plans {
       auto proto = member.getProto();
       KJ_REQUIRE(proto.isSlot(), "a body member is a slot", proto.getName());
       auto kind = std::make_unique<KindPlan>();
-      kind->member = member;
       kind->kind = KindName(member);
       kind->deployment_scoped = HasAnnotation(member, kDeploymentScopedAnnotation);
       kind->deployment_optional = HasAnnotation(member, kDeploymentOptionalAnnotation);
@@ -83,10 +82,7 @@ class Plans {
     // The Event: its slots, the body's discriminant; which member's pointer is in use is the
     // reader's to check, since it depends on the kind.
     capnp::StructSchema event = EventStruct();
-    event_.data_words = event.getProto().getStruct().getDataWordCount();
-    event_.pointers = event.getProto().getStruct().getPointerCount();
-    event_.owned_bits.assign(event_.data_words, 0);
-    event_.owned_pointers.assign(event_.pointers, false);
+    SizeLayout(event_, event);
     for (auto field : event.getNonUnionFields()) {
       if (field.getProto().isSlot()) Own(event_, event_.fields.emplace_back(FieldPlanOf(field)));
     }
@@ -106,10 +102,7 @@ class Plans {
     auto* plan = structs_.emplace(id, std::make_unique<StructPlan>()).first->second.get();
     KJ_REQUIRE(schema.getUnionFields().size() == 0, "event structs below the body hold no union",
                schema.getProto().getDisplayName());
-    plan->data_words = schema.getProto().getStruct().getDataWordCount();
-    plan->pointers = schema.getProto().getStruct().getPointerCount();
-    plan->owned_bits.assign(plan->data_words, 0);
-    plan->owned_pointers.assign(plan->pointers, false);
+    SizeLayout(*plan, schema);
     for (auto field : schema.getNonUnionFields()) {
       plan->fields.push_back(FieldPlanOf(field));
       Own(*plan, plan->fields.back());
@@ -117,13 +110,22 @@ class Plans {
     return *plan;
   }
 
+  // The struct's sections as the schema sizes them, nothing owned yet.
+  static void SizeLayout(StructPlan& plan, capnp::StructSchema schema) {
+    plan.data_words = schema.getProto().getStruct().getDataWordCount();
+    plan.pointers = schema.getProto().getStruct().getPointerCount();
+    plan.owned_bits.assign(plan.data_words, 0);
+    plan.owned_pointers.assign(plan.pointers, false);
+  }
+
   // Marks what a field's slot holds as owned.
   static void Own(StructPlan& plan, const FieldPlan& f) {
     using W = capnp::schema::Type::Which;
+    if (f.is_pointer()) {
+      plan.owned_pointers.at(f.offset) = true;
+      return;
+    }
     switch (f.type) {
-      case W::TEXT: case W::DATA: case W::STRUCT: case W::LIST:
-        plan.owned_pointers.at(f.offset) = true;
-        return;
       case W::BOOL: return OwnBits(plan, f.offset, 1);
       case W::UINT8: return OwnBits(plan, f.offset, 8);
       case W::UINT16: case W::ENUM: return OwnBits(plan, f.offset, 16);
@@ -146,7 +148,6 @@ class Plans {
     KJ_REQUIRE(proto.isSlot() && !proto.getSlot().getHadExplicitDefault(),
                "event fields are plain slots with zero defaults", proto.getName());
     FieldPlan f;
-    f.field = field;
     f.type = field.getType().which();
     f.json_name = JsonFieldName(field);
     f.offset = proto.getSlot().getOffset();

@@ -44,7 +44,6 @@ const std::map<std::string, capnp::StructSchema::Field>& KindMembers();
 // its message's sections directly instead of walking the schema for every field of every record.
 struct StructPlan;
 struct FieldPlan {
-  capnp::StructSchema::Field field;
   capnp::schema::Type::Which type;
   std::string json_name;
   uint32_t offset = 0;  // the slot's offset, in units of the type's size; a pointer's index
@@ -53,6 +52,12 @@ struct FieldPlan {
   std::vector<std::string> enum_names;  // an enum's JSON names, by value
   const FieldPlan* map_name = nullptr;  // a $jsonMap list: the element's name and value fields
   const FieldPlan* map_value = nullptr;
+
+  // Text, data, a struct or a list: the field is a pointer, its offset the pointer's index.
+  bool is_pointer() const {
+    using W = capnp::schema::Type::Which;
+    return type == W::TEXT || type == W::DATA || type == W::STRUCT || type == W::LIST;
+  }
 };
 
 struct StructPlan {
@@ -64,9 +69,8 @@ struct StructPlan {
   std::vector<bool> owned_pointers;   // per pointer
 };
 
-// One kind: the body member, its names and annotations, and its struct's fields.
+// One kind: its name, the body member's annotations and pointer, and its struct's fields.
 struct KindPlan {
-  capnp::StructSchema::Field member;
   std::string kind;
   bool deployment_scoped = false, deployment_optional = false;
   uint32_t pointer = 0;               // the member's pointer in the Event struct

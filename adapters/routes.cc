@@ -110,12 +110,17 @@ Result<Submission> SubmittedEvent(const Request& request) {
 }
 
 Response ReceiptResponse(const Receipt& receipt, bool capnp_wanted) {
-  json out = receipt.ToJson();
   Response r;
   if (!receipt.denied) {
-    r = JsonResponse(200, out);
+    // Every append's answer: written straight to text (DumpJson's form), no JSON value built.
+    r.status = 200;
+    if (!capnp_wanted) {
+      r.body = receipt.ToJsonText();
+      r.body += '\n';
+    }
     r.log_note = "seq " + std::to_string(receipt.seq) + (receipt.duplicate ? " (repeat)" : "");
   } else {
+    json out = receipt.ToJson();
     // The decision first, for the agent that must not act; the denial's receipt for its records.
     json decision = out["decision"];
     out.erase("decision");

@@ -358,35 +358,8 @@ bool IsIdentifier(kj::StringPtr s) {
   return true;
 }
 
-// Well-formed UTF-8 with no NUL: text that JSON can carry and C strings cannot cut short.
 bool IsCleanUtf8(kj::StringPtr s) {
-  static constexpr uint32_t kSmallest[] = {0, 0x80, 0x800, 0x10000};  // no overlong forms
-  const auto* p = reinterpret_cast<const unsigned char*>(s.begin());
-  const auto* end = p + s.size();
-  while (p < end) {
-    const unsigned char c = *p;
-    if (c == 0) return false;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    size_t extra;
-    uint32_t code;
-    if ((c & 0xe0) == 0xc0) extra = 1, code = c & 0x1f;
-    else if ((c & 0xf0) == 0xe0) extra = 2, code = c & 0x0f;
-    else if ((c & 0xf8) == 0xf0) extra = 3, code = c & 0x07;
-    else return false;
-    if (static_cast<size_t>(end - p) <= extra) return false;
-    for (size_t i = 1; i <= extra; ++i) {
-      if ((p[i] & 0xc0) != 0x80) return false;
-      code = code << 6 | (p[i] & 0x3f);
-    }
-    if (code < kSmallest[extra] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
-      return false;
-    }
-    p += extra + 1;
-  }
-  return true;
+  return shiplog::IsCleanUtf8(std::string_view(s.cStr(), s.size()));
 }
 
 // Every text field, at any depth, is clean UTF-8.
@@ -1110,6 +1083,36 @@ Result<json> ParseJsonText(std::string_view text, size_t max_bytes) {
 nlohmann::json ParseStoredJson(std::string_view text) {
   auto parsed = ParseJsonText(text, std::numeric_limits<size_t>::max());
   return parsed.ok() ? std::move(parsed).value() : nlohmann::json(nlohmann::json::value_t::discarded);
+}
+
+bool IsCleanUtf8(std::string_view text) {
+  static constexpr uint32_t kSmallest[] = {0, 0x80, 0x800, 0x10000};  // no overlong forms
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    size_t extra;
+    uint32_t code;
+    if ((c & 0xe0) == 0xc0) extra = 1, code = c & 0x1f;
+    else if ((c & 0xf0) == 0xe0) extra = 2, code = c & 0x0f;
+    else if ((c & 0xf8) == 0xf0) extra = 3, code = c & 0x07;
+    else return false;
+    if (static_cast<size_t>(end - p) <= extra) return false;
+    for (size_t i = 1; i <= extra; ++i) {
+      if ((p[i] & 0xc0) != 0x80) return false;
+      code = code << 6 | (p[i] & 0x3f);
+    }
+    if (code < kSmallest[extra] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
+      return false;
+    }
+    p += extra + 1;
+  }
+  return true;
 }
 
 }  // namespace shiplog

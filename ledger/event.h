@@ -178,4 +178,8 @@ Result<nlohmann::json> ParseJsonText(std::string_view text, size_t max_bytes = k
 // limit. A discarded value (is_discarded()) when it does not parse.
 nlohmann::json ParseStoredJson(std::string_view text);
 
+// Well-formed UTF-8 (shortest forms of Unicode scalar values) with no NUL: text that JSON can
+// carry and C strings cannot cut short.
+bool IsCleanUtf8(std::string_view text);
+
 }  // namespace shiplog

@@ -243,6 +243,85 @@ nlohmann::json Receipt::ToJson() const {
   return j;
 }
 
+namespace {
+
+// Appends `text` as a JSON string, escaped exactly as nlohmann::json's dump() escapes it with
+// invalid UTF-8 replaced: quote, backslash and controls escaped, other characters as they are.
+// Text that is not clean UTF-8 (a tampered record's) is left to nlohmann::json.
+void AppendJsonString(std::string& out, std::string_view text) {
+  if (!IsCleanUtf8(text)) {
+    out += nlohmann::json(std::string(text))
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  size_t plain = 0;  // the start of the run of characters copied as they are
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text, plain, i - plain);
+    plain = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: {
+        static constexpr char kDigits[] = "0123456789abcdef";
+        const char escape[] = {'\\', 'u', '0', '0', kDigits[c >> 4], kDigits[c & 0xf]};
+        out.append(escape, sizeof escape);
+      }
+    }
+  }
+  out.append(text, plain, text.size() - plain);
+  out += '"';
+}
+
+}  // namespace
+
+std::string Receipt::ToJsonText() const {
+  // A decision is stored as nlohmann::json's own compact text (policy/policy_gate.cc), which
+  // ToJson would parse and print back unchanged, so it is copied. One that ParseStoredJson
+  // refuses (a tampered record's) is left to ToJson.
+  if (!decision.empty() &&
+      (!CheckJsonTextDepth(decision).ok() || !nlohmann::json::accept(decision))) {
+    return ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  // The keys in ToJson's order (nlohmann::json sorts them).
+  std::string out;
+  out.reserve(entry.size() * 4 / 3 + checkpoint.size() + 96 * inclusion_proof.size() + 512);
+  out += "{\"actor\":";
+  AppendJsonString(out, actor);
+  out += ",\"checkpoint\":";
+  AppendJsonString(out, checkpoint);
+  if (!decision.empty()) {
+    out += ",\"decision\":";
+    out += decision;
+  }
+  if (denied) out += ",\"denied\":true";
+  if (duplicate) out += ",\"duplicate\":true";
+  out += ",\"entry\":\"" + Base64Encode(entry);
+  out += "\",\"event_id\":";
+  AppendJsonString(out, event_id);
+  out += ",\"inclusion_proof\":[";
+  for (size_t i = 0; i < inclusion_proof.size(); ++i) {
+    out += i == 0 ? "\"" : ",\"";
+    out += HexEncode(AsBytes(inclusion_proof[i]));
+    out += '"';
+  }
+  out += "],\"leaf_hash\":\"" + HexEncode(leaf_hash);
+  out += "\",\"ledger_key\":\"" + HexEncode(ledger_key);
+  out += "\",\"ledger_time\":";
+  AppendJsonString(out, FormatTime(ledger_time));
+  out += manual_clock ? ",\"manual_clock\":true" : ",\"manual_clock\":false";
+  out += ",\"payload_hash\":\"" + HexEncode(payload_hash);
+  out += "\",\"seq\":" + std::to_string(seq) + "}";
+  return out;
+}
+
 std::string Receipt::ToCapnpMessage() const {
   capnp::MallocMessageBuilder message;
   auto r = message.initRoot<schema::Receipt>();

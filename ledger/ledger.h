@@ -117,6 +117,9 @@ struct Receipt {
   static Receipt Of(const StoredRecord& record, std::string ledger_key, std::string checkpoint,
                     std::vector<merkle::Hash> inclusion_proof);
   nlohmann::json ToJson() const;
+  // ToJson() printed compact with invalid UTF-8 replaced, byte for byte, without building the
+  // JSON value: what the server answers every append with.
+  std::string ToJsonText() const;
   // The same as a Cap'n Proto message (schemas/record.capnp Receipt), for agents that send a lot.
   std::string ToCapnpMessage() const;
   // Parses a receipt's JSON: the fields come from its entry, and each readable field given must

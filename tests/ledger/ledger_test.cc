@@ -331,6 +331,53 @@ TEST_F(LedgerTest, ReceiptJsonRoundTripAndTamper) {
   EXPECT_FALSE(Receipt::FromJson(lying).ok());
 }
 
+// The server answers every append with ToJsonText, written without building the JSON value: it
+// must be ToJson printed, byte for byte, whatever the fields hold.
+TEST_F(LedgerTest, ReceiptJsonTextIsItsJsonValuePrinted) {
+  t_.Enroll("leon", leon_);
+  const Receipt appended = t_.Append(StepStartedJson("leon", "staging"), leon_);
+  ASSERT_FALSE(appended.inclusion_proof.empty());
+  auto printed = [](const Receipt& r) {
+    return r.ToJson().dump(-1, ' ', false, json::error_handler_t::replace);
+  };
+  EXPECT_EQ(appended.ToJsonText(), printed(appended));
+  EXPECT_TRUE(json::parse(appended.ToJsonText()).is_object());
+
+  std::vector<std::pair<std::string, Receipt>> variants;
+  auto vary = [&](std::string what, const std::function<void(Receipt&)>& change) {
+    Receipt r = appended;
+    change(r);
+    variants.emplace_back(std::move(what), std::move(r));
+  };
+  vary("a decision", [](Receipt& r) {
+    r.decision = json{{"allowed", true},
+                      {"reasons", json::array({{{"rule", "R4"}, {"text", "a \"quoted\" ü\n"}}})},
+                      {"score", 0.1}}
+                     .dump();
+  });
+  vary("denied, repeated, manual clock", [](Receipt& r) {
+    r.decision = R"({"allowed":false})";
+    r.denied = r.duplicate = r.manual_clock = true;
+  });
+  vary("escapes and non-ASCII", [](Receipt& r) {
+    r.actor = "ü \"q\" \\ \x01\x1f\t\b\f\r\x7f — 🚀";
+    r.event_id = "\n";
+  });
+  vary("not UTF-8 and NUL", [](Receipt& r) {
+    r.actor = "bad \xff\xfe utf8 \xc0\x80";
+    r.event_id = std::string("nul\0inside", 10);
+    r.checkpoint += "\xed\xa0\x80";  // a surrogate
+  });
+  vary("a decision that is not JSON", [](Receipt& r) { r.decision = "{\"allowed\":"; });
+  vary("a decision nested too deep",
+       [](Receipt& r) { r.decision = std::string(100, '[') + std::string(100, ']'); });
+  vary("no proof, an empty entry", [](Receipt& r) {
+    r.inclusion_proof.clear();
+    r.entry.clear();
+  });
+  for (const auto& [what, r] : variants) EXPECT_EQ(r.ToJsonText(), printed(r)) << what;
+}
+
 // A receipt comes from outside: the decision inside its entry is attacker text like any other.
 // Nested 30,000 deep it once reached nlohmann's recursive compare and copy; now the nesting limit
 // refuses it as it is read, and the receipt does not check out.

@@ -236,31 +236,45 @@ class VerifyPass {
 };
 
 Result<VerifyReport> VerifyPass::Run() {
-  std::vector<ChunkRecord> current, next;
+  // Three chunks at a time: `current` checked in order on this thread, `next` decoded on every
+  // thread meanwhile, and `after` read by this thread once it has checked `current`, so that no
+  // core waits for the store between chunks.
+  std::vector<ChunkRecord> current, next, after;
   // A read that fails is reported once the records read before it have been checked (the chunk
-  // keeps them): a bad record among them is named first, as a single scan would.
+  // keeps them): a bad record among them is named first, as a single scan would. Each chunk's
+  // read status goes with it; nothing is read past a failed read.
+  auto read_following = [this](const Status& read, const std::vector<ChunkRecord>& chunk,
+                               std::vector<ChunkRecord>& into) {
+    into.clear();
+    if (!read.ok() || chunk.empty()) return Status::Ok();
+    return ReadChunk(ledger_.store, chunk.back().seq + 1, chunk_records_, into);
+  };
   Status read = ReadChunk(ledger_.store, 0, chunk_records_, current);
   std::atomic<bool> cancel{false};
   auto decode = [this](ChunkRecord& r) {
     DecodeAndCheckSignatures(r, ledger_.key, ledger_.origin);
   };
   ForEachInParallel(current, threads_, decode, [] {}, cancel);
+  Status read_next = read_following(read, current, next);
   while (!current.empty()) {
-    next.clear();
-    Status read_next = read.ok() ? ReadChunk(ledger_.store, current.back().seq + 1,
-                                             chunk_records_, next)
-                                 : Status::Ok();
     bool going = true;
+    Status read_after;
     ForEachInParallel(
         next, threads_, decode,
         [&] {
           going = CheckChunk(current);
-          if (!going) cancel = true;
+          if (!going) {
+            cancel = true;
+          } else {
+            read_after = read_following(read_next, next, after);
+          }
         },
         cancel);
     if (!going || !read.ok()) break;
     std::swap(current, next);
+    std::swap(next, after);
     read = std::move(read_next);
+    read_next = std::move(read_after);
   }
   report_.records = expected_;
   if (report_.ok && !read.ok()) return read;

@@ -20,7 +20,7 @@ std::optional<Receipt> AppendedReceipt(uint64_t count) {
   if (dir.path().empty()) return std::nullopt;
   SystemClock clock;
   const SigningKey agent = SigningKey::Generate();
-  auto ledger = bench::CreateBenchLedger(dir.path() + "/ledger", agent, &clock);
+  auto ledger = bench::CreateBenchLedger(dir.path(), agent, &clock);
   if (!ledger) return std::nullopt;
   std::vector<CheckedEvent> events;
   for (SignedEvent& e : bench::SignBenchEvents(0, count, agent)) {

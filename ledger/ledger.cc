@@ -283,8 +283,8 @@ void AppendJsonString(std::string& out, std::string_view text) {
 }  // namespace
 
 std::string Receipt::ToJsonText() const {
-  // A decision is stored as nlohmann::json's own compact text (policy/policy_gate.cc), which
-  // ToJson would parse and print back unchanged, so it is copied. One that ParseStoredJson
+  // The gate stores a decision as nlohmann::json's own compact text (policy/policy_gate.cc),
+  // which ToJson would parse and print back unchanged, so it is copied. One that ParseStoredJson
   // refuses (a tampered record's) is left to ToJson.
   if (!decision.empty() &&
       (!CheckJsonTextDepth(decision).ok() || !nlohmann::json::accept(decision))) {
@@ -303,7 +303,8 @@ std::string Receipt::ToJsonText() const {
   }
   if (denied) out += ",\"denied\":true";
   if (duplicate) out += ",\"duplicate\":true";
-  out += ",\"entry\":\"" + Base64Encode(entry);
+  out += ",\"entry\":\"";
+  out += Base64Encode(entry);
   out += "\",\"event_id\":";
   AppendJsonString(out, event_id);
   out += ",\"inclusion_proof\":[";
@@ -312,13 +313,18 @@ std::string Receipt::ToJsonText() const {
     out += HexEncode(AsBytes(inclusion_proof[i]));
     out += '"';
   }
-  out += "],\"leaf_hash\":\"" + HexEncode(leaf_hash);
-  out += "\",\"ledger_key\":\"" + HexEncode(ledger_key);
+  out += "],\"leaf_hash\":\"";
+  out += HexEncode(leaf_hash);
+  out += "\",\"ledger_key\":\"";
+  out += HexEncode(ledger_key);
   out += "\",\"ledger_time\":";
   AppendJsonString(out, FormatTime(ledger_time));
   out += manual_clock ? ",\"manual_clock\":true" : ",\"manual_clock\":false";
-  out += ",\"payload_hash\":\"" + HexEncode(payload_hash);
-  out += "\",\"seq\":" + std::to_string(seq) + "}";
+  out += ",\"payload_hash\":\"";
+  out += HexEncode(payload_hash);
+  out += "\",\"seq\":";
+  out += std::to_string(seq);
+  out += '}';
   return out;
 }
 

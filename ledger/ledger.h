@@ -117,8 +117,9 @@ struct Receipt {
   static Receipt Of(const StoredRecord& record, std::string ledger_key, std::string checkpoint,
                     std::vector<merkle::Hash> inclusion_proof);
   nlohmann::json ToJson() const;
-  // ToJson() printed compact with invalid UTF-8 replaced, byte for byte, without building the
-  // JSON value: what the server answers every append with.
+  // ToJson() printed compact with invalid UTF-8 replaced, without building the JSON value: what
+  // the server answers every append with. The same bytes, but for a decision stored in another
+  // form than the gate writes (a tampered record's), which is copied as it is when it is JSON.
   std::string ToJsonText() const;
   // The same as a Cap'n Proto message (schemas/record.capnp Receipt), for agents that send a lot.
   std::string ToCapnpMessage() const;

@@ -332,7 +332,8 @@ TEST_F(LedgerTest, ReceiptJsonRoundTripAndTamper) {
 }
 
 // The server answers every append with ToJsonText, written without building the JSON value: it
-// must be ToJson printed, byte for byte, whatever the fields hold.
+// must be ToJson printed, byte for byte, whatever the fields hold (a decision as the gate
+// stores it: compact, keys sorted).
 TEST_F(LedgerTest, ReceiptJsonTextIsItsJsonValuePrinted) {
   t_.Enroll("leon", leon_);
   const Receipt appended = t_.Append(StepStartedJson("leon", "staging"), leon_);

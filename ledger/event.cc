@@ -695,27 +695,28 @@ Status CheckOnlyKnownFields(schema::Event::Reader event, std::string_view bytes)
   return struct_lists ? SameAsTheCanonicalCopy(event, bytes) : Status::Ok();
 }
 
-}  // namespace
-
-namespace internal {
-
-Status CheckOnlyKnownFieldsByLayout(schema::Event::Reader event, std::string_view bytes) {
+// What `check` says of an event's bytes, or kInvalidArgument when reading them threw: Cap'n
+// Proto throws for bytes whose pointers do not decode.
+template <typename Check>
+Status UnlessUndecodable(Check&& check) {
   Status status;
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] { status = CheckOnlyKnownFields(event, bytes); })) {
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] { status = check(); })) {
     return Status::InvalidArgument("the event bytes do not decode: " +
                                    std::string(e->getDescription().cStr()));
   }
   return status;
 }
 
+}  // namespace
+
+namespace internal {
+
+Status CheckOnlyKnownFieldsByLayout(schema::Event::Reader event, std::string_view bytes) {
+  return UnlessUndecodable([&] { return CheckOnlyKnownFields(event, bytes); });
+}
+
 Status CheckOnlyKnownFieldsByCopy(schema::Event::Reader event, std::string_view bytes) {
-  Status status;
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions(
-                     [&] { status = SameAsTheCanonicalCopy(event, bytes); })) {
-    return Status::InvalidArgument("the event bytes do not decode: " +
-                                   std::string(e->getDescription().cStr()));
-  }
-  return status;
+  return UnlessUndecodable([&] { return SameAsTheCanonicalCopy(event, bytes); });
 }
 
 }  // namespace internal
@@ -802,21 +803,13 @@ Result<Event> Event::Decode(std::string_view bytes, bool compare_canonical_form)
   auto message = CanonicalMessage::Parse(bytes, kMaxEventBytes);
   if (!message.ok()) return message.status().Prefixed("event");
   auto impl = std::make_unique<Impl>(Impl{std::move(message).value(), {}, {}});
-  Status status;
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
+  SHIPLOG_RETURN_IF_ERROR(UnlessUndecodable([&] {
     impl->root = impl->message.Root<schema::Event>();
-    status = ValidateEvent(impl->root);
-    if (!status.ok()) return;
-    if (compare_canonical_form) {
-      status = CheckOnlyKnownFields(impl->root, bytes);
-      if (!status.ok()) return;
-    }
+    SHIPLOG_RETURN_IF_ERROR(ValidateEvent(impl->root));
+    if (compare_canonical_form) SHIPLOG_RETURN_IF_ERROR(CheckOnlyKnownFields(impl->root, bytes));
     impl->kind = KindOf(impl->root)->kind;  // ValidateEvent knows the kind
-  })) {
-    return Status::InvalidArgument("the event bytes do not decode: " +
-                                   std::string(e->getDescription().cStr()));
-  }
-  SHIPLOG_RETURN_IF_ERROR(status);
+    return Status::Ok();
+  }));
   return Event(std::move(impl));
 }
 

@@ -1,7 +1,8 @@
 // Rendering an append's receipt, the answer every agent's append waits for: its JSON built as a
 // value and printed, the same text written directly (Receipt::ToJsonText, what the server sends)
-// and, for agents that ask for it, the Cap'n Proto message. The receipt is a real one: the last of a thousand build reports
-// appended to a ledger on disk, so its inclusion proof has a realistic length.
+// and, for agents that ask for it, the Cap'n Proto message. The receipt is a real one: the last
+// of a thousand build reports appended to a ledger on disk, so its inclusion proof has a
+// realistic length.
 #include <benchmark/benchmark.h>
 
 #include <nlohmann/json.hpp>

@@ -780,16 +780,14 @@ struct Event::Impl {
   std::string kind;
 };
 
-Event::Event(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Event::Event(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 Event::~Event() = default;
 Event::Event(Event&&) noexcept = default;
 Event& Event::operator=(Event&&) noexcept = default;
-Event::Event(const Event& other)
-    : Event(std::move(FromCheckedCanonical(other.bytes()).value())) {}
-Event& Event::operator=(const Event& other) {
-  if (this != &other) *this = Event(other);
-  return *this;
-}
+// A canonical message is read without amplification and without writing to it (its reader's
+// traversal limit is unbounded, see CanonicalMessage::Parse), so copies share one.
+Event::Event(const Event& other) = default;
+Event& Event::operator=(const Event& other) = default;
 
 Result<Event> Event::FromCanonical(std::string_view bytes) {
   return Decode(bytes, /*compare_canonical_form=*/true);
@@ -894,6 +892,91 @@ json Event::ToJson() const {
   const KindPlan* plan = KindOf(impl_->root);
   if (plan->fields != nullptr) out.update(StructToJson(*plan->fields, MemberStruct(impl_->root, *plan)));
   return out;
+}
+
+namespace {
+
+// The field of `plan` that the JSON form names `name`, or null.
+const FieldPlan* PlannedField(const StructPlan& plan, std::string_view name) {
+  for (const FieldPlan& f : plan.fields) {
+    if (f.json_name == name) return &f;
+  }
+  return nullptr;
+}
+
+// Splits "a.b.c" into "a" and "b.c" ("" when there is no dot).
+std::pair<std::string_view, std::string_view> FirstSegment(std::string_view path) {
+  const size_t dot = path.find('.');
+  if (dot == std::string_view::npos) return {path, {}};
+  return {path.substr(0, dot), path.substr(dot + 1)};
+}
+
+// What StructToJson(plan, s) holds at `path`, built alone.
+std::optional<json> FieldOfStruct(const StructPlan& plan, AnyStruct::Reader s,
+                                  std::string_view path) {
+  const auto [name, rest] = FirstSegment(path);
+  const FieldPlan* f = PlannedField(plan, name);
+  if (f == nullptr || (!f->required && !FieldSet(s, *f))) return std::nullopt;
+  if (rest.empty() && path.size() == name.size()) return ValueToJson(s, *f);
+  using W = capnp::schema::Type::Which;
+  if (f->type == W::STRUCT) {
+    return FieldOfStruct(*f->child, PointerField(s, f->offset).getAs<AnyStruct>(), rest);
+  }
+  if (f->json_map && rest.find('.') == std::string_view::npos) {
+    std::optional<json> value;  // a name given twice keeps its last value, as in ToJson
+    for (auto item : StructListField(s, *f)) {
+      auto key = TextField(item, *f->map_name);
+      if (std::string_view(key.cStr(), key.size()) == rest) {
+        value = DataField<double>(item, f->map_value->offset);
+      }
+    }
+    return value;
+  }
+  return std::nullopt;  // a scalar or a list has no fields
+}
+
+}  // namespace
+
+std::optional<json> Event::Field(std::string_view path) const {
+  // The kind's own fields are written over the envelope's in ToJson, so they are looked at first.
+  const KindPlan* plan = KindOf(impl_->root);
+  if (plan->fields != nullptr) {
+    if (auto value = FieldOfStruct(*plan->fields, MemberStruct(impl_->root, *plan), path)) {
+      return value;
+    }
+  }
+  if (path == "kind") return json(impl_->kind);
+  if (path == "id") return json(std::string(id()));
+  if (path == "actor") return json(std::string(actor()));
+  if (path == "deployment" && !deployment().empty()) return json(std::string(deployment()));
+  return std::nullopt;
+}
+
+std::string_view Event::Text(std::string_view name) const {
+  const KindPlan* plan = KindOf(impl_->root);
+  if (plan->fields != nullptr) {
+    if (const FieldPlan* f = PlannedField(*plan->fields, name)) {
+      const AnyStruct::Reader s = MemberStruct(impl_->root, *plan);
+      if (f->required || FieldSet(s, *f)) {
+        using W = capnp::schema::Type::Which;
+        if (f->type == W::TEXT) {
+          auto text = TextField(s, *f);
+          return {text.cStr(), text.size()};
+        }
+        if (f->type == W::ENUM) {
+          const uint16_t value = DataField<uint16_t>(s, f->offset);
+          return value < f->enum_names.size() ? std::string_view(f->enum_names[value])
+                                              : std::string_view();
+        }
+        return {};
+      }
+    }
+  }
+  if (name == "kind") return impl_->kind;
+  if (name == "id") return id();
+  if (name == "actor") return actor();
+  if (name == "deployment") return deployment();
+  return {};
 }
 
 // ---- SignedEvent ----

@@ -26,6 +26,7 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,7 +44,8 @@ constexpr size_t kMaxEventBytes = 256 * 1024;
 // The signature scheme of SignedEvent: Ed25519 over canonicalize(Event). See event.capnp.
 constexpr std::string_view kSchemeEd25519Capnp = "shiplog-ed25519-capnp-v1";
 
-// A checked event that owns its canonical bytes. Cheap to move; copying copies the bytes.
+// A checked event that owns its canonical bytes. Immutable, so cheap to move and to copy: copies
+// share the bytes (and may be read from several threads at once).
 class Event {
  public:
   // Parses canonical bytes (untrusted) with read limits and validates them. Refuses bytes that
@@ -81,11 +83,20 @@ class Event {
   // The JSON form; FromJson(ToJson()) gives back the same bytes.
   nlohmann::json ToJson() const;
 
+  // One field of the JSON form by its dotted path ("image", "changes.db_migration",
+  // "metrics.p99_ms"), read in place: exactly what ToJson() holds at that path, or nullopt where
+  // it holds nothing. For a reader of a few fields (the policy's rules), without building the rest.
+  std::optional<nlohmann::json> Field(std::string_view path) const;
+  // A top-level text or enum field's JSON string ("step", "status"), read in place; "" when it is
+  // absent or of another type (a time or a key is a string only in the JSON form: use Field).
+  // Valid while this Event (or a copy) lives.
+  std::string_view Text(std::string_view name) const;
+
  private:
   struct Impl;
-  explicit Event(std::unique_ptr<Impl> impl);
+  explicit Event(std::shared_ptr<const Impl> impl);
   static Result<Event> Decode(std::string_view bytes, bool compare_canonical_form);
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<const Impl> impl_;
 };
 
 // Every event kind's outside name, in schema order.

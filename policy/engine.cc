@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <functional>
+#include <optional>
 
 #include "ledger/index.h"
 
@@ -121,6 +123,26 @@ bool Matches(const json& fields, const FieldTests& tests) {
   return true;
 }
 
+// The same tests on an event's JSON form, read field by field; a null event has no fields.
+bool Matches(const Event* event, const FieldTests& tests) {
+  for (const auto& [path, test] : tests) {
+    const std::optional<json> value = event ? event->Field(path) : std::nullopt;
+    if (!Satisfies(value ? &*value : nullptr, test)) return false;
+  }
+  return true;
+}
+
+// A field's string in the JSON form ("" when absent or not a string): text, enums, times, hex.
+std::string StringField(const Event& event, std::string_view name) {
+  std::optional<json> value = event.Field(name);
+  return value && value->is_string() ? std::move(value->get_ref<std::string&>()) : std::string();
+}
+
+uint32_t Uint32Field(const Event& event, std::string_view name) {
+  const std::optional<json> value = event.Field(name);
+  return value && value->is_number_unsigned() ? value->get<uint32_t>() : 0;
+}
+
 std::string DescribeTest(const ValueTest& t) {
   switch (t.op) {
     case ValueTest::Op::kEquals: return "=" + (t.values.empty() ? "" : t.values[0]);
@@ -191,7 +213,6 @@ RequirementOutcome Pass(std::vector<uint64_t> by = {}) {
 // What one decision looks at.
 struct Intent {
   const Event& event;
-  const json fields;
   const std::string image;
   const std::string step;  // the step it starts or reports, else empty
   const DeploymentState* deployment;  // null when the deployment has no events yet
@@ -218,24 +239,60 @@ const char* StepStatusName(StepStatus status) {
 }
 
 std::string DeploymentState::app() const {
-  return request ? request->fields.value("app", "") : "";
+  return request ? std::string(request->event.Text("app")) : "";
 }
 
 std::string DeploymentState::environment() const {
-  return request ? request->fields.value("environment", "") : "";
+  return request ? std::string(request->event.Text("environment")) : "";
 }
 
 std::vector<std::string> DeploymentState::planned_steps(const Policy& policy) const {
   std::vector<std::string> planned;
-  const json* listed = request ? FieldAt(request->fields, "planned_steps") : nullptr;
+  // Read from the request's record in place: this runs on every decision.
+  capnp::List<capnp::Text>::Reader listed;
+  if (request) {
+    auto body = request->event.reader().getBody();
+    if (body.isDeployRequested()) listed = body.getDeployRequested().getPlannedSteps();
+  }
   for (const ChainStep& s : policy.chain) {
-    bool in_plan = !listed || !listed->is_array() || listed->empty() ||
-                   std::any_of(listed->begin(), listed->end(), [&](const json& name) {
-                     return name.is_string() && name.get_ref<const std::string&>() == s.step;
-                   });
+    bool in_plan = listed.size() == 0;
+    for (capnp::Text::Reader name : listed) {
+      in_plan = in_plan || std::string_view(name.cStr(), name.size()) == s.step;
+    }
     if (in_plan) planned.push_back(s.step);
   }
   return planned;
+}
+
+ValueIndexFields ValueIndexFields::Of(const Policy& policy) {
+  ValueIndexFields fields;
+  // As Candidates looks them up: one-value equality tests on top-level fields.
+  auto add = [&](const EventMatch& m) {
+    for (const auto& [path, test] : m.where) {
+      if (test.op == ValueTest::Op::kEquals && test.values.size() == 1 &&
+          path.find('.') == std::string::npos) {
+        fields.by_kind[m.kind].insert(path);
+      }
+    }
+  };
+  std::function<void(const Requirement&)> add_requirement = [&](const Requirement& r) {
+    add(r.event);
+    add(r.analysis);
+    for (const EventMatch& m : r.unless_later) add(m);
+    for (const Requirement& option : r.any_of) add_requirement(option);
+  };
+  for (const Rule& rule : policy.rules) {
+    for (const Requirement& r : rule.require) add_requirement(r);
+  }
+  for (const auto& [name, items] : policy.checklists) {
+    for (const ChecklistItem& item : items) add(item.event);
+  }
+  return fields;
+}
+
+bool ValueIndexFields::Has(std::string_view kind, std::string_view field) const {
+  auto it = by_kind.find(kind);
+  return it != by_kind.end() && it->second.find(field) != it->second.end();
 }
 
 json Decision::ToJson() const {
@@ -316,7 +373,17 @@ Result<Decision> Decision::FromJson(const json& j) {
 
 // ---- the engine ----
 
-Engine::Engine(Policy policy) : policy_(std::move(policy)) {}
+Engine::Engine(Policy policy)
+    : policy_(std::move(policy)),
+      value_index_(std::make_shared<const ValueIndexFields>(ValueIndexFields::Of(policy_))) {}
+
+void Engine::SetPolicy(Policy policy) {
+  policy_ = std::move(policy);
+  // Deployments already folded keep the index they have (lookups of other fields read the kind's
+  // facts); those folded from now on index what this policy looks up.
+  auto fields = ValueIndexFields::Of(policy_);
+  if (!(fields == *value_index_)) value_index_ = std::make_shared<const ValueIndexFields>(fields);
+}
 
 bool Engine::IsIntent(const Event& event) {
   const std::string_view kind = event.kind();
@@ -329,12 +396,12 @@ const DeploymentState* Engine::FindDeployment(const std::string& id) const {
   return it == deployments_.end() ? nullptr : &it->second;
 }
 
-std::string Engine::EffectiveImage(std::string_view kind, const json& fields,
-                                   const DeploymentState* d) const {
-  std::string own = fields.value("image", "");
-  if (!own.empty()) return own;
+std::string Engine::EffectiveImage(const Event& event, const DeploymentState* d) const {
+  const std::string_view kind = event.kind();
+  const std::string_view own = event.Text("image");
+  if (!own.empty()) return std::string(own);
   if (d && kind == "step.reported") {
-    auto step = d->steps.find(fields.value("step", ""));
+    auto step = d->steps.find(std::string(event.Text("step")));
     if (step != d->steps.end() && !step->second.image.empty()) return step->second.image;
   }
   bool about_the_artifact = kind == "step.started" || kind == "step.reported" ||
@@ -344,15 +411,14 @@ std::string Engine::EffectiveImage(std::string_view kind, const json& fields,
 
 Fact Engine::MakeFact(uint64_t seq, Micros time, const Event& event,
                       const std::vector<std::string>& roles, const std::string& signer) const {
-  Fact f;
+  Fact f(event);
   f.signer = signer;
   f.seq = seq;
   f.time = time;
   f.kind = std::string(event.kind());
   f.actor = std::string(event.actor());
   f.roles = roles;
-  f.fields = event.ToJson();
-  f.image = EffectiveImage(f.kind, f.fields, FindDeployment(std::string(event.deployment())));
+  f.image = EffectiveImage(event, FindDeployment(std::string(event.deployment())));
   return f;
 }
 
@@ -371,7 +437,7 @@ Status Engine::CheckAuthority(const Event& event, const std::vector<std::string>
                              ")");
   }
   if (kind == "step.started" || kind == "step.reported") {
-    const std::string step = event.ToJson().value("step", "");
+    const std::string step(event.Text("step"));
     const ChainStep* chain_step = policy_.FindStep(step);
     if (!chain_step) {
       return Status::InvalidArgument("step '" + step + "' is not in the policy's chain");
@@ -391,7 +457,7 @@ Status Engine::CheckAuthority(const Event& event, const std::vector<std::string>
     if (!holder) {
       return Status::Forbidden("'" + std::string(event.actor()) + "' holds no waiver role");
     }
-    const std::string named = event.ToJson().value("rule", "");
+    const std::string named(event.Text("rule"));
     const Rule* rule = policy_.FindRule(named);
     if (!rule) {
       return Status::InvalidArgument("waiver names rule '" + named +
@@ -410,9 +476,7 @@ Status Engine::CheckAuthority(const Event& event, const std::vector<std::string>
 void Engine::Apply(uint64_t seq, Micros time, const Event& event,
                    const std::vector<std::string>& roles, const std::string& signer) {
   const std::string kind(event.kind());
-  Fact fact = MakeFact(seq, time, event, roles, signer);
-  const json& f = fact.fields;
-  if (ApplyEnvironmentKind(seq, kind, f)) return;
+  if (ApplyEnvironmentKind(seq, kind, event)) return;
   if (event.deployment().empty()) return;
   // Evidence counts only from its deployment's request on. A review, waiver, gate result, backup
   // or report recorded under a deployment id before anyone requested that deployment judged no
@@ -422,8 +486,10 @@ void Engine::Apply(uint64_t seq, Micros time, const Event& event,
   const DeploymentState* known = FindDeployment(std::string(event.deployment()));
   if (kind != "deploy.requested" && (known == nullptr || !known->request)) return;
 
+  Fact fact = MakeFact(seq, time, event, roles, signer);
   DeploymentState& d = deployments_[std::string(event.deployment())];
   d.id = std::string(event.deployment());
+  if (!d.value_index) d.value_index = value_index_;
   auto finish = [&](DeploymentState::Status status) {
     d.status = status;
     MarkFinished({d.app(), d.environment()}, d.id);
@@ -433,16 +499,16 @@ void Engine::Apply(uint64_t seq, Micros time, const Event& event,
     d.status = DeploymentState::Status::kRequested;
     MarkInProgress({d.app(), d.environment()}, d.id);
   } else if (kind == "step.started") {
-    StepState& s = d.steps[f.value("step", "")];
+    StepState& s = d.steps[std::string(event.Text("step"))];
     if (s.status == StepStatus::kNotStarted || s.status == StepStatus::kReady) {
       s.status = StepStatus::kStarted;
     }
     s.started_seq = seq;
     s.image = fact.image;
   } else if (kind == "step.reported") {
-    const std::string step = f.value("step", "");
+    const std::string step(event.Text("step"));
     StepState& s = d.steps[step];
-    const std::string status = f.value("status", "");
+    const std::string_view status = event.Text("status");
     s.report_seq = seq;
     if (status == "ready") {
       s.status = StepStatus::kReady;
@@ -453,12 +519,12 @@ void Engine::Apply(uint64_t seq, Micros time, const Event& event,
       if (!d.halted_step) d.halted_step = step;
     }
   } else if (kind == "traffic.shifted") {
-    d.canary_weight = f.value("weight", 0u);
+    d.canary_weight = Uint32Field(event, "weight");
     d.canary_phase_start = time;
     d.canary_phase_seq = seq;
   } else if (kind == "waiver.granted") {
-    const Rule* rule = policy_.FindRule(f.value("rule", ""));
-    if (rule) d.waivers[rule->id] = {seq, fact.actor, f.value("reason", "")};
+    const Rule* rule = policy_.FindRule(std::string(event.Text("rule")));
+    if (rule) d.waivers[rule->id] = {seq, fact.actor, std::string(event.Text("reason"))};
   } else if (kind == "deploy.completed") {
     finish(DeploymentState::Status::kCompleted);
   } else if (kind == "rollback.completed") {
@@ -468,26 +534,27 @@ void Engine::Apply(uint64_t seq, Micros time, const Event& event,
   IndexFact(d, d.facts.size() - 1);
 }
 
-bool Engine::ApplyEnvironmentKind(uint64_t seq, const std::string& kind, const json& f) {
+bool Engine::ApplyEnvironmentKind(uint64_t seq, const std::string& kind, const Event& event) {
+  auto f = [&event](std::string_view name) { return StringField(event, name); };
   if (kind == "incident.opened") {
-    environment_.open_incidents[f.value("environment", "")][f.value("incident", "")] = seq;
+    environment_.open_incidents[f("environment")][f("incident")] = seq;
     return true;
   }
   if (kind == "incident.resolved") {
-    environment_.open_incidents[f.value("environment", "")].erase(f.value("incident", ""));
+    environment_.open_incidents[f("environment")].erase(f("incident"));
     return true;
   }
   if (kind == "key.revoked") {
-    environment_.revoked_keys.emplace(f.value("public_key", ""), seq);
+    environment_.revoked_keys.emplace(f("public_key"), seq);
     return true;
   }
   if (kind == "maintenance.window") {
     // Event validation keeps window times inside what FormatTime/ParseTime round-trip, so both
     // parse; should one not, the window opens nothing (it can only ever allow), and this runs
     // past the point where staging may fail, so it must not fail itself.
-    auto from = ParseTime(f.value("from", "")), to = ParseTime(f.value("to", ""));
+    auto from = ParseTime(f("from")), to = ParseTime(f("to"));
     if (from.ok() && to.ok()) {
-      environment_.windows[f.value("environment", "")].push_back({seq, *from, *to});
+      environment_.windows[f("environment")].push_back({seq, *from, *to});
     }
     return true;
   }
@@ -509,13 +576,12 @@ void Engine::ApplyToEnvironment(uint64_t seq, const Event& event, RequestKeys& r
   const bool environment_kind = kind == "incident.opened" || kind == "incident.resolved" ||
                                 kind == "maintenance.window" || kind == "key.revoked";
   if (!environment_kind && kind != "deploy.requested" && !ends) return;
-  const json fields = event.ToJson();
-  if (ApplyEnvironmentKind(seq, kind, fields)) return;
+  if (ApplyEnvironmentKind(seq, kind, event)) return;
   const std::string id(event.deployment());
   if (id.empty()) return;
   if (kind == "deploy.requested") {
     auto& key = requests[id];
-    key = {fields.value("app", ""), fields.value("environment", "")};
+    key = {std::string(event.Text("app")), std::string(event.Text("environment"))};
     MarkInProgress(key, id);
     return;
   }
@@ -533,6 +599,7 @@ std::optional<DeploymentState> Engine::TakeDeployment(const std::string& id) {
 }
 
 void Engine::PutDeployment(DeploymentState state) {
+  if (!state.value_index || !(*state.value_index == *value_index_)) Reindex(state);
   std::string id = state.id;
   deployments_.insert_or_assign(std::move(id), std::move(state));
 }
@@ -540,16 +607,19 @@ void Engine::PutDeployment(DeploymentState state) {
 void Engine::IndexFact(DeploymentState& d, size_t index) {
   const Fact& fact = d.facts[index];
   d.by_kind[fact.kind].push_back(index);
-  // One key buffer for every field, and text values read in place: most keys are in the index
-  // already, so the common case allocates nothing.
+  if (!d.value_index) return;
+  auto fields = d.value_index->by_kind.find(fact.kind);
+  if (fields == d.value_index->by_kind.end()) return;
+  // One key buffer for every field: most keys are in the index already, so the common case
+  // allocates nothing past the fields' values.
   std::string key;
-  for (auto it = fact.fields.begin(); it != fact.fields.end(); ++it) {
-    const json& value = it.value();
-    if (!value.is_primitive() || it.key() == "id") continue;
-    if (value.is_string()) {
-      ValueKeyInto(key, fact.kind, it.key(), value.get_ref<const std::string&>());
+  for (const std::string& field : fields->second) {
+    const std::optional<json> value = fact.event.Field(field);
+    if (!value || !value->is_primitive()) continue;
+    if (value->is_string()) {
+      ValueKeyInto(key, fact.kind, field, value->get_ref<const std::string&>());
     } else {
-      ValueKeyInto(key, fact.kind, it.key(), ScalarText(value));
+      ValueKeyInto(key, fact.kind, field, ScalarText(*value));
     }
     if (auto found = d.by_value.find(key); found != d.by_value.end()) {
       found->second.push_back(index);
@@ -564,29 +634,19 @@ EngineState Engine::ExportState() const { return {deployments_, environment_}; }
 void Engine::RestoreState(EngineState state) {
   deployments_ = std::move(state.deployments);
   environment_ = std::move(state.environment);
-  for (auto& [id, d] : deployments_) {
-    d.by_kind.clear();
-    d.by_value.clear();
-    for (size_t i = 0; i < d.facts.size(); ++i) IndexFact(d, i);
-  }
+  for (auto& [id, d] : deployments_) Reindex(d);
+}
+
+void Engine::Reindex(DeploymentState& d) const {
+  d.value_index = value_index_;
+  d.by_kind.clear();
+  d.by_value.clear();
+  for (size_t i = 0; i < d.facts.size(); ++i) IndexFact(d, i);
 }
 
 // ---- the requirements ----
 
 namespace {
-
-// What the rules read of an intent. A step start, the most frequent intent, is judged by its step
-// and image alone (the rest comes from the deployment's state), so those are read straight from
-// the event rather than through its whole JSON form: that is a third of a decision's time.
-json IntentFields(const Event& event) {
-  if (event.kind() != "step.started") return event.ToJson();
-  auto started = event.reader().getBody().getStepStarted();
-  json fields = {{"step", std::string(started.getStep().cStr(), started.getStep().size())}};
-  if (started.getImage().size() > 0) {
-    fields["image"] = std::string(started.getImage().cStr(), started.getImage().size());
-  }
-  return fields;
-}
 
 bool Listed(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();
@@ -612,7 +672,8 @@ const std::vector<size_t>* Candidates(const DeploymentState& d, const EventMatch
   thread_local std::string key;
   for (const auto& [path, test] : m.where) {
     if (test.op != ValueTest::Op::kEquals || test.values.size() != 1 ||
-        path.find('.') != std::string::npos || IsZeroText(test.values[0])) {
+        path.find('.') != std::string::npos || IsZeroText(test.values[0]) || !d.value_index ||
+        !d.value_index->Has(m.kind, path)) {
       continue;
     }
     ValueKeyInto(key, m.kind, path, test.values[0]);
@@ -627,7 +688,7 @@ std::vector<const Fact*> FindFacts(const DeploymentState* d, const EventMatch& m
   std::vector<const Fact*> found;
   if (!d) return found;
   for (size_t i : *Candidates(*d, m)) {
-    if (Matches(d->facts[i].fields, m.where)) found.push_back(&d->facts[i]);
+    if (Matches(&d->facts[i].event, m.where)) found.push_back(&d->facts[i]);
   }
   return found;
 }
@@ -666,7 +727,8 @@ RequirementOutcome EventRequirement(const Requirement& r, const Intent& in) {
   if (const Fact* later = FirstLater(in.deployment, r.unless_later, latest.seq)) {
     return Fail(DescribeMatch(r.event) + " at seq " + std::to_string(latest.seq) +
                     " was followed by " + later->kind + " " +
-                    later->fields.value("status", later->fields.value("outcome", "")) +
+                    std::string(later->event.Text("status").empty() ? later->event.Text("outcome")
+                                                                    : later->event.Text("status")) +
                     " at seq " + std::to_string(later->seq),
                 {latest.seq, later->seq});
   }
@@ -705,7 +767,7 @@ std::vector<std::string> Builders(const DeploymentState& d) {
     if (it == d.by_kind.end()) continue;
     for (size_t i : it->second) {
       const Fact& f = d.facts[i];
-      if (f.fields.value("step", "") == "build" && !Listed(actors, f.actor)) {
+      if (f.event.Text("step") == "build" && !Listed(actors, f.actor)) {
         actors.push_back(f.actor);
       }
     }
@@ -802,7 +864,7 @@ RequirementOutcome ChecklistRequirement(const Requirement& r, const Policy& poli
 
 RequirementOutcome CanaryRequirement(const Requirement& r, const Intent& in) {
   const DeploymentState& d = *in.deployment;
-  const uint32_t want = in.fields.value("weight", 0u), now_at = d.canary_weight;
+  const uint32_t want = Uint32Field(in.event, "weight"), now_at = d.canary_weight;
   if (want <= now_at) return Pass();  // holding or lowering traffic is always allowed
   size_t next = 0;
   while (next < r.phases.size() && r.phases[next].weight <= now_at) ++next;
@@ -822,8 +884,9 @@ RequirementOutcome CanaryRequirement(const Requirement& r, const Intent& in) {
                 {d.canary_phase_seq});
   }
   for (const Fact* f : FindFacts(&d, r.analysis)) {
-    if (f->seq > d.canary_phase_seq && Matches(f->fields.value("metrics", json::object()),
-                                               r.analysis_metrics)) {
+    const std::optional<json> metrics = f->event.Field("metrics");
+    if (f->seq > d.canary_phase_seq &&
+        Matches(metrics && metrics->is_object() ? *metrics : json::object(), r.analysis_metrics)) {
       return Pass({d.canary_phase_seq, f->seq});
     }
   }
@@ -845,7 +908,8 @@ RequirementOutcome Builtin(const std::string& name, const Policy& policy,
                       std::to_string(d->request->seq),
                   {d->request->seq});
     }
-    auto it = env.in_progress.find({in.fields.value("app", ""), in.fields.value("environment", "")});
+    auto it = env.in_progress.find(
+        {std::string(in.event.Text("app")), std::string(in.event.Text("environment"))});
     if (it == env.in_progress.end()) return Pass();
     return Fail("deployment " + it->second + " of " + it->first.first + " to " + it->first.second +
                 " is neither completed nor rolled back");
@@ -903,11 +967,9 @@ RequirementOutcome Evaluate(const Requirement& r, const Policy& policy,
 RequirementOutcome EvaluateOnce(const Requirement& r, const Policy& policy,
                                 const EnvironmentState& env, const Intent& in,
                                 CoverageMap* coverage, const std::string& path) {
-  static const json no_request = json::object();
-  const json& request =
-      in.deployment && in.deployment->request ? in.deployment->request->fields
-      : in.event.kind() == "deploy.requested" ? in.fields
-                                               : no_request;
+  const Event* request = in.deployment && in.deployment->request ? &in.deployment->request->event
+                         : in.event.kind() == "deploy.requested"   ? &in.event
+                                                                   : nullptr;
   if ((!r.on_kinds.empty() && !Listed(r.on_kinds, std::string(in.event.kind()))) ||
       (!r.when_request.empty() && !Matches(request, r.when_request))) {
     RequirementOutcome skipped;
@@ -983,8 +1045,9 @@ bool RuleApplies(const Rule& rule, const Intent& in, const std::string& kind) {
   if (!rule.on_steps.empty() && HasStep(kind) && !Listed(rule.on_steps, in.step)) return false;
   if (rule.on_environments.empty()) return true;
   // Read only for the rules that name environments: a decision's path stays as short as it was.
-  const std::string environment = kind == "deploy.requested" ? in.fields.value("environment", "")
-                                                             : in.deployment->environment();
+  const std::string environment = kind == "deploy.requested"
+                                      ? std::string(in.event.Text("environment"))
+                                      : in.deployment->environment();
   return Listed(rule.on_environments, environment);
 }
 
@@ -1005,10 +1068,7 @@ Decision Engine::Decide(const Event& event, const std::vector<std::string>& role
                                 {}});
     return decision;
   }
-  json fields = IntentFields(event);
-  std::string image = EffectiveImage(kind, fields, d);
-  std::string step = fields.value("step", "");
-  const Intent intent{event, std::move(fields), std::move(image), std::move(step), d, now};
+  const Intent intent{event, EffectiveImage(event, d), std::string(event.Text("step")), d, now};
   decision.evidence.reserve(policy_.rules.size());
   for (const Rule& rule : policy_.rules) {
     if (!RuleApplies(rule, intent, kind)) continue;

@@ -9,10 +9,12 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -25,18 +27,31 @@ namespace shiplog::policy {
 // True for an image pinned by digest: "repo@sha256:<64 lowercase hex>" (R9's image_pinned).
 bool IsPinnedDigest(const std::string& image);
 
-// One appended event as the rules see it: flat JSON fields, who signed it in which roles, when.
+// One appended event as the rules see it: the event, who signed it in which roles, when.
 struct Fact {
+  explicit Fact(Event recorded) : event(std::move(recorded)) {}
+
   uint64_t seq = 0;
   Micros time = 0;
   std::string kind;
   std::string actor;
   std::vector<std::string> roles;  // the signer's roles when it was appended
-  nlohmann::json fields;           // Event::ToJson()
+  Event event;                     // rules read its JSON form's fields in place (Event::Field)
   std::string image;               // the artifact it concerns (see Engine::EffectiveImage)
   std::string signer;              // the signing key, hex; "" when not known
 
   bool HasRole(const std::string& role) const;
+};
+
+// The fields a policy's rules look up by value: for each kind, the top-level fields its event
+// matches test for one value ("gate.result where gate=scan"). A deployment's value index holds
+// those alone; a lookup of any other field reads the kind's facts.
+struct ValueIndexFields {
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> by_kind;
+
+  static ValueIndexFields Of(const Policy& policy);
+  bool Has(std::string_view kind, std::string_view field) const;
+  bool operator==(const ValueIndexFields& other) const { return by_kind == other.by_kind; }
 };
 
 enum class StepStatus { kNotStarted, kStarted, kReady, kBlocked, kFailed };
@@ -64,9 +79,11 @@ struct DeploymentState {
   Status status = Status::kRequested;
   std::vector<Fact> facts;                // every recorded event of the deployment, in order
   std::map<std::string, std::vector<size_t>> by_kind;  // kind -> indexes into facts
-  // kind NUL field NUL value (lower case) -> indexes into facts, for every top-level scalar field:
-  // a rule looking for "gate.result gate=scan" reads only those, however many others there are.
+  // kind NUL field NUL value (lower case) -> indexes into facts, for the top-level scalar fields
+  // `value_index` names: a rule looking for "gate.result gate=scan" reads only those, however
+  // many others there are. Set by the engine that indexed the facts (its policy's fields).
   std::map<std::string, std::vector<size_t>> by_value;
+  std::shared_ptr<const ValueIndexFields> value_index;
   std::map<std::string, StepState> steps;
   std::optional<std::string> halted_step;  // BLOCKED or FAILED, not READY since (R2)
   uint32_t canary_weight = 0;
@@ -147,7 +164,7 @@ class Engine {
 
   // Makes `policy` the one later decisions are made under (a policy.activated); the folded state
   // stays, since it is a record of what happened, not of what a policy thought of it.
-  void SetPolicy(Policy policy) { policy_ = std::move(policy); }
+  void SetPolicy(Policy policy);
 
   // Authority, checked before anything is recorded: the signer holds a role that may emit the
   // kind, a step is started or reported by its owner (R3), a waiver comes from a waiver role and
@@ -196,7 +213,7 @@ class Engine {
 
  private:
   // Folds an incident or maintenance-window event; false for any other kind.
-  bool ApplyEnvironmentKind(uint64_t seq, const std::string& kind, const nlohmann::json& fields);
+  bool ApplyEnvironmentKind(uint64_t seq, const std::string& kind, const Event& event);
   // deployment `id` of (app, environment) started or ended (completed or rolled back).
   void MarkInProgress(const std::pair<std::string, std::string>& key, const std::string& id);
   void MarkFinished(const std::pair<std::string, std::string>& key, const std::string& id);
@@ -205,12 +222,14 @@ class Engine {
                 const std::vector<std::string>& roles, const std::string& signer) const;
   // Adds d.facts[index] to the deployment's kind and value indexes.
   static void IndexFact(DeploymentState& d, size_t index);
+  // Rebuilds the deployment's indexes for this engine's policy's fields.
+  void Reindex(DeploymentState& d) const;
   // The artifact an event concerns: its own image, else the image its step was started with (for
   // reports), else the requested image (for intents about the deployment's artifact).
-  std::string EffectiveImage(std::string_view kind, const nlohmann::json& fields,
-                             const DeploymentState* deployment) const;
+  std::string EffectiveImage(const Event& event, const DeploymentState* deployment) const;
 
   Policy policy_;
+  std::shared_ptr<const ValueIndexFields> value_index_;
   std::map<std::string, DeploymentState> deployments_;
   EnvironmentState environment_;
 };

@@ -74,7 +74,7 @@ void PutFact(const Fact& f, snap::Fact::Builder out) {
   out.setActor(TextOf(f.actor));
   auto roles = out.initRoles(f.roles.size());
   for (size_t i = 0; i < f.roles.size(); ++i) roles.set(i, TextOf(f.roles[i]));
-  out.setFields(TextOf(f.fields.dump()));
+  out.setFields(TextOf(f.event.ToJson().dump()));
   out.setImage(TextOf(f.image));
   out.setSigner(TextOf(f.signer));
 }
@@ -167,19 +167,25 @@ void PutKeys(const KeyRegistry& keys, snap::Snapshot::Builder out) {
 // ---- the engine's state, in ----
 
 Result<Fact> GetFact(snap::Fact::Reader in) {
-  Fact f;
+  // A snapshot file is read back from disk: parsed with the same limits as any outside JSON, and
+  // checked as any event is.
+  auto fields = ParseJsonText(in.getFields().cStr(), in.getFields().size());
+  if (!fields.ok() || !fields->is_object()) {
+    return Status::Corrupt("the fields of fact " + std::to_string(in.getSeq()) +
+                           " are not a JSON object");
+  }
+  auto event = Event::FromJson(*fields);
+  if (!event.ok()) {
+    return Status::Corrupt("the fields of fact " + std::to_string(in.getSeq()) +
+                           " are not an event: " + event.status().message());
+  }
+  Fact f(std::move(event).value());
   f.seq = in.getSeq();
   f.time = in.getTime();
   f.kind = in.getKind();
   f.actor = in.getActor();
   for (auto role : in.getRoles()) f.roles.emplace_back(role);
   f.signer = in.getSigner();
-  // A snapshot file is read back from disk: parsed with the same limits as any outside JSON.
-  auto fields = ParseJsonText(in.getFields().cStr(), in.getFields().size());
-  if (fields.ok()) f.fields = std::move(fields).value();
-  if (!fields.ok() || !f.fields.is_object()) {
-    return Status::Corrupt("the fields of fact " + std::to_string(f.seq) + " are not a JSON object");
-  }
   f.image = in.getImage();
   return f;
 }

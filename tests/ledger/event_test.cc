@@ -190,6 +190,82 @@ TEST(EventFromJson, ToJsonAgreesWithCapnpReflection) {
   }
 }
 
+// Every path into `value` (objects only, as the policy's dotted fields reach), with what it holds.
+void CollectPaths(const json& value, const std::string& prefix,
+                  std::vector<std::pair<std::string, json>>& out) {
+  for (auto it = value.begin(); it != value.end(); ++it) {
+    const std::string path = prefix.empty() ? it.key() : prefix + "." + it.key();
+    out.emplace_back(path, it.value());
+    if (it.value().is_object()) CollectPaths(it.value(), path, out);
+  }
+}
+
+// Event::Field reads one field in place; it must give exactly what ToJson holds at the path,
+// and nothing where ToJson holds nothing.
+TEST(EventField, EveryPathReadsWhatToJsonHolds) {
+  std::vector<json> events = AllKindExamples();
+  json gate = GateResultJson("ci-bot", "smoke");
+  gate["metrics"] = {{"error_rate", 0.25}, {"latency_p99_ms", 812.0}, {"zero", 0.0}};
+  events.push_back(gate);
+  events.push_back(TrafficShiftedJson("leon", 0));  // a required number at zero is still there
+  json bare = DeployRequestedJson("leon");
+  for (const char* optional : {"changes", "planned_steps"}) bare.erase(optional);
+  events.push_back(bare);
+  size_t paths = 0;
+  for (const json& j : events) {
+    SCOPED_TRACE(j.dump());
+    const Event e = MakeEvent(j);
+    const json whole = e.ToJson();
+    std::vector<std::pair<std::string, json>> present;
+    CollectPaths(whole, "", present);
+    for (const auto& [path, value] : present) {
+      SCOPED_TRACE(path);
+      const std::optional<json> read = e.Field(path);
+      ASSERT_TRUE(read.has_value());
+      EXPECT_EQ(*read, value);
+      // Text reads text and enums alone; times and keys are strings only in the JSON form.
+      const std::string_view text = e.Text(path);
+      if (!text.empty()) {
+        EXPECT_EQ(json(std::string(text)), value);
+      }
+      ++paths;
+    }
+    for (const char* name : {"kind", "id", "actor", "deployment", "app", "environment", "step",
+                             "status", "gate", "outcome", "subject", "verdict", "rule", "reason",
+                             "strategy", "risk", "incident"}) {
+      if (whole.contains(name)) {
+        EXPECT_EQ(json(std::string(e.Text(name))), whole.at(name)) << name;
+      }
+    }
+    // What ToJson leaves out, and paths past a scalar or into a list, hold nothing.
+    for (const std::string& absent :
+         {std::string("no_such_field"), std::string("kind.x"), std::string("actor."),
+          std::string(""), std::string("."), std::string("metrics.absent"),
+          std::string("changes.no_such_field"), std::string("planned_steps.0")}) {
+      SCOPED_TRACE(absent);
+      EXPECT_EQ(e.Field(absent).has_value(), whole.contains(absent));
+    }
+    for (const char* optional : {"deployment", "image", "changes", "metrics", "planned_steps"}) {
+      if (!whole.contains(optional)) {
+        EXPECT_FALSE(e.Field(optional).has_value()) << optional;
+        EXPECT_EQ(e.Text(optional), "") << optional;
+      }
+    }
+  }
+  EXPECT_GT(paths, 100u) << "the examples reach too few fields to show anything";
+}
+
+// Copies share one message: as cheap as a pointer, and each reads the same fields.
+TEST(EventField, CopiesReadTheSameEvent) {
+  const Event original = MakeEvent(GateResultJson("ci-bot", "scan"));
+  Event copy = original;
+  Event assigned = MakeEvent(TrafficShiftedJson("leon", 5));
+  assigned = copy;
+  EXPECT_EQ(copy.bytes().data(), original.bytes().data());
+  EXPECT_EQ(assigned.ToJson(), original.ToJson());
+  EXPECT_EQ(assigned.Text("gate"), "scan");
+}
+
 TEST(EventFromJson, FromCanonicalRoundTrips) {
   for (const json& j : AllKindExamples()) {
     SCOPED_TRACE(j.dump());

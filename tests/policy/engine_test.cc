@@ -729,6 +729,67 @@ TEST(PolicyEdits, RulesPerEnvironmentAndRequirementsPerKind) {
   EXPECT_TRUE(engine.Decide(event("p-2", start), roles, kT0).allowed);
 }
 
+// A deployment's value index holds the fields its policy looks facts up by. A policy activated
+// later that looks them up by another field still finds the facts folded before it, and so does
+// an engine given a deployment another engine folded.
+TEST(PolicyEdits, ALaterPolicyFindsFactsByAFieldTheEarlierOneNeverLookedUp) {
+  std::string text = DefaultPolicyText();
+  const std::string rule = "  - id: R12\n    name: backup-before-prod\n";
+  const size_t at = text.find(rule);
+  ASSERT_NE(at, std::string::npos);
+  text.insert(at, "  - id: R30\n    name: trusted-scanner\n"
+                  "    on: {kind: step.started}\n"
+                  "    require:\n"
+                  "      - event: gate.result\n"
+                  "        where: {producer: trusted-scanner}\n");
+  ParseResult parsed = ParsePolicy(text, "edited.yaml");
+  ASSERT_TRUE(parsed.errors.empty()) << parsed.errors.front().ToString();
+  const Policy edited = std::move(*parsed.policy);
+  ASSERT_FALSE(ValueIndexFields::Of(DefaultPolicy()).Has("gate.result", "producer"));
+  ASSERT_TRUE(ValueIndexFields::Of(edited).Has("gate.result", "producer"));
+
+  auto event = [](const std::string& deployment, json e) {
+    e["id"] = "e";
+    e["actor"] = "leon";
+    e["deployment"] = deployment;
+    return std::move(Event::FromJson(e).value());
+  };
+  const std::vector<std::string> roles = {"coordinator"};
+  auto fold = [&](Engine& engine, uint64_t seq, const std::string& deployment,
+                  const std::string& producer) {
+    engine.Apply(seq, kT0, event(deployment, {{"kind", "deploy.requested"}, {"app", deployment},
+                                              {"environment", "staging"}, {"version", "1"},
+                                              {"image", kImage}, {"strategy", "rolling"},
+                                              {"risk", "low"}, {"planned_steps", {"orchestrate"}}}),
+                 roles);
+    engine.Apply(seq + 1, kT0, event(deployment, {{"kind", "gate.result"}, {"gate", "scan"},
+                                                  {"outcome", "pass"}, {"producer", producer}}),
+                 {"ci"});
+  };
+  auto r30_denies = [&](const Engine& engine, const std::string& deployment) {
+    const Decision d = engine.Decide(
+        event(deployment, {{"kind", "step.started"}, {"step", "orchestrate"}}), roles, kT0);
+    return DeniedBy(d).find("R30") != std::string::npos;
+  };
+
+  Engine engine(DefaultPolicy());
+  fold(engine, 1, "trusted", "trusted-scanner");
+  fold(engine, 3, "other", "someone-else");
+  engine.SetPolicy(edited);
+  EXPECT_FALSE(r30_denies(engine, "trusted"));
+  EXPECT_TRUE(r30_denies(engine, "other"));
+  fold(engine, 5, "after", "trusted-scanner");  // folded under the edited policy's index
+  EXPECT_FALSE(r30_denies(engine, "after"));
+
+  Engine elsewhere(DefaultPolicy());
+  fold(elsewhere, 7, "moved", "trusted-scanner");
+  std::optional<DeploymentState> moved = elsewhere.TakeDeployment("moved");
+  ASSERT_TRUE(moved.has_value());
+  engine.PutDeployment(std::move(*moved));
+  EXPECT_TRUE(engine.FindDeployment("moved")->value_index->Has("gate.result", "producer"));
+  EXPECT_FALSE(r30_denies(engine, "moved"));
+}
+
 // A checklist's denial names exactly the items not done, in the checklist's order.
 TEST(Checklists, ADenialListsExactlyTheMissingItems) {
   std::ifstream in(SHIPLOG_EXAMPLE_POLICY_FILE);

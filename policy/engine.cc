@@ -126,6 +126,20 @@ bool Matches(const json& fields, const FieldTests& tests) {
 // The same tests on an event's JSON form, read field by field; a null event has no fields.
 bool Matches(const Event* event, const FieldTests& tests) {
   for (const auto& [path, test] : tests) {
+    // Most tests compare a text or enum field with names (gate=scan, status=[blocked, failed]):
+    // compared where it lies. A present text is never empty (the JSON form leaves empty text
+    // out), so an empty one is absent or not text, and is read as JSON like every other test.
+    const std::string_view text =
+        event && (test.op == ValueTest::Op::kEquals || test.op == ValueTest::Op::kOneOf)
+            ? event->Text(path)
+            : std::string_view();
+    if (!text.empty()) {
+      if (std::none_of(test.values.begin(), test.values.end(),
+                       [&](const std::string& want) { return EqualsIgnoreCase(text, want); })) {
+        return false;
+      }
+      continue;
+    }
     const std::optional<json> value = event ? event->Field(path) : std::nullopt;
     if (!Satisfies(value ? &*value : nullptr, test)) return false;
   }
@@ -248,18 +262,20 @@ std::string DeploymentState::environment() const {
 
 std::vector<std::string> DeploymentState::planned_steps(const Policy& policy) const {
   std::vector<std::string> planned;
-  // Read from the request's record in place: this runs on every decision.
-  capnp::List<capnp::Text>::Reader listed;
+  // Read from the request's record in place, once: this runs on every decision.
+  std::vector<std::string_view> listed;
   if (request) {
     auto body = request->event.reader().getBody();
-    if (body.isDeployRequested()) listed = body.getDeployRequested().getPlannedSteps();
+    if (body.isDeployRequested()) {
+      for (capnp::Text::Reader name : body.getDeployRequested().getPlannedSteps()) {
+        listed.emplace_back(name.cStr(), name.size());
+      }
+    }
   }
   for (const ChainStep& s : policy.chain) {
-    bool in_plan = listed.size() == 0;
-    for (capnp::Text::Reader name : listed) {
-      in_plan = in_plan || std::string_view(name.cStr(), name.size()) == s.step;
+    if (listed.empty() || std::find(listed.begin(), listed.end(), s.step) != listed.end()) {
+      planned.push_back(s.step);
     }
-    if (in_plan) planned.push_back(s.step);
   }
   return planned;
 }

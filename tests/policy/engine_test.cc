@@ -681,24 +681,32 @@ TEST(PolicyEdits, ThresholdAndRoleComeFromTheFile) {
   EXPECT_TRUE(engine.CheckAuthority(production, {"prod-ops"}).ok());
 }
 
+// The default pack with `rule` (YAML, indented as the pack's rules) inserted before R12.
+Policy DefaultWithRule(const std::string& rule) {
+  std::string text = DefaultPolicyText();
+  const size_t at = text.find("  - id: R12\n    name: backup-before-prod\n");
+  EXPECT_NE(at, std::string::npos);
+  text.insert(at, rule);
+  ParseResult parsed = ParsePolicy(text, "edited.yaml");
+  if (!parsed.errors.empty() || !parsed.policy) {
+    ADD_FAILURE() << (parsed.errors.empty() ? "no policy" : parsed.errors.front().ToString());
+    return DefaultPolicy();
+  }
+  return std::move(*parsed.policy);
+}
+
 // on.environment narrows a rule to some environments; a requirement's on to some of its kinds.
 TEST(PolicyEdits, RulesPerEnvironmentAndRequirementsPerKind) {
-  std::string text = DefaultPolicyText();
-  const std::string rule = "  - id: R12\n    name: backup-before-prod\n";
-  const size_t at = text.find(rule);
-  ASSERT_NE(at, std::string::npos);
-  text.insert(at, "  - id: R30\n    name: staging-owner-note\n"
-                  "    on: {kind: [deploy.requested, step.started], environment: staging}\n"
-                  "    require:\n"
-                  "      - on: {kind: deploy.requested}\n"
-                  "        request: {changes.infra: false}\n"
-                  "      - on: {kind: step.started}\n"
-                  "        event: review\n"
-                  "        where: {subject: staging-plan, verdict: approved}\n");
-  ParseResult parsed = ParsePolicy(text, "edited.yaml");
-  ASSERT_TRUE(parsed.errors.empty()) << parsed.errors.front().ToString();
-  ASSERT_THAT(parsed.policy->FindRule("R30")->on_environments, ::testing::ElementsAre("staging"));
-  Engine engine(std::move(*parsed.policy));
+  Policy policy = DefaultWithRule("  - id: R30\n    name: staging-owner-note\n"
+                                  "    on: {kind: [deploy.requested, step.started], environment: staging}\n"
+                                  "    require:\n"
+                                  "      - on: {kind: deploy.requested}\n"
+                                  "        request: {changes.infra: false}\n"
+                                  "      - on: {kind: step.started}\n"
+                                  "        event: review\n"
+                                  "        where: {subject: staging-plan, verdict: approved}\n");
+  ASSERT_THAT(policy.FindRule("R30")->on_environments, ::testing::ElementsAre("staging"));
+  Engine engine(std::move(policy));
   auto event = [](const std::string& deployment, json e) {
     e["id"] = "e";
     e["actor"] = "leon";
@@ -733,18 +741,12 @@ TEST(PolicyEdits, RulesPerEnvironmentAndRequirementsPerKind) {
 // later that looks them up by another field still finds the facts folded before it, and so does
 // an engine given a deployment another engine folded.
 TEST(PolicyEdits, ALaterPolicyFindsFactsByAFieldTheEarlierOneNeverLookedUp) {
-  std::string text = DefaultPolicyText();
-  const std::string rule = "  - id: R12\n    name: backup-before-prod\n";
-  const size_t at = text.find(rule);
-  ASSERT_NE(at, std::string::npos);
-  text.insert(at, "  - id: R30\n    name: trusted-scanner\n"
-                  "    on: {kind: step.started}\n"
-                  "    require:\n"
-                  "      - event: gate.result\n"
-                  "        where: {producer: trusted-scanner}\n");
-  ParseResult parsed = ParsePolicy(text, "edited.yaml");
-  ASSERT_TRUE(parsed.errors.empty()) << parsed.errors.front().ToString();
-  const Policy edited = std::move(*parsed.policy);
+  const Policy edited = DefaultWithRule("  - id: R30\n    name: trusted-scanner\n"
+                                        "    on: {kind: step.started}\n"
+                                        "    require:\n"
+                                        "      - event: gate.result\n"
+                                        "        where: {producer: trusted-scanner}\n");
+  ASSERT_NE(edited.FindRule("R30"), nullptr);
   ASSERT_FALSE(ValueIndexFields::Of(DefaultPolicy()).Has("gate.result", "producer"));
   ASSERT_TRUE(ValueIndexFields::Of(edited).Has("gate.result", "producer"));
 

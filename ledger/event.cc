@@ -896,12 +896,22 @@ json Event::ToJson() const {
 
 namespace {
 
-// The field of `plan` that the JSON form names `name`, or null.
-const FieldPlan* PlannedField(const StructPlan& plan, std::string_view name) {
+// The field of `plan` that the JSON form names `name`, when StructToJson(plan, s) shows it (set,
+// or required); else null.
+const FieldPlan* ShownField(const StructPlan& plan, AnyStruct::Reader s, std::string_view name) {
   for (const FieldPlan& f : plan.fields) {
-    if (f.json_name == name) return &f;
+    if (f.json_name == name) return f.required || FieldSet(s, f) ? &f : nullptr;
   }
   return nullptr;
+}
+
+// The envelope's fields as ToJson shows them: "deployment" only when the event names one.
+std::optional<std::string_view> EnvelopeField(const Event& event, std::string_view name) {
+  if (name == "kind") return event.kind();
+  if (name == "id") return event.id();
+  if (name == "actor") return event.actor();
+  if (name == "deployment" && !event.deployment().empty()) return event.deployment();
+  return std::nullopt;
 }
 
 // Splits "a.b.c" into "a" and "b.c" ("" when there is no dot).
@@ -915,8 +925,8 @@ std::pair<std::string_view, std::string_view> FirstSegment(std::string_view path
 std::optional<json> FieldOfStruct(const StructPlan& plan, AnyStruct::Reader s,
                                   std::string_view path) {
   const auto [name, rest] = FirstSegment(path);
-  const FieldPlan* f = PlannedField(plan, name);
-  if (f == nullptr || (!f->required && !FieldSet(s, *f))) return std::nullopt;
+  const FieldPlan* f = ShownField(plan, s, name);
+  if (f == nullptr) return std::nullopt;
   if (rest.empty() && path.size() == name.size()) return ValueToJson(s, *f);
   using W = capnp::schema::Type::Which;
   if (f->type == W::STRUCT) {
@@ -945,38 +955,27 @@ std::optional<json> Event::Field(std::string_view path) const {
       return value;
     }
   }
-  if (path == "kind") return json(impl_->kind);
-  if (path == "id") return json(std::string(id()));
-  if (path == "actor") return json(std::string(actor()));
-  if (path == "deployment" && !deployment().empty()) return json(std::string(deployment()));
+  if (auto text = EnvelopeField(*this, path)) return json(std::string(*text));
   return std::nullopt;
 }
 
 std::string_view Event::Text(std::string_view name) const {
   const KindPlan* plan = KindOf(impl_->root);
   if (plan->fields != nullptr) {
-    if (const FieldPlan* f = PlannedField(*plan->fields, name)) {
-      const AnyStruct::Reader s = MemberStruct(impl_->root, *plan);
-      if (f->required || FieldSet(s, *f)) {
-        using W = capnp::schema::Type::Which;
-        if (f->type == W::TEXT) {
-          auto text = TextField(s, *f);
-          return {text.cStr(), text.size()};
-        }
-        if (f->type == W::ENUM) {
-          const uint16_t value = DataField<uint16_t>(s, f->offset);
-          return value < f->enum_names.size() ? std::string_view(f->enum_names[value])
-                                              : std::string_view();
-        }
-        return {};
+    const AnyStruct::Reader s = MemberStruct(impl_->root, *plan);
+    if (const FieldPlan* f = ShownField(*plan->fields, s, name)) {
+      using W = capnp::schema::Type::Which;
+      if (f->type == W::TEXT) {
+        auto text = TextField(s, *f);
+        return {text.cStr(), text.size()};
       }
+      const uint16_t value = f->type == W::ENUM ? DataField<uint16_t>(s, f->offset) : 0;
+      return f->type == W::ENUM && value < f->enum_names.size()
+                 ? std::string_view(f->enum_names[value])
+                 : std::string_view();
     }
   }
-  if (name == "kind") return impl_->kind;
-  if (name == "id") return id();
-  if (name == "actor") return actor();
-  if (name == "deployment") return deployment();
-  return {};
+  return EnvelopeField(*this, name).value_or(std::string_view());
 }
 
 // ---- SignedEvent ----

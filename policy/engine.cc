@@ -123,6 +123,12 @@ bool Matches(const json& fields, const FieldTests& tests) {
   return true;
 }
 
+// A test the deployment's value index can answer: one value for a top-level field.
+bool IsOneValueTest(const std::string& path, const ValueTest& test) {
+  return test.op == ValueTest::Op::kEquals && test.values.size() == 1 &&
+         path.find('.') == std::string::npos;
+}
+
 // The same tests on an event's JSON form, read field by field; a null event has no fields.
 bool Matches(const Event* event, const FieldTests& tests) {
   for (const auto& [path, test] : tests) {
@@ -285,10 +291,7 @@ ValueIndexFields ValueIndexFields::Of(const Policy& policy) {
   // As Candidates looks them up: one-value equality tests on top-level fields.
   auto add = [&](const EventMatch& m) {
     for (const auto& [path, test] : m.where) {
-      if (test.op == ValueTest::Op::kEquals && test.values.size() == 1 &&
-          path.find('.') == std::string::npos) {
-        fields.by_kind[m.kind].insert(path);
-      }
+      if (IsOneValueTest(path, test)) fields.by_kind[m.kind].insert(path);
     }
   };
   std::function<void(const Requirement&)> add_requirement = [&](const Requirement& r) {
@@ -397,8 +400,10 @@ void Engine::SetPolicy(Policy policy) {
   policy_ = std::move(policy);
   // Deployments already folded keep the index they have (lookups of other fields read the kind's
   // facts); those folded from now on index what this policy looks up.
-  auto fields = ValueIndexFields::Of(policy_);
-  if (!(fields == *value_index_)) value_index_ = std::make_shared<const ValueIndexFields>(fields);
+  ValueIndexFields fields = ValueIndexFields::Of(policy_);
+  if (!(fields == *value_index_)) {
+    value_index_ = std::make_shared<const ValueIndexFields>(std::move(fields));
+  }
 }
 
 bool Engine::IsIntent(const Event& event) {
@@ -687,8 +692,7 @@ const std::vector<size_t>* Candidates(const DeploymentState& d, const EventMatch
   const std::vector<size_t>* best = &kind->second;
   thread_local std::string key;
   for (const auto& [path, test] : m.where) {
-    if (test.op != ValueTest::Op::kEquals || test.values.size() != 1 ||
-        path.find('.') != std::string::npos || IsZeroText(test.values[0]) || !d.value_index ||
+    if (!IsOneValueTest(path, test) || IsZeroText(test.values[0]) || !d.value_index ||
         !d.value_index->Has(m.kind, path)) {
       continue;
     }

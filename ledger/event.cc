@@ -777,7 +777,9 @@ std::vector<std::string> EventKindNames() {
 struct Event::Impl {
   CanonicalMessage message;
   schema::Event::Reader root;
-  std::string kind;
+  // Found once when the event is decoded: every field read starts from them.
+  const KindPlan* plan = nullptr;
+  AnyStruct::Reader body;  // the kind's member struct; unset when the kind carries none
 };
 
 Event::Event(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
@@ -800,12 +802,13 @@ Result<Event> Event::FromCheckedCanonical(std::string_view bytes) {
 Result<Event> Event::Decode(std::string_view bytes, bool compare_canonical_form) {
   auto message = CanonicalMessage::Parse(bytes, kMaxEventBytes);
   if (!message.ok()) return message.status().Prefixed("event");
-  auto impl = std::make_unique<Impl>(Impl{std::move(message).value(), {}, {}});
+  auto impl = std::make_unique<Impl>(Impl{std::move(message).value(), {}, nullptr, {}});
   SHIPLOG_RETURN_IF_ERROR(UnlessUndecodable([&] {
     impl->root = impl->message.Root<schema::Event>();
     SHIPLOG_RETURN_IF_ERROR(ValidateEvent(impl->root));
     if (compare_canonical_form) SHIPLOG_RETURN_IF_ERROR(CheckOnlyKnownFields(impl->root, bytes));
-    impl->kind = KindOf(impl->root)->kind;  // ValidateEvent knows the kind
+    impl->plan = KindOf(impl->root);  // ValidateEvent knows the kind
+    if (impl->plan->fields != nullptr) impl->body = MemberStruct(impl->root, *impl->plan);
     return Status::Ok();
   }));
   return Event(std::move(impl));
@@ -869,7 +872,7 @@ Result<Event> Event::FromJson(const json& object) {
 std::string_view Event::bytes() const { return impl_->message.bytes(); }
 
 schema::Event::Reader Event::reader() const { return impl_->root; }
-std::string_view Event::kind() const { return impl_->kind; }
+std::string_view Event::kind() const { return impl_->plan->kind; }
 std::string_view Event::id() const {
   auto t = impl_->root.getId();
   return {t.cStr(), t.size()};
@@ -885,12 +888,12 @@ std::string_view Event::deployment() const {
 
 json Event::ToJson() const {
   json out = json::object();
-  out["kind"] = impl_->kind;
+  out["kind"] = impl_->plan->kind;
   out["id"] = std::string(id());
   out["actor"] = std::string(actor());
   if (!deployment().empty()) out["deployment"] = std::string(deployment());
-  const KindPlan* plan = KindOf(impl_->root);
-  if (plan->fields != nullptr) out.update(StructToJson(*plan->fields, MemberStruct(impl_->root, *plan)));
+  const KindPlan* plan = impl_->plan;
+  if (plan->fields != nullptr) out.update(StructToJson(*plan->fields, impl_->body));
   return out;
 }
 
@@ -949,9 +952,9 @@ std::optional<json> FieldOfStruct(const StructPlan& plan, AnyStruct::Reader s,
 
 std::optional<json> Event::Field(std::string_view path) const {
   // The kind's own fields are written over the envelope's in ToJson, so they are looked at first.
-  const KindPlan* plan = KindOf(impl_->root);
+  const KindPlan* plan = impl_->plan;
   if (plan->fields != nullptr) {
-    if (auto value = FieldOfStruct(*plan->fields, MemberStruct(impl_->root, *plan), path)) {
+    if (auto value = FieldOfStruct(*plan->fields, impl_->body, path)) {
       return value;
     }
   }
@@ -960,9 +963,9 @@ std::optional<json> Event::Field(std::string_view path) const {
 }
 
 std::string_view Event::Text(std::string_view name) const {
-  const KindPlan* plan = KindOf(impl_->root);
+  const KindPlan* plan = impl_->plan;
   if (plan->fields != nullptr) {
-    const AnyStruct::Reader s = MemberStruct(impl_->root, *plan);
+    const AnyStruct::Reader s = impl_->body;
     if (const FieldPlan* f = ShownField(*plan->fields, s, name)) {
       using W = capnp::schema::Type::Which;
       if (f->type == W::TEXT) {

@@ -2,20 +2,22 @@
 #include "policy/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdlib>
 #include <functional>
 #include <optional>
+#include <unordered_map>
 
 #include "ledger/index.h"
 
 namespace shiplog::policy {
 
-bool IsPinnedDigest(const std::string& image) {
+bool IsPinnedDigest(std::string_view image) {
   size_t at = image.find("@sha256:");
   if (at == 0 || at == std::string::npos || image.size() != at + 8 + 64) return false;
   return std::all_of(image.begin() + at + 8, image.end(),
-                     [](char c) { return std::isdigit(c) || (c >= 'a' && c <= 'f'); });
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 namespace {
@@ -130,8 +132,10 @@ bool IsOneValueTest(const std::string& path, const ValueTest& test) {
 }
 
 // The same tests on an event's JSON form, read field by field; a null event has no fields.
-bool Matches(const Event* event, const FieldTests& tests) {
+// `known` names a field whose test the caller knows holds (it is not read).
+bool Matches(const Event* event, const FieldTests& tests, const std::string* known = nullptr) {
   for (const auto& [path, test] : tests) {
+    if (&path == known) continue;
     // Most tests compare a text or enum field with names (gate=scan, status=[blocked, failed]):
     // compared where it lies. A present text is never empty (the JSON form leaves empty text
     // out), so an empty one is absent or not text, and is read as JSON like every other test.
@@ -233,11 +237,114 @@ RequirementOutcome Pass(std::vector<uint64_t> by = {}) {
 // What one decision looks at.
 struct Intent {
   const Event& event;
-  const std::string image;
-  const std::string step;  // the step it starts or reports, else empty
+  const std::string_view image;
+  const std::string_view digest;  // ImageDigest(image)
+  const std::string_view step;    // the step it starts or reports, else empty
   const DeploymentState* deployment;  // null when the deployment has no events yet
   Micros now;
+  // The policy's value-index keys for each event match, when the deployment's value index holds
+  // the fields of the policy deciding (else null: the lookups work their keys out).
+  const DecisionPlan* keys;
 };
+
+// Calls `visit` on every event match the policy's rules and checklists look for.
+template <typename Visit>
+void ForEachEventMatch(const Policy& policy, Visit visit) {
+  std::function<void(const Requirement&)> requirement = [&](const Requirement& r) {
+    visit(r.event);
+    visit(r.analysis);
+    for (const EventMatch& m : r.unless_later) visit(m);
+    for (const Requirement& option : r.any_of) requirement(option);
+  };
+  for (const Rule& rule : policy.rules) {
+    for (const Requirement& r : rule.require) requirement(r);
+  }
+  for (const auto& [name, items] : policy.checklists) {
+    for (const ChecklistItem& item : items) visit(item.event);
+  }
+}
+
+bool HasStep(std::string_view kind) { return kind == "step.started" || kind == "step.reported"; }
+
+bool Listed(const std::vector<std::string>& list, std::string_view item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+// The kinds Engine::IsIntent names, numbered for DecisionPlan's tables.
+constexpr std::array<std::string_view, 4> kIntentKinds = {"deploy.requested", "step.started",
+                                                         "traffic.shifted", "deploy.completed"};
+
+std::optional<size_t> IntentIndex(std::string_view kind) {
+  for (size_t i = 0; i < kIntentKinds.size(); ++i) {
+    if (kIntentKinds[i] == kind) return i;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+// What a decision reads of the policy, worked out when the engine takes it: which rules judge
+// each intent, and each event match's keys into a deployment's value index, so that a decision
+// compares no name it could have compared once. It points into the engine's policy.
+struct DecisionPlan {
+  // rules[intent][slot]: the rules judging that intent kind (IntentIndex) in the policy's order;
+  // slot i < chain.size() for a step of the chain, slot chain.size() for any other step or a
+  // kind without one. The rules' environments are checked at each decision.
+  std::array<std::vector<std::vector<const Rule*>>, kIntentKinds.size()> rules;
+  // For each event match: ValueKeyInto's key for each of its one-value tests of a non-zero value
+  // (the lookups Candidates makes), for a deployment indexed by the policy's own fields.
+  struct ValueKey {
+    const std::string* path;  // the test's field, in the match's `where`
+    std::string key;
+  };
+  std::unordered_map<const EventMatch*, std::vector<ValueKey>> value_keys;
+
+  explicit DecisionPlan(const Policy& policy) {
+    const size_t slots = policy.chain.size() + 1;
+    for (size_t intent = 0; intent < kIntentKinds.size(); ++intent) {
+      const std::string_view kind = kIntentKinds[intent];
+      rules[intent].resize(slots);
+      for (size_t slot = 0; slot < slots; ++slot) {
+        for (const Rule& rule : policy.rules) {
+          if (!Listed(rule.on_kinds, kind)) continue;
+          if (!rule.on_steps.empty() && HasStep(kind) &&
+              (slot == policy.chain.size() || !Listed(rule.on_steps, policy.chain[slot].step))) {
+            continue;
+          }
+          rules[intent][slot].push_back(&rule);
+        }
+      }
+    }
+    ForEachEventMatch(policy, [&](const EventMatch& m) {
+      std::vector<ValueKey>& keys = value_keys[&m];
+      for (const auto& [path, test] : m.where) {
+        if (!IsOneValueTest(path, test) || IsZeroText(test.values[0])) continue;
+        ValueKey& key = keys.emplace_back();
+        key.path = &path;
+        ValueKeyInto(key.key, m.kind, path, test.values[0]);
+      }
+    });
+  }
+
+  const std::vector<const Rule*>& RulesFor(size_t intent, std::string_view kind,
+                                           std::string_view step, const Policy& policy) const {
+    size_t slot = policy.chain.size();
+    if (HasStep(kind)) {
+      for (size_t i = 0; i < policy.chain.size(); ++i) {
+        if (policy.chain[i].step == step) slot = i;
+      }
+    }
+    return rules[intent][slot];
+  }
+
+  // The keys of `m`, or null for a match this plan does not know.
+  const std::vector<ValueKey>* ValueKeys(const EventMatch& m) const {
+    auto it = value_keys.find(&m);
+    return it == value_keys.end() ? nullptr : &it->second;
+  }
+};
+
+namespace {
 
 }  // namespace
 
@@ -266,22 +373,34 @@ std::string DeploymentState::environment() const {
   return request ? std::string(request->event.Text("environment")) : "";
 }
 
-std::vector<std::string> DeploymentState::planned_steps(const Policy& policy) const {
-  std::vector<std::string> planned;
-  // Read from the request's record in place, once: this runs on every decision.
-  std::vector<std::string_view> listed;
+namespace {
+
+// The steps a deploy.requested lists, read from its record; empty when it lists none (then every
+// step of the chain is planned).
+std::vector<std::string> ListedSteps(const std::optional<Fact>& request) {
+  std::vector<std::string> listed;
   if (request) {
     auto body = request->event.reader().getBody();
     if (body.isDeployRequested()) {
-      for (capnp::Text::Reader name : body.getDeployRequested().getPlannedSteps()) {
-        listed.emplace_back(name.cStr(), name.size());
-      }
+      const auto names = body.getDeployRequested().getPlannedSteps();
+      listed.reserve(names.size());
+      for (capnp::Text::Reader name : names) listed.emplace_back(name.cStr(), name.size());
     }
   }
+  return listed;
+}
+
+bool IsPlanned(const DeploymentState& d, std::string_view step) {
+  return d.listed_steps.empty() ||
+         std::find(d.listed_steps.begin(), d.listed_steps.end(), step) != d.listed_steps.end();
+}
+
+}  // namespace
+
+std::vector<std::string> DeploymentState::planned_steps(const Policy& policy) const {
+  std::vector<std::string> planned;
   for (const ChainStep& s : policy.chain) {
-    if (listed.empty() || std::find(listed.begin(), listed.end(), s.step) != listed.end()) {
-      planned.push_back(s.step);
-    }
+    if (IsPlanned(*this, s.step)) planned.push_back(s.step);
   }
   return planned;
 }
@@ -289,23 +408,11 @@ std::vector<std::string> DeploymentState::planned_steps(const Policy& policy) co
 ValueIndexFields ValueIndexFields::Of(const Policy& policy) {
   ValueIndexFields fields;
   // As Candidates looks them up: one-value equality tests on top-level fields.
-  auto add = [&](const EventMatch& m) {
+  ForEachEventMatch(policy, [&](const EventMatch& m) {
     for (const auto& [path, test] : m.where) {
       if (IsOneValueTest(path, test)) fields.by_kind[m.kind].insert(path);
     }
-  };
-  std::function<void(const Requirement&)> add_requirement = [&](const Requirement& r) {
-    add(r.event);
-    add(r.analysis);
-    for (const EventMatch& m : r.unless_later) add(m);
-    for (const Requirement& option : r.any_of) add_requirement(option);
-  };
-  for (const Rule& rule : policy.rules) {
-    for (const Requirement& r : rule.require) add_requirement(r);
-  }
-  for (const auto& [name, items] : policy.checklists) {
-    for (const ChecklistItem& item : items) add(item.event);
-  }
+  });
   return fields;
 }
 
@@ -394,10 +501,16 @@ Result<Decision> Decision::FromJson(const json& j) {
 
 Engine::Engine(Policy policy)
     : policy_(std::move(policy)),
-      value_index_(std::make_shared<const ValueIndexFields>(ValueIndexFields::Of(policy_))) {}
+      value_index_(std::make_shared<const ValueIndexFields>(ValueIndexFields::Of(policy_))),
+      plan_(std::make_unique<const DecisionPlan>(policy_)) {}
+
+Engine::~Engine() = default;
+Engine::Engine(Engine&&) noexcept = default;
+Engine& Engine::operator=(Engine&&) noexcept = default;
 
 void Engine::SetPolicy(Policy policy) {
   policy_ = std::move(policy);
+  plan_ = std::make_unique<const DecisionPlan>(policy_);
   // Deployments already folded keep the index they have (lookups of other fields read the kind's
   // facts); those folded from now on index what this policy looks up.
   ValueIndexFields fields = ValueIndexFields::Of(policy_);
@@ -406,28 +519,25 @@ void Engine::SetPolicy(Policy policy) {
   }
 }
 
-bool Engine::IsIntent(const Event& event) {
-  const std::string_view kind = event.kind();
-  return kind == "deploy.requested" || kind == "step.started" || kind == "traffic.shifted" ||
-         kind == "deploy.completed";
-}
+bool Engine::IsIntent(const Event& event) { return IntentIndex(event.kind()).has_value(); }
 
 const DeploymentState* Engine::FindDeployment(const std::string& id) const {
   auto it = deployments_.find(id);
   return it == deployments_.end() ? nullptr : &it->second;
 }
 
-std::string Engine::EffectiveImage(const Event& event, const DeploymentState* d) const {
+std::string_view Engine::EffectiveImage(const Event& event, const DeploymentState* d) const {
   const std::string_view kind = event.kind();
   const std::string_view own = event.Text("image");
-  if (!own.empty()) return std::string(own);
+  if (!own.empty()) return own;
   if (d && kind == "step.reported") {
     auto step = d->steps.find(std::string(event.Text("step")));
     if (step != d->steps.end() && !step->second.image.empty()) return step->second.image;
   }
   bool about_the_artifact = kind == "step.started" || kind == "step.reported" ||
                             kind == "traffic.shifted" || kind == "deploy.completed";
-  return about_the_artifact && d && d->request ? d->request->image : "";
+  return about_the_artifact && d && d->request ? std::string_view(d->request->image)
+                                                : std::string_view();
 }
 
 Fact Engine::MakeFact(uint64_t seq, Micros time, const Event& event,
@@ -439,7 +549,7 @@ Fact Engine::MakeFact(uint64_t seq, Micros time, const Event& event,
   f.kind = std::string(event.kind());
   f.actor = std::string(event.actor());
   f.roles = roles;
-  f.image = EffectiveImage(event, FindDeployment(std::string(event.deployment())));
+  f.image = std::string(EffectiveImage(event, FindDeployment(std::string(event.deployment()))));
   return f;
 }
 
@@ -517,6 +627,7 @@ void Engine::Apply(uint64_t seq, Micros time, const Event& event,
   };
   if (kind == "deploy.requested") {
     d.request = fact;
+    d.listed_steps = ListedSteps(d.request);
     d.status = DeploymentState::Status::kRequested;
     MarkInProgress({d.app(), d.environment()}, d.id);
   } else if (kind == "step.started") {
@@ -620,7 +731,11 @@ std::optional<DeploymentState> Engine::TakeDeployment(const std::string& id) {
 }
 
 void Engine::PutDeployment(DeploymentState state) {
-  if (!state.value_index || !(*state.value_index == *value_index_)) Reindex(state);
+  if (!state.value_index || !(*state.value_index == *value_index_)) {
+    Reindex(state);
+  } else {
+    state.value_index = value_index_;  // the same fields: decisions may use the plan's keys
+  }
   std::string id = state.id;
   deployments_.insert_or_assign(std::move(id), std::move(state));
 }
@@ -660,6 +775,7 @@ void Engine::RestoreState(EngineState state) {
 
 void Engine::Reindex(DeploymentState& d) const {
   d.value_index = value_index_;
+  d.listed_steps = ListedSteps(d.request);
   d.by_kind.clear();
   d.by_value.clear();
   for (size_t i = 0; i < d.facts.size(); ++i) IndexFact(d, i);
@@ -669,27 +785,41 @@ void Engine::Reindex(DeploymentState& d) const {
 
 namespace {
 
-bool Listed(const std::vector<std::string>& list, const std::string& item) {
-  return std::find(list.begin(), list.end(), item) != list.end();
-}
-
-bool HasStep(const std::string& kind) { return kind == "step.started" || kind == "step.reported"; }
-
 std::string JoinNames(const std::vector<std::string>& items, const char* separator) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
   return out;
 }
 
-// Facts of the deployment matching `m`, oldest first.
 // The facts that can match `m`: the shortest value-index list of its equality tests on top-level
 // fields, or every fact of the kind. (A test for a zero value also matches facts that leave the
 // field out, which the value index does not hold, so those use the kind's list.)
-const std::vector<size_t>* Candidates(const DeploymentState& d, const EventMatch& m) {
+struct CandidateFacts {
+  const std::vector<size_t>* facts;
+  // The field whose test every one of them passes (the value-index list they came from), which
+  // need not be read again; null when none is known.
+  const std::string* tested = nullptr;
+};
+
+CandidateFacts Candidates(const Intent& in, const EventMatch& m) {
   static const std::vector<size_t> kNone;
+  const DeploymentState& d = *in.deployment;
   auto kind = d.by_kind.find(m.kind);
-  if (kind == d.by_kind.end()) return &kNone;
-  const std::vector<size_t>* best = &kind->second;
+  if (kind == d.by_kind.end()) return {&kNone};
+  CandidateFacts best{&kind->second};
+  if (const auto* keys = in.keys ? in.keys->ValueKeys(m) : nullptr) {
+    for (const DecisionPlan::ValueKey& key : *keys) {
+      auto it = d.by_value.find(key.key);
+      if (it == d.by_value.end()) return {&kNone};
+      // A fact is listed under a key when its field's value, as text in lower case, is the
+      // test's one value in lower case; Satisfies holds for exactly those (numbers print
+      // as the shortest text that reads back as the same number).
+      if (it->second.size() < best.facts->size() || best.tested == nullptr) {
+        best = {&it->second, key.path};
+      }
+    }
+    return best;
+  }
   thread_local std::string key;
   for (const auto& [path, test] : m.where) {
     if (!IsOneValueTest(path, test) || IsZeroText(test.values[0]) || !d.value_index ||
@@ -698,67 +828,82 @@ const std::vector<size_t>* Candidates(const DeploymentState& d, const EventMatch
     }
     ValueKeyInto(key, m.kind, path, test.values[0]);
     auto it = d.by_value.find(key);
-    if (it == d.by_value.end()) return &kNone;
-    if (it->second.size() < best->size()) best = &it->second;
+    if (it == d.by_value.end()) return {&kNone};
+    if (it->second.size() < best.facts->size()) best.facts = &it->second;
   }
   return best;
 }
 
-std::vector<const Fact*> FindFacts(const DeploymentState* d, const EventMatch& m) {
-  std::vector<const Fact*> found;
-  if (!d) return found;
-  for (size_t i : *Candidates(*d, m)) {
-    if (Matches(&d->facts[i].event, m.where)) found.push_back(&d->facts[i]);
+// Calls `visit` on each fact of the intent's deployment matching `m`, oldest first.
+template <typename Visit>
+void ForEachFact(const Intent& in, const EventMatch& m, Visit visit) {
+  if (!in.deployment) return;
+  const CandidateFacts candidates = Candidates(in, m);
+  for (size_t i : *candidates.facts) {
+    const Fact& f = in.deployment->facts[i];
+    if (Matches(&f.event, m.where, candidates.tested)) visit(f);
   }
+}
+
+std::vector<const Fact*> FindFacts(const Intent& in, const EventMatch& m) {
+  std::vector<const Fact*> found;
+  ForEachFact(in, m, [&](const Fact& f) { found.push_back(&f); });
   return found;
 }
 
-const Fact* FirstLater(const DeploymentState* d, const std::vector<EventMatch>& matches,
-                       uint64_t after) {
+const Fact* FirstLater(const Intent& in, const std::vector<EventMatch>& matches, uint64_t after) {
   const Fact* first = nullptr;
   for (const EventMatch& m : matches) {
-    for (const Fact* f : FindFacts(d, m)) {
-      if (f->seq > after && (!first || f->seq < first->seq)) first = f;
-    }
+    ForEachFact(in, m, [&](const Fact& f) {
+      if (f.seq > after && (!first || f.seq < first->seq)) first = &f;
+    });
   }
   return first;
 }
 
+// The same artifact is the same digest, however its repository is written: ImageDigest(f.image)
+// is the intent's digest. Compared from the end, where the digest lies: the digest holds no '@',
+// so it is f's whole image or follows its last '@'.
+bool SameImage(const Fact& f, const Intent& in) {
+  const std::string_view image = f.image, digest = in.digest;
+  if (image.empty() || image.size() < digest.size()) return false;
+  const size_t at = image.size() - digest.size();
+  return image.compare(at, digest.size(), digest) == 0 && (at == 0 || image[at - 1] == '@');
+}
+
 RequirementOutcome EventRequirement(const Requirement& r, const Intent& in) {
-  std::vector<const Fact*> candidates;
-  std::vector<uint64_t> considered;
-  for (const Fact* f : FindFacts(in.deployment, r.event)) {
-    considered.push_back(f->seq);
-    if (!r.by_role.empty() && !f->HasRole(r.by_role)) continue;
-    // The same artifact is the same digest, however its repository is written.
-    if (r.same_image && (f->image.empty() || ImageDigest(f->image) != ImageDigest(in.image))) {
-      continue;
+  const Fact* latest = nullptr;  // the last fact that satisfies the match, role and image
+  ForEachFact(in, r.event, [&](const Fact& f) {
+    if ((r.by_role.empty() || f.HasRole(r.by_role)) && (!r.same_image || SameImage(f, in))) {
+      latest = &f;
     }
-    candidates.push_back(f);
-  }
-  if (candidates.empty()) {
+  });
+  if (latest == nullptr) {
+    // A denial's account: every fact of the match was considered. Read again only here, so an
+    // allow builds no list.
+    std::vector<uint64_t> considered;
+    ForEachFact(in, r.event, [&](const Fact& f) { considered.push_back(f.seq); });
     std::string what = "no " + DescribeMatch(r.event);
     if (!r.by_role.empty()) what += " by a holder of role " + r.by_role;
-    if (r.same_image) what += " for image " + (in.image.empty() ? "(none)" : in.image);
+    if (r.same_image) what += " for image " + (in.image.empty() ? "(none)" : std::string(in.image));
     if (!considered.empty()) what += " (" + std::to_string(considered.size()) + " others considered)";
     return Fail(what, considered);
   }
-  const Fact& latest = *candidates.back();
-  if (const Fact* later = FirstLater(in.deployment, r.unless_later, latest.seq)) {
-    return Fail(DescribeMatch(r.event) + " at seq " + std::to_string(latest.seq) +
+  if (const Fact* later = FirstLater(in, r.unless_later, latest->seq)) {
+    return Fail(DescribeMatch(r.event) + " at seq " + std::to_string(latest->seq) +
                     " was followed by " + later->kind + " " +
                     std::string(later->event.Text("status").empty() ? later->event.Text("outcome")
                                                                     : later->event.Text("status")) +
                     " at seq " + std::to_string(later->seq),
-                {latest.seq, later->seq});
+                {latest->seq, later->seq});
   }
-  Micros age = in.now - latest.time;
+  Micros age = in.now - latest->time;
   if (age < r.older_than) {
-    return Fail(DescribeAge(r.event, latest, age) + "; the policy needs " +
+    return Fail(DescribeAge(r.event, *latest, age) + "; the policy needs " +
                     FormatDuration(r.older_than),
-                {latest.seq});
+                {latest->seq});
   }
-  return Pass({latest.seq});
+  return Pass({latest->seq});
 }
 
 // The seq from which the deployment's image has been what it is now: its request, or the latest
@@ -799,14 +944,14 @@ RequirementOutcome ApprovalsRequirement(const Requirement& r, const EnvironmentS
                                         const Intent& in) {
   if (in.deployment == nullptr) return Fail("nothing can be approved before the request");
   const DeploymentState& d = *in.deployment;
-  const std::string digest(ImageDigest(in.image));
+  const std::string digest(in.digest);
   const uint64_t since = ImageSince(d);
   const std::string requester = d.request ? d.request->actor : "";
   const std::vector<std::string> builders =
       Listed(r.not_by, "builder") ? Builders(d) : std::vector<std::string>{};
   std::vector<std::string> counted_actors, not_counted;
   std::vector<uint64_t> counted, considered;
-  const std::vector<const Fact*> found = FindFacts(&d, r.event);
+  const std::vector<const Fact*> found = FindFacts(in, r.event);
   // Newest first: a person's latest approval is the one that counts.
   for (auto it = found.rbegin(); it != found.rend(); ++it) {
     const Fact& f = **it;
@@ -860,13 +1005,12 @@ RequirementOutcome ChecklistRequirement(const Requirement& r, const Policy& poli
   std::vector<std::string> missing;
   for (const ChecklistItem& item : items) {
     const Fact* done = nullptr;
-    for (const Fact* f : FindFacts(in.deployment, item.event)) {
-      if (!item.by_role.empty() && !f->HasRole(item.by_role)) continue;
-      if (item.same_image && (f->image.empty() || ImageDigest(f->image) != ImageDigest(in.image))) {
-        continue;
+    ForEachFact(in, item.event, [&](const Fact& f) {
+      if ((item.by_role.empty() || f.HasRole(item.by_role)) &&
+          (!item.same_image || SameImage(f, in))) {
+        done = &f;
       }
-      done = f;
-    }
+    });
     if (done != nullptr) {
       done_by.push_back(done->seq);
     } else {
@@ -903,7 +1047,7 @@ RequirementOutcome CanaryRequirement(const Requirement& r, const Intent& in) {
                     "; the policy needs " + FormatDuration(current.hold),
                 {d.canary_phase_seq});
   }
-  for (const Fact* f : FindFacts(&d, r.analysis)) {
+  for (const Fact* f : FindFacts(in, r.analysis)) {
     const std::optional<json> metrics = f->event.Field("metrics");
     if (f->seq > d.canary_phase_seq &&
         Matches(metrics && metrics->is_object() ? *metrics : json::object(), r.analysis_metrics)) {
@@ -920,7 +1064,7 @@ RequirementOutcome CanaryRequirement(const Requirement& r, const Intent& in) {
 RequirementOutcome Builtin(const std::string& name, const Policy& policy,
                            const EnvironmentState& env, const Intent& in) {
   const DeploymentState* d = in.deployment;
-  const std::string& step = in.step;
+  const std::string step(in.step);
   if (name == "owner") return Pass();  // an authority check: Engine::CheckAuthority
   if (name == "one-at-a-time") {
     if (d && d->request) {
@@ -942,22 +1086,26 @@ RequirementOutcome Builtin(const std::string& name, const Policy& policy,
                     "; its owner must report READY before another step starts",
                 {h.report_seq});
   }
-  // chain-order
-  std::vector<std::string> planned = d->planned_steps(policy);
-  auto at = std::find(planned.begin(), planned.end(), step);
-  if (at == planned.end()) return Fail("step " + step + " is not planned for this deployment");
+  // chain-order: every planned step before this one is READY (DeploymentState::planned_steps,
+  // walked in place: this runs on every step's start).
+  if (policy.FindStep(step) == nullptr || !IsPlanned(*d, step)) {
+    return Fail("step " + step + " is not planned for this deployment");
+  }
   std::vector<uint64_t> ready;
-  for (auto it = planned.begin(); it != at; ++it) {
-    auto s = d->steps.find(*it);
+  ready.reserve(policy.chain.size());
+  for (const ChainStep& before : policy.chain) {
+    if (before.step == step) break;
+    if (!IsPlanned(*d, before.step)) continue;
+    auto s = d->steps.find(before.step);
     if (s == d->steps.end() || s->second.status != StepStatus::kReady) {
       StepStatus status = s == d->steps.end() ? StepStatus::kNotStarted : s->second.status;
-      return Fail(*it + " comes before " + step + " and is " + StepStatusName(status) +
+      return Fail(before.step + " comes before " + step + " and is " + StepStatusName(status) +
                       ", not READY",
                   s == d->steps.end() ? std::vector<uint64_t>{} : std::vector<uint64_t>{s->second.report_seq});
     }
     ready.push_back(s->second.report_seq);
   }
-  return Pass(ready);
+  return Pass(std::move(ready));
 }
 
 void Note(CoverageMap* coverage, const std::string& key, bool first) {
@@ -976,7 +1124,7 @@ RequirementOutcome Evaluate(const Requirement& r, const Policy& policy,
   RequirementOutcome o = EvaluateOnce(r, policy, env, in, coverage, path);
   if (coverage != nullptr) {
     if (!r.when_request.empty() && (r.on_kinds.empty() ||
-                                    Listed(r.on_kinds, std::string(in.event.kind())))) {
+                                    Listed(r.on_kinds, in.event.kind()))) {
       Note(coverage, path + "/if", o.applied);
     }
     if (o.applied) Note(coverage, path, o.ok);
@@ -990,7 +1138,7 @@ RequirementOutcome EvaluateOnce(const Requirement& r, const Policy& policy,
   const Event* request = in.deployment && in.deployment->request ? &in.deployment->request->event
                          : in.event.kind() == "deploy.requested"   ? &in.event
                                                                    : nullptr;
-  if ((!r.on_kinds.empty() && !Listed(r.on_kinds, std::string(in.event.kind()))) ||
+  if ((!r.on_kinds.empty() && !Listed(r.on_kinds, in.event.kind())) ||
       (!r.when_request.empty() && !Matches(request, r.when_request))) {
     RequirementOutcome skipped;
     skipped.applied = false;
@@ -1033,7 +1181,8 @@ RequirementOutcome EvaluateOnce(const Requirement& r, const Policy& policy,
     }
     case Requirement::Type::kImagePinned:
       if (IsPinnedDigest(in.image)) return Pass();
-      return Fail("image '" + in.image + "' is not pinned by digest (repo@sha256:<64 hex>)");
+      return Fail("image '" + std::string(in.image) +
+                  "' is not pinned by digest (repo@sha256:<64 hex>)");
     case Requirement::Type::kCanary: return CanaryRequirement(r, in);
     case Requirement::Type::kApprovals: return ApprovalsRequirement(r, env, in);
     case Requirement::Type::kChecklist: return ChecklistRequirement(r, policy, in);
@@ -1058,16 +1207,14 @@ const Waiver* FindWaiver(const DeploymentState* d, const std::string& rule_id) {
   return it == d->waivers.end() ? nullptr : &it->second;
 }
 
-// Whether `rule` judges the intent: its kind, its step (kinds with a step only) and its
-// deployment's environment.
-bool RuleApplies(const Rule& rule, const Intent& in, const std::string& kind) {
-  if (!Listed(rule.on_kinds, kind)) return false;
-  if (!rule.on_steps.empty() && HasStep(kind) && !Listed(rule.on_steps, in.step)) return false;
+// Whether `rule`, which judges the intent's kind and step (DecisionPlan), judges its deployment's
+// environment.
+bool JudgesEnvironment(const Rule& rule, const Intent& in) {
   if (rule.on_environments.empty()) return true;
   // Read only for the rules that name environments: a decision's path stays as short as it was.
-  const std::string environment = kind == "deploy.requested"
-                                      ? std::string(in.event.Text("environment"))
-                                      : in.deployment->environment();
+  const std::string_view environment = in.event.kind() == "deploy.requested"
+                                           ? in.event.Text("environment")
+                                           : in.deployment->request->event.Text("environment");
   return Listed(rule.on_environments, environment);
 }
 
@@ -1079,7 +1226,7 @@ Decision Engine::Decide(const Event& event, const std::vector<std::string>& role
   decision.policy_sha256 = policy_.sha256_hex;
   if (!IsIntent(event)) return decision;
   const DeploymentState* d = FindDeployment(std::string(event.deployment()));
-  const std::string kind(event.kind());
+  const std::string_view kind = event.kind();
   if (kind != "deploy.requested" && (!d || !d->request)) {
     decision.allowed = false;
     decision.reasons.push_back({"deployment", "requested",
@@ -1088,11 +1235,22 @@ Decision Engine::Decide(const Event& event, const std::vector<std::string>& role
                                 {}});
     return decision;
   }
-  const Intent intent{event, EffectiveImage(event, d), std::string(event.Text("step")), d, now};
-  decision.evidence.reserve(policy_.rules.size());
-  for (const Rule& rule : policy_.rules) {
-    if (!RuleApplies(rule, intent, kind)) continue;
-    Evidence evidence{rule.id, rule.name, {}, std::nullopt};
+  const std::string_view image = EffectiveImage(event, d);
+  const Intent intent{event,
+                      image,
+                      ImageDigest(image),
+                      event.Text("step"),
+                      d,
+                      now,
+                      d == nullptr || d->value_index == value_index_ ? plan_.get() : nullptr};
+  const std::vector<const Rule*>& rules =
+      plan_->RulesFor(*IntentIndex(kind), kind, intent.step, policy_);
+  decision.evidence.reserve(rules.size());
+  for (const Rule* judging : rules) {
+    const Rule& rule = *judging;
+    if (!JudgesEnvironment(rule, intent)) continue;
+    // Written in place, and taken back when the rule does not apply or fails unwaived.
+    Evidence& evidence = decision.evidence.emplace_back(Evidence{rule.id, rule.name, {}, std::nullopt});
     std::optional<Reason> failure;
     bool applied = false;
     for (size_t i = 0; i < rule.require.size(); ++i) {
@@ -1102,22 +1260,31 @@ Decision Engine::Decide(const Event& event, const std::vector<std::string>& role
                    coverage ? rule.id + "/require " + std::to_string(i + 1) : std::string());
       if (!o.applied) continue;
       applied = true;
-      evidence.events.insert(evidence.events.end(), o.satisfied_by.begin(), o.satisfied_by.end());
-      if (!o.ok && !failure) failure = Reason{rule.id, rule.name, o.message, o.considered};
+      if (evidence.events.empty()) {
+        evidence.events = std::move(o.satisfied_by);
+      } else {
+        evidence.events.insert(evidence.events.end(), o.satisfied_by.begin(), o.satisfied_by.end());
+      }
+      if (!o.ok && !failure) {
+        failure = Reason{rule.id, rule.name, std::move(o.message), std::move(o.considered)};
+      }
     }
-    if (!applied) continue;
+    if (!applied) {
+      decision.evidence.pop_back();
+      continue;
+    }
     if (failure) {
       const Waiver* waiver = FindWaiver(d, rule.id);
       if (!waiver) {
+        decision.evidence.pop_back();
         if (coverage) Note(coverage, rule.id, false);
         decision.allowed = false;
-        decision.reasons.push_back(*failure);
+        decision.reasons.push_back(std::move(*failure));
         continue;
       }
       evidence.waiver = *waiver;
     }
     if (coverage) Note(coverage, rule.id, true);
-    decision.evidence.push_back(std::move(evidence));
   }
   if (!decision.allowed) decision.evidence.clear();
   return decision;

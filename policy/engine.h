@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -25,7 +26,7 @@
 namespace shiplog::policy {
 
 // True for an image pinned by digest: "repo@sha256:<64 lowercase hex>" (R9's image_pinned).
-bool IsPinnedDigest(const std::string& image);
+bool IsPinnedDigest(std::string_view image);
 
 // One appended event as the rules see it: the event, who signed it in which roles, when.
 struct Fact {
@@ -78,12 +79,16 @@ struct DeploymentState {
   std::optional<Fact> request;            // its deploy.requested
   Status status = Status::kRequested;
   std::vector<Fact> facts;                // every recorded event of the deployment, in order
-  std::map<std::string, std::vector<size_t>> by_kind;  // kind -> indexes into facts
+  // Hashed, not ordered: a decision makes about a dozen lookups in them, and nothing walks them.
+  std::unordered_map<std::string, std::vector<size_t>> by_kind;  // kind -> indexes into facts
   // kind NUL field NUL value (lower case) -> indexes into facts, for the top-level scalar fields
   // `value_index` names: a rule looking for "gate.result gate=scan" reads only those, however
   // many others there are. Set by the engine that indexed the facts (its policy's fields).
-  std::map<std::string, std::vector<size_t>> by_value;
+  std::unordered_map<std::string, std::vector<size_t>> by_value;
   std::shared_ptr<const ValueIndexFields> value_index;
+  // The steps its request lists (planned_steps in the record; empty: every step), read once
+  // for the decisions that check the chain's order. Derived from the request like the indexes.
+  std::vector<std::string> listed_steps;
   std::map<std::string, StepState> steps;
   std::optional<std::string> halted_step;  // BLOCKED or FAILED, not READY since (R2)
   uint32_t canary_weight = 0;
@@ -148,17 +153,25 @@ struct BranchSeen {
 using CoverageMap = std::map<std::string, BranchSeen>;
 
 // Everything the fold has built, as plain data: what a snapshot stores (replay/snapshot.h).
-// The per-deployment indexes (by_kind, by_value) are derived from the facts and may be left
-// empty; Engine::RestoreState rebuilds them.
+// The per-deployment indexes (by_kind, by_value, listed_steps) are derived from the facts and may
+// be left empty; Engine::RestoreState rebuilds them.
 struct EngineState {
   std::map<std::string, DeploymentState> deployments;
   EnvironmentState environment;
 };
 
+// What decisions read of a policy, worked out once when the engine takes the policy (engine.cc).
+struct DecisionPlan;
+
 // The state of a whole ledger under one policy.
 class Engine {
  public:
   explicit Engine(Policy policy);
+  ~Engine();
+  // Moves keep the decision plan's references into the policy valid (they point into its
+  // containers' storage, which moves along); a copy would not, so there is none.
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) noexcept;
 
   const Policy& policy() const { return policy_; }
 
@@ -225,11 +238,13 @@ class Engine {
   // Rebuilds the deployment's indexes for this engine's policy's fields.
   void Reindex(DeploymentState& d) const;
   // The artifact an event concerns: its own image, else the image its step was started with (for
-  // reports), else the requested image (for intents about the deployment's artifact).
-  std::string EffectiveImage(const Event& event, const DeploymentState* deployment) const;
+  // reports), else the requested image (for intents about the deployment's artifact). A view into
+  // the event or the deployment's state.
+  std::string_view EffectiveImage(const Event& event, const DeploymentState* deployment) const;
 
   Policy policy_;
   std::shared_ptr<const ValueIndexFields> value_index_;
+  std::unique_ptr<const DecisionPlan> plan_;
   std::map<std::string, DeploymentState> deployments_;
   EnvironmentState environment_;
 };

@@ -792,6 +792,62 @@ TEST(PolicyEdits, ALaterPolicyFindsFactsByAFieldTheEarlierOneNeverLookedUp) {
   EXPECT_FALSE(r30_denies(engine, "moved"));
 }
 
+// The steps a request plans are read into the deployment's state once. A state restored from an
+// export, or moved into another engine, still knows them: without them chain-order would ask for
+// every step of the chain before production.
+TEST(PolicyEdits, RestoredAndMovedStatesKeepTheRequestsPlannedSteps) {
+  auto event = [](json e) {
+    e["id"] = "e";
+    e["actor"] = "leon";
+    e["deployment"] = "web-1";
+    return std::move(Event::FromJson(e).value());
+  };
+  auto fold = [&](Engine& engine) {
+    engine.Apply(1, kT0, event({{"kind", "deploy.requested"}, {"app", "web"},
+                                {"environment", "production"}, {"version", "1"},
+                                {"image", kImage}, {"strategy", "rolling"}, {"risk", "low"},
+                                {"planned_steps", {"orchestrate", "production"}}}),
+                 {"coordinator"});
+    engine.Apply(2, kT0, event({{"kind", "step.reported"}, {"step", "orchestrate"},
+                                {"status", "READY"}}),
+                 {"coordinator"});
+  };
+  const Event production = event({{"kind", "step.started"}, {"step", "production"}});
+  const Event staging = event({{"kind", "step.started"}, {"step", "staging"}});
+  auto r1 = [&](const Engine& engine, const Event& start) {
+    for (const Reason& r : engine.Decide(start, {"production-ops", "k8s-operator"}, kT0).reasons) {
+      if (r.rule == "R1") return r.message;
+    }
+    return std::string();
+  };
+
+  Engine folded(DefaultPolicy());
+  fold(folded);
+  ASSERT_EQ(r1(folded, production), "");
+  ASSERT_EQ(r1(folded, staging), "step staging is not planned for this deployment");
+
+  // What a snapshot holds: the derived parts left empty (EngineState).
+  EngineState exported = folded.ExportState();
+  for (auto& [id, d] : exported.deployments) {
+    d.by_kind.clear();
+    d.by_value.clear();
+    d.listed_steps.clear();
+  }
+  Engine restored(DefaultPolicy());
+  restored.RestoreState(std::move(exported));
+  EXPECT_EQ(r1(restored, production), "");
+  EXPECT_EQ(r1(restored, staging), "step staging is not planned for this deployment");
+  EXPECT_EQ(restored.FindDeployment("web-1")->planned_steps(restored.policy()),
+            (std::vector<std::string>{"orchestrate", "production"}));
+
+  Engine moved_to(DefaultPolicy());
+  std::optional<DeploymentState> moved = folded.TakeDeployment("web-1");
+  ASSERT_TRUE(moved.has_value());
+  moved_to.PutDeployment(std::move(*moved));
+  EXPECT_EQ(r1(moved_to, production), "");
+  EXPECT_EQ(r1(moved_to, staging), "step staging is not planned for this deployment");
+}
+
 // A checklist's denial names exactly the items not done, in the checklist's order.
 TEST(Checklists, ADenialListsExactlyTheMissingItems) {
   std::ifstream in(SHIPLOG_EXAMPLE_POLICY_FILE);

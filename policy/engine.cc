@@ -16,8 +16,14 @@ namespace shiplog::policy {
 bool IsPinnedDigest(std::string_view image) {
   size_t at = image.find("@sha256:");
   if (at == 0 || at == std::string::npos || image.size() != at + 8 + 64) return false;
+  // Every decision about an artifact asks (R9): a table, not two ranges per character.
+  static const std::array<bool, 256> kLowerHex = [] {
+    std::array<bool, 256> hex{};
+    for (char c : std::string_view("0123456789abcdef")) hex[static_cast<unsigned char>(c)] = true;
+    return hex;
+  }();
   return std::all_of(image.begin() + at + 8, image.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+                     [](char c) { return kLowerHex[static_cast<unsigned char>(c)]; });
 }
 
 namespace {
@@ -132,10 +138,11 @@ bool IsOneValueTest(const std::string& path, const ValueTest& test) {
 }
 
 // The same tests on an event's JSON form, read field by field; a null event has no fields.
-// `known` names a field whose test the caller knows holds (it is not read).
-bool Matches(const Event* event, const FieldTests& tests, const std::string* known = nullptr) {
+// `known(path)` is true for a test (a key of `tests`) the caller knows holds: it is not read.
+template <typename Known>
+bool Matches(const Event* event, const FieldTests& tests, Known known) {
   for (const auto& [path, test] : tests) {
-    if (&path == known) continue;
+    if (known(path)) continue;
     // Most tests compare a text or enum field with names (gate=scan, status=[blocked, failed]):
     // compared where it lies. A present text is never empty (the JSON form leaves empty text
     // out), so an empty one is absent or not text, and is read as JSON like every other test.
@@ -154,6 +161,10 @@ bool Matches(const Event* event, const FieldTests& tests, const std::string* kno
     if (!Satisfies(value ? &*value : nullptr, test)) return false;
   }
   return true;
+}
+
+bool Matches(const Event* event, const FieldTests& tests) {
+  return Matches(event, tests, [](const std::string&) { return false; });
 }
 
 // A field's string in the JSON form ("" when absent or not a string): text, enums, times, hex.
@@ -287,6 +298,8 @@ std::optional<size_t> IntentIndex(std::string_view kind) {
 // each intent, and each event match's keys into a deployment's value index, so that a decision
 // compares no name it could have compared once. It points into the engine's policy.
 struct DecisionPlan {
+  static constexpr size_t kMaxValueKeys = 4;  // per event match; more tests are read as fields
+
   // rules[intent][slot]: the rules judging that intent kind (IntentIndex) in the policy's order;
   // slot i < chain.size() for a step of the chain, slot chain.size() for any other step or a
   // kind without one. The rules' environments are checked at each decision.
@@ -319,6 +332,7 @@ struct DecisionPlan {
       std::vector<ValueKey>& keys = value_keys[&m];
       for (const auto& [path, test] : m.where) {
         if (!IsOneValueTest(path, test) || IsZeroText(test.values[0])) continue;
+        if (keys.size() == kMaxValueKeys) break;  // the rest are read from the facts
         ValueKey& key = keys.emplace_back();
         key.path = &path;
         ValueKeyInto(key.key, m.kind, path, test.values[0]);
@@ -331,7 +345,10 @@ struct DecisionPlan {
     size_t slot = policy.chain.size();
     if (HasStep(kind)) {
       for (size_t i = 0; i < policy.chain.size(); ++i) {
-        if (policy.chain[i].step == step) slot = i;
+        if (policy.chain[i].step == step) {
+          slot = i;
+          break;
+        }
       }
     }
     return rules[intent][slot];
@@ -796,9 +813,28 @@ std::string JoinNames(const std::vector<std::string>& items, const char* separat
 // field out, which the value index does not hold, so those use the kind's list.)
 struct CandidateFacts {
   const std::vector<size_t>* facts;
-  // The field whose test every one of them passes (the value-index list they came from), which
-  // need not be read again; null when none is known.
-  const std::string* tested = nullptr;
+  // With the plan's keys: the match's keys and each key's list. A fact in every list passes
+  // every keyed test, which need not be read: a fact is listed under a key when its field's
+  // value, as text in lower case, is the test's one value in lower case, and Satisfies holds for
+  // exactly those (numbers print as the shortest text that reads back as the same number).
+  const std::vector<DecisionPlan::ValueKey>* keys = nullptr;
+  std::array<const std::vector<size_t>*, DecisionPlan::kMaxValueKeys> lists{};
+
+  // Whether fact `index`, one of `facts`, is in every key's list (lists are in fact order).
+  bool InEveryList(size_t index) const {
+    for (size_t k = 0; keys != nullptr && k < keys->size(); ++k) {
+      if (lists[k] != facts && !std::binary_search(lists[k]->begin(), lists[k]->end(), index)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  bool Keyed(const std::string& path) const {
+    for (size_t k = 0; keys != nullptr && k < keys->size(); ++k) {
+      if ((*keys)[k].path == &path) return true;
+    }
+    return false;
+  }
 };
 
 CandidateFacts Candidates(const Intent& in, const EventMatch& m) {
@@ -808,16 +844,13 @@ CandidateFacts Candidates(const Intent& in, const EventMatch& m) {
   if (kind == d.by_kind.end()) return {&kNone};
   CandidateFacts best{&kind->second};
   if (const auto* keys = in.keys ? in.keys->ValueKeys(m) : nullptr) {
-    for (const DecisionPlan::ValueKey& key : *keys) {
-      auto it = d.by_value.find(key.key);
+    for (size_t k = 0; k < keys->size(); ++k) {
+      auto it = d.by_value.find((*keys)[k].key);
       if (it == d.by_value.end()) return {&kNone};
-      // A fact is listed under a key when its field's value, as text in lower case, is the
-      // test's one value in lower case; Satisfies holds for exactly those (numbers print
-      // as the shortest text that reads back as the same number).
-      if (it->second.size() < best.facts->size() || best.tested == nullptr) {
-        best = {&it->second, key.path};
-      }
+      best.lists[k] = &it->second;
+      if (it->second.size() < best.facts->size()) best.facts = &it->second;
     }
+    best.keys = keys;
     return best;
   }
   thread_local std::string key;
@@ -839,9 +872,10 @@ template <typename Visit>
 void ForEachFact(const Intent& in, const EventMatch& m, Visit visit) {
   if (!in.deployment) return;
   const CandidateFacts candidates = Candidates(in, m);
+  auto keyed = [&](const std::string& path) { return candidates.Keyed(path); };
   for (size_t i : *candidates.facts) {
     const Fact& f = in.deployment->facts[i];
-    if (Matches(&f.event, m.where, candidates.tested)) visit(f);
+    if (candidates.InEveryList(i) && Matches(&f.event, m.where, keyed)) visit(f);
   }
 }
 
@@ -1064,9 +1098,10 @@ RequirementOutcome CanaryRequirement(const Requirement& r, const Intent& in) {
 RequirementOutcome Builtin(const std::string& name, const Policy& policy,
                            const EnvironmentState& env, const Intent& in) {
   const DeploymentState* d = in.deployment;
+  const std::string_view builtin = name;  // compared by length first
+  if (builtin == "owner") return Pass();  // an authority check: Engine::CheckAuthority
   const std::string step(in.step);
-  if (name == "owner") return Pass();  // an authority check: Engine::CheckAuthority
-  if (name == "one-at-a-time") {
+  if (builtin == "one-at-a-time") {
     if (d && d->request) {
       return Fail("deployment " + d->id + " was already requested at seq " +
                       std::to_string(d->request->seq),
@@ -1078,7 +1113,7 @@ RequirementOutcome Builtin(const std::string& name, const Policy& policy,
     return Fail("deployment " + it->second + " of " + it->first.first + " to " + it->first.second +
                 " is neither completed nor rolled back");
   }
-  if (name == "halt") {
+  if (builtin == "halt") {
     if (!d || !d->halted_step || *d->halted_step == step) return Pass();
     const StepState& h = d->steps.at(*d->halted_step);
     return Fail("the chain is halted: " + *d->halted_step + " reported " +
@@ -1250,7 +1285,9 @@ Decision Engine::Decide(const Event& event, const std::vector<std::string>& role
     const Rule& rule = *judging;
     if (!JudgesEnvironment(rule, intent)) continue;
     // Written in place, and taken back when the rule does not apply or fails unwaived.
-    Evidence& evidence = decision.evidence.emplace_back(Evidence{rule.id, rule.name, {}, std::nullopt});
+    Evidence& evidence = decision.evidence.emplace_back();
+    evidence.rule = rule.id;
+    evidence.name = rule.name;
     std::optional<Reason> failure;
     bool applied = false;
     for (size_t i = 0; i < rule.require.size(); ++i) {

@@ -217,6 +217,20 @@ TEST(DefaultPackTest, R4MergeApprovedByAMergeApprover) {
   EXPECT_TRUE(t.Start("leon", "orchestrate").allowed);
 }
 
+// A fact must pass every test of the match: here the one approval is for another subject, and
+// the merge reviews are rejections (a decision looks facts up by the shortest value-index list
+// and must still check the other tests).
+TEST(DefaultPackTest, R4AnApprovalOfAnotherSubjectDoesNotCount) {
+  Timeline t;
+  t.Request();
+  t.Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "rejected"}});
+  t.Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "rejected"}});
+  t.Append("marta", {{"kind", "review"}, {"subject", "security"}, {"verdict", "approved"}});
+  EXPECT_EQ(DeniedBy(t.Start("leon", "orchestrate")), "R4");
+  t.Append("marta", {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}});
+  EXPECT_TRUE(t.Start("leon", "orchestrate").allowed);
+}
+
 TEST(DefaultPackTest, R5OneDeploymentAtATime) {
   Timeline t;
   t.Request();

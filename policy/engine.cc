@@ -253,10 +253,16 @@ struct Intent {
   const std::string_view step;    // the step it starts or reports, else empty
   const DeploymentState* deployment;  // null when the deployment has no events yet
   Micros now;
-  // The policy's value-index keys for each event match, when the deployment's value index holds
-  // the fields of the policy deciding (else null: the lookups work their keys out).
-  const DecisionPlan* keys;
+  // The deciding policy's plan, whose value-index keys hold when the deployment's value index
+  // holds that policy's fields (else null: the lookups work their keys out).
+  const DecisionPlan* plan;
 };
+
+// A test Candidates looks up in the value index: one value for a top-level field, not a zero
+// value (a test for one also matches facts that leave the field out, which the index lacks).
+bool IsKeyedTest(const std::string& path, const ValueTest& test) {
+  return IsOneValueTest(path, test) && !IsZeroText(test.values[0]);
+}
 
 // Calls `visit` on every event match the policy's rules and checklists look for.
 template <typename Visit>
@@ -331,7 +337,7 @@ struct DecisionPlan {
     ForEachEventMatch(policy, [&](const EventMatch& m) {
       std::vector<ValueKey>& keys = value_keys[&m];
       for (const auto& [path, test] : m.where) {
-        if (!IsOneValueTest(path, test) || IsZeroText(test.values[0])) continue;
+        if (!IsKeyedTest(path, test)) continue;
         if (keys.size() == kMaxValueKeys) break;  // the rest are read from the facts
         ValueKey& key = keys.emplace_back();
         key.path = &path;
@@ -360,10 +366,6 @@ struct DecisionPlan {
     return it == value_keys.end() ? nullptr : &it->second;
   }
 };
-
-namespace {
-
-}  // namespace
 
 // ---- plain data ----
 
@@ -843,7 +845,7 @@ CandidateFacts Candidates(const Intent& in, const EventMatch& m) {
   auto kind = d.by_kind.find(m.kind);
   if (kind == d.by_kind.end()) return {&kNone};
   CandidateFacts best{&kind->second};
-  if (const auto* keys = in.keys ? in.keys->ValueKeys(m) : nullptr) {
+  if (const auto* keys = in.plan ? in.plan->ValueKeys(m) : nullptr) {
     for (size_t k = 0; k < keys->size(); ++k) {
       auto it = d.by_value.find((*keys)[k].key);
       if (it == d.by_value.end()) return {&kNone};
@@ -855,8 +857,7 @@ CandidateFacts Candidates(const Intent& in, const EventMatch& m) {
   }
   thread_local std::string key;
   for (const auto& [path, test] : m.where) {
-    if (!IsOneValueTest(path, test) || IsZeroText(test.values[0]) || !d.value_index ||
-        !d.value_index->Has(m.kind, path)) {
+    if (!IsKeyedTest(path, test) || !d.value_index || !d.value_index->Has(m.kind, path)) {
       continue;
     }
     ValueKeyInto(key, m.kind, path, test.values[0]);

@@ -9,7 +9,8 @@
 //                                                            C concurrent clients, in process
 //   build/bin/shiplog-bench http --clients C --records N [--runs R] [--shiplog BIN]
 //                                                            C clients of a real `shiplog serve`
-//   build/bin/shiplog-bench history --records N [--dir DIR]  a realistic ledger to replay and query
+//   build/bin/shiplog-bench history --records N [--dir DIR] [--interleave K]
+//                                                            a realistic ledger to replay and query
 //   build/bin/shiplog-bench reads --dir DIR [--records N] [--runs R]
 //   build/bin/shiplog-bench admission --dir DIR [--runs R]   the Kubernetes admission decision
 //                                                            replay (N from genesis), verify, queries
@@ -39,6 +40,7 @@ struct WorkloadArgs {
   std::string shiplog;
   std::string postgres;
   uint64_t servers = 1;
+  uint64_t interleave = 0;
   bool verify = false;
 };
 
@@ -83,6 +85,8 @@ bool ParseWorkloadArgs(int argc, char** argv, std::string_view allowed, const ch
       args.postgres = argv[++i];
     } else if (arg == "--servers") {
       ok = ParseCount(arg, argv[++i], 1, args.servers);
+    } else if (arg == "--interleave") {
+      ok = ParseCount(arg, argv[++i], 1, args.interleave);
     } else {
       ok = false;
     }
@@ -129,8 +133,11 @@ int WorkloadMain(std::string_view name, int argc, char** argv) {
     return bench::RunAppendWorkload(args.records, args.dir, args.verify);
   }
   if (name == "history") {
-    if (!parse("--records --dir", "shiplog-bench history --records N [--dir DIR]")) return 2;
-    return bench::RunHistoryWorkload(args.records, args.dir);
+    if (!parse("--records --dir --interleave",
+               "shiplog-bench history --records N [--dir DIR] [--interleave K]")) {
+      return 2;
+    }
+    return bench::RunHistoryWorkload(args.records, args.dir, args.interleave);
   }
   if (name == "limits") {
     if (!parse("--runs", "shiplog-bench limits [--runs R]")) return 2;

@@ -29,8 +29,10 @@ int RunAppendWorkload(uint64_t records, const std::string& dir, bool verify);
 
 // Builds, in `dir` (which must not hold a ledger; a temporary one when empty), a manual-clock ledger of at least `records`
 // records: whole deploy chains of many apps judged by the default policy, with denials and
-// waivers among them. Kept for the replay and query workloads.
-int RunHistoryWorkload(uint64_t records, const std::string& dir);
+// waivers among them. Kept for the replay and query workloads. `interleave` 0: one deployment at
+// a time, one commit per event; K: K deployments side by side, one commit per stretch of their
+// events between two moves of the clock. Reports the append's cost per 100,000 records.
+int RunHistoryWorkload(uint64_t records, const std::string& dir, uint64_t interleave);
 
 // One decision timed alone (median, p99) on deployments of 10, 1,000 and 100,000 events, and
 // the fold's cost per event.

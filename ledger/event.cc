@@ -1163,6 +1163,38 @@ nlohmann::json ParseStoredJson(std::string_view text) {
   return parsed.ok() ? std::move(parsed).value() : nlohmann::json(nlohmann::json::value_t::discarded);
 }
 
+void AppendJsonString(std::string& out, std::string_view text) {
+  if (!IsCleanUtf8(text)) {
+    out += nlohmann::json(std::string(text))
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  size_t plain = 0;  // the start of the run of characters copied as they are
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text, plain, i - plain);
+    plain = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: {
+        static constexpr char kDigits[] = "0123456789abcdef";
+        const char escape[] = {'\\', 'u', '0', '0', kDigits[c >> 4], kDigits[c & 0xf]};
+        out.append(escape, sizeof escape);
+      }
+    }
+  }
+  out.append(text, plain, text.size() - plain);
+  out += '"';
+}
+
 bool IsCleanUtf8(std::string_view text) {
   static constexpr uint32_t kSmallest[] = {0, 0x80, 0x800, 0x10000};  // no overlong forms
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());

@@ -193,4 +193,10 @@ nlohmann::json ParseStoredJson(std::string_view text);
 // carry and C strings cannot cut short.
 bool IsCleanUtf8(std::string_view text);
 
+// Appends `text` as a JSON string, escaped exactly as nlohmann::json's dump() escapes it with
+// invalid UTF-8 replaced: quote, backslash and controls escaped, other characters as they are.
+// Text that is not clean UTF-8 (a tampered record's) is left to nlohmann::json. For JSON written
+// straight to text (receipts, decisions) that must equal the value printed.
+void AppendJsonString(std::string& out, std::string_view text);
+
 }  // namespace shiplog

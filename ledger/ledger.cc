@@ -243,45 +243,6 @@ nlohmann::json Receipt::ToJson() const {
   return j;
 }
 
-namespace {
-
-// Appends `text` as a JSON string, escaped exactly as nlohmann::json's dump() escapes it with
-// invalid UTF-8 replaced: quote, backslash and controls escaped, other characters as they are.
-// Text that is not clean UTF-8 (a tampered record's) is left to nlohmann::json.
-void AppendJsonString(std::string& out, std::string_view text) {
-  if (!IsCleanUtf8(text)) {
-    out += nlohmann::json(std::string(text))
-               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    return;
-  }
-  out += '"';
-  size_t plain = 0;  // the start of the run of characters copied as they are
-  for (size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text, plain, i - plain);
-    plain = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: {
-        static constexpr char kDigits[] = "0123456789abcdef";
-        const char escape[] = {'\\', 'u', '0', '0', kDigits[c >> 4], kDigits[c & 0xf]};
-        out.append(escape, sizeof escape);
-      }
-    }
-  }
-  out.append(text, plain, text.size() - plain);
-  out += '"';
-}
-
-}  // namespace
-
 std::string Receipt::ToJsonText() const {
   // The gate stores a decision as nlohmann::json's own compact text (policy/policy_gate.cc),
   // which ToJson would parse and print back unchanged, so it is copied. One that ParseStoredJson

@@ -460,6 +460,60 @@ json Decision::ToJson() const {
 
 namespace {
 
+// Appends `seqs` as a JSON list of numbers.
+void AppendSeqs(std::string& out, const std::vector<uint64_t>& seqs) {
+  out += '[';
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(seqs[i]);
+  }
+  out += ']';
+}
+
+}  // namespace
+
+std::string Decision::ToJsonText() const {
+  // The keys in ToJson's order: nlohmann::json sorts them.
+  std::string out = allowed ? "{\"allowed\":true" : "{\"allowed\":false";
+  out += ",\"evidence\":[";
+  for (size_t i = 0; i < evidence.size(); ++i) {
+    const Evidence& e = evidence[i];
+    out += i > 0 ? ",{\"events\":" : "{\"events\":";
+    AppendSeqs(out, e.events);
+    out += ",\"name\":";
+    AppendJsonString(out, e.name);
+    out += ",\"rule\":";
+    AppendJsonString(out, e.rule);
+    if (e.waiver) {
+      out += ",\"waiver\":{\"by\":";
+      AppendJsonString(out, e.waiver->actor);
+      out += ",\"reason\":";
+      AppendJsonString(out, e.waiver->reason);
+      out += ",\"seq\":" + std::to_string(e.waiver->seq) + "}";
+    }
+    out += '}';
+  }
+  out += "],\"policy_sha256\":";
+  AppendJsonString(out, policy_sha256);
+  out += ",\"reasons\":[";
+  for (size_t i = 0; i < reasons.size(); ++i) {
+    const Reason& r = reasons[i];
+    out += i > 0 ? ",{\"considered\":" : "{\"considered\":";
+    AppendSeqs(out, r.considered);
+    out += ",\"message\":";
+    AppendJsonString(out, r.message);
+    out += ",\"name\":";
+    AppendJsonString(out, r.name);
+    out += ",\"rule\":";
+    AppendJsonString(out, r.rule);
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+namespace {
+
 // Runs `read` on each object of the list `name` of `j` (absent: none).
 template <typename Read>
 Status ReadObjects(const json& j, const char* name, Read read) {

@@ -138,6 +138,8 @@ struct Decision {
   std::string policy_sha256;
 
   nlohmann::json ToJson() const;
+  // ToJson() printed compactly (as a record stores it), written straight to text: the same bytes.
+  std::string ToJsonText() const;
   // Reads what ToJson() wrote (a decision a record carries); kInvalidArgument when it is not one.
   static Result<Decision> FromJson(const nlohmann::json& json);
 };

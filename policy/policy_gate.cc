@@ -82,7 +82,7 @@ AppendGate::Verdict PolicyGate::Admit(const Event& event, const KeyInfo& signer,
     return verdict;
   }
   if (Engine::IsIntent(event)) {
-    verdict.decision = decision->ToJson().dump();
+    verdict.decision = decision->ToJsonText();
     verdict.denied = !decision->allowed;
   }
   return verdict;

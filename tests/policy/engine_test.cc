@@ -146,6 +146,37 @@ TEST(DefaultPackTest, HappyPathReachesProductionWithEvidence) {
   EXPECT_EQ(d.policy_sha256, t.engine().policy().sha256_hex);
 }
 
+// The gate stores each decision as ToJsonText, written without building the JSON value: it must
+// be ToJson printed, byte for byte, for real decisions (an allow with evidence, a denial) and for
+// every shape of field (a waiver, escapes, non-ASCII, empty lists).
+TEST(DecisionJsonTest, JsonTextIsItsJsonValuePrinted) {
+  Timeline t;
+  t.UpToStagingReady();
+  t.Append("otto", {{"kind", "backup.verified"}, {"scope", "db"}, {"backup_id", "b-1"}});
+  const Decision denied = t.Start("rutger", "production");  // before the soak: R10
+  ASSERT_FALSE(denied.allowed);
+  t.Advance(15 * kMicrosPerMinute);
+  const Decision allowed = t.Start("rutger", "production");
+  ASSERT_TRUE(allowed.allowed) << allowed.ToJson().dump();
+  ASSERT_FALSE(allowed.evidence.empty());
+
+  std::vector<std::pair<std::string, Decision>> cases = {{"denied", denied},
+                                                         {"allowed", allowed}};
+  Decision waived = allowed;
+  waived.evidence.front().waiver = Waiver{42, "rm \"release\"", "hotfix\n\t\x01 ü — 🚀"};
+  cases.emplace_back("a waiver", waived);
+  Decision odd;
+  odd.allowed = false;
+  odd.reasons.push_back({"R\\4", "quote\"d", std::string("nul\0in", 6), {}});
+  odd.reasons.push_back({"", "", "\x7f\b\f\r", {0, 18446744073709551615ull}});
+  odd.evidence.push_back({"R1", "", {}, std::nullopt});
+  cases.emplace_back("escapes, empty lists, extreme numbers", odd);
+  cases.emplace_back("nothing at all", Decision{});
+  for (const auto& [what, d] : cases) {
+    EXPECT_EQ(d.ToJsonText(), d.ToJson().dump()) << what;
+  }
+}
+
 TEST(DefaultPackTest, R10StagingSoakBoundary) {
   Timeline t;
   t.UpToStagingReady();

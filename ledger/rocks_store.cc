@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <rocksdb/db.h>
-#include <rocksdb/filter_policy.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
@@ -328,15 +327,6 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families() {
       // above are rewritten by every compaction, so they take LZ4, the cheapest to write.
       family.compression = rocksdb::kLZ4Compression;
       family.bottommost_compression = rocksdb::kZSTD;
-    }
-    if (std::strcmp(name, "index") == 0) {
-      // Every append looks up keys that are not there: its event id (a repeat?), a checkpoint at
-      // the new size, a deployment's request on a cache miss. Without a filter each miss reads a
-      // data block of every level, which grows with the ledger. Ten bits a key: about 1% of
-      // misses still read one, for about 1.25 bytes a key.
-      rocksdb::BlockBasedTableOptions table;
-      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-      family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     }
     families.emplace_back(name, family);
   }

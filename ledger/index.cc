@@ -83,25 +83,94 @@ std::optional<Event> DeniedAttempt(const StoredRecord& record) {
   return std::move(attempt).value();
 }
 
-// "allowed" / "waived" for an intent's decision (JSON) that allowed it.
-std::vector<std::string> OutcomesOfDecision(const std::string& decision) {
-  auto json = ParseStoredJson(decision);
-  if (!json.is_object() || json.value("allowed", false) != true) return {};
-  std::vector<std::string> outcomes = {"allowed"};
-  const auto evidence = json.find("evidence");
-  if (evidence != json.end() && evidence->is_array()) {
-    for (const auto& item : *evidence) {
-      if (item.is_object() && item.contains("waiver")) return {"allowed", "waived"};
+// Reads, without building the JSON value, what an intent's decision says of its outcome: whether
+// the top-level "allowed" is true, and whether an item of the top-level "evidence" list is an
+// object with a "waiver". A key given twice counts as its last, as in the parsed value. Every
+// append indexes its decision, and parsing it into a value was 6% of the sequencer's time.
+class DecisionOutcome final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  // "allowed" / "waived" for a decision that allowed the intent; none for any other text.
+  static std::vector<std::string> Of(std::string_view decision) {
+    // Text nested deeper than stored JSON may be (ParseStoredJson) says nothing, as before.
+    if (!CheckJsonTextDepth(decision).ok()) return {};
+    DecisionOutcome reader;
+    if (!nlohmann::json::sax_parse(decision.begin(), decision.end(), &reader) || !reader.object_ ||
+        !reader.allowed_) {
+      return {};
     }
+    if (reader.waived_) return {"allowed", "waived"};
+    return {"allowed"};
   }
-  return outcomes;
-}
+
+  bool null() override { return Value(false); }
+  bool boolean(bool value) override { return Value(value); }
+  bool number_integer(number_integer_t) override { return Value(false); }
+  bool number_unsigned(number_unsigned_t) override { return Value(false); }
+  bool number_float(number_float_t, const string_t&) override { return Value(false); }
+  bool string(string_t&) override { return Value(false); }
+  bool binary(binary_t&) override { return Value(false); }
+  bool start_object(std::size_t) override {
+    if (depth_ == 0) object_ = true;
+    if (depth_ == 1) Value(false);
+    // An item of the evidence list.
+    if (depth_ == 2 && in_evidence_) item_ = true;
+    ++depth_;
+    return true;
+  }
+  bool key(string_t& key) override {
+    if (depth_ == 1) top_key_ = key;
+    if (depth_ == 3 && item_ && key == "waiver") waived_ = true;
+    return true;
+  }
+  bool end_object() override {
+    --depth_;
+    if (depth_ == 2) item_ = false;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    if (depth_ == 1) {
+      Value(false);
+      if (top_key_ == "evidence") {
+        in_evidence_ = true;
+        waived_ = false;  // a later "evidence" replaces an earlier one
+      }
+    }
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    if (depth_ == 1) in_evidence_ = false;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  // A value (or the start of one) at the top level under top_key_.
+  bool Value(bool value) {
+    if (depth_ == 1) {
+      if (top_key_ == "allowed") allowed_ = value;
+      if (top_key_ == "evidence") waived_ = false;
+    }
+    return true;
+  }
+
+  size_t depth_ = 0;
+  bool object_ = false;       // the top level is an object
+  std::string top_key_;       // the last key read at the top level
+  bool allowed_ = false;      // its "allowed" is true
+  bool in_evidence_ = false;  // inside its "evidence" list
+  bool item_ = false;         // inside an object item of that list
+  bool waived_ = false;       // an item of the last "evidence" list has a "waiver"
+};
 
 std::vector<std::string> Outcomes(const StoredRecord& record) {
   if (record.event.kind() == "policy.denied") return {"denied"};
   if (record.event.kind() == "waiver.granted") return {"waived"};
   if (record.decision.empty()) return {};
-  return OutcomesOfDecision(record.decision);
+  return DecisionOutcome::Of(record.decision);
 }
 
 }  // namespace

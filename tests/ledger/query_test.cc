@@ -15,6 +15,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "ledger/index.h"
 #include "raw_db.h"
@@ -496,6 +497,59 @@ TEST_F(QueryVerifyTest, AStrayEntryBeyondTheRecordsIsNamed) {
   EXPECT_FALSE(report.ok);
   EXPECT_EQ(report.first_bad_seq, 9999u);
   EXPECT_THAT(report.problem, HasSubstr("points at a record that does not exist"));
+}
+
+// ---- the decision's outcome ----
+
+// An intent is indexed under "allowed" (and "waived") from its stored decision's text, read
+// without building the JSON value. The text is the gate's, or a tampered record's: what it says
+// is read as the parsed value would say it, and anything else says nothing.
+TEST(DecisionOutcomeIndex, IsReadFromTheDecisionAsItsValueSaysIt) {
+  auto event = shiplog::Event::FromJson(StepStartedJson("rutger", "production"));
+  ASSERT_TRUE(event.ok()) << event.status().ToString();
+  auto outcomes = [&](const std::string& decision) {
+    const StoredRecord record{5, 0, false, shiplog::SignedEvent(), *event, decision, "", ""};
+    std::set<std::string> found;
+    const std::string prefix = shiplog::IndexPrefix(shiplog::IndexField::kOutcome, "");
+    for (const auto& [key, value] : shiplog::IndexEntries(record, shiplog::IndexContext())) {
+      if (key.rfind(prefix.substr(0, 2), 0) == 0) found.insert(key.substr(2, key.find('\0') - 2));
+    }
+    return found;
+  };
+  const std::set<std::string> none, allowed = {"allowed"}, waived = {"allowed", "waived"};
+  const std::string waiver =
+      R"({"events":[1],"name":"soak","rule":"R10","waiver":{"by":"rm","reason":"r","seq":3}})";
+  const std::vector<std::tuple<std::string, std::string, std::set<std::string>>> cases = {
+      {"an allow", R"({"allowed":true,"evidence":[],"policy_sha256":"ab","reasons":[]})", allowed},
+      {"an allow with a waiver", R"({"allowed":true,"evidence":[)" + waiver + "]}", waived},
+      {"the waiver second", R"({"allowed":true,"evidence":[{"events":[]},)" + waiver + "]}",
+       waived},
+      {"keys in another order", R"({"evidence":[)" + waiver + R"(],"allowed":true})", waived},
+      {"a denial", R"({"allowed":false,"evidence":[)" + waiver + "]}", none},
+      {"allowed not a boolean", R"({"allowed":"true"})", none},
+      {"allowed an object", R"({"allowed":{"x":true}})", none},
+      {"allowed missing", R"({"evidence":[]})", none},
+      {"a waiver outside the evidence", R"({"allowed":true,"reasons":[)" + waiver + "]}", allowed},
+      {"a waiver nested in an item", R"({"allowed":true,"evidence":[{"x":{"waiver":1}}]})",
+       allowed},
+      {"an item that is a list", R"({"allowed":true,"evidence":[[{"waiver":1}]]})", allowed},
+      {"evidence an object", R"({"allowed":true,"evidence":{"waiver":1}})", allowed},
+      {"allowed given twice", R"({"allowed":true,"allowed":false})", none},
+      {"allowed given twice, true last", R"({"allowed":false,"allowed":true})", allowed},
+      {"evidence given twice", R"({"allowed":true,"evidence":[)" + waiver + R"(],"evidence":[]})",
+       allowed},
+      {"evidence given twice, then a scalar", R"({"allowed":true,"evidence":[)" + waiver +
+       R"(],"evidence":1})", allowed},
+      {"cut short", R"({"allowed":true,"evidence":[)" + waiver, none},
+      {"text after it", R"({"allowed":true} {})", none},
+      {"a list", R"([{"allowed":true}])", none},
+      {"not JSON", "allowed", none},
+      {"nested too deep", R"({"allowed":true,"x":)" + std::string(100, '[') +
+       std::string(100, ']') + "}", none},
+  };
+  for (const auto& [what, decision, expected] : cases) {
+    EXPECT_EQ(outcomes(decision), expected) << what << ": " << decision;
+  }
 }
 
 }  // namespace SHIPLOG_THIS_FILE

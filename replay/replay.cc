@@ -37,20 +37,37 @@ LedgerFold NearestSnapshot(const Ledger& ledger, uint64_t last_seq, const Replay
   return LedgerFold();
 }
 
-// Writes a snapshot when the fold has just passed a multiple of snapshot_every without one.
-void MaybeSnapshot(const LedgerFold& fold, const Ledger& ledger, const ReplayOptions& options) {
-  if (options.data_dir.empty() || options.snapshot_every == 0 ||
-      fold.next_seq() % options.snapshot_every != 0) {
-    return;
+// Writes a snapshot when a fold has passed a multiple of snapshot_every, at the first record
+// after it that ends a commit: a snapshot is bound to the checkpoint signed at its size, and a
+// ledger written in batches (the server's group commit) signs one only at each batch's end.
+class SnapshotWriter {
+ public:
+  SnapshotWriter(const Ledger& ledger, const ReplayOptions& options)
+      : ledger_(ledger), options_(options) {}
+
+  // After each record folded.
+  void Folded(const LedgerFold& fold) {
+    if (options_.data_dir.empty() || options_.snapshot_every == 0) return;
+    const uint64_t size = fold.next_seq();
+    if (size % options_.snapshot_every == 0) due_ = true;
+    if (!due_ || !ledger_.CheckpointAt(size).ok()) return;
+    due_ = false;
+    const SnapshotDir dir(options_.data_dir);
+    const uint64_t seq = size - 1;
+    if (dir.Has(seq)) return;
+    auto bytes = EncodeSnapshot(fold, ledger_);
+    Status written = bytes.ok() ? dir.Write(seq, *bytes) : bytes.status();
+    if (!written.ok()) {
+      Warn(options_, "could not write a snapshot at seq " + std::to_string(seq) + ": " +
+                         written.message());
+    }
   }
-  const SnapshotDir dir(options.data_dir);
-  const uint64_t seq = fold.next_seq() - 1;
-  if (dir.Has(seq)) return;
-  auto bytes = EncodeSnapshot(fold, ledger);
-  Status written = bytes.ok() ? dir.Write(seq, *bytes) : bytes.status();
-  if (!written.ok()) Warn(options, "could not write a snapshot at seq " + std::to_string(seq) +
-                                       ": " + written.message());
-}
+
+ private:
+  const Ledger& ledger_;
+  const ReplayOptions& options_;
+  bool due_ = false;  // a multiple was passed and no commit has ended since
+};
 
 std::set<std::string> FailingRules(const Decision& d) {
   std::set<std::string> rules;
@@ -317,11 +334,12 @@ Result<LedgerFold> FoldThrough(const Ledger& ledger, uint64_t last_seq,
   const uint64_t start = fold.next_seq();
   if (start > last_seq) return fold;
   Status failed;
+  SnapshotWriter snapshots(ledger, options);
   SHIPLOG_RETURN_IF_ERROR(ledger.Scan(start, [&](const StoredRecord& record) {
     if (record.seq > last_seq) return false;
     failed = finished.Apply(fold, record);
     if (!failed.ok()) return false;
-    MaybeSnapshot(fold, ledger, options);
+    snapshots.Folded(fold);
     if (options.progress) options.progress(record.seq + 1 - start);
     return record.seq < last_seq;
   }));

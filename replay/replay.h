@@ -53,8 +53,9 @@ struct ReplayOptions {
   FoldScope scope = FoldScope::kDeployment;
   // The ledger's directory, for its snapshots; empty: no snapshots are read or written.
   std::string data_dir;
-  // A fold passing a seq S with (S + 1) % snapshot_every == 0 and no snapshot at S writes one.
-  // 0: never write.
+  // A fold passing a seq S with (S + 1) % snapshot_every == 0 writes a snapshot at the first seq
+  // at or after S that ends a commit (a snapshot is bound to the checkpoint signed there), unless
+  // one is there already. 0: never write.
   uint64_t snapshot_every = 100000;
   // Told about each snapshot that was refused, and why (the CLI prints it to stderr).
   std::function<void(const std::string&)> warn;

@@ -118,6 +118,18 @@ class LedgerUnderTest {
   Result<Receipt> Append(const Event& event) {
     return ledger_->Append(SignedEvent::Sign(event, keys_.at(std::string(event.actor()))));
   }
+  // Builds each event from JSON (ids made up when absent) and appends them as one batch: one
+  // commit, one checkpoint at its end, as the server's group commit writes them.
+  void AppendBatch(std::vector<json> events) {
+    std::vector<CheckedEvent> batch;
+    for (json& event : events) {
+      if (!event.contains("id")) event["id"] = "e-" + std::to_string(++ids_);
+      Event built = Must(Event::FromJson(event));
+      batch.push_back(
+          Must(CheckEvent(SignedEvent::Sign(built, keys_.at(std::string(built.actor()))))));
+    }
+    for (auto& receipt : ledger_->AppendBatch(std::move(batch))) Must(receipt.status());
+  }
   // The admin revokes `actor`'s key.
   Status Revoke(const std::string& actor) {
     SHIPLOG_ASSIGN_OR_RETURN(

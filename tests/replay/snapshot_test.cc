@@ -186,6 +186,38 @@ TEST_F(SnapshotTest, FoldsWriteSnapshotsPeriodicallyAndLaterFoldsUseThem) {
   EXPECT_EQ(second.folded, ledger().size() - 1 - expected.back());
 }
 
+// A ledger written in batches has a checkpoint only at each batch's end, where a snapshot can be
+// bound: one due inside a batch is written at the batch's end, and later folds start there.
+TEST_F(SnapshotTest, ASnapshotDueInsideABatchIsWrittenAtTheBatchsEnd) {
+  const uint64_t batch_start = ledger().size();
+  std::vector<json> batch;
+  for (int i = 0; i < 6; ++i) {
+    batch.push_back({{"kind", "step.reported"}, {"actor", "ci-bot"}, {"deployment", "d-batch"},
+                     {"step", "build"}, {"status", "READY"}});
+  }
+  l_.AppendBatch(batch);
+  const uint64_t batch_end = ledger().size() - 1;
+  // A multiple of `every` inside the batch, not at its last record.
+  const uint64_t every = batch_start + 2;
+  ASSERT_LT(every, batch_end + 1);
+  ASSERT_NE((batch_end + 1) % every, 0u);
+  ASSERT_FALSE(ledger().CheckpointAt(every).ok()) << "no checkpoint inside the batch";
+
+  Recorder first;
+  EXPECT_EQ(FoldAll(first, every), Genesis());
+  EXPECT_TRUE(first.warnings.empty()) << first.warnings.front();
+  std::vector<uint64_t> expected;
+  for (uint64_t seq = every - 1; seq < batch_start; seq += every) expected.push_back(seq);
+  expected.push_back(batch_end);
+  EXPECT_EQ(SnapshotDir(l_.data()).List(), expected);
+
+  Recorder second;
+  LedgerUnderTest::Must(
+      FoldThrough(ledger(), batch_end, second.Options(l_.data(), every)));
+  EXPECT_TRUE(second.warnings.empty());
+  EXPECT_EQ(second.folded, 0u) << "restored at the batch's end, nothing left to fold";
+}
+
 // A link planted at PATH.tmp is never followed (issue 23): the write is refused, naming it.
 TEST_F(SnapshotTest, AWriteDoesNotFollowALinkPlantedAtTheTemporaryFile) {
   const SnapshotDir dir(l_.data());

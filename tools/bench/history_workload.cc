@@ -118,7 +118,8 @@ class HistoryWriter {
                    {"version", "1." + std::to_string(n)}, {"image", image},
                    {"strategy", "rolling"}, {"risk", "low"},
                    {"planned_steps", {"orchestrate", "build", "staging", "production"}}}) &&
-           Append("marta", id, {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}}) &&
+           Append("marta", id,
+                  {{"kind", "review"}, {"subject", "merge"}, {"verdict", "approved"}}) &&
            Step(n, "leon", "orchestrate") && Step(n, "ci-bot", "build") &&
            Append("ci-bot", id, {{"kind", "gate.result"}, {"gate", "scan"}, {"outcome", "pass"},
                                  {"image", image}}) &&

@@ -460,6 +460,14 @@ json Decision::ToJson() const {
 
 namespace {
 
+// Appends `,"key":` and `text` as a JSON string.
+void AppendMember(std::string& out, std::string_view key, std::string_view text) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  AppendJsonString(out, text);
+}
+
 // Appends `seqs` as a JSON list of numbers.
 void AppendSeqs(std::string& out, const std::vector<uint64_t>& seqs) {
   out += '[';
@@ -480,32 +488,26 @@ std::string Decision::ToJsonText() const {
     const Evidence& e = evidence[i];
     out += i > 0 ? ",{\"events\":" : "{\"events\":";
     AppendSeqs(out, e.events);
-    out += ",\"name\":";
-    AppendJsonString(out, e.name);
-    out += ",\"rule\":";
-    AppendJsonString(out, e.rule);
+    AppendMember(out, "name", e.name);
+    AppendMember(out, "rule", e.rule);
     if (e.waiver) {
       out += ",\"waiver\":{\"by\":";
       AppendJsonString(out, e.waiver->actor);
-      out += ",\"reason\":";
-      AppendJsonString(out, e.waiver->reason);
+      AppendMember(out, "reason", e.waiver->reason);
       out += ",\"seq\":" + std::to_string(e.waiver->seq) + "}";
     }
     out += '}';
   }
-  out += "],\"policy_sha256\":";
-  AppendJsonString(out, policy_sha256);
+  out += ']';
+  AppendMember(out, "policy_sha256", policy_sha256);
   out += ",\"reasons\":[";
   for (size_t i = 0; i < reasons.size(); ++i) {
     const Reason& r = reasons[i];
     out += i > 0 ? ",{\"considered\":" : "{\"considered\":";
     AppendSeqs(out, r.considered);
-    out += ",\"message\":";
-    AppendJsonString(out, r.message);
-    out += ",\"name\":";
-    AppendJsonString(out, r.name);
-    out += ",\"rule\":";
-    AppendJsonString(out, r.rule);
+    AppendMember(out, "message", r.message);
+    AppendMember(out, "name", r.name);
+    AppendMember(out, "rule", r.rule);
     out += '}';
   }
   out += "]}";

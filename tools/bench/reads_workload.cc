@@ -78,6 +78,11 @@ void SampleNames(const Ledger& ledger, int count, std::vector<std::string>& depl
   }
 }
 
+// A snapshot not written or refused makes "from the nearest snapshot" a fold from further back.
+void WarnOnStderr(const std::string& warning) {
+  std::cerr << "shiplog-bench reads: " << warning << "\n";
+}
+
 }  // namespace
 
 int RunReadsWorkload(const std::string& dir, uint64_t replay_records, int runs) {
@@ -104,6 +109,7 @@ int RunReadsWorkload(const std::string& dir, uint64_t replay_records, int runs) 
     write_snapshots.scope = replay::FoldScope::kWholeLedger;
     write_snapshots.data_dir = dir;
     write_snapshots.snapshot_every = std::max<uint64_t>(1000, size / 10);
+    write_snapshots.warn = WarnOnStderr;
     if (auto fold = replay::FoldThrough(ledger, size - 1, write_snapshots); !fold.ok()) {
       std::cerr << "writing snapshots: " << fold.status().ToString() << "\n";
       return 1;
@@ -122,6 +128,7 @@ int RunReadsWorkload(const std::string& dir, uint64_t replay_records, int runs) 
     replay::ReplayOptions from_snapshot = from_genesis;
     from_snapshot.data_dir = dir;
     from_snapshot.snapshot_every = 0;  // read the snapshots there are, write none
+    from_snapshot.warn = WarnOnStderr;    // one refused: the fold starts further back
     start = BenchClock::now();
     if (auto fold = replay::FoldThrough(ledger, size - 1, from_snapshot); !fold.ok()) {
       std::cerr << "replay from a snapshot: " << fold.status().ToString() << "\n";

@@ -231,6 +231,26 @@ TEST_F(TamperTest, AChangedByteInARecordIsNamed) {
   }
 }
 
+// The leaf hash stored beside a record's entry (the record's last field) is recomputed by
+// Verify and by every read.
+TEST_F(TamperTest, AChangedLeafHashIsNamed) {
+  {
+    RawDb raw(db());
+    std::string value = raw.Record(10);
+    value.back() ^= 0x01;
+    raw.PutRecord(10, value);
+  }
+  const VerifyReport report = VerifyCopy();
+  ExpectNames(report, 10);
+  EXPECT_THAT(report.problem, HasSubstr("the leaf hash does not match the entry's bytes"));
+
+  auto ledger = world_->Open(copy_.path());
+  ASSERT_OK(ledger);
+  auto record = (*ledger)->Read(10);
+  EXPECT_CODE(record, StatusCode::kCorrupt);
+  EXPECT_THAT(record.status().message(), HasSubstr("record 10: the leaf hash does not match"));
+}
+
 // (b)
 TEST_F(TamperTest, ADeletedRecordIsNamed) {
   {

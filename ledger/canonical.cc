@@ -25,8 +25,7 @@ Result<CanonicalMessage> CanonicalMessage::Parse(std::string_view bytes, size_t 
   options.nestingLimit = 16;
   bool canonical = false;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
-    s.reader = std::make_unique<capnp::SegmentArrayMessageReader>(kj::arrayPtr(&s.segment, 1),
-                                                                  options);
+    s.reader.emplace(kj::arrayPtr(&s.segment, 1), options);
     canonical = s.reader->isCanonical();
   })) {
     return Status::InvalidArgument("the bytes do not decode: " +
@@ -36,8 +35,8 @@ Result<CanonicalMessage> CanonicalMessage::Parse(std::string_view bytes, size_t 
   // A canonical message is laid out in preorder with no shared or overlapping objects, so reading
   // it cannot amplify: the reader that callers use may read it any number of times.
   options.traversalLimitInWords = kj::maxValue;
-  s.reader = std::make_unique<capnp::SegmentArrayMessageReader>(kj::arrayPtr(&s.segment, 1),
-                                                                options);
+  s.reader.reset();
+  s.reader.emplace(kj::arrayPtr(&s.segment, 1), options);
   return out;
 }
 

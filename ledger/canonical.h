@@ -6,6 +6,7 @@
 #include <kj/array.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -39,7 +40,7 @@ class CanonicalMessage {
   // kj::Exception; callers that read untrusted fields catch it at their boundary.
   template <typename T>
   typename T::Reader Root() const {
-    return state_->reader->getRoot<T>();
+    return state_->reader->template getRoot<T>();
   }
 
   std::string_view bytes() const;
@@ -48,7 +49,7 @@ class CanonicalMessage {
   struct State {
     kj::Array<capnp::word> words;
     kj::ArrayPtr<const capnp::word> segment;
-    std::unique_ptr<capnp::SegmentArrayMessageReader> reader;
+    std::optional<capnp::SegmentArrayMessageReader> reader;  // in place: one allocation fewer
   };
   std::unique_ptr<State> state_;
 };

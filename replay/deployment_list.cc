@@ -58,34 +58,38 @@ std::string FieldText(const json& fields, const char* name) {
   return it != fields.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// The records the list's first window reaches back, per row the page asks for: a deployment
+// of the default chain writes about a dozen.
+constexpr uint64_t kFirstWindowPerRow = 16;
+
 class Lister {
  public:
   Lister(const Ledger& ledger, const DeploymentListFilter& filter)
       : ledger_(ledger), filter_(filter) {}
 
-  // Every request the filter's time bounds and page hold, newest first, and whether it was
-  // refused.
-  Result<std::vector<std::pair<uint64_t, bool>>> Candidates() const {
-    QueryFilter allowed;
-    allowed.kind = "deploy.requested";
-    allowed.app = filter_.app;
-    allowed.environment = filter_.environment;
-    QueryFilter refused;
-    refused.decision = "denied";
-    for (QueryFilter* f : {&allowed, &refused}) {
-      f->since = filter_.since;
-      f->until = filter_.until;
-      if (filter_.before_seq) f->to_seq = *filter_.before_seq == 0 ? 0 : *filter_.before_seq - 1;
+  // The requests among records [from, end) that the filter's time bounds hold, newest first:
+  // allowed ones, and every denial (the refused requests are among them).
+  Result<std::vector<uint64_t>> Candidates(uint64_t from, uint64_t end) const {
+    std::vector<uint64_t> out;
+    for (const QueryFilter& filter : CandidateFilters(from, end)) {
+      SHIPLOG_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, MatchingSeqs(ledger_, filter));
+      out.insert(out.end(), seqs.begin(), seqs.end());
     }
-    if (filter_.before_seq && *filter_.before_seq == 0) return std::vector<std::pair<uint64_t, bool>>();
-    SHIPLOG_ASSIGN_OR_RETURN(std::vector<uint64_t> allowed_seqs, MatchingSeqs(ledger_, allowed));
-    SHIPLOG_ASSIGN_OR_RETURN(std::vector<uint64_t> refused_seqs, MatchingSeqs(ledger_, refused));
-    std::vector<std::pair<uint64_t, bool>> out;
-    out.reserve(allowed_seqs.size() + refused_seqs.size());
-    for (uint64_t seq : allowed_seqs) out.emplace_back(seq, false);
-    for (uint64_t seq : refused_seqs) out.emplace_back(seq, true);
     std::sort(out.begin(), out.end(), std::greater<>());
     return out;
+  }
+
+  // Whether records [0, end) hold any candidate.
+  Result<bool> AnyCandidateBefore(uint64_t end) const {
+    bool any = false;
+    for (const QueryFilter& filter : CandidateFilters(0, end)) {
+      if (any) break;
+      SHIPLOG_RETURN_IF_ERROR(ledger_.QuerySeqs(filter, [&any](uint64_t) {
+        any = true;
+        return false;
+      }));
+    }
+    return any;
   }
 
   // The summary of the deployment whose request is at `seq`, when this is its first request and
@@ -153,6 +157,23 @@ class Lister {
   }
 
  private:
+  // The two queries Candidates() reads, bounded to records [from, end). REQUIRES: from < end.
+  std::vector<QueryFilter> CandidateFilters(uint64_t from, uint64_t end) const {
+    QueryFilter allowed;
+    allowed.kind = "deploy.requested";
+    allowed.app = filter_.app;
+    allowed.environment = filter_.environment;
+    QueryFilter refused;
+    refused.decision = "denied";
+    for (QueryFilter* f : {&allowed, &refused}) {
+      f->since = filter_.since;
+      f->until = filter_.until;
+      f->from_seq = from;
+      f->to_seq = end - 1;
+    }
+    return {allowed, refused};
+  }
+
   // Whether the deployment `id` was requested (allowed or refused) before `seq`.
   Result<bool> HasEarlierRequest(const std::string& id, uint64_t seq) const {
     if (seq == 0) return false;
@@ -205,17 +226,32 @@ Result<DeploymentList> ListDeployments(const Ledger& ledger, const DeploymentLis
                                    "' is not one of: in progress, completed, rolled back, denied");
   }
   Lister lister(ledger, filter);
-  SHIPLOG_ASSIGN_OR_RETURN(auto candidates, lister.Candidates());
   DeploymentList list;
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    SHIPLOG_ASSIGN_OR_RETURN(std::optional<DeploymentSummary> summary,
-                             lister.Summarize(candidates[i].first));
-    if (!summary) continue;
-    list.deployments.push_back(std::move(*summary));
-    if (list.deployments.size() == filter.limit) {
-      if (i + 1 < candidates.size()) list.next_before_seq = list.deployments.back().requested_seq;
-      break;
+  // Newest first through windows of records that double as they go back from the page's end, so
+  // that a page reads the requests back to its last one (about twice as many at most), not every
+  // request the ledger holds: the first page of a 5M-record ledger took 92 ms when it did.
+  uint64_t end = std::min(filter.before_seq.value_or(UINT64_MAX), ledger.size());
+  uint64_t window = filter.limit > UINT64_MAX / kFirstWindowPerRow
+                        ? UINT64_MAX
+                        : kFirstWindowPerRow * filter.limit;
+  while (end > 0) {
+    const uint64_t from = end > window ? end - window : 0;
+    SHIPLOG_ASSIGN_OR_RETURN(std::vector<uint64_t> candidates, lister.Candidates(from, end));
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      SHIPLOG_ASSIGN_OR_RETURN(std::optional<DeploymentSummary> summary,
+                               lister.Summarize(candidates[i]));
+      if (!summary) continue;
+      list.deployments.push_back(std::move(*summary));
+      if (list.deployments.size() < filter.limit) continue;
+      bool more = i + 1 < candidates.size();
+      if (!more && from > 0) {
+        SHIPLOG_ASSIGN_OR_RETURN(more, lister.AnyCandidateBefore(from));
+      }
+      if (more) list.next_before_seq = list.deployments.back().requested_seq;
+      return list;
     }
+    end = from;
+    window = window > UINT64_MAX / 2 ? UINT64_MAX : window * 2;
   }
   return list;
 }

@@ -2,8 +2,9 @@
 // request (app, environment, version, image, who asked), where it stands and how many denials
 // and waivers it saw. The console's list (GET /v1/deployments) reads it.
 //
-// Read from the indexes: a page costs a few index scans and two record reads per deployment on
-// it, whatever the size of the deployments or of the ledger around them.
+// Read from the indexes, newest first: a page reads the request and denial index entries back to
+// its last deployment (at most about twice that far), a few index scans and two record reads per
+// deployment on it, whatever the size of the deployments or of the ledger before them.
 #pragma once
 
 #include <cstdint>

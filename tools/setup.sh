@@ -12,6 +12,7 @@ packages=(
   build-essential cmake pkg-config git python3
   python3-nacl  # independent Ed25519/DSSE checks in the tests (tests/*/*.py)
   librocksdb-dev capnproto libcapnp-dev libsodium-dev libssl-dev
+  libjemalloc-dev  # the programs' malloc (SHIPLOG_JEMALLOC)
   libboost-dev libspdlog-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   clang libclang-rt-dev  # the fuzz targets (tools/fuzz.sh): clang and libFuzzer

@@ -18,10 +18,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <thread>
 
 #include "ledger/atomic_file.h"
 #include "ledger/canonical.h"
@@ -1479,17 +1483,110 @@ Result<StoredRecord> Ledger::Read(uint64_t seq) const {
   return DecodeRecord(seq, *value, internal::EventCheck::kOwnRecord);
 }
 
+namespace {
+
+// Records a scan has read and decoded, a chunk at a time, on their way from the thread that reads
+// them to the thread that visits them. Reading and decoding a record costs more than replay's
+// fold of it (perf: 3.1 µs against 1.45), so a scan reads ahead on a thread of its own.
+class RecordChunks {
+ public:
+  static constexpr size_t kRecords = 32;    // records per chunk
+  static constexpr size_t kChunksAhead = 4;  // chunks read before the visitor takes them
+
+  // Waits for room; false once the visitor has stopped, so the reader stops too. Frees the
+  // chunks the visitor is done with on the thread that allocated them: glibc's malloc (the
+  // sanitized builds') frees into the allocating thread's arena under its lock, and freeing on
+  // the visitor's thread made a replay slower on two threads than on one.
+  bool Push(std::vector<StoredRecord> chunk) {
+    std::deque<std::vector<StoredRecord>> spent;
+    std::unique_lock<std::mutex> lock(mu_);
+    room_.wait(lock, [&] { return chunks_.size() < kChunksAhead || stopped_; });
+    spent.swap(spent_);
+    if (stopped_) return false;
+    chunks_.push_back(std::move(chunk));
+    ready_.notify_one();
+    return true;
+  }
+
+  // The reader's last call: how its scan ended.
+  void Finish(Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_ = std::move(status);
+    finished_ = true;
+    ready_.notify_one();
+  }
+
+  // The next chunk, in order, after handing back `spent` (the one visited) to be freed; nullopt
+  // once the reader has finished and every chunk was taken.
+  std::optional<std::vector<StoredRecord>> Pop(std::optional<std::vector<StoredRecord>> spent) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (spent && !finished_) spent_.push_back(std::move(*spent));
+    ready_.wait(lock, [&] { return !chunks_.empty() || finished_; });
+    if (chunks_.empty()) return std::nullopt;
+    std::vector<StoredRecord> chunk = std::move(chunks_.front());
+    chunks_.pop_front();
+    room_.notify_one();
+    return chunk;
+  }
+
+  void Stop() {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_ = true;
+    room_.notify_one();
+  }
+
+  // How the reader's scan ended. REQUIRES: Pop() returned nullopt.
+  Status status() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return status_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable ready_, room_;
+  std::deque<std::vector<StoredRecord>> chunks_;
+  std::deque<std::vector<StoredRecord>> spent_;  // visited, for the reader to free
+  Status status_;
+  bool finished_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
 Status Ledger::Scan(uint64_t from, const RecordVisitor& visit) const {
-  Status status;
-  SHIPLOG_RETURN_IF_ERROR(store_->ScanRecords(from, [&](uint64_t seq, std::string_view value) {
-    auto record = DecodeRecord(seq, value, internal::EventCheck::kOwnRecord);
-    if (!record.ok()) {
-      status = record.status();
-      return false;
+  RecordChunks chunks;
+  std::thread reader([&] {
+    std::vector<StoredRecord> chunk;
+    Status decoded;
+    Status read = store_->ScanRecords(from, [&](uint64_t seq, std::string_view value) {
+      auto record = DecodeRecord(seq, value, internal::EventCheck::kOwnRecord);
+      if (!record.ok()) {
+        decoded = record.status();
+        return false;
+      }
+      chunk.push_back(std::move(record).value());
+      if (chunk.size() < RecordChunks::kRecords) return true;
+      return chunks.Push(std::exchange(chunk, {}));
+    });
+    if (!chunk.empty()) chunks.Push(std::move(chunk));
+    chunks.Finish(read.ok() ? std::move(decoded) : std::move(read));
+  });
+  // The reader is stopped and joined on every way out, a visitor's exception among them.
+  struct StopAndJoin {
+    RecordChunks& chunks;
+    std::thread& reader;
+    ~StopAndJoin() {
+      chunks.Stop();
+      reader.join();
     }
-    return visit(*record);
-  }));
-  return status;
+  } stop_and_join{chunks, reader};
+  std::optional<std::vector<StoredRecord>> chunk;
+  while ((chunk = chunks.Pop(std::move(chunk)))) {
+    for (const StoredRecord& record : *chunk) {
+      if (!visit(record)) return Status::Ok();
+    }
+  }
+  return chunks.status();
 }
 
 namespace {

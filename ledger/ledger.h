@@ -277,7 +277,8 @@ class Ledger {
 
   Result<StoredRecord> Read(uint64_t seq) const;
 
-  // Visits records in order from `from`; stops when `visit` returns false.
+  // Visits records in order from `from`; stops when `visit` returns false. `visit` runs on the
+  // calling thread; a thread of the scan's own reads and decodes the records ahead of it.
   using RecordVisitor = std::function<bool(const StoredRecord&)>;
   Status Scan(uint64_t from, const RecordVisitor& visit) const;
 

@@ -552,6 +552,79 @@ TEST(DecisionOutcomeIndex, IsReadFromTheDecisionAsItsValueSaysIt) {
   }
 }
 
+// ---- (4) a scan reads ahead on a thread of its own, in chunks of records ----
+
+std::vector<uint64_t> ScannedSeqs(const Ledger& ledger, uint64_t from) {
+  std::vector<uint64_t> seqs;
+  Check(ledger.Scan(from, [&](const StoredRecord& r) {
+    seqs.push_back(r.seq);
+    return true;
+  }), "Scan");
+  return seqs;
+}
+
+TEST(ScanTest, VisitsEveryRecordInOrderFromAnyStartAndStopsWhereTold) {
+  ModelLedger l(Seeded(31));
+  l.AppendRandom(100);
+  const uint64_t size = l.ledger().size();
+  ASSERT_GT(size, 100u);
+  for (uint64_t from : {uint64_t{0}, uint64_t{31}, uint64_t{32}, uint64_t{33}, size - 1, size}) {
+    std::vector<uint64_t> expected;
+    for (uint64_t seq = from; seq < size; ++seq) expected.push_back(seq);
+    EXPECT_EQ(ScannedSeqs(l.ledger(), from), expected) << "from " << from;
+  }
+  for (uint64_t stop : {uint64_t{0}, uint64_t{31}, uint64_t{32}, uint64_t{70}, size - 1}) {
+    std::vector<uint64_t> seen;
+    ASSERT_OK(l.ledger().Scan(0, [&](const StoredRecord& r) {
+      seen.push_back(r.seq);
+      return r.seq < stop;
+    }));
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.back(), stop);
+    EXPECT_EQ(seen.size(), stop + 1);
+  }
+}
+
+// The records before one that does not decode are visited, then the scan ends with its error.
+TEST(ScanTest, ARecordThatDoesNotDecodeEndsTheScanAfterThoseBeforeIt) {
+  ModelLedger l(Seeded(32));
+  l.AppendRandom(100);
+  const uint64_t bad = 77;
+  l.Close();
+  {
+    RawDb raw(l.db());
+    std::string value = raw.Record(bad);
+    value[value.size() / 2] ^= 0x20;
+    raw.PutRecord(bad, value);
+  }
+  shiplog::FakeClock clock(kT0);
+  auto ledger = Ledger::Open(l.dir(), &clock);  // no gate: opening folds no record
+  ASSERT_OK(ledger);
+  std::vector<uint64_t> seen;
+  const shiplog::Status status = (*ledger)->Scan(0, [&](const StoredRecord& r) {
+    seen.push_back(r.seq);
+    return true;
+  });
+  EXPECT_EQ(status.code(), shiplog::StatusCode::kCorrupt) << status.ToString();
+  EXPECT_THAT(status.message(), HasSubstr("record 77"));
+  ASSERT_EQ(seen.size(), bad);
+  EXPECT_EQ(seen.back(), bad - 1);
+}
+
+// A visitor's exception reaches the caller with the reading thread stopped and joined; the
+// ledger scans again after it.
+TEST(ScanTest, AVisitorsExceptionReachesTheCaller) {
+  ModelLedger l(Seeded(33));
+  l.AppendRandom(100);
+  EXPECT_THROW(l.ledger().Scan(0,
+                               [](const StoredRecord& r) -> bool {
+                                 if (r.seq == 40) throw std::runtime_error("stop here");
+                                 return true;
+                               }),
+               std::runtime_error);
+  EXPECT_EQ(ScannedSeqs(l.ledger(), 0).size(), l.ledger().size());
+}
+
 }  // namespace SHIPLOG_THIS_FILE
 }  // namespace
 }  // namespace shiplog_test

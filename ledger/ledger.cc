@@ -748,14 +748,12 @@ Status Ledger::ReplayIntoGate() {
   if (restored) return Status::Ok();
   KeyRegistry registry;
   const KeyInfo ledger_signer = LedgerSigner();
-  const uint64_t end = size_;
   return Scan(0, [&](const StoredRecord& r) {
-    if (r.seq >= end) return false;
     const KeyInfo* signer = registry.Find(r.signed_event.public_key);
     gate_->Appended(r.seq, r.ledger_time, r.event, signer ? *signer : ledger_signer);
     registry.Apply(r.event, r.seq);
     return true;
-  });
+  }, size_);
 }
 
 Ledger::~Ledger() {
@@ -973,7 +971,6 @@ Status Ledger::CatchUp(uint64_t count) {
   std::vector<TreeNodePut> stored_nodes;  // the writer stored them; not needed here
   Status folded;
   SHIPLOG_RETURN_IF_ERROR(Scan(size_, [&](const StoredRecord& r) {
-    if (r.seq >= count) return false;
     if (r.seq != size_) {
       folded = Status::Corrupt("record " + std::to_string(size_) + " is " + kMissingRecords);
       return false;
@@ -993,7 +990,7 @@ Status Ledger::CatchUp(uint64_t count) {
     requests_->Note(r);
     if (gate_) gate_->Appended(r.seq, r.ledger_time, r.event, signer);
     return true;
-  }));
+  }, count));
   SHIPLOG_RETURN_IF_ERROR(folded);
   if (size_ != count) {
     return Status::Corrupt("records " + std::to_string(size_) + " to " +
@@ -1553,12 +1550,28 @@ class RecordChunks {
 
 }  // namespace
 
-Status Ledger::Scan(uint64_t from, const RecordVisitor& visit) const {
+Status Ledger::Scan(uint64_t from, const RecordVisitor& visit, uint64_t end) const {
+  if (end <= from) return Status::Ok();
+  if (end - from <= RecordChunks::kRecords) {
+    // A chunk or less (a catch-up with another server's commit, a short query): no thread.
+    Status decoded;
+    SHIPLOG_RETURN_IF_ERROR(store_->ScanRecords(from, [&](uint64_t seq, std::string_view value) {
+      if (seq >= end) return false;
+      auto record = DecodeRecord(seq, value, internal::EventCheck::kOwnRecord);
+      if (!record.ok()) {
+        decoded = record.status();
+        return false;
+      }
+      return visit(*record);
+    }));
+    return decoded;
+  }
   RecordChunks chunks;
   std::thread reader([&] {
     std::vector<StoredRecord> chunk;
     Status decoded;
     Status read = store_->ScanRecords(from, [&](uint64_t seq, std::string_view value) {
+      if (seq >= end) return false;
       auto record = DecodeRecord(seq, value, internal::EventCheck::kOwnRecord);
       if (!record.ok()) {
         decoded = record.status();
@@ -1690,7 +1703,7 @@ Status Ledger::Query(const QueryFilter& filter, const RecordVisitor& visit) cons
     SHIPLOG_ASSIGN_OR_RETURN(auto range, QueryRange(filter));
     const auto [first, end] = range;
     if (first >= end) return Status::Ok();
-    return Scan(first, [&, end = end](const StoredRecord& r) { return r.seq < end && visit(r); });
+    return Scan(first, visit, end);
   }
   Status status;
   SHIPLOG_RETURN_IF_ERROR(QuerySeqs(filter, [&](uint64_t seq) {

@@ -277,10 +277,11 @@ class Ledger {
 
   Result<StoredRecord> Read(uint64_t seq) const;
 
-  // Visits records in order from `from`; stops when `visit` returns false. `visit` runs on the
-  // calling thread; a thread of the scan's own reads and decodes the records ahead of it.
+  // Visits records [from, end) in order; stops when `visit` returns false. `visit` runs on the
+  // calling thread; past one chunk of records, a thread of the scan's own reads and decodes them
+  // ahead of it, and reads nothing past `end`.
   using RecordVisitor = std::function<bool(const StoredRecord&)>;
-  Status Scan(uint64_t from, const RecordVisitor& visit) const;
+  Status Scan(uint64_t from, const RecordVisitor& visit, uint64_t end = UINT64_MAX) const;
 
   // Visits the records that match `filter`, in sequence order. Costs what the result costs: a
   // time bound is a binary search over ledger time (which never decreases with seq), one named

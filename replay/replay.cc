@@ -336,13 +336,12 @@ Result<LedgerFold> FoldThrough(const Ledger& ledger, uint64_t last_seq,
   Status failed;
   SnapshotWriter snapshots(ledger, options);
   SHIPLOG_RETURN_IF_ERROR(ledger.Scan(start, [&](const StoredRecord& record) {
-    if (record.seq > last_seq) return false;
     failed = finished.Apply(fold, record);
     if (!failed.ok()) return false;
     snapshots.Folded(fold);
     if (options.progress) options.progress(record.seq + 1 - start);
-    return record.seq < last_seq;
-  }));
+    return true;
+  }, last_seq + 1));
   SHIPLOG_RETURN_IF_ERROR(failed);
   if (fold.next_seq() != last_seq + 1) {
     return Status::Corrupt("the ledger's records stop before seq " + std::to_string(last_seq));
@@ -678,13 +677,12 @@ Result<CounterfactualReport> ReplayUnderPolicy(const Ledger& ledger, const polic
   }
   Status failed;
   SHIPLOG_RETURN_IF_ERROR(ledger.Scan(0, [&](const StoredRecord& record) {
-    if (record.seq > last_seq) return false;
     failed = redecide(record);
     if (failed.ok()) failed = finished.Apply(fold, record);
     if (!failed.ok()) return false;
     if (options.progress) options.progress(record.seq + 1);
     return true;
-  }));
+  }, last_seq + 1));
   SHIPLOG_RETURN_IF_ERROR(failed);
   return report;
 }

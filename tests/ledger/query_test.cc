@@ -585,6 +585,22 @@ TEST(ScanTest, VisitsEveryRecordInOrderFromAnyStartAndStopsWhereTold) {
   }
 }
 
+// An end bound: records [from, end), the short ones read on the caller's thread.
+TEST(ScanTest, VisitsTheRecordsBeforeItsEnd) {
+  ModelLedger l(Seeded(34));
+  l.AppendRandom(100);
+  for (auto [from, end] : {std::pair<uint64_t, uint64_t>{0, 1}, {5, 37}, {5, 38}, {10, 90},
+                           {0, l.ledger().size()}, {40, 40}, {50, 20}}) {
+    std::vector<uint64_t> expected, seen;
+    for (uint64_t seq = from; seq < end; ++seq) expected.push_back(seq);
+    ASSERT_OK(l.ledger().Scan(from, [&](const StoredRecord& r) {
+      seen.push_back(r.seq);
+      return true;
+    }, end));
+    EXPECT_EQ(seen, expected) << from << " to " << end;
+  }
+}
+
 // The records before one that does not decode are visited, then the scan ends with its error.
 TEST(ScanTest, ARecordThatDoesNotDecodeEndsTheScanAfterThoseBeforeIt) {
   ModelLedger l(Seeded(32));

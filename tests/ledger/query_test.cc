@@ -563,17 +563,18 @@ std::vector<uint64_t> ScannedSeqs(const Ledger& ledger, uint64_t from) {
   return seqs;
 }
 
+// Chunks of 64 records, 8 of them read ahead: the ledgers below are longer than that.
 TEST(ScanTest, VisitsEveryRecordInOrderFromAnyStartAndStopsWhereTold) {
   ModelLedger l(Seeded(31));
-  l.AppendRandom(100);
+  l.AppendRandom(700);
   const uint64_t size = l.ledger().size();
-  ASSERT_GT(size, 100u);
-  for (uint64_t from : {uint64_t{0}, uint64_t{31}, uint64_t{32}, uint64_t{33}, size - 1, size}) {
+  ASSERT_GT(size, 700u);
+  for (uint64_t from : {uint64_t{0}, uint64_t{63}, uint64_t{64}, uint64_t{65}, size - 1, size}) {
     std::vector<uint64_t> expected;
     for (uint64_t seq = from; seq < size; ++seq) expected.push_back(seq);
     EXPECT_EQ(ScannedSeqs(l.ledger(), from), expected) << "from " << from;
   }
-  for (uint64_t stop : {uint64_t{0}, uint64_t{31}, uint64_t{32}, uint64_t{70}, size - 1}) {
+  for (uint64_t stop : {uint64_t{0}, uint64_t{63}, uint64_t{64}, uint64_t{513}, size - 1}) {
     std::vector<uint64_t> seen;
     ASSERT_OK(l.ledger().Scan(0, [&](const StoredRecord& r) {
       seen.push_back(r.seq);
@@ -601,30 +602,60 @@ TEST(ScanTest, VisitsTheRecordsBeforeItsEnd) {
   }
 }
 
-// The records before one that does not decode are visited, then the scan ends with its error.
-TEST(ScanTest, ARecordThatDoesNotDecodeEndsTheScanAfterThoseBeforeIt) {
-  ModelLedger l(Seeded(32));
-  l.AppendRandom(100);
-  const uint64_t bad = 77;
-  l.Close();
-  {
-    RawDb raw(l.db());
-    std::string value = raw.Record(bad);
-    value[value.size() / 2] ^= 0x20;
-    raw.PutRecord(bad, value);
-  }
-  shiplog::FakeClock clock(kT0);
-  auto ledger = Ledger::Open(l.dir(), &clock);  // no gate: opening folds no record
-  ASSERT_OK(ledger);
-  std::vector<uint64_t> seen;
-  const shiplog::Status status = (*ledger)->Scan(0, [&](const StoredRecord& r) {
-    seen.push_back(r.seq);
+// A visitor slower than the reader, so that the reader fills its queue and decodes chunks too:
+// its first visit scans the whole ledger again (whose end is the outer scan's to report).
+std::vector<uint64_t> SlowlyScannedSeqs(const Ledger& ledger, shiplog::Status* status) {
+  std::vector<uint64_t> seqs;
+  *status = ledger.Scan(0, [&](const StoredRecord& r) {
+    if (seqs.empty()) (void)ledger.Scan(0, [](const StoredRecord&) { return true; });
+    seqs.push_back(r.seq);
     return true;
   });
-  EXPECT_EQ(status.code(), shiplog::StatusCode::kCorrupt) << status.ToString();
-  EXPECT_THAT(status.message(), HasSubstr("record 77"));
-  ASSERT_EQ(seen.size(), bad);
-  EXPECT_EQ(seen.back(), bad - 1);
+  return seqs;
+}
+
+// Either thread may decode a chunk; the visitor still sees every record once, in order.
+TEST(ScanTest, RecordsComeInOrderWhicheverThreadDecodedThem) {
+  ModelLedger l(Seeded(35));
+  l.AppendRandom(1200);
+  shiplog::Status status;
+  const std::vector<uint64_t> seen = SlowlyScannedSeqs(l.ledger(), &status);
+  ASSERT_OK(status);
+  std::vector<uint64_t> expected;
+  for (uint64_t seq = 0; seq < l.ledger().size(); ++seq) expected.push_back(seq);
+  EXPECT_EQ(seen, expected);
+}
+
+// The records before one that does not decode are visited, then the scan ends with its error:
+// a record early in the scan (the visitor decodes it) and one far ahead of a slow visitor (the
+// reader most likely does).
+TEST(ScanTest, ARecordThatDoesNotDecodeEndsTheScanAfterThoseBeforeIt) {
+  ModelLedger l(Seeded(32));
+  l.AppendRandom(1100);
+  l.Close();
+  for (const uint64_t bad : {uint64_t{77}, uint64_t{1000}}) {
+    SCOPED_TRACE(bad);
+    std::string good;
+    {
+      RawDb raw(l.db());
+      good = raw.Record(bad);
+      std::string value = good;
+      value[value.size() / 2] ^= 0x20;
+      raw.PutRecord(bad, value);
+    }
+    {
+      shiplog::FakeClock clock(kT0);
+      auto ledger = Ledger::Open(l.dir(), &clock);  // no gate: opening folds no record
+      ASSERT_OK(ledger);
+      shiplog::Status status;
+      const std::vector<uint64_t> seen = SlowlyScannedSeqs(**ledger, &status);
+      EXPECT_EQ(status.code(), shiplog::StatusCode::kCorrupt) << status.ToString();
+      EXPECT_THAT(status.message(), HasSubstr("record " + std::to_string(bad)));
+      ASSERT_EQ(seen.size(), bad);
+      EXPECT_EQ(seen.back(), bad - 1);
+    }
+    RawDb(l.db()).PutRecord(bad, good);
+  }
 }
 
 // A visitor's exception reaches the caller with the reading thread stopped and joined; the

@@ -50,6 +50,7 @@ void AppendPipeline::SubmitEnvelope(std::string envelope_text, std::string deplo
 
 void AppendPipeline::Enqueue(std::function<Result<CheckedEvent>()> check, Done done,
                              Admit admit) {
+  bool alone = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (refusing_) {
@@ -57,23 +58,45 @@ void AppendPipeline::Enqueue(std::function<Result<CheckedEvent>()> check, Done d
                  [&] { done(Status::Internal("the server is shutting down")); });
       return;
     }
+    alone = checks_ == 0;
+    ++checks_;
   }
-  boost::asio::post(*verifiers_, [this, check = std::move(check), done = std::move(done),
-                                  admit = std::move(admit)]() mutable {
+  auto work = [this, check = std::move(check), done = std::move(done),
+               admit = std::move(admit)]() mutable {
     auto checked = check();
     if (checked.ok() && admit) {
       if (Status admitted = admit(*checked); !admitted.ok()) checked = admitted;
     }
     if (!checked.ok()) {
+      CheckDone();
       RunGuarded("an append's callback", [&] { done(checked.status()); });
       return;
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
       queue_.push_back({std::move(checked).value(), std::move(done)});
+      CheckDoneLocked();
     }
     wake_.notify_one();
-  });
+  };
+  // An event with no other being checked is checked here, on the caller's thread: handing it to
+  // the pool is a wake-up (about 30 µs) that an agent appending alone waits through on every
+  // append. With others in flight the pool takes it, so that callers' threads (the server's
+  // connections) stay free and the checks spread over the cores.
+  if (alone) {
+    work();
+  } else {
+    boost::asio::post(*verifiers_, std::move(work));
+  }
+}
+
+void AppendPipeline::CheckDone() {
+  std::lock_guard<std::mutex> lock(mu_);
+  CheckDoneLocked();
+}
+
+void AppendPipeline::CheckDoneLocked() {
+  if (--checks_ == 0 && refusing_) checks_done_.notify_all();
 }
 
 void AppendPipeline::RunInSequence(std::function<void()> task) {
@@ -97,9 +120,11 @@ void AppendPipeline::Stop() {
       std::lock_guard<std::mutex> lock(mu_);
       refusing_ = true;
     }
-    verifiers_->join();  // every accepted event is now queued or answered
+    verifiers_->join();
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      // Every accepted event is now queued or answered, those checked on callers' threads too.
+      std::unique_lock<std::mutex> lock(mu_);
+      checks_done_.wait(lock, [this] { return checks_ == 0; });
       stopping_ = true;
     }
     wake_.notify_one();

@@ -1,6 +1,7 @@
 // AppendPipeline: how the server appends, fast and durable together.
 //
-// Signature checks (Ed25519, the costly part) run on a pool of threads. One sequencer thread then
+// Signature checks (Ed25519, the costly part) run on a pool of threads (a lone event's on the
+// thread that submits it, sparing it a hand-off). One sequencer thread then
 // takes every checked event waiting and appends them in arrival order as one batch
 // (Ledger::AppendBatch: the policy judges each against the ones before it, one store commit, one
 // fsync), and only then answers each of them. So with many agents the cost per event approaches
@@ -40,10 +41,10 @@ class AppendPipeline {
     // (adapters/event_feed.h). Must return quickly.
     std::function<void(uint64_t size)> committed;
   };
-  // Called once per submitted event, on a pool or the sequencer thread, after it is durable (or
-  // with why it is not stored).
+  // Called once per submitted event, on a pool, the submitting or the sequencer thread, after it
+  // is durable (or with why it is not stored).
   using Done = std::function<void(Result<Receipt>)>;
-  // Called on the pool once an event's signature verified, before it is queued: a non-OK status
+  // Called where the check ran once an event's signature verified, before it is queued: a non-OK status
   // refuses it (passed to Done, nothing stored). The per-key rate limit (adapters/rate_limit.h).
   using Admit = std::function<Status(const CheckedEvent&)>;
 
@@ -52,7 +53,8 @@ class AppendPipeline {
   AppendPipeline(const AppendPipeline&) = delete;
   AppendPipeline& operator=(const AppendPipeline&) = delete;
 
-  // Verifies `event` on the pool, then queues it for the sequencer.
+  // Verifies `event` (on the pool, or on this thread when no other check is under way), then
+  // queues it for the sequencer.
   void Submit(SignedEvent event, Done done, Admit admit = nullptr);
   // The same for a DSSE envelope's text (Ledger::CheckEnvelope reads it on the pool), given
   // with the deployment an in-toto statement is evidence for.
@@ -71,8 +73,12 @@ class AppendPipeline {
     CheckedEvent event;
     Done done;
   };
-  // Runs `check` on the pool and queues what it gives for the sequencer.
+  // Runs `check` (on the pool, or here when no other check is under way) and queues what it
+  // gives for the sequencer.
   void Enqueue(std::function<Result<CheckedEvent>()> check, Done done, Admit admit);
+  // One check is over (its event queued or answered): Stop() waits for every one.
+  void CheckDone();
+  void CheckDoneLocked();  // REQUIRES: mu_ held
   void SequencerLoop();
   // Runs one batch through the ledger and answers each of its events.
   void AppendAndAnswer(std::vector<Waiting>& batch);
@@ -91,6 +97,8 @@ class AppendPipeline {
   std::condition_variable wake_;
   std::deque<Waiting> queue_;                    // GUARDED_BY(mu_)
   std::deque<std::function<void()>> tasks_;      // GUARDED_BY(mu_)
+  size_t checks_ = 0;                            // GUARDED_BY(mu_): events being checked
+  std::condition_variable checks_done_;          // checks_ fell to 0 after Stop() began
   bool stopping_ = false;                        // GUARDED_BY(mu_): the pool has drained
   bool refusing_ = false;                        // GUARDED_BY(mu_): Stop() was called
   bool sequencer_done_ = false;                  // GUARDED_BY(mu_): the sequencer has returned

@@ -1,0 +1,157 @@
+// AppendPipeline in this process, on a real ledger: where an event's signature is checked (a lone
+// event on the thread that submits it, others on the pool), and that Stop() answers an event
+// checked on a submitting thread.
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "adapters/pipeline.h"
+#include "tests/ledger/test_util.h"
+
+namespace shiplog_test {
+namespace {
+namespace SHIPLOG_THIS_FILE {
+
+using shiplog::CheckedEvent;
+using shiplog::Receipt;
+using shiplog::Result;
+using shiplog::SignedEvent;
+using shiplog::SigningKey;
+using shiplog::Status;
+using shiplog::StatusCode;
+using shiplog::adapters::AppendPipeline;
+using namespace std::chrono_literals;
+
+// A gate a thread waits at until the test opens it.
+class Latch {
+ public:
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return open_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    t_.Create();
+    t_.Enroll("leon", leon_);
+    AppendPipeline::Options options;
+    options.verify_threads = 2;
+    pipeline_ = std::make_unique<AppendPipeline>(*t_.ledger, options, nullptr);
+  }
+  void TearDown() override {
+    if (pipeline_) pipeline_->Stop();
+  }
+
+  SignedEvent Step(const std::string& step) { return SignJson(StepStartedJson("leon", step), leon_); }
+
+  // Submits `event`; the future holds its answer. `admit` runs where the check ran.
+  std::future<Result<Receipt>> Submit(SignedEvent event, AppendPipeline::Admit admit = nullptr) {
+    auto answer = std::make_shared<std::promise<Result<Receipt>>>();
+    std::future<Result<Receipt>> answered = answer->get_future();
+    pipeline_->Submit(
+        std::move(event), [answer](Result<Receipt> receipt) { answer->set_value(receipt); },
+        std::move(admit));
+    return answered;
+  }
+
+  // An admit that notes the thread it ran on.
+  static AppendPipeline::Admit NoteThread(std::thread::id* ran_on) {
+    return [ran_on](const CheckedEvent&) {
+      *ran_on = std::this_thread::get_id();
+      return Status::Ok();
+    };
+  }
+
+  // An admit that says it started, then waits at `latch`.
+  static AppendPipeline::Admit HoldAt(std::promise<void>* started, Latch* latch) {
+    return [started, latch](const CheckedEvent&) {
+      started->set_value();
+      latch->Wait();
+      return Status::Ok();
+    };
+  }
+
+  TestLedger t_;
+  SigningKey leon_ = SigningKey::Generate();
+  std::unique_ptr<AppendPipeline> pipeline_;
+};
+
+TEST_F(PipelineTest, ALoneEventIsCheckedOnTheSubmittingThread) {
+  std::thread::id ran_on;
+  auto answer = Submit(Step("build"), NoteThread(&ran_on));
+  ASSERT_EQ(answer.wait_for(30s), std::future_status::ready);
+  ASSERT_OK(answer.get());
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+}
+
+TEST_F(PipelineTest, WithACheckUnderWayTheNextGoesToThePool) {
+  // The first event is alone, so it is checked on the thread that submits it, which waits at
+  // the latch inside the check.
+  std::promise<void> first_started;
+  Latch latch;
+  std::future<Result<Receipt>> first;
+  std::thread submitter([&] { first = Submit(Step("build"), HoldAt(&first_started, &latch)); });
+  first_started.get_future().wait();
+
+  std::thread::id ran_on;
+  auto second = Submit(Step("staging"), NoteThread(&ran_on));
+  const bool answered_meanwhile = second.wait_for(30s) == std::future_status::ready;
+  const std::thread::id submitter_id = submitter.get_id();
+  latch.Open();
+  submitter.join();
+  EXPECT_TRUE(answered_meanwhile) << "the pool checks it while the first is held";
+  ASSERT_OK(second.get());
+  EXPECT_NE(ran_on, std::this_thread::get_id());
+  EXPECT_NE(ran_on, submitter_id);
+  ASSERT_OK(first.get());
+}
+
+TEST_F(PipelineTest, StopAnswersAnEventCheckedOnTheSubmittingThread) {
+  std::promise<void> held_started;
+  Latch latch;
+  std::future<Result<Receipt>> held;
+  std::thread submitter([&] { held = Submit(Step("build"), HoldAt(&held_started, &latch)); });
+  held_started.get_future().wait();
+
+  auto stopped = std::async(std::launch::async, [&] { pipeline_->Stop(); });
+  // Stop() has begun once a submission is refused as the server shutting down; until then a
+  // probe with a bad signature is refused for that.
+  for (;;) {
+    SignedEvent probe = Step("probe");
+    probe.signature[0] ^= 1;
+    Result<Receipt> refused = Submit(probe).get();
+    ASSERT_FALSE(refused.ok());
+    if (refused.status().code() == StatusCode::kInternal) break;
+    ASSERT_EQ(refused.status().code(), StatusCode::kBadSignature) << refused.status().ToString();
+  }
+  // It must not end while the check is under way: the event would be queued after the sequencer
+  // stopped, and never answered. (Half a second is ample for a Stop() that does not wait.)
+  EXPECT_EQ(stopped.wait_for(500ms), std::future_status::timeout)
+      << "Stop() returned with a check under way";
+  latch.Open();
+  submitter.join();
+  const bool answered = held.wait_for(30s) == std::future_status::ready;
+  stopped.get();
+  ASSERT_TRUE(answered) << "Stop() must append what was checked before it";
+  Result<Receipt> receipt = held.get();
+  ASSERT_OK(receipt);
+  EXPECT_EQ(t_.ledger->size(), receipt->seq + 1);
+}
+
+}  // namespace SHIPLOG_THIS_FILE
+}  // namespace
+}  // namespace shiplog_test

@@ -83,19 +83,25 @@ std::vector<TreeNodePut> TreeFrontier::Nodes() const {
 
 void TreeReader::Add(const std::vector<TreeNodePut>& nodes) {
   for (const auto& [key, bytes] : nodes) {
+    // TreeNodeKey's layout: "t/", the level, the index.
+    if (key.size() != 11 || key.compare(0, 2, "t/") != 0 || bytes.size() != merkle::Hash().size()) {
+      continue;
+    }
+    const auto level = static_cast<unsigned char>(key[2]);
+    if (level >= known_.size()) continue;
     merkle::Hash h;
     std::memcpy(h.data(), bytes.data(), h.size());
-    known_[key] = h;
+    known_[level][DecodeSeq(std::string_view(key).substr(3))] = h;
   }
 }
 
 merkle::Hash TreeReader::Node(unsigned level, uint64_t index) {
-  std::string key = TreeNodeKey(level, index);
-  auto found = known_.find(key);
-  if (found != known_.end()) return found->second;
+  auto& at_level = known_[level];
+  auto found = at_level.find(index);
+  if (found != at_level.end()) return found->second;
   merkle::Hash h{};
   if (!status_.ok()) return h;
-  auto stored = store_.GetIndex(key);
+  auto stored = store_.GetIndex(TreeNodeKey(level, index));
   auto where = [&] {
     return "the tree node for leaves [" + std::to_string(index << level) + ", " +
            std::to_string((index + 1) << level) + ")";
@@ -108,23 +114,28 @@ merkle::Hash TreeReader::Node(unsigned level, uint64_t index) {
     status_ = Status::Corrupt(where() + " is not a 32-byte hash");
   } else {
     std::memcpy(h.data(), (*stored)->data(), h.size());
-    known_.emplace(std::move(key), h);
+    at_level.emplace(index, h);
   }
   return h;
 }
 
 merkle::Hash TreeReader::SubtreeRoot(uint64_t begin, uint64_t end) {
   if (begin >= end) return merkle::EmptyRoot();
+  unsigned level = LargestAlignedLevel(begin, end);
+  if (begin + (uint64_t{1} << level) == end) return Node(level, begin >> level);
+  const auto range = std::make_pair(begin, end);
+  if (auto found = folded_.find(range); found != folded_.end()) return found->second;
   // [begin, end) is the complete subtrees greedily taken from the left, largest first; RFC
   // 6962's tree over them folds from the right.
-  std::vector<merkle::Hash> pieces;
-  while (begin < end) {
-    unsigned level = LargestAlignedLevel(begin, end);
-    pieces.push_back(Node(level, begin >> level));
-    begin += uint64_t{1} << level;
+  std::array<merkle::Hash, 64> pieces;
+  size_t count = 0;
+  for (uint64_t at = begin; at < end; at += uint64_t{1} << level) {
+    level = LargestAlignedLevel(at, end);
+    pieces[count++] = Node(level, at >> level);
   }
-  merkle::Hash root = pieces.back();
-  for (size_t i = pieces.size() - 1; i-- > 0;) root = merkle::NodeHash(pieces[i], root);
+  merkle::Hash root = pieces[count - 1];
+  for (size_t i = count - 1; i-- > 0;) root = merkle::NodeHash(pieces[i], root);
+  if (status_.ok()) folded_.emplace(range, root);
   return root;
 }
 

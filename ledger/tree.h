@@ -9,9 +9,11 @@
 // be proved from the same stored nodes.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -72,7 +74,11 @@ class TreeReader {
   merkle::Hash Node(unsigned level, uint64_t index);
 
   Store& store_;
-  std::map<std::string, merkle::Hash> known_;
+  // Complete subtrees by level, then index: added, or read from the store once.
+  std::array<std::unordered_map<uint64_t, merkle::Hash>, 64> known_;
+  // Roots of ranges that are not one complete subtree (a tree's right edge), by (begin, end): the
+  // receipts of one batch all ask for the same ones.
+  std::map<std::pair<uint64_t, uint64_t>, merkle::Hash> folded_;
   Status status_;
 };
 

@@ -341,6 +341,27 @@ RC_GTEST_PROP(TreeProperties, InclusionProofsFromStoredNodesEqualTheInMemoryOnes
   }
 }
 
+// One reader serving many proofs, as a batch's receipts are made: the right edge's roots it
+// folded once are served again, at every size.
+RC_GTEST_PROP(TreeProperties, OneReaderServesEveryLeafsProofAtSeveralSizes, ()) {
+  const uint64_t stored = GenSize(600);
+  const std::vector<Hash> leaves = Leaves(stored);
+  MemStore store;
+  StoreTree(store, leaves);
+  TreeReader reader(store);
+  for (int i = 0; i < 3; ++i) {
+    const uint64_t size = GenSize(stored);
+    const std::vector<Hash> prefix(leaves.begin(), leaves.begin() + size);
+    const Hash root = merkle::RootOf(prefix);
+    for (uint64_t index = 0; index < size; ++index) {
+      const auto proof = merkle::InclusionProof(index, size, reader.AsSubtreeRoot());
+      RC_ASSERT(Hex(proof) == Hex(merkle::InclusionProof(index, size, merkle::InMemory(prefix))));
+      RC_ASSERT(merkle::VerifyInclusion(index, size, leaves[index], proof, root));
+    }
+  }
+  AssertReaderOk(reader);
+}
+
 RC_GTEST_PROP(TreeProperties, ConsistencyProofsFromStoredNodesEqualTheInMemoryOnes, ()) {
   const uint64_t stored = GenSize(2500);
   const std::vector<Hash> leaves = Leaves(stored);

@@ -58,7 +58,7 @@ void AppendPipeline::Enqueue(std::function<Result<CheckedEvent>()> check, Done d
                  [&] { done(Status::Internal("the server is shutting down")); });
       return;
     }
-    alone = checks_ == 0;
+    alone = checks_ == 0 && queue_.empty() && !sequencing_;
     ++checks_;
   }
   auto work = [this, check = std::move(check), done = std::move(done),
@@ -79,10 +79,10 @@ void AppendPipeline::Enqueue(std::function<Result<CheckedEvent>()> check, Done d
     }
     wake_.notify_one();
   };
-  // An event with no other being checked is checked here, on the caller's thread: handing it to
-  // the pool is a wake-up (about 30 µs) that an agent appending alone waits through on every
-  // append. With others in flight the pool takes it, so that callers' threads (the server's
-  // connections) stay free and the checks spread over the cores.
+  // An event that finds the pipeline idle (no other being checked, queued or appended) is
+  // checked here, on the caller's thread: handing it to the pool is a wake-up (about 30 µs) that
+  // an agent appending alone waits through on every append. Under load the pool takes it, so
+  // that callers' threads (the server's connections) stay free to read and answer others.
   if (alone) {
     work();
   } else {
@@ -156,6 +156,7 @@ void AppendPipeline::SequencerLoop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      sequencing_ = !batch.empty();
       if (batch.empty() && tasks.empty() && stopping_) {
         sequencer_done_ = true;
         return;
@@ -180,6 +181,12 @@ void AppendPipeline::AppendAndAnswer(std::vector<Waiting>& batch) {
   if (options_.committed) options_.committed(ledger_.size());
   if (Status now = ledger_.Writable(); was_writable && !now.ok()) {
     spdlog::error("appends stopped: {}", now.message());
+  }
+  {
+    // Before the answers: an agent answered submits its next event at once, and should find the
+    // pipeline idle.
+    std::lock_guard<std::mutex> lock(mu_);
+    sequencing_ = false;
   }
   for (size_t i = 0; i < batch.size(); ++i) {
     RunGuarded("an append's callback", [&] { batch[i].done(std::move(receipts[i])); });

@@ -1,7 +1,7 @@
 // AppendPipeline: how the server appends, fast and durable together.
 //
-// Signature checks (Ed25519, the costly part) run on a pool of threads (a lone event's on the
-// thread that submits it, sparing it a hand-off). One sequencer thread then
+// Signature checks (Ed25519, the costly part) run on a pool of threads (an event that finds the
+// pipeline idle, on the thread that submits it, sparing it a hand-off). One sequencer thread then
 // takes every checked event waiting and appends them in arrival order as one batch
 // (Ledger::AppendBatch: the policy judges each against the ones before it, one store commit, one
 // fsync), and only then answers each of them. So with many agents the cost per event approaches
@@ -53,8 +53,8 @@ class AppendPipeline {
   AppendPipeline(const AppendPipeline&) = delete;
   AppendPipeline& operator=(const AppendPipeline&) = delete;
 
-  // Verifies `event` (on the pool, or on this thread when no other check is under way), then
-  // queues it for the sequencer.
+  // Verifies `event` (on the pool, or on this thread when the pipeline is idle), then queues it
+  // for the sequencer.
   void Submit(SignedEvent event, Done done, Admit admit = nullptr);
   // The same for a DSSE envelope's text (Ledger::CheckEnvelope reads it on the pool), given
   // with the deployment an in-toto statement is evidence for.
@@ -73,7 +73,7 @@ class AppendPipeline {
     CheckedEvent event;
     Done done;
   };
-  // Runs `check` (on the pool, or here when no other check is under way) and queues what it
+  // Runs `check` (on the pool, or here when the pipeline is idle) and queues what it
   // gives for the sequencer.
   void Enqueue(std::function<Result<CheckedEvent>()> check, Done done, Admit admit);
   // One check is over (its event queued or answered): Stop() waits for every one.
@@ -98,6 +98,7 @@ class AppendPipeline {
   std::deque<Waiting> queue_;                    // GUARDED_BY(mu_)
   std::deque<std::function<void()>> tasks_;      // GUARDED_BY(mu_)
   size_t checks_ = 0;                            // GUARDED_BY(mu_): events being checked
+  bool sequencing_ = false;                      // GUARDED_BY(mu_): a batch is being appended
   std::condition_variable checks_done_;          // checks_ fell to 0 after Stop() began
   bool stopping_ = false;                        // GUARDED_BY(mu_): the pool has drained
   bool refusing_ = false;                        // GUARDED_BY(mu_): Stop() was called

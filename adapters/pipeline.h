@@ -44,8 +44,8 @@ class AppendPipeline {
   // Called once per submitted event, on a pool, the submitting or the sequencer thread, after it
   // is durable (or with why it is not stored).
   using Done = std::function<void(Result<Receipt>)>;
-  // Called where the check ran once an event's signature verified, before it is queued: a non-OK status
-  // refuses it (passed to Done, nothing stored). The per-key rate limit (adapters/rate_limit.h).
+  // Called where the check ran once an event's signature verified, before it is queued: a non-OK
+  // status refuses it (passed to Done, nothing stored). The per-key rate limit (adapters/rate_limit.h).
   using Admit = std::function<Status(const CheckedEvent&)>;
 
   AppendPipeline(Ledger& ledger, Options options, Metrics* metrics);

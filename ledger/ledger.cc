@@ -1514,6 +1514,18 @@ struct RecordChunk {
     }
   }
 
+  // Visits the decoded records in order; the decoding's failure after them. `going` is set false
+  // when `visit` stops the scan.
+  Status Visit(const Ledger::RecordVisitor& visit, bool* going = nullptr) const {
+    for (const StoredRecord& record : records) {
+      if (!visit(record)) {
+        if (going) *going = false;
+        return Status::Ok();
+      }
+    }
+    return status;
+  }
+
   State state = State::kRead;  // guarded by RecordChunks' lock while the chunk is queued
   std::string bytes;           // the values read, end to end
   std::vector<uint64_t> seqs;
@@ -1624,17 +1636,14 @@ Status Ledger::Scan(uint64_t from, const RecordVisitor& visit, uint64_t end) con
   if (end <= from) return Status::Ok();
   if (end - from <= RecordChunk::kRecords) {
     // A chunk or less (a catch-up with another server's commit, a short query): no thread.
-    Status decoded;
+    RecordChunk chunk;
     SHIPLOG_RETURN_IF_ERROR(store_->ScanRecords(from, [&](uint64_t seq, std::string_view value) {
       if (seq >= end) return false;
-      auto record = DecodeRecord(seq, value, internal::EventCheck::kOwnRecord);
-      if (!record.ok()) {
-        decoded = record.status();
-        return false;
-      }
-      return visit(*record);
+      chunk.Add(seq, value);
+      return true;
     }));
-    return decoded;
+    chunk.Decode();
+    return chunk.Visit(visit);
   }
   RecordChunks chunks;
   std::thread reader([&] {
@@ -1658,13 +1667,11 @@ Status Ledger::Scan(uint64_t from, const RecordVisitor& visit, uint64_t end) con
     }
   } stop_and_join{chunks, reader};
   std::unique_ptr<RecordChunk> chunk;
-  while ((chunk = chunks.Pop(std::move(chunk)))) {
-    for (const StoredRecord& record : chunk->records) {
-      if (!visit(record)) return Status::Ok();
-    }
-    if (!chunk->status.ok()) return chunk->status;
+  bool going = true;
+  while (going && (chunk = chunks.Pop(std::move(chunk)))) {
+    SHIPLOG_RETURN_IF_ERROR(chunk->Visit(visit, &going));
   }
-  return chunks.status();
+  return going ? chunks.status() : Status::Ok();
 }
 
 namespace {

@@ -1,6 +1,8 @@
 #include "ledger/tree.h"
 
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 namespace shiplog {
 namespace {
@@ -19,11 +21,23 @@ unsigned LargestAlignedLevel(uint64_t begin, uint64_t end) {
 
 std::string HashBytes(const merkle::Hash& h) { return std::string(AsBytes(h)); }
 
+constexpr char kTreeNodePrefix[] = "t/";
+
 }  // namespace
 
 std::string TreeNodeKey(unsigned level, uint64_t index) {
-  return "t/" + std::string(1, static_cast<char>(level)) + EncodeSeq(index);
+  return kTreeNodePrefix + std::string(1, static_cast<char>(level)) + EncodeSeq(index);
 }
+
+namespace {
+
+// The (level, index) a TreeNodeKey names; nullopt for any other key.
+std::optional<std::pair<unsigned, uint64_t>> TreeNodeAt(std::string_view key) {
+  if (key.size() != 11 || key.substr(0, 2) != kTreeNodePrefix) return std::nullopt;
+  return std::make_pair(unsigned{static_cast<unsigned char>(key[2])}, DecodeSeq(key.substr(3)));
+}
+
+}  // namespace
 
 // ---- TreeFrontier ----
 
@@ -83,15 +97,11 @@ std::vector<TreeNodePut> TreeFrontier::Nodes() const {
 
 void TreeReader::Add(const std::vector<TreeNodePut>& nodes) {
   for (const auto& [key, bytes] : nodes) {
-    // TreeNodeKey's layout: "t/", the level, the index.
-    if (key.size() != 11 || key.compare(0, 2, "t/") != 0 || bytes.size() != merkle::Hash().size()) {
-      continue;
-    }
-    const auto level = static_cast<unsigned char>(key[2]);
-    if (level >= known_.size()) continue;
+    const auto at = TreeNodeAt(key);
     merkle::Hash h;
+    if (!at || at->first >= known_.size() || bytes.size() != h.size()) continue;
     std::memcpy(h.data(), bytes.data(), h.size());
-    known_[level][DecodeSeq(std::string_view(key).substr(3))] = h;
+    known_[at->first][at->second] = h;
   }
 }
 
@@ -121,17 +131,18 @@ merkle::Hash TreeReader::Node(unsigned level, uint64_t index) {
 
 merkle::Hash TreeReader::SubtreeRoot(uint64_t begin, uint64_t end) {
   if (begin >= end) return merkle::EmptyRoot();
-  unsigned level = LargestAlignedLevel(begin, end);
-  if (begin + (uint64_t{1} << level) == end) return Node(level, begin >> level);
+  const unsigned top = LargestAlignedLevel(begin, end);
+  if (begin + (uint64_t{1} << top) == end) return Node(top, begin >> top);
   const auto range = std::make_pair(begin, end);
   if (auto found = folded_.find(range); found != folded_.end()) return found->second;
   // [begin, end) is the complete subtrees greedily taken from the left, largest first; RFC
   // 6962's tree over them folds from the right.
   std::array<merkle::Hash, 64> pieces;
   size_t count = 0;
-  for (uint64_t at = begin; at < end; at += uint64_t{1} << level) {
-    level = LargestAlignedLevel(at, end);
+  for (uint64_t at = begin; at < end;) {
+    const unsigned level = LargestAlignedLevel(at, end);
     pieces[count++] = Node(level, at >> level);
+    at += uint64_t{1} << level;
   }
   merkle::Hash root = pieces[count - 1];
   for (size_t i = count - 1; i-- > 0;) root = merkle::NodeHash(pieces[i], root);

@@ -56,7 +56,9 @@ class PipelineTest : public ::testing::Test {
     if (pipeline_) pipeline_->Stop();
   }
 
-  SignedEvent Step(const std::string& step) { return SignJson(StepStartedJson("leon", step), leon_); }
+  SignedEvent Step(const std::string& step) {
+    return SignJson(StepStartedJson("leon", step), leon_);
+  }
 
   // Submits `event`; the future holds its answer. `admit` runs where the check ran.
   std::future<Result<Receipt>> Submit(SignedEvent event, AppendPipeline::Admit admit = nullptr) {

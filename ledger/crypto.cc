@@ -64,6 +64,53 @@ std::string SigningKey::Sign(std::string_view message) const {
   return signature;
 }
 
+// RFC 8032 (5.1.6): with h = SHA-512(seed), s its clamped first half and `prefix` its second,
+// Sign(M) is R || S where r = SHA-512(prefix || M) mod L, R = [r]B and
+// S = (r + SHA-512(R || A || M) * s) mod L. Computing R is a scalar multiplication of the base
+// point, most of Sign's cost; this checks the other half instead: that the given S is
+// (r + SHA-512(R' || A || M) * s) mod L for the given R'. Sign(M) passes. Another R' changes the
+// hash and so the S it needs, and to compute that S takes r and s, which only this key has: a
+// signature changed by anyone without the key (or by the disk) fails, but for a chance of about
+// 2^-252. S is compared reduced, so S + L fails as Sign never writes it.
+bool SigningKey::IsOwnSignature(std::string_view message, std::string_view signature) const {
+  if (signature.size() != kSignatureSize) return false;
+  const auto* given = reinterpret_cast<const uint8_t*>(signature.data());
+  const auto* m = reinterpret_cast<const uint8_t*>(message.data());
+  uint8_t h[crypto_hash_sha512_BYTES];
+  crypto_hash_sha512(h, secret_.data(), kSeedSize);
+  h[0] &= 248;
+  h[31] &= 127;
+  h[31] |= 64;
+  uint8_t wide[crypto_core_ed25519_NONREDUCEDSCALARBYTES] = {};
+  std::memcpy(wide, h, crypto_core_ed25519_SCALARBYTES);
+  uint8_t s[crypto_core_ed25519_SCALARBYTES], r[crypto_core_ed25519_SCALARBYTES],
+      k[crypto_core_ed25519_SCALARBYTES], ks[crypto_core_ed25519_SCALARBYTES],
+      expected[crypto_core_ed25519_SCALARBYTES];
+  crypto_core_ed25519_scalar_reduce(s, wide);
+  crypto_hash_sha512_state state;
+  crypto_hash_sha512_init(&state);
+  crypto_hash_sha512_update(&state, h + 32, 32);
+  crypto_hash_sha512_update(&state, m, message.size());
+  crypto_hash_sha512_final(&state, wide);
+  crypto_core_ed25519_scalar_reduce(r, wide);
+  crypto_hash_sha512_init(&state);
+  crypto_hash_sha512_update(&state, given, 32);
+  crypto_hash_sha512_update(&state, secret_.data() + kSeedSize, kPublicKeySize);
+  crypto_hash_sha512_update(&state, m, message.size());
+  crypto_hash_sha512_final(&state, wide);
+  crypto_core_ed25519_scalar_reduce(k, wide);
+  crypto_core_ed25519_scalar_mul(ks, k, s);
+  crypto_core_ed25519_scalar_add(expected, ks, r);
+  const bool same = sodium_memcmp(expected, given + 32, sizeof expected) == 0;
+  sodium_memzero(h, sizeof h);
+  sodium_memzero(wide, sizeof wide);
+  sodium_memzero(s, sizeof s);
+  sodium_memzero(r, sizeof r);
+  sodium_memzero(ks, sizeof ks);
+  sodium_memzero(&state, sizeof state);
+  return same;
+}
+
 bool VerifySignature(std::string_view public_key, std::string_view message,
                      std::string_view signature) {
   if (public_key.size() != kPublicKeySize || signature.size() != kSignatureSize) return false;

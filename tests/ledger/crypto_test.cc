@@ -102,6 +102,57 @@ TEST(Ed25519, SignVerifyAndTamper) {
   EXPECT_FALSE(shiplog::VerifySignature("", message, ""));
 }
 
+TEST(Ed25519, IsOwnSignatureAcceptsTheRfc8032Signatures) {
+  const json doc = LoadRfc8032();
+  std::vector<std::string> signatures;
+  for (const json& v : doc.at("vectors")) signatures.push_back(Hex(v.at("signature")));
+  size_t i = 0;
+  for (const json& v : doc.at("vectors")) {
+    SCOPED_TRACE(v.at("name").get<std::string>());
+    auto key = SigningKey::FromSeed(Hex(v.at("secret_key")));
+    ASSERT_OK(key);
+    const std::string message = Hex(v.at("message"));
+    EXPECT_TRUE(key->IsOwnSignature(message, signatures[i]));
+    EXPECT_FALSE(key->IsOwnSignature(message, signatures[(i + 1) % signatures.size()]));
+    EXPECT_FALSE(key->IsOwnSignature(message + "x", signatures[i]));
+    ++i;
+  }
+}
+
+// Every signature it accepts beyond Sign's needs the secret key to make: any one bit changed,
+// another key's signature, another message, and S written unreduced (S + L, which VerifySignature
+// also refuses) all fail.
+TEST(Ed25519, IsOwnSignatureRefusesEveryOtherSignature) {
+  SigningKey key = SigningKey::Generate();
+  SigningKey other = SigningKey::Generate();
+  for (const std::string& message : {std::string(), std::string("checkpoint\n"),
+                                     std::string(1000, '\x7f')}) {
+    const std::string sig = key.Sign(message);
+    ASSERT_TRUE(key.IsOwnSignature(message, sig));
+    for (size_t bit = 0; bit < 8 * sig.size(); ++bit) {
+      ASSERT_FALSE(key.IsOwnSignature(message, FlipBit(sig, bit))) << "bit " << bit;
+    }
+    EXPECT_FALSE(key.IsOwnSignature(message, other.Sign(message)));
+    EXPECT_FALSE(other.IsOwnSignature(message, sig));
+    EXPECT_FALSE(key.IsOwnSignature(message + ".", sig));
+    EXPECT_FALSE(key.IsOwnSignature(message, sig.substr(0, 63)));
+    EXPECT_FALSE(key.IsOwnSignature(message, sig + "x"));
+
+    // L, the order of the base point, little-endian; S < L, so S + L fits in 32 bytes.
+    const std::string order = Hex("edd3f55c1a631258d69cf7a2def9de14" "00000000000000000000000000000010");
+    std::string unreduced = sig;
+    unsigned carry = 0;
+    for (size_t b = 0; b < 32; ++b) {
+      carry += static_cast<unsigned char>(sig[32 + b]) + static_cast<unsigned char>(order[b]);
+      unreduced[32 + b] = static_cast<char>(carry & 0xff);
+      carry >>= 8;
+    }
+    ASSERT_EQ(carry, 0u);
+    EXPECT_FALSE(shiplog::VerifySignature(key.PublicKey(), message, unreduced));
+    EXPECT_FALSE(key.IsOwnSignature(message, unreduced));
+  }
+}
+
 TEST(Ed25519, MovedKeyStillSigns) {
   SigningKey a = SigningKey::Generate();
   const std::string pub = a.PublicKey();

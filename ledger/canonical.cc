@@ -2,11 +2,21 @@
 
 #include <kj/exception.h>
 
+#include <cstdint>
 #include <cstring>
 
 namespace shiplog {
 
 Result<CanonicalMessage> CanonicalMessage::Parse(std::string_view bytes, size_t max_bytes) {
+  return Make(bytes, max_bytes, /*in_place=*/false);
+}
+
+Result<CanonicalMessage> CanonicalMessage::ParseInPlace(std::string_view bytes, size_t max_bytes) {
+  return Make(bytes, max_bytes, /*in_place=*/true);
+}
+
+Result<CanonicalMessage> CanonicalMessage::Make(std::string_view bytes, size_t max_bytes,
+                                                bool in_place) {
   if (bytes.size() > max_bytes) {
     return Status::InvalidArgument("the message is " + std::to_string(bytes.size()) +
                                    " bytes; the limit is " + std::to_string(max_bytes));
@@ -17,11 +27,16 @@ Result<CanonicalMessage> CanonicalMessage::Parse(std::string_view bytes, size_t 
   CanonicalMessage out;
   out.state_ = std::make_unique<State>();
   State& s = *out.state_;
-  s.words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-  std::memcpy(s.words.begin(), bytes.data(), bytes.size());
-  s.segment = s.words.asPtr();
+  const size_t word_count = bytes.size() / sizeof(capnp::word);
+  if (in_place && reinterpret_cast<uintptr_t>(bytes.data()) % alignof(capnp::word) == 0) {
+    s.segment = kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()), word_count);
+  } else {
+    s.words = kj::heapArray<capnp::word>(word_count);
+    std::memcpy(s.words.begin(), bytes.data(), bytes.size());
+    s.segment = s.words.asPtr();
+  }
   capnp::ReaderOptions options;
-  options.traversalLimitInWords = s.words.size() * 2 + 64;  // no amplification past 2x
+  options.traversalLimitInWords = word_count * 2 + 64;  // no amplification past 2x
   options.nestingLimit = 16;
   bool canonical = false;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
@@ -41,7 +56,7 @@ Result<CanonicalMessage> CanonicalMessage::Parse(std::string_view bytes, size_t 
 }
 
 std::string_view CanonicalMessage::bytes() const {
-  auto b = state_->words.asBytes();
+  auto b = state_->segment.asBytes();
   return std::string_view(reinterpret_cast<const char*>(b.begin()), b.size());
 }
 

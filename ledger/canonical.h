@@ -34,6 +34,9 @@ class CanonicalMessage {
   // Fails with kInvalidArgument when the bytes are larger than `max_bytes`, not whole words, do
   // not decode within the read limits, or are not in canonical form.
   static Result<CanonicalMessage> Parse(std::string_view bytes, size_t max_bytes);
+  // Parse() without the copy when `bytes` start on a word boundary (a heap string's do), for a
+  // message read on the spot: the message then reads `bytes`, which must outlive it.
+  static Result<CanonicalMessage> ParseInPlace(std::string_view bytes, size_t max_bytes);
 
   // May be read any number of times.
   // REQUIRES: the bytes were parsed as this type's message. Reading a malformed field throws
@@ -46,9 +49,11 @@ class CanonicalMessage {
   std::string_view bytes() const;
 
  private:
+  static Result<CanonicalMessage> Make(std::string_view bytes, size_t max_bytes, bool in_place);
+
   struct State {
-    kj::Array<capnp::word> words;
-    kj::ArrayPtr<const capnp::word> segment;
+    kj::Array<capnp::word> words;            // the copy, when the message holds one
+    kj::ArrayPtr<const capnp::word> segment;  // `words`, or the bytes read in place
     std::optional<capnp::SegmentArrayMessageReader> reader;  // in place: one allocation fewer
   };
   std::unique_ptr<State> state_;

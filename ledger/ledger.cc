@@ -121,7 +121,7 @@ Result<StoredRecord> DecodeRecord(uint64_t seq, std::string_view value, EventChe
   auto fail = [seq](const std::string& what) {
     return Status::Corrupt("record " + std::to_string(seq) + ": " + what);
   };
-  auto message = CanonicalMessage::Parse(value, kMaxRecordBytes);
+  auto message = CanonicalMessage::ParseInPlace(value, kMaxRecordBytes);
   if (!message.ok()) return fail(message.status().message());
   std::string entry_bytes, leaf_hash;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
@@ -161,7 +161,7 @@ Result<StoredRecord> StoredRecord::FromEntry(std::string entry) {
 }
 
 Result<StoredRecord> internal::DecodeEntry(std::string entry, EventCheck event_check) {
-  auto message = CanonicalMessage::Parse(entry, kMaxRecordBytes);
+  auto message = CanonicalMessage::ParseInPlace(entry, kMaxRecordBytes);
   if (!message.ok()) return message.status().Prefixed("entry");
   uint64_t seq = 0;
   Micros time = 0;

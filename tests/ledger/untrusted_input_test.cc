@@ -183,6 +183,50 @@ TEST(CanonicalEvent, AnEmptyTextWrittenAsPresentIsRefusedAndFromBuilderDropsIt) 
   EXPECT_EQ(again->bytes(), built->bytes());
 }
 
+// ParseInPlace reads bytes on a word boundary where they lie, copies others, and accepts and
+// refuses exactly what Parse does.
+TEST(CanonicalMessage, InPlaceReadsAlignedBytesWhereTheyLieAndAnswersAsParseDoes) {
+  capnp::MallocMessageBuilder builder;
+  auto event = builder.initRoot<shiplog::schema::Event>();
+  event.setId("e-1");
+  event.setActor("deployer");
+  const std::string deployment = "checkout-" + std::string(600, 'd');  // past the 64-word slack
+  event.setDeployment(deployment);
+  const std::string bytes = shiplog::CanonicalBytes(event.asReader());
+  constexpr size_t kLimit = 1 << 20;
+
+  const std::string aligned = bytes;  // on the heap, so on a word boundary
+  ASSERT_EQ(reinterpret_cast<uintptr_t>(aligned.data()) % alignof(capnp::word), 0u);
+  auto in_place = shiplog::CanonicalMessage::ParseInPlace(aligned, kLimit);
+  ASSERT_OK(in_place);
+  EXPECT_EQ(in_place->bytes().data(), aligned.data());
+  EXPECT_EQ(in_place->Root<shiplog::schema::Event>().getDeployment(), deployment);
+
+  const std::string shifted = "x" + bytes;
+  const std::string_view unaligned(shifted.data() + 1, bytes.size());
+  auto copied = shiplog::CanonicalMessage::ParseInPlace(unaligned, kLimit);
+  ASSERT_OK(copied);
+  EXPECT_NE(copied->bytes().data(), unaligned.data());
+  EXPECT_EQ(copied->bytes(), bytes);
+  EXPECT_EQ(copied->Root<shiplog::schema::Event>().getActor(), "deployer");
+
+  size_t refused = 0;
+  for (size_t bit = 0; bit < 8 * bytes.size(); ++bit) {
+    const std::string flipped = FlipBit(bytes, bit);
+    auto parsed = shiplog::CanonicalMessage::Parse(flipped, kLimit);
+    auto read_in_place = shiplog::CanonicalMessage::ParseInPlace(flipped, kLimit);
+    ASSERT_EQ(parsed.ok(), read_in_place.ok()) << "bit " << bit;
+    if (!parsed.ok()) {
+      ++refused;
+      EXPECT_EQ(parsed.status().message(), read_in_place.status().message()) << "bit " << bit;
+    } else {
+      EXPECT_EQ(read_in_place->bytes(), parsed->bytes());
+    }
+  }
+  EXPECT_GT(refused, 0u);
+  EXPECT_FALSE(shiplog::CanonicalMessage::ParseInPlace(aligned, aligned.size() - 1).ok());
+}
+
 // Whether canonical bytes carry data no field owns is decided from each struct's layout; the
 // reference is the one canonical form made by copying every known field. The two must agree on
 // every event that parses as canonical and validates: every single-bit flip and thousands of

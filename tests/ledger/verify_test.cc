@@ -165,7 +165,7 @@ TEST_F(VerifyTest, ProgressCountsRecordsInOrder) {
   std::vector<uint64_t> seen;
   auto report = t_.ledger->Verify(VerifyOptions{3, 2}, [&](uint64_t n) { seen.push_back(n); });
   ASSERT_OK(report);
-  EXPECT_TRUE(report->ok);
+  EXPECT_TRUE(report->ok) << report->problem;
   EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
   for (uint64_t n : seen) EXPECT_LE(n, kRecords);
 }

@@ -530,6 +530,9 @@ class Server::Impl::Session : public Connection,
   }
 
   void CloseNow() {
+    // No longer a connection to make room by: until its read's handler runs, it would still look
+    // the longest idle, and a newcomer picked to replace it would be refused (EvictIfIdle).
+    idle_since_ = 0;
     beast::error_code ignored;
     Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
     Lowest().socket().close(ignored);

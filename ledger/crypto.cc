@@ -107,6 +107,7 @@ bool SigningKey::IsOwnSignature(std::string_view message, std::string_view signa
   sodium_memzero(s, sizeof s);
   sodium_memzero(r, sizeof r);
   sodium_memzero(ks, sizeof ks);
+  sodium_memzero(expected, sizeof expected);  // for another R', it and S would give s away
   sodium_memzero(&state, sizeof state);
   return same;
 }

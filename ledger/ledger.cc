@@ -161,6 +161,7 @@ Result<StoredRecord> StoredRecord::FromEntry(std::string entry) {
 }
 
 Result<StoredRecord> internal::DecodeEntry(std::string entry, EventCheck event_check) {
+  // Reads `entry` in place; read only before `entry` moves into the record below.
   auto message = CanonicalMessage::ParseInPlace(entry, kMaxRecordBytes);
   if (!message.ok()) return message.status().Prefixed("entry");
   uint64_t seq = 0;

@@ -347,7 +347,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families() {
       // entries, measured on a 100k-record history ledger: 475 B against 595 B). The records
       // keep LZ4 there too: every replay and verify reads them all back, and zstd's
       // decompression was a tenth of a replay's CPU, where LZ4's costs a fraction of that
-      // (whole-ledger replay of 1M records 13-15% faster) for about 35 B more a record. The
+      // (whole-ledger replay of 1M records 13-15% faster) for about 32 B more a record. The
       // levels above are rewritten by every compaction, so they take LZ4, the cheapest to write.
       family.compression = rocksdb::kLZ4Compression;
       family.bottommost_compression =

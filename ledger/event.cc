@@ -748,9 +748,12 @@ Status ValidateEvent(schema::Event::Reader event) {
     const StructPlan& fields = *plan->fields;
     const AnyStruct::Reader body = MemberStruct(event, *plan);
     SHIPLOG_RETURN_IF_ERROR(CheckRequired(fields, body, kind));
-    SHIPLOG_RETURN_IF_ERROR(CheckText(fields, body).Prefixed("event kind '" + kind + "'"));
-    SHIPLOG_RETURN_IF_ERROR(CheckTimes(fields, body).Prefixed("event kind '" + kind + "'"));
-    SHIPLOG_RETURN_IF_ERROR(CheckKnownEnums(fields, body).Prefixed("event kind '" + kind + "'"));
+    Status checked = CheckText(fields, body);
+    if (checked.ok()) checked = CheckTimes(fields, body);
+    if (checked.ok()) checked = CheckKnownEnums(fields, body);
+    // The kind goes in front of a failure only: built for every event, as each check's prefix,
+    // it was two fifths of this function's time (a sixteenth of a replay's decoding).
+    if (!checked.ok()) return checked.Prefixed("event kind '" + kind + "'");
   }
   return CheckKindRules(event.getBody());
 }

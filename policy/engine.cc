@@ -616,15 +616,16 @@ std::string_view Engine::EffectiveImage(const Event& event, const DeploymentStat
 }
 
 Fact Engine::MakeFact(uint64_t seq, Micros time, const Event& event,
-                      const std::vector<std::string>& roles, const std::string& signer) const {
+                      std::vector<std::string> roles, std::string signer,
+                      const DeploymentState* deployment) const {
   Fact f(event);
-  f.signer = signer;
+  f.signer = std::move(signer);
   f.seq = seq;
   f.time = time;
   f.kind = std::string(event.kind());
   f.actor = std::string(event.actor());
-  f.roles = roles;
-  f.image = std::string(EffectiveImage(event, FindDeployment(std::string(event.deployment()))));
+  f.roles = std::move(roles);
+  f.image = std::string(EffectiveImage(event, deployment));
   return f;
 }
 
@@ -679,9 +680,9 @@ Status Engine::CheckAuthority(const Event& event, const std::vector<std::string>
 
 // ---- the fold ----
 
-void Engine::Apply(uint64_t seq, Micros time, const Event& event,
-                   const std::vector<std::string>& roles, const std::string& signer) {
-  const std::string kind(event.kind());
+void Engine::Apply(uint64_t seq, Micros time, const Event& event, std::vector<std::string> roles,
+                   std::string signer) {
+  const std::string_view kind = event.kind();
   if (ApplyEnvironmentKind(seq, kind, event)) return;
   if (event.deployment().empty()) return;
   // Evidence counts only from its deployment's request on. A review, waiver, gate result, backup
@@ -689,18 +690,24 @@ void Engine::Apply(uint64_t seq, Micros time, const Event& event,
   // known change (the app, version and image come with the request): the ledger keeps it for
   // auditors, but it is folded into no state a rule reads. Otherwise an approval recorded ahead
   // under a name would satisfy R4 for whatever is later requested under that name.
-  const DeploymentState* known = FindDeployment(std::string(event.deployment()));
-  if (kind != "deploy.requested" && (known == nullptr || !known->request)) return;
+  std::string id(event.deployment());
+  auto known = deployments_.find(id);
+  const bool request = kind == "deploy.requested";
+  if (!request && (known == deployments_.end() || !known->second.request)) return;
 
-  Fact fact = MakeFact(seq, time, event, roles, signer);
-  DeploymentState& d = deployments_[std::string(event.deployment())];
-  d.id = std::string(event.deployment());
+  Fact fact = MakeFact(seq, time, event, std::move(roles), std::move(signer),
+                       known == deployments_.end() ? nullptr : &known->second);
+  if (known == deployments_.end()) {
+    known = deployments_.emplace(id, DeploymentState{}).first;
+    known->second.id = std::move(id);
+  }
+  DeploymentState& d = known->second;
   if (!d.value_index) d.value_index = value_index_;
   auto finish = [&](DeploymentState::Status status) {
     d.status = status;
     MarkFinished({d.app(), d.environment()}, d.id);
   };
-  if (kind == "deploy.requested") {
+  if (request) {
     d.request = fact;
     d.listed_steps = ListedSteps(d.request);
     d.status = DeploymentState::Status::kRequested;
@@ -741,7 +748,7 @@ void Engine::Apply(uint64_t seq, Micros time, const Event& event,
   IndexFact(d, d.facts.size() - 1);
 }
 
-bool Engine::ApplyEnvironmentKind(uint64_t seq, const std::string& kind, const Event& event) {
+bool Engine::ApplyEnvironmentKind(uint64_t seq, std::string_view kind, const Event& event) {
   auto f = [&event](std::string_view name) { return StringField(event, name); };
   if (kind == "incident.opened") {
     environment_.open_incidents[f("environment")][f("incident")] = seq;

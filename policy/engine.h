@@ -197,8 +197,8 @@ class Engine {
 
   // Folds one appended event into the state. O(1) amortised. `signer` is the signing key (hex),
   // which approvals need to stop counting a revoked key's.
-  void Apply(uint64_t seq, Micros time, const Event& event, const std::vector<std::string>& roles,
-             const std::string& signer = "");
+  void Apply(uint64_t seq, Micros time, const Event& event, std::vector<std::string> roles,
+             std::string signer = "");
 
   const DeploymentState* FindDeployment(const std::string& id) const;
   const EnvironmentState& environment() const { return environment_; }
@@ -228,13 +228,14 @@ class Engine {
 
  private:
   // Folds an incident or maintenance-window event; false for any other kind.
-  bool ApplyEnvironmentKind(uint64_t seq, const std::string& kind, const Event& event);
+  bool ApplyEnvironmentKind(uint64_t seq, std::string_view kind, const Event& event);
   // deployment `id` of (app, environment) started or ended (completed or rolled back).
   void MarkInProgress(const std::pair<std::string, std::string>& key, const std::string& id);
   void MarkFinished(const std::pair<std::string, std::string>& key, const std::string& id);
 
-  Fact MakeFact(uint64_t seq, Micros time, const Event& event,
-                const std::vector<std::string>& roles, const std::string& signer) const;
+  // `deployment`: the event's deployment's state, null when it has none yet.
+  Fact MakeFact(uint64_t seq, Micros time, const Event& event, std::vector<std::string> roles,
+                std::string signer, const DeploymentState* deployment) const;
   // Adds d.facts[index] to the deployment's kind and value indexes.
   static void IndexFact(DeploymentState& d, size_t index);
   // Rebuilds the deployment's indexes for this engine's policy's fields.

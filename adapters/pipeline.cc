@@ -61,7 +61,7 @@ void AppendPipeline::Enqueue(std::function<Result<CheckedEvent>()> check, Done d
     alone = checks_ == 0 && queue_.empty() && !sequencing_;
     ++checks_;
   }
-  auto work = [this, check = std::move(check), done = std::move(done),
+  auto work = [this, alone, check = std::move(check), done = std::move(done),
                admit = std::move(admit)]() mutable {
     auto checked = check();
     if (checked.ok() && admit) {
@@ -72,22 +72,52 @@ void AppendPipeline::Enqueue(std::function<Result<CheckedEvent>()> check, Done d
       RunGuarded("an append's callback", [&] { done(checked.status()); });
       return;
     }
+    std::vector<Waiting> here;
+    bool for_the_sequencer = true;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back({std::move(checked).value(), std::move(done)});
-      CheckDoneLocked();
+      if (alone && StillAloneLocked()) {
+        // Still idle: appended here too (see below). It stays counted in checks_ until
+        // answered, so that Stop() waits for it.
+        here.push_back({std::move(checked).value(), std::move(done)});
+        sequencing_ = appending_here_ = true;
+      } else {
+        queue_.push_back({std::move(checked).value(), std::move(done)});
+        CheckDoneLocked();
+      }
     }
-    wake_.notify_one();
+    if (!here.empty()) {
+      AppendAndAnswer(here);
+      const bool stopped = !ledger_.Writable().ok();
+      std::lock_guard<std::mutex> lock(mu_);
+      appending_here_ = false;
+      // A commit that failed here stopped appends, and it is the sequencer that asks the ledger
+      // to resume (ResumeAfterStop): it must wake to see that, or it sleeps on.
+      if (stopped) look_again_ = true;
+      CheckDoneLocked();
+      // What was queued meanwhile waited for this batch; with nothing, the sequencer sleeps on.
+      for_the_sequencer = look_again_ || !queue_.empty() || !tasks_.empty();
+    }
+    if (for_the_sequencer) wake_.notify_one();
   };
   // An event that finds the pipeline idle (no other being checked, queued or appended) is
-  // checked here, on the caller's thread: handing it to the pool is a wake-up (about 30 µs) that
-  // an agent appending alone waits through on every append. Under load the pool takes it, so
-  // that callers' threads (the server's connections) stay free to read and answer others.
+  // checked here, on the caller's thread, and if the pipeline is still idle then, appended here
+  // as well: handing it to the pool, to the sequencer and back is a wake-up each (about 30 µs)
+  // that an agent appending alone waits through on every append. Under load the pool and the
+  // sequencer take it, so that callers' threads (the server's connections) stay free to read and
+  // answer others.
   if (alone) {
     work();
   } else {
     boost::asio::post(*verifiers_, std::move(work));
   }
+}
+
+bool AppendPipeline::StillAloneLocked() const {
+  // checks_ == 1: this event's own check. A ledger that stopped taking appends is left to the
+  // sequencer, which asks it to resume.
+  return checks_ == 1 && queue_.empty() && tasks_.empty() && !sequencing_ && !stopping_ &&
+         ledger_.Writable().ok();
 }
 
 void AppendPipeline::CheckDone() {
@@ -143,12 +173,19 @@ void AppendPipeline::SequencerLoop() {
     const bool waiting_out = stopped == StatusCode::kNoSpace || stopped == StatusCode::kUnavailable;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      auto work = [this] { return stopping_ || !queue_.empty() || !tasks_.empty(); };
+      // Not while a caller's thread appends: one batch at a time, and tasks between batches.
+      auto work = [this] {
+        return stopping_ || look_again_ ||
+               (!appending_here_ && (!queue_.empty() || !tasks_.empty()));
+      };
       if (waiting_out) {
         wake_.wait_for(lock, kResumeEvery, work);
       } else {
         wake_.wait(lock, work);
       }
+      // Woken by the timeout while a caller's thread appends: its batch goes first.
+      if (appending_here_) continue;
+      look_again_ = false;
       tasks.swap(tasks_);
       const size_t take = std::min(queue_.size(), options_.max_batch);
       batch.reserve(take);

@@ -1,7 +1,8 @@
 // AppendPipeline: how the server appends, fast and durable together.
 //
 // Signature checks (Ed25519, the costly part) run on a pool of threads (an event that finds the
-// pipeline idle, on the thread that submits it, sparing it a hand-off). One sequencer thread then
+// pipeline idle is checked and appended on the thread that submits it, sparing it two hand-offs,
+// as long as nothing else arrives meanwhile). One sequencer thread then
 // takes every checked event waiting and appends them in arrival order as one batch
 // (Ledger::AppendBatch: the policy judges each against the ones before it, one store commit, one
 // fsync), and only then answers each of them. So with many agents the cost per event approaches
@@ -37,12 +38,14 @@ class AppendPipeline {
   struct Options {
     size_t verify_threads = 2;
     size_t max_batch = 2048;  // events per commit at most
-    // Called on the sequencer after each commit, with the ledger's size: the live feed's wake-up
+    // Called after each commit, with the ledger's size, on the thread that appended the batch
+    // (the sequencer, or a caller's; never two at once): the live feed's wake-up
     // (adapters/event_feed.h). Must return quickly.
     std::function<void(uint64_t size)> committed;
   };
   // Called once per submitted event, on a pool, the submitting or the sequencer thread, after it
-  // is durable (or with why it is not stored).
+  // is durable (or with why it is not stored); on the submitting thread it may come before
+  // Submit returns.
   using Done = std::function<void(Result<Receipt>)>;
   // Called where the check ran once an event's signature verified, before it is queued: a non-OK
   // status refuses it (passed to Done, nothing stored). The per-key rate limit (adapters/rate_limit.h).
@@ -79,6 +82,9 @@ class AppendPipeline {
   // One check is over (its event queued or answered): Stop() waits for every one.
   void CheckDone();
   void CheckDoneLocked();  // REQUIRES: mu_ held
+  // Nothing else is being checked, queued or appended, and the ledger takes appends: the event
+  // checked on its caller's thread may be appended there. REQUIRES: mu_ held.
+  bool StillAloneLocked() const;
   void SequencerLoop();
   // Runs one batch through the ledger and answers each of its events.
   void AppendAndAnswer(std::vector<Waiting>& batch);
@@ -99,6 +105,8 @@ class AppendPipeline {
   std::deque<std::function<void()>> tasks_;      // GUARDED_BY(mu_)
   size_t checks_ = 0;                            // GUARDED_BY(mu_): events being checked
   bool sequencing_ = false;                      // GUARDED_BY(mu_): a batch is being appended
+  bool appending_here_ = false;                  // GUARDED_BY(mu_): ... on a caller's thread
+  bool look_again_ = false;                      // GUARDED_BY(mu_): appends stopped meanwhile
   std::condition_variable checks_done_;          // checks_ fell to 0 after Stop() began
   bool stopping_ = false;                        // GUARDED_BY(mu_): the pool has drained
   bool refusing_ = false;                        // GUARDED_BY(mu_): Stop() was called

@@ -1,13 +1,16 @@
 // AppendPipeline in this process, on a real ledger: where an event's signature is checked (a lone
 // event on the thread that submits it, others on the pool), and that Stop() answers an event
 // checked on a submitting thread.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "adapters/pipeline.h"
+#include "ledger/store.h"
 #include "tests/ledger/test_util.h"
 
 namespace shiplog_test {
@@ -100,6 +103,58 @@ TEST_F(PipelineTest, ALoneEventIsCheckedOnTheSubmittingThread) {
   EXPECT_EQ(ran_on, std::this_thread::get_id());
 }
 
+TEST_F(PipelineTest, ALoneEventIsAppendedAndAnsweredOnTheSubmittingThread) {
+  const uint64_t before = t_.ledger->size();
+  std::thread::id answered_on;
+  bool answered_before_submit_returned = false;
+  bool returned = false;
+  pipeline_->Submit(Step("build"), [&](Result<Receipt> receipt) {
+    ASSERT_OK(receipt);
+    answered_on = std::this_thread::get_id();
+    answered_before_submit_returned = !returned;
+  });
+  returned = true;
+  EXPECT_TRUE(answered_before_submit_returned);
+  EXPECT_EQ(answered_on, std::this_thread::get_id());
+  EXPECT_EQ(t_.ledger->size(), before + 1);
+}
+
+TEST_F(PipelineTest, NothingRunsInSequenceWhileACallersThreadAppends) {
+  // The lone event is appended on the submitter's thread, which then waits at the latch inside
+  // its answer: that batch is not over, so a task in sequence and a second event wait for it.
+  std::promise<void> answering;
+  Latch latch;
+  std::optional<Result<Receipt>> first;
+  std::thread submitter([&] {
+    pipeline_->Submit(Step("build"), [&](Result<Receipt> receipt) {
+      first = std::move(receipt);
+      answering.set_value();
+      latch.Wait();
+    });
+  });
+  answering.get_future().wait();
+  std::atomic<bool> task_ran{false};
+  std::promise<void> task_done;
+  pipeline_->RunInSequence([&] {
+    task_ran = true;
+    task_done.set_value();
+  });
+  auto second = Submit(Step("staging"));
+  const bool second_meanwhile = second.wait_for(500ms) == std::future_status::ready;
+  const bool task_meanwhile = task_ran.load();
+  latch.Open();
+  submitter.join();
+  EXPECT_FALSE(task_meanwhile) << "a task ran in sequence in the middle of a batch";
+  EXPECT_FALSE(second_meanwhile) << "a second batch was appended in the middle of the first";
+  ASSERT_EQ(task_done.get_future().wait_for(30s), std::future_status::ready);
+  ASSERT_EQ(second.wait_for(30s), std::future_status::ready);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_OK(*first);
+  Result<Receipt> later = second.get();
+  ASSERT_OK(later);
+  EXPECT_EQ(later->seq, (*first)->seq + 1);
+}
+
 TEST_F(PipelineTest, WithACheckUnderWayTheNextGoesToThePool) {
   // The first event is alone, so it is checked on the thread that submits it, which waits at
   // the latch inside the check.
@@ -152,6 +207,92 @@ TEST_F(PipelineTest, StopAnswersAnEventCheckedOnTheSubmittingThread) {
   Result<Receipt> receipt = held.get();
   ASSERT_OK(receipt);
   EXPECT_EQ(t_.ledger->size(), receipt->seq + 1);
+}
+
+// A RocksDB store that fails its commits as a full disk does while `full` is set, and resumes
+// once it is not.
+class FullDiskStore final : public shiplog::Store {
+ public:
+  FullDiskStore(std::unique_ptr<shiplog::Store> inner, const std::atomic<bool>* full)
+      : inner_(std::move(inner)), full_(full) {}
+  Status Commit(const shiplog::StoreBatch& batch) override {
+    if (*full_) return Status::NoSpace("No space left on device");
+    return inner_->Commit(batch);
+  }
+  Status Resume() override {
+    return *full_ ? Status::NoSpace("No space left on device") : Status::Ok();
+  }
+  Result<uint64_t> RecordCount() override { return inner_->RecordCount(); }
+  Result<std::optional<std::string>> GetRecord(uint64_t seq) override {
+    return inner_->GetRecord(seq);
+  }
+  Status ScanRecords(uint64_t from, const RecordVisitor& visit) override {
+    return inner_->ScanRecords(from, visit);
+  }
+  Result<std::optional<std::string>> GetIndex(std::string_view key) override {
+    return inner_->GetIndex(key);
+  }
+  Status ScanIndex(std::string_view prefix, std::string_view start,
+                   const IndexVisitor& visit) override {
+    return inner_->ScanIndex(prefix, start, visit);
+  }
+  Result<std::optional<std::string>> GetMeta(std::string_view key) override {
+    return inner_->GetMeta(key);
+  }
+  Status PutMeta(std::string_view key, std::string_view value) override {
+    return inner_->PutMeta(key, value);
+  }
+
+ private:
+  std::unique_ptr<shiplog::Store> inner_;
+  const std::atomic<bool>* full_;
+};
+
+TEST(PipelineOnAFullDisk, AFailedAppendOnTheCallersThreadIsResumedByTheSequencer) {
+  TempDir tmp;
+  shiplog::FakeClock clock(kT0);
+  SigningKey ledger_key = SigningKey::Generate();
+  SigningKey admin = SigningKey::Generate();
+  SigningKey leon = SigningKey::Generate();
+  shiplog::InitOptions options;
+  options.admin_name = "admin";
+  options.admin_public_key = admin.PublicKey();
+  {
+    auto store = Unwrap(shiplog::OpenRocksStore(tmp.Path("db"), true));
+    ASSERT_OK(shiplog::Ledger::WriteGenesis(*store, ledger_key, options, &clock));
+  }
+  std::atomic<bool> full{false};
+  auto ledger = Unwrap(shiplog::Ledger::Open(
+      std::make_unique<FullDiskStore>(Unwrap(shiplog::OpenRocksStore(tmp.Path("db"), false)),
+                                      &full),
+      std::move(ledger_key), &clock));
+  ASSERT_OK(ledger->Append(
+      SignJson(KeyEnrolledJson("admin", "leon", leon.PublicKey(), {"deployer"}), admin)));
+  AppendPipeline pipeline(*ledger, AppendPipeline::Options{}, nullptr);
+
+  // The pipeline is idle, so the event is appended on this thread, and the disk is full.
+  full = true;
+  std::optional<Result<Receipt>> refused;
+  pipeline.Submit(SignJson(StepStartedJson("leon", "build"), leon),
+                  [&](Result<Receipt> receipt) { refused = std::move(receipt); });
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_CODE(*refused, StatusCode::kNoSpace);
+  EXPECT_CODE(ledger->Writable(), StatusCode::kNoSpace);
+
+  // Space is freed: the sequencer, which asks the ledger to resume, must have seen it stop.
+  full = false;
+  const auto give_up = std::chrono::steady_clock::now() + 30s;
+  while (!ledger->Writable().ok() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_OK(ledger->Writable());
+  std::promise<Result<Receipt>> taken;
+  pipeline.Submit(SignJson(StepStartedJson("leon", "build"), leon),
+                  [&](Result<Receipt> receipt) { taken.set_value(std::move(receipt)); });
+  auto answer = taken.get_future();
+  ASSERT_EQ(answer.wait_for(30s), std::future_status::ready);
+  ASSERT_OK(answer.get());
+  pipeline.Stop();
 }
 
 }  // namespace SHIPLOG_THIS_FILE

@@ -363,9 +363,12 @@ class Server::Impl::Session : public Connection,
     auto work = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
         server_.ioc_.get_executor());
     auto answered = std::make_shared<std::atomic<bool>>(false);
+    // Dispatched, not posted: an answer made on this connection's strand (a refusal, or an
+    // append the pipeline took on this thread) is written at once, where a post would wake the
+    // other I/O thread to write it. One from a pool thread is posted, as before.
     Respond respond = [self = this->shared_from_this(), work, answered](Response response) {
       if (answered->exchange(true)) return;
-      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+      net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->Write(std::move(response));
       });
       work->reset();

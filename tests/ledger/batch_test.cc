@@ -132,36 +132,16 @@ TEST_F(BatchTest, ABatchOfNothingNewWritesNothing) {
 }
 
 // A RocksDB store whose commits can be made to fail, as a full disk would make them.
-class FailingStore final : public shiplog::Store {
+class FailingStore final : public ForwardingStore {
  public:
-  FailingStore(std::unique_ptr<shiplog::Store> inner, bool* fail) : inner_(std::move(inner)), fail_(fail) {}
+  FailingStore(std::unique_ptr<shiplog::Store> inner, bool* fail)
+      : ForwardingStore(std::move(inner)), fail_(fail) {}
   Status Commit(const StoreBatch& batch) override {
     if (*fail_) return Status::Internal("No space left on device");
-    return inner_->Commit(batch);
-  }
-  shiplog::Result<uint64_t> RecordCount() override { return inner_->RecordCount(); }
-  shiplog::Result<std::optional<std::string>> GetRecord(uint64_t seq) override {
-    return inner_->GetRecord(seq);
-  }
-  Status ScanRecords(uint64_t from, const RecordVisitor& visit) override {
-    return inner_->ScanRecords(from, visit);
-  }
-  shiplog::Result<std::optional<std::string>> GetIndex(std::string_view key) override {
-    return inner_->GetIndex(key);
-  }
-  Status ScanIndex(std::string_view prefix, std::string_view start,
-                   const IndexVisitor& visit) override {
-    return inner_->ScanIndex(prefix, start, visit);
-  }
-  shiplog::Result<std::optional<std::string>> GetMeta(std::string_view key) override {
-    return inner_->GetMeta(key);
-  }
-  Status PutMeta(std::string_view key, std::string_view value) override {
-    return inner_->PutMeta(key, value);
+    return inner().Commit(batch);
   }
 
  private:
-  std::unique_ptr<shiplog::Store> inner_;
   bool* fail_;
 };
 
@@ -171,18 +151,12 @@ TEST(BatchCommitFailure, NothingIsStoredAndTheLedgerStopsAppending) {
   SigningKey ledger_key = SigningKey::Generate();
   SigningKey admin = SigningKey::Generate();
   SigningKey leon = SigningKey::Generate();
-  shiplog::InitOptions options;
-  options.admin_name = "admin";
-  options.admin_public_key = admin.PublicKey();
   const std::string ledger_seed = ledger_key.Seed();
   bool fail = false;
-  {
-    auto store = Unwrap(shiplog::OpenRocksStore(tmp.Path("db"), true));
-    ASSERT_OK(Ledger::WriteGenesis(*store, ledger_key, options, &clock));
-  }
-  auto inner = Unwrap(shiplog::OpenRocksStore(tmp.Path("db"), false));
-  auto ledger = Unwrap(Ledger::Open(std::make_unique<FailingStore>(std::move(inner), &fail),
-                                    std::move(ledger_key), &clock));
+  auto ledger = OpenWrappedLedger(tmp.Path("db"), std::move(ledger_key), admin, &clock,
+                                  [&](std::unique_ptr<shiplog::Store> inner) {
+                                    return std::make_unique<FailingStore>(std::move(inner), &fail);
+                                  });
   ASSERT_OK(ledger->Append(SignJson(KeyEnrolledJson("admin", "leon", leon.PublicKey(), {"deployer"}), admin)));
   fail = true;
   auto out = ledger->AppendBatch(Checked({SignJson(StepStartedJson("leon", "a"), leon),

@@ -11,10 +11,12 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -315,6 +317,62 @@ inline shiplog::SignedEvent SignJson(const json& j, const shiplog::SigningKey& k
 inline std::string FlipBit(std::string s, size_t bit) {
   s[bit / 8] = static_cast<char>(s[bit / 8] ^ (1 << (bit % 8)));
   return s;
+}
+
+// ---- a store that fails on cue ----
+
+// Passes every call to the store it wraps: tests derive from it to make one kind of call fail
+// as a damaged or full disk would.
+class ForwardingStore : public shiplog::Store {
+ public:
+  explicit ForwardingStore(std::unique_ptr<shiplog::Store> inner) : inner_(std::move(inner)) {}
+  Status Commit(const shiplog::StoreBatch& batch) override { return inner_->Commit(batch); }
+  Result<uint64_t> RecordCount() override { return inner_->RecordCount(); }
+  Result<std::optional<std::string>> GetRecord(uint64_t seq) override {
+    return inner_->GetRecord(seq);
+  }
+  Status ScanRecords(uint64_t from, const RecordVisitor& visit) override {
+    return inner_->ScanRecords(from, visit);
+  }
+  Result<std::optional<std::string>> GetIndex(std::string_view key) override {
+    return inner_->GetIndex(key);
+  }
+  Status ScanIndex(std::string_view prefix, std::string_view start,
+                   const IndexVisitor& visit) override {
+    return inner_->ScanIndex(prefix, start, visit);
+  }
+  Result<std::optional<std::string>> GetMeta(std::string_view key) override {
+    return inner_->GetMeta(key);
+  }
+  Status PutMeta(std::string_view key, std::string_view value) override {
+    return inner_->PutMeta(key, value);
+  }
+
+ protected:
+  shiplog::Store& inner() { return *inner_; }
+
+ private:
+  std::unique_ptr<shiplog::Store> inner_;
+};
+
+// A ledger on a new RocksDB store at `path`, opened through `wrap` (a ForwardingStore, say), with
+// its genesis naming `admin` as "admin". Throws on failure.
+template <typename Wrap>
+std::unique_ptr<shiplog::Ledger> OpenWrappedLedger(const std::string& path,
+                                                   shiplog::SigningKey ledger_key,
+                                                   const shiplog::SigningKey& admin,
+                                                   shiplog::Clock* clock, const Wrap& wrap) {
+  shiplog::InitOptions options;
+  options.admin_name = "admin";
+  options.admin_public_key = admin.PublicKey();
+  {
+    auto store = Unwrap(shiplog::OpenRocksStore(path, true), "OpenRocksStore");
+    Check(shiplog::Ledger::WriteGenesis(*store, ledger_key, options, clock), "WriteGenesis");
+  }
+  std::unique_ptr<shiplog::Store> store =
+      wrap(Unwrap(shiplog::OpenRocksStore(path, false), "OpenRocksStore"));
+  return Unwrap(shiplog::Ledger::Open(std::move(store), std::move(ledger_key), clock),
+                "Ledger::Open");
 }
 
 // ---- a ledger in a temporary directory ----

@@ -73,13 +73,13 @@ std::string WithBadSignature(const std::string& stored) {
 }
 
 // A RocksDB store whose record scan fails on reaching `fail_at`, as a damaged file would make it.
-class FailingScanStore final : public shiplog::Store {
+class FailingScanStore final : public ForwardingStore {
  public:
   FailingScanStore(std::unique_ptr<shiplog::Store> inner, const uint64_t* fail_at)
-      : inner_(std::move(inner)), fail_at_(fail_at) {}
+      : ForwardingStore(std::move(inner)), fail_at_(fail_at) {}
   Status ScanRecords(uint64_t from, const RecordVisitor& visit) override {
     Status failed;
-    Status status = inner_->ScanRecords(from, [&](uint64_t seq, std::string_view value) {
+    Status status = inner().ScanRecords(from, [&](uint64_t seq, std::string_view value) {
       if (seq >= *fail_at_) {
         failed = Status::Internal("reading record " + std::to_string(seq) + ": I/O error");
         return false;
@@ -88,27 +88,8 @@ class FailingScanStore final : public shiplog::Store {
     });
     return failed.ok() ? status : failed;
   }
-  Status Commit(const shiplog::StoreBatch& batch) override { return inner_->Commit(batch); }
-  shiplog::Result<uint64_t> RecordCount() override { return inner_->RecordCount(); }
-  shiplog::Result<std::optional<std::string>> GetRecord(uint64_t seq) override {
-    return inner_->GetRecord(seq);
-  }
-  shiplog::Result<std::optional<std::string>> GetIndex(std::string_view key) override {
-    return inner_->GetIndex(key);
-  }
-  Status ScanIndex(std::string_view prefix, std::string_view start,
-                   const IndexVisitor& visit) override {
-    return inner_->ScanIndex(prefix, start, visit);
-  }
-  shiplog::Result<std::optional<std::string>> GetMeta(std::string_view key) override {
-    return inner_->GetMeta(key);
-  }
-  Status PutMeta(std::string_view key, std::string_view value) override {
-    return inner_->PutMeta(key, value);
-  }
 
  private:
-  std::unique_ptr<shiplog::Store> inner_;
   const uint64_t* fail_at_;
 };
 

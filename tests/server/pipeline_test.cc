@@ -10,7 +10,6 @@
 #include <thread>
 
 #include "adapters/pipeline.h"
-#include "ledger/store.h"
 #include "tests/ledger/test_util.h"
 
 namespace shiplog_test {
@@ -211,40 +210,19 @@ TEST_F(PipelineTest, StopAnswersAnEventCheckedOnTheSubmittingThread) {
 
 // A RocksDB store that fails its commits as a full disk does while `full` is set, and resumes
 // once it is not.
-class FullDiskStore final : public shiplog::Store {
+class FullDiskStore final : public ForwardingStore {
  public:
   FullDiskStore(std::unique_ptr<shiplog::Store> inner, const std::atomic<bool>* full)
-      : inner_(std::move(inner)), full_(full) {}
+      : ForwardingStore(std::move(inner)), full_(full) {}
   Status Commit(const shiplog::StoreBatch& batch) override {
     if (*full_) return Status::NoSpace("No space left on device");
-    return inner_->Commit(batch);
+    return inner().Commit(batch);
   }
   Status Resume() override {
     return *full_ ? Status::NoSpace("No space left on device") : Status::Ok();
   }
-  Result<uint64_t> RecordCount() override { return inner_->RecordCount(); }
-  Result<std::optional<std::string>> GetRecord(uint64_t seq) override {
-    return inner_->GetRecord(seq);
-  }
-  Status ScanRecords(uint64_t from, const RecordVisitor& visit) override {
-    return inner_->ScanRecords(from, visit);
-  }
-  Result<std::optional<std::string>> GetIndex(std::string_view key) override {
-    return inner_->GetIndex(key);
-  }
-  Status ScanIndex(std::string_view prefix, std::string_view start,
-                   const IndexVisitor& visit) override {
-    return inner_->ScanIndex(prefix, start, visit);
-  }
-  Result<std::optional<std::string>> GetMeta(std::string_view key) override {
-    return inner_->GetMeta(key);
-  }
-  Status PutMeta(std::string_view key, std::string_view value) override {
-    return inner_->PutMeta(key, value);
-  }
 
  private:
-  std::unique_ptr<shiplog::Store> inner_;
   const std::atomic<bool>* full_;
 };
 
@@ -254,18 +232,11 @@ TEST(PipelineOnAFullDisk, AFailedAppendOnTheCallersThreadIsResumedByTheSequencer
   SigningKey ledger_key = SigningKey::Generate();
   SigningKey admin = SigningKey::Generate();
   SigningKey leon = SigningKey::Generate();
-  shiplog::InitOptions options;
-  options.admin_name = "admin";
-  options.admin_public_key = admin.PublicKey();
-  {
-    auto store = Unwrap(shiplog::OpenRocksStore(tmp.Path("db"), true));
-    ASSERT_OK(shiplog::Ledger::WriteGenesis(*store, ledger_key, options, &clock));
-  }
   std::atomic<bool> full{false};
-  auto ledger = Unwrap(shiplog::Ledger::Open(
-      std::make_unique<FullDiskStore>(Unwrap(shiplog::OpenRocksStore(tmp.Path("db"), false)),
-                                      &full),
-      std::move(ledger_key), &clock));
+  auto ledger = OpenWrappedLedger(tmp.Path("db"), std::move(ledger_key), admin, &clock,
+                                  [&](std::unique_ptr<shiplog::Store> inner) {
+                                    return std::make_unique<FullDiskStore>(std::move(inner), &full);
+                                  });
   ASSERT_OK(ledger->Append(
       SignJson(KeyEnrolledJson("admin", "leon", leon.PublicKey(), {"deployer"}), admin)));
   AppendPipeline pipeline(*ledger, AppendPipeline::Options{}, nullptr);

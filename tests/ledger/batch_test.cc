@@ -153,10 +153,8 @@ TEST(BatchCommitFailure, NothingIsStoredAndTheLedgerStopsAppending) {
   SigningKey leon = SigningKey::Generate();
   const std::string ledger_seed = ledger_key.Seed();
   bool fail = false;
-  auto ledger = OpenWrappedLedger(tmp.Path("db"), std::move(ledger_key), admin, &clock,
-                                  [&](std::unique_ptr<shiplog::Store> inner) {
-                                    return std::make_unique<FailingStore>(std::move(inner), &fail);
-                                  });
+  auto ledger =
+      OpenWrappedLedger<FailingStore>(tmp.Path("db"), std::move(ledger_key), admin, &clock, &fail);
   ASSERT_OK(ledger->Append(SignJson(KeyEnrolledJson("admin", "leon", leon.PublicKey(), {"deployer"}), admin)));
   fail = true;
   auto out = ledger->AppendBatch(Checked({SignJson(StepStartedJson("leon", "a"), leon),

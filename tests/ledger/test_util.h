@@ -355,13 +355,13 @@ class ForwardingStore : public shiplog::Store {
   std::unique_ptr<shiplog::Store> inner_;
 };
 
-// A ledger on a new RocksDB store at `path`, opened through `wrap` (a ForwardingStore, say), with
-// its genesis naming `admin` as "admin". Throws on failure.
-template <typename Wrap>
+// A ledger on a new RocksDB store at `path`, opened through a `Wrapper` (a ForwardingStore)
+// made with the store and `args`, with its genesis naming `admin` as "admin". Throws on failure.
+template <typename Wrapper, typename... Args>
 std::unique_ptr<shiplog::Ledger> OpenWrappedLedger(const std::string& path,
                                                    shiplog::SigningKey ledger_key,
                                                    const shiplog::SigningKey& admin,
-                                                   shiplog::Clock* clock, const Wrap& wrap) {
+                                                   shiplog::Clock* clock, Args&&... args) {
   shiplog::InitOptions options;
   options.admin_name = "admin";
   options.admin_public_key = admin.PublicKey();
@@ -369,8 +369,8 @@ std::unique_ptr<shiplog::Ledger> OpenWrappedLedger(const std::string& path,
     auto store = Unwrap(shiplog::OpenRocksStore(path, true), "OpenRocksStore");
     Check(shiplog::Ledger::WriteGenesis(*store, ledger_key, options, clock), "WriteGenesis");
   }
-  std::unique_ptr<shiplog::Store> store =
-      wrap(Unwrap(shiplog::OpenRocksStore(path, false), "OpenRocksStore"));
+  auto store = std::make_unique<Wrapper>(
+      Unwrap(shiplog::OpenRocksStore(path, false), "OpenRocksStore"), std::forward<Args>(args)...);
   return Unwrap(shiplog::Ledger::Open(std::move(store), std::move(ledger_key), clock),
                 "Ledger::Open");
 }

@@ -233,10 +233,8 @@ TEST(PipelineOnAFullDisk, AFailedAppendOnTheCallersThreadIsResumedByTheSequencer
   SigningKey admin = SigningKey::Generate();
   SigningKey leon = SigningKey::Generate();
   std::atomic<bool> full{false};
-  auto ledger = OpenWrappedLedger(tmp.Path("db"), std::move(ledger_key), admin, &clock,
-                                  [&](std::unique_ptr<shiplog::Store> inner) {
-                                    return std::make_unique<FullDiskStore>(std::move(inner), &full);
-                                  });
+  auto ledger =
+      OpenWrappedLedger<FullDiskStore>(tmp.Path("db"), std::move(ledger_key), admin, &clock, &full);
   ASSERT_OK(ledger->Append(
       SignJson(KeyEnrolledJson("admin", "leon", leon.PublicKey(), {"deployer"}), admin)));
   AppendPipeline pipeline(*ledger, AppendPipeline::Options{}, nullptr);

@@ -106,11 +106,17 @@ void AppendPipeline::Enqueue(std::function<Result<CheckedEvent>()> check, Done d
   // that an agent appending alone waits through on every append. Under load the pool and the
   // sequencer take it, so that callers' threads (the server's connections) stay free to read and
   // answer others.
-  if (alone) {
-    work();
-  } else {
-    boost::asio::post(*verifiers_, std::move(work));
+  if (!alone) {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Stop() sets refusing_ under mu_ and then joins the pool, and work posted after the join
+    // never runs (nor would Stop() return, waiting for its check): an event accepted before
+    // refusing_ was set is posted only while it is still unset, and otherwise checked here.
+    if (!refusing_) {
+      boost::asio::post(*verifiers_, std::move(work));
+      return;
+    }
   }
+  work();
 }
 
 bool AppendPipeline::StillAloneLocked() const {

@@ -71,6 +71,10 @@ run_ctest() {
   (cd "$dir" && env "${ctest_env[@]}" ctest --output-on-failure -j "$(nproc)" "$@") 2>&1 |
     tee "$log" || status=$?
   summaries+=("$name: $(grep -E '% tests passed' "$log" | tail -1)")
+  # The failed tests' names, so that the end of a long log still says which tests to look at.
+  while IFS= read -r line; do
+    summaries+=("  $line")
+  done < <(sed -n '/The following tests FAILED:/,/^$/{/^[[:space:]]*[0-9]\+ - /p}' "$log")
   rm -f "$log"
   if [[ $status -ne 0 ]]; then failed=1; fi
 }

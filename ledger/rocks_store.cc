@@ -56,6 +56,13 @@ uint64_t DecodeSeq(std::string_view bytes) {
 
 namespace {
 
+// What a scan of the records reads ahead of itself. Left to RocksDB, a scan reads each 4 KiB block
+// with a pread of its own (about six records each); with this, one read fills a buffer the next
+// blocks are decoded from. A whole-ledger replay or verify spends a tenth less CPU; a short scan
+// reads one buffer's worth it does not need, a fraction of a millisecond from the page cache.
+// Larger buffers measured no faster (2 MiB), or slower (8 MiB: the buffers' page faults).
+constexpr size_t kScanReadahead = 512 << 10;
+
 Status FromRocks(const rocksdb::Status& s, const std::string& context) {
   if (s.ok()) return Status::Ok();
   if (s.IsCorruption()) return Status::Corrupt(context + ": " + s.ToString());
@@ -169,6 +176,7 @@ class RocksStore final : public Store {
     // only evict those that point reads come back to.
     rocksdb::ReadOptions once;
     once.fill_cache = false;
+    once.readahead_size = kScanReadahead;
     NoPerfCounts();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(once, records()));
     for (it->Seek(EncodeSeq(from)); it->Valid(); it->Next()) {

@@ -24,7 +24,7 @@ bool KeyInfo::HasRole(std::string_view role) const {
 }
 
 const KeyInfo* KeyRegistry::Find(std::string_view public_key) const {
-  auto it = keys_.find(std::string(public_key));
+  auto it = keys_.find(public_key);
   return it == keys_.end() ? nullptr : &it->second;
 }
 

@@ -44,9 +44,10 @@ void LedgerFold::Apply(const StoredRecord& record) {
       policy_seq_ = record.seq;
     }
   } else if (engine_ && !carries_policy && kind != "policy.denied") {
-    engine_->Apply(record.seq, record.ledger_time, record.event,
-                   RolesOf(record.signed_event.public_key),
-                   HexEncode(record.signed_event.public_key));
+    const std::string& public_key = record.signed_event.public_key;
+    auto hex = signer_hex_.find(public_key);
+    if (hex == signer_hex_.end()) hex = signer_hex_.emplace(public_key, HexEncode(public_key)).first;
+    engine_->Apply(record.seq, record.ledger_time, record.event, RolesOf(public_key), hex->second);
   }
   keys_.Apply(record.event, record.seq);
   next_seq_ = record.seq + 1;

@@ -58,7 +58,7 @@ namespace {
 
 // What a scan of the records reads ahead of itself. Left to RocksDB, a scan reads each 4 KiB block
 // with a pread of its own (about six records each); with this, one read fills a buffer the next
-// blocks are decoded from. A whole-ledger replay or verify spends a tenth less CPU; a short scan
+// blocks are decoded from. A whole-ledger replay took 7-10% less time, a verify 2-10%; a short scan
 // reads one buffer's worth it does not need, a fraction of a millisecond from the page cache.
 // Larger buffers measured no faster (2 MiB), or slower (8 MiB: the buffers' page faults).
 constexpr size_t kScanReadahead = 512 << 10;

@@ -25,6 +25,11 @@ void RunGuarded(const char* what, Callback&& callback) noexcept {
 
 }  // namespace
 
+size_t DefaultVerifyThreads() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores > 1 ? cores - 1 : 1;
+}
+
 AppendPipeline::AppendPipeline(Ledger& ledger, Options options, Metrics* metrics)
     : ledger_(ledger),
       options_(options),

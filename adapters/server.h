@@ -58,7 +58,7 @@ struct ServerOptions {
   TlsFiles tls;          // needed with `listen`
   std::string data_dir;  // the ledger's directory (replay's snapshots)
   size_t io_threads = 2;
-  size_t verify_threads = 2;
+  size_t verify_threads = DefaultVerifyThreads();  // adapters/pipeline.h
   size_t max_batch = 2048;
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 256 * 1024;

@@ -49,13 +49,12 @@ class ServerChild {
   ServerChild(const std::string& shiplog, const std::string& dir, const std::string& log) {
     port_ = FreePort();
     const std::string listen = "127.0.0.1:" + std::to_string(port_);
-    const std::string threads = std::to_string(std::max(1u, std::thread::hardware_concurrency()));
     pid_ = ::fork();
     if (pid_ == 0) {
       FILE* out = std::freopen(log.c_str(), "w", stderr);
       if (out) ::dup2(::fileno(stderr), STDOUT_FILENO);
       ::execl(shiplog.c_str(), shiplog.c_str(), "serve", "--data", dir.c_str(), "--insecure-listen",
-              listen.c_str(), "--verify-threads", threads.c_str(), static_cast<char*>(nullptr));
+              listen.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
   }

@@ -123,8 +123,7 @@ nlohmann::json RunOnce(unsigned clients, uint64_t records, const std::string& po
   const std::vector<SignedEvent> events = SignBenchEvents(0, records, agent);
 
   adapters::Metrics metrics;
-  adapters::AppendPipeline::Options options;
-  options.verify_threads = std::max(1u, std::thread::hardware_concurrency());
+  adapters::AppendPipeline::Options options;  // the server's defaults (verify threads too)
   std::vector<std::unique_ptr<adapters::AppendPipeline>> pipelines;
   for (auto& ledger : ledgers) {
     pipelines.push_back(std::make_unique<adapters::AppendPipeline>(*ledger, options, &metrics));

@@ -18,6 +18,7 @@ SigningKey SigningKey::Generate() {
   SigningKey key;
   uint8_t public_key[kPublicKeySize];
   crypto_sign_ed25519_keypair(public_key, key.secret_.data());
+  key.Expand();
   return key;
 }
 
@@ -31,22 +32,44 @@ Result<SigningKey> SigningKey::FromSeed(std::string_view seed) {
   uint8_t public_key[kPublicKeySize];
   crypto_sign_ed25519_seed_keypair(public_key, key.secret_.data(),
                                    reinterpret_cast<const uint8_t*>(seed.data()));
+  key.Expand();
   return key;
 }
 
-SigningKey::SigningKey(SigningKey&& other) noexcept : secret_(other.secret_) {
+void SigningKey::Expand() {
+  uint8_t h[crypto_hash_sha512_BYTES];
+  crypto_hash_sha512(h, secret_.data(), kSeedSize);
+  h[0] &= 248;
+  h[31] &= 127;
+  h[31] |= 64;
+  uint8_t wide[crypto_core_ed25519_NONREDUCEDSCALARBYTES] = {};
+  std::memcpy(wide, h, crypto_core_ed25519_SCALARBYTES);
+  crypto_core_ed25519_scalar_reduce(expanded_.data(), wide);
+  std::memcpy(expanded_.data() + crypto_core_ed25519_SCALARBYTES, h + 32, 32);
+  sodium_memzero(h, sizeof h);
+  sodium_memzero(wide, sizeof wide);
+}
+
+SigningKey::SigningKey(SigningKey&& other) noexcept
+    : secret_(other.secret_), expanded_(other.expanded_) {
   sodium_memzero(other.secret_.data(), other.secret_.size());
+  sodium_memzero(other.expanded_.data(), other.expanded_.size());
 }
 
 SigningKey& SigningKey::operator=(SigningKey&& other) noexcept {
   if (this != &other) {
     secret_ = other.secret_;
+    expanded_ = other.expanded_;
     sodium_memzero(other.secret_.data(), other.secret_.size());
+    sodium_memzero(other.expanded_.data(), other.expanded_.size());
   }
   return *this;
 }
 
-SigningKey::~SigningKey() { sodium_memzero(secret_.data(), secret_.size()); }
+SigningKey::~SigningKey() {
+  sodium_memzero(secret_.data(), secret_.size());
+  sodium_memzero(expanded_.data(), expanded_.size());
+}
 
 std::string SigningKey::PublicKey() const {
   return std::string(reinterpret_cast<const char*>(secret_.data()) + kSeedSize, kPublicKeySize);
@@ -76,20 +99,14 @@ bool SigningKey::IsOwnSignature(std::string_view message, std::string_view signa
   if (signature.size() != kSignatureSize) return false;
   const auto* given = reinterpret_cast<const uint8_t*>(signature.data());
   const auto* m = reinterpret_cast<const uint8_t*>(message.data());
-  uint8_t h[crypto_hash_sha512_BYTES];
-  crypto_hash_sha512(h, secret_.data(), kSeedSize);
-  h[0] &= 248;
-  h[31] &= 127;
-  h[31] |= 64;
-  uint8_t wide[crypto_core_ed25519_NONREDUCEDSCALARBYTES] = {};
-  std::memcpy(wide, h, crypto_core_ed25519_SCALARBYTES);
-  uint8_t s[crypto_core_ed25519_SCALARBYTES], r[crypto_core_ed25519_SCALARBYTES],
-      k[crypto_core_ed25519_SCALARBYTES], ks[crypto_core_ed25519_SCALARBYTES],
-      expected[crypto_core_ed25519_SCALARBYTES];
-  crypto_core_ed25519_scalar_reduce(s, wide);
+  const uint8_t* s = expanded_.data();
+  const uint8_t* prefix = expanded_.data() + crypto_core_ed25519_SCALARBYTES;
+  uint8_t wide[crypto_core_ed25519_NONREDUCEDSCALARBYTES];
+  uint8_t r[crypto_core_ed25519_SCALARBYTES], k[crypto_core_ed25519_SCALARBYTES],
+      ks[crypto_core_ed25519_SCALARBYTES], expected[crypto_core_ed25519_SCALARBYTES];
   crypto_hash_sha512_state state;
   crypto_hash_sha512_init(&state);
-  crypto_hash_sha512_update(&state, h + 32, 32);
+  crypto_hash_sha512_update(&state, prefix, 32);
   crypto_hash_sha512_update(&state, m, message.size());
   crypto_hash_sha512_final(&state, wide);
   crypto_core_ed25519_scalar_reduce(r, wide);
@@ -102,9 +119,7 @@ bool SigningKey::IsOwnSignature(std::string_view message, std::string_view signa
   crypto_core_ed25519_scalar_mul(ks, k, s);
   crypto_core_ed25519_scalar_add(expected, ks, r);
   const bool same = sodium_memcmp(expected, given + 32, sizeof expected) == 0;
-  sodium_memzero(h, sizeof h);
   sodium_memzero(wide, sizeof wide);
-  sodium_memzero(s, sizeof s);
   sodium_memzero(r, sizeof r);
   sodium_memzero(ks, sizeof ks);
   sodium_memzero(expected, sizeof expected);  // for another R', it and S would give s away

@@ -49,7 +49,12 @@ class SigningKey {
 
  private:
   SigningKey() = default;
+  // Fills expanded_ from secret_.
+  void Expand();
   std::array<uint8_t, 64> secret_{};  // libsodium's form: seed || public key
+  // RFC 8032's s (the clamped first half of SHA-512(seed), reduced) || prefix (its second half),
+  // for IsOwnSignature: hashing the seed again was a third of each check.
+  std::array<uint8_t, 64> expanded_{};
 };
 
 // True when `signature` (64 bytes) is a valid Ed25519 signature by `public_key` (32 bytes) over

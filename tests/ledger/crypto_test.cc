@@ -121,6 +121,19 @@ TEST(Ed25519, IsOwnSignatureAcceptsTheRfc8032Signatures) {
   }
 }
 
+// The key keeps what the check derives from its seed; a key moved, or moved into, checks as the
+// original did.
+TEST(Ed25519, IsOwnSignatureSurvivesAMove) {
+  SigningKey key = SigningKey::Generate();
+  const std::string sig = key.Sign("checkpoint\n");
+  SigningKey moved(std::move(key));
+  EXPECT_TRUE(moved.IsOwnSignature("checkpoint\n", sig));
+  SigningKey assigned = SigningKey::Generate();
+  assigned = std::move(moved);
+  EXPECT_TRUE(assigned.IsOwnSignature("checkpoint\n", sig));
+  EXPECT_FALSE(assigned.IsOwnSignature("checkpoint\n", assigned.Sign("another\n")));
+}
+
 // Every signature it accepts beyond Sign's needs the secret key to make: any one bit changed,
 // another key's signature, another message, and S written unreduced (S + L, which VerifySignature
 // also refuses) all fail.
